@@ -1,0 +1,35 @@
+"""DuckDB connections set up the way every stage expects: UTC, our SQL macros."""
+
+from __future__ import annotations
+
+import duckdb
+
+EARTH_RADIUS_KM = 6371.0088
+
+_MACROS = f"""
+CREATE OR REPLACE MACRO hav_km(lat1, lon1, lat2, lon2) AS
+    2 * {EARTH_RADIUS_KM} * asin(sqrt(
+        pow(sin(radians(lat2 - lat1) / 2), 2)
+        + cos(radians(lat1)) * cos(radians(lat2)) * pow(sin(radians(lon2 - lon1) / 2), 2)
+    ));
+"""
+
+
+def connect(
+    database: str = ":memory:", *, memory_limit: str | None = None, threads: int | None = None
+) -> duckdb.DuckDBPyConnection:
+    """Open a DuckDB connection in UTC with the ``hav_km`` great-circle macro defined.
+
+    Args:
+        database: a file path or ``":memory:"``.
+        memory_limit: e.g. ``"8GB"``; DuckDB spills to disk beyond it.
+        threads: worker threads; DuckDB's default (all cores) when None.
+    """
+    con = duckdb.connect(database)
+    con.execute("SET TimeZone = 'UTC'")
+    if memory_limit:
+        con.execute(f"SET memory_limit = '{memory_limit}'")
+    if threads:
+        con.execute(f"SET threads = {int(threads)}")
+    con.execute(_MACROS)
+    return con

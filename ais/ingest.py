@@ -1,0 +1,391 @@
+"""Read Parquet AIS into DuckDB: find files, map column names, coerce types, clean, sort.
+
+Everything per ping happens in one DuckDB query over all files; Python only looks at file
+schemas. The result is a pandas frame with the canonical columns plus the normalised identity
+fields, and a :class:`CleaningReport` saying how many rows were dropped and why.
+"""
+
+from __future__ import annotations
+
+import glob
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from ais.config import CleanConfig
+from ais.db import connect
+from ais.errors import InputError
+from ais.identity import normalise_sql
+
+#: Canonical column -> accepted spellings (compared case-insensitively), first match wins.
+COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
+    "mmsi": ("mmsi", "ssvid", "userid", "user_id"),
+    "timestamp": ("timestamp", "basedatetime", "# timestamp", "ts", "time", "datetime",
+                  "timestamp_utc", "msgtime"),
+    "lat": ("lat", "latitude", "y"),
+    "lon": ("lon", "longitude", "long", "lng", "x"),
+    "sog": ("sog", "speed", "speed_kn", "speed_knots"),
+    "cog": ("cog", "course"),
+    "heading": ("heading", "true_heading", "trueheading"),
+    "name": ("name", "vesselname", "shipname", "vessel_name", "ship_name"),
+    "callsign": ("callsign", "call_sign", "call sign"),
+    "imo": ("imo", "imo_number", "imonumber"),
+    "ship_type": ("ship_type", "vesseltype", "ship type", "shiptype", "vessel_type"),
+    "nav_status": ("nav_status", "status", "navigational status", "navstatus",
+                   "navigational_status"),
+    "length": ("length", "length_m"),
+    "width": ("width", "width_m"),
+    "draught": ("draught", "draft"),
+    "destination": ("destination",),
+}
+REQUIRED = ("mmsi", "timestamp", "lat", "lon")
+
+#: Drop reasons in the order they are tested; a row is counted under the first that applies.
+DROP_REASONS: dict[str, str] = {
+    "invalid_mmsi": "MMSI missing, not a number, or not 9 digits",
+    "test_or_default_mmsi": "test or default MMSI (e.g. 000000000, 123456789, 111111111, "
+                            "a MID followed by zeros such as 240000000 or 666000001)",
+    "not_a_ship_mmsi": "MMSI of a coast station, aircraft, aid to navigation or handheld "
+                       "(first digit not 2-7)",
+    "missing_timestamp": "timestamp missing or unparseable",
+    "timestamp_out_of_range": "timestamp outside the configured valid range",
+    "position_not_available": "lat/lon missing or the 'not available' sentinel (91/181) or 0,0",
+    "position_out_of_range": "lat at or beyond the poles (|lat| >= 90), lon outside "
+                             "-180..180, or not finite",
+    "exact_duplicate": "exact duplicate of another row",
+    "repeated_mmsi_timestamp": "another row has the same MMSI and timestamp (kept the first "
+                               "in a deterministic order)",
+}
+
+OUTPUT_COLUMNS = (
+    "mmsi", "timestamp", "lat", "lon", "sog", "cog", "heading", "name", "callsign", "imo",
+    "ship_type", "nav_status", "length", "width", "draught", "destination", "name_norm",
+    "callsign_norm", "vessel_class", "source_file",
+)
+
+
+@dataclass
+class CleaningReport:
+    """What ingest read, kept and dropped. ``dropped`` maps a reason in DROP_REASONS to rows."""
+
+    files: list[str] = field(default_factory=list)
+    rows_in: int = 0
+    rows_out: int = 0
+    dropped: dict[str, int] = field(default_factory=dict)
+    column_mapping: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    @property
+    def rows_dropped(self) -> int:
+        return sum(self.dropped.values())
+
+    def lines(self) -> list[str]:
+        """Human-readable summary lines for the CLI."""
+        out = [f"read {self.rows_in:,} rows from {len(self.files)} file(s); "
+               f"kept {self.rows_out:,}, dropped {self.rows_dropped:,}"]
+        for reason, n in sorted(self.dropped.items(), key=lambda kv: -kv[1]):
+            if n:
+                out.append(f"  dropped {n:,} rows: {reason} ({DROP_REASONS[reason]})")
+        return out
+
+
+@dataclass
+class Ingested:
+    """Cleaned pings sorted by (mmsi, timestamp) and the report of how they were made."""
+
+    pings: pd.DataFrame
+    report: CleaningReport
+
+
+# ---------------------------------------------------------------- finding and checking files
+
+_GLOB_CHARS = re.compile(r"[*?\[]")
+
+
+def resolve_inputs(paths: Iterable[str | Path]) -> list[Path]:
+    """Expand files, directories (recursively, hive partitions included) and globs.
+
+    Raises:
+        InputError: a path does not exist, or a directory or glob holds no Parquet file.
+    """
+    files: list[Path] = []
+    for raw in paths:
+        text = str(raw)
+        path = Path(text)
+        if _GLOB_CHARS.search(text):
+            found = sorted(Path(p) for p in glob.glob(text, recursive=True) if Path(p).is_file())
+            if not found:
+                raise InputError(f"{text}: the pattern matches no file")
+            files.extend(found)
+        elif path.is_dir():
+            found = sorted(p for p in path.rglob("*.parquet") if p.is_file())
+            if not found:
+                raise InputError(f"{path}: directory holds no .parquet file")
+            files.extend(found)
+        elif path.is_file():
+            files.append(path)
+        else:
+            raise InputError(f"{path}: no such file or directory")
+    unique = list(dict.fromkeys(files))
+    if not unique:
+        raise InputError("no input files given")
+    return unique
+
+
+def _hive_keys(path: Path) -> dict[str, str]:
+    return dict(part.split("=", 1) for part in path.parent.parts if "=" in part)
+
+
+def read_schema(path: Path) -> pa.Schema:
+    """The file's Parquet schema, or an InputError that names the file and the problem."""
+    try:
+        if path.stat().st_size == 0:
+            raise InputError(f"{path}: file is empty (0 bytes), not a Parquet file")
+        return pq.read_schema(path)
+    except InputError:
+        raise
+    except (pa.ArrowInvalid, pa.ArrowException, OSError) as exc:
+        raise InputError(
+            f"{path}: not a readable Parquet file ({exc}); check it is Parquet and not "
+            "truncated, e.g. re-export it with pyarrow or DuckDB"
+        ) from exc
+
+
+def map_columns(path: Path, names: Sequence[str]) -> dict[str, str]:
+    """Map canonical names to this file's column names, case-insensitively.
+
+    Raises:
+        InputError: the file lacks a required column; the message lists the columns found.
+    """
+    by_lower: dict[str, str] = {}
+    for name in names:
+        by_lower.setdefault(name.strip().lower(), name)
+    mapping: dict[str, str] = {}
+    for canonical, aliases in COLUMN_ALIASES.items():
+        for alias in aliases:
+            if alias in by_lower and by_lower[alias] not in mapping.values():
+                mapping[canonical] = by_lower[alias]
+                break
+    missing = [c for c in REQUIRED if c not in mapping]
+    if missing:
+        wanted = "; ".join(f"{c}: one of {', '.join(COLUMN_ALIASES[c][:4])}" for c in missing)
+        what = ("no usable position columns" if {"lat", "lon"} & set(missing)
+                else "missing required columns")
+        raise InputError(
+            f"{path}: {what} ({', '.join(missing)}). Columns found: "
+            f"{', '.join(names) or '(none)'}. Expected {wanted}; rename the columns or "
+            "convert the file."
+        )
+    return mapping
+
+
+# ---------------------------------------------------------------- SQL for one file's columns
+
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _timestamp_sql(col: str, typ: pa.DataType) -> str:
+    if pa.types.is_timestamp(typ) or pa.types.is_date(typ):
+        return f"CAST({col} AS TIMESTAMPTZ)"  # naive values are UTC: the session zone is UTC
+    if pa.types.is_integer(typ) or pa.types.is_floating(typ):
+        # epoch seconds, or milliseconds when the magnitude says so
+        return (f"CASE WHEN isfinite(CAST({col} AS DOUBLE)) AND abs({col}) < 1e11 "
+                f"THEN to_timestamp(CAST({col} AS DOUBLE)) "
+                f"WHEN isfinite(CAST({col} AS DOUBLE)) AND abs({col}) < 1e14 "
+                f"THEN to_timestamp(CAST({col} AS DOUBLE) / 1000) END")
+    return f"TRY_CAST(trim(CAST({col} AS VARCHAR)) AS TIMESTAMPTZ)"
+
+
+def _mmsi_sql(col: str, typ: pa.DataType) -> str:
+    if pa.types.is_integer(typ):
+        return f"CAST({col} AS BIGINT)"
+    if pa.types.is_floating(typ):
+        return (f"CASE WHEN isfinite({col}) AND {col} = floor({col}) "
+                f"AND abs({col}) < 1e12 THEN CAST({col} AS BIGINT) END")
+    return (f"TRY_CAST(regexp_replace(CAST({col} AS VARCHAR), '\\s', '', 'g') AS BIGINT)")
+
+
+def _double_sql(col: str) -> str:
+    return (f"CASE WHEN isfinite(TRY_CAST({col} AS DOUBLE)) "
+            f"THEN TRY_CAST({col} AS DOUBLE) END")
+
+
+def _text_sql(col: str) -> str:
+    # control characters are removed for display; the value stays otherwise as broadcast
+    return (f"nullif(trim(regexp_replace(CAST({col} AS VARCHAR), '[\\x00-\\x1f\\x7f]', '', "
+            f"'g')), '')")
+
+
+_NULL_TYPES = {"mmsi": "BIGINT", "timestamp": "TIMESTAMPTZ", "lat": "DOUBLE", "lon": "DOUBLE",
+               "sog": "DOUBLE", "cog": "DOUBLE", "heading": "DOUBLE", "length": "DOUBLE",
+               "width": "DOUBLE", "draught": "DOUBLE"}
+
+
+def _file_select(path: Path, schema: pa.Schema, mapping: dict[str, str], hive: bool) -> str:
+    types = {f.name: f.type for f in schema}
+    cols: dict[str, str] = {}
+    for canonical in COLUMN_ALIASES:
+        src = mapping.get(canonical)
+        if src is None:
+            cols[canonical] = f"CAST(NULL AS {_NULL_TYPES.get(canonical, 'VARCHAR')})"
+            continue
+        col, typ = _q(src), types.get(src, pa.string())
+        if canonical == "mmsi":
+            cols[canonical] = _mmsi_sql(col, typ)
+        elif canonical == "timestamp":
+            cols[canonical] = _timestamp_sql(col, typ)
+        elif canonical in ("lat", "lon", "sog", "cog", "heading", "length", "width", "draught"):
+            cols[canonical] = _double_sql(col)
+        else:
+            cols[canonical] = _text_sql(col)
+    select = ",\n  ".join(f"{expr} AS {name}" for name, expr in cols.items())
+    src_sql = "'" + str(path).replace("'", "''") + "'"
+    return (f"SELECT {select},\n  {src_sql} AS source_file\n"
+            f"FROM read_parquet({src_sql}, hive_partitioning = {str(hive).lower()})")
+
+
+# ---------------------------------------------------------------- cleaning
+
+_TEST_MMSI = """(
+    mmsi IN (123456789, 987654321, 100000000)
+    OR replace(CAST(mmsi AS VARCHAR), left(CAST(mmsi AS VARCHAR), 1), '') = ''
+    OR mmsi % 1000000 < 100
+)"""
+
+_VESSEL_CLASS = """CASE
+    WHEN ship_type IS NULL THEN 'unknown'
+    WHEN TRY_CAST(ship_type AS INTEGER) IS NOT NULL THEN (
+        CASE
+            WHEN TRY_CAST(ship_type AS INTEGER) = 30 THEN 'fishing'
+            WHEN TRY_CAST(ship_type AS INTEGER) IN (31, 32, 52) THEN 'tug'
+            WHEN TRY_CAST(ship_type AS INTEGER) = 50 THEN 'pilot'
+            WHEN TRY_CAST(ship_type AS INTEGER) IN (51, 53, 54, 55, 58) THEN 'service'
+            WHEN TRY_CAST(ship_type AS INTEGER) BETWEEN 60 AND 69 THEN 'passenger'
+            WHEN TRY_CAST(ship_type AS INTEGER) BETWEEN 70 AND 79 THEN 'cargo'
+            WHEN TRY_CAST(ship_type AS INTEGER) BETWEEN 80 AND 89 THEN 'tanker'
+            WHEN TRY_CAST(ship_type AS INTEGER) IN (36, 37) THEN 'pleasure'
+            ELSE 'other' END)
+    WHEN lower(ship_type) LIKE '%tanker%' THEN 'tanker'
+    WHEN lower(ship_type) LIKE '%cargo%' OR lower(ship_type) LIKE '%bulk%'
+         OR lower(ship_type) LIKE '%container%' THEN 'cargo'
+    WHEN lower(ship_type) LIKE '%fish%' OR lower(ship_type) LIKE '%trawl%' THEN 'fishing'
+    WHEN lower(ship_type) LIKE '%tug%' OR lower(ship_type) LIKE '%tow%' THEN 'tug'
+    WHEN lower(ship_type) LIKE '%pilot%' THEN 'pilot'
+    WHEN lower(ship_type) LIKE '%passenger%' OR lower(ship_type) LIKE '%ferry%' THEN 'passenger'
+    WHEN lower(ship_type) LIKE '%not available%' THEN 'unknown'
+    ELSE 'other' END"""
+
+
+def _reason_sql(cfg: CleanConfig) -> str:
+    """Null the sentinels and give each row its first drop reason (NULL: keep)."""
+    earliest, latest = cfg.earliest.replace("'", ""), cfg.latest.replace("'", "")
+    return f"""
+    WITH typed AS (
+        SELECT * REPLACE (
+            CASE WHEN lat = 91 THEN NULL ELSE lat END AS lat,
+            CASE WHEN lon = 181 THEN NULL ELSE lon END AS lon,
+            CASE WHEN sog >= 102.2 OR sog < 0 THEN NULL ELSE sog END AS sog,
+            CASE WHEN cog >= 360 OR cog < 0 THEN NULL ELSE cog END AS cog,
+            CASE WHEN heading > 359 OR heading < 0 THEN NULL ELSE heading END AS heading,
+            TRY_CAST(regexp_extract(imo, '(^|[^0-9])([1-9][0-9]{{6}})([^0-9]|$)', 2) AS BIGINT) AS imo
+        )
+        FROM raw
+    )
+    SELECT *,
+        CASE
+            WHEN mmsi IS NULL OR mmsi < 100000000 OR mmsi > 999999999 THEN 'invalid_mmsi'
+            WHEN {_TEST_MMSI} THEN 'test_or_default_mmsi'
+            WHEN mmsi // 100000000 NOT BETWEEN 2 AND 7 THEN 'not_a_ship_mmsi'
+            WHEN timestamp IS NULL THEN 'missing_timestamp'
+            WHEN timestamp < TIMESTAMPTZ '{earliest}' OR timestamp >= TIMESTAMPTZ '{latest}'
+                THEN 'timestamp_out_of_range'
+            WHEN lat IS NULL OR lon IS NULL OR (lat = 0 AND lon = 0)
+                THEN 'position_not_available'
+            WHEN abs(lat) >= 90 OR abs(lon) > 180 THEN 'position_out_of_range'
+        END AS drop_reason
+    FROM typed
+    """
+
+
+_DEDUP_SQL = """
+    SELECT * EXCLUDE (drop_reason),
+        CASE
+            WHEN row_number() OVER (
+                PARTITION BY mmsi, timestamp, lat, lon, sog, cog, heading, name, callsign, imo,
+                             ship_type, nav_status, length, width, draught, destination
+                ORDER BY source_file) > 1 THEN 'exact_duplicate'
+            WHEN row_number() OVER (
+                PARTITION BY mmsi, timestamp
+                ORDER BY lat, lon, sog NULLS LAST, cog NULLS LAST, heading NULLS LAST,
+                         name NULLS LAST, callsign NULLS LAST, imo NULLS LAST,
+                         source_file) > 1 THEN 'repeated_mmsi_timestamp'
+        END AS drop_reason
+    FROM reasoned WHERE drop_reason IS NULL
+"""
+
+
+def ingest(
+    paths: Iterable[str | Path],
+    cfg: CleanConfig | None = None,
+    *,
+    con: duckdb.DuckDBPyConnection | None = None,
+) -> Ingested:
+    """Read, map, coerce, clean and sort AIS pings from Parquet files.
+
+    Args:
+        paths: files, directories (searched recursively) or glob patterns.
+        cfg: validity rules; defaults to ``CleanConfig()``.
+        con: a DuckDB connection to work in (a private in-memory one by default).
+
+    Returns:
+        The cleaned pings sorted by (mmsi, timestamp) and the cleaning report.
+
+    Raises:
+        InputError: a path is missing, a file is not Parquet, or lacks required columns.
+            Nothing is read when any file is bad.
+    """
+    cfg = cfg or CleanConfig()
+    con = con or connect()
+    files = resolve_inputs(paths)
+    report = CleaningReport(files=[str(f) for f in files])
+    selects = []
+    for path in files:
+        schema = read_schema(path)
+        hive = _hive_keys(path)
+        mapping = map_columns(path, list(schema.names) + list(hive))
+        report.column_mapping[str(path)] = mapping
+        selects.append(_file_select(path, schema, mapping, bool(hive)))
+    try:
+        con.execute("CREATE OR REPLACE TEMP TABLE raw AS\n" + "\nUNION ALL BY NAME\n".join(selects))
+    except duckdb.Error as exc:
+        raise InputError(f"reading the input failed: {exc}") from exc
+    report.rows_in = con.execute("SELECT count(*) FROM raw").fetchone()[0]
+
+    con.execute(f"CREATE OR REPLACE TEMP TABLE reasoned AS {_reason_sql(cfg)}")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE deduped AS {_DEDUP_SQL}")
+    counts: dict[str, int] = {}
+    for table in ("reasoned", "deduped"):
+        counts.update(con.execute(
+            f"SELECT drop_reason, count(*) FROM {table} WHERE drop_reason IS NOT NULL GROUP BY 1"
+        ).fetchall())
+    report.dropped = {reason: int(counts.get(reason, 0)) for reason in DROP_REASONS}
+
+    pings = con.execute(f"""
+        SELECT mmsi, timestamp, lat, lon, sog, cog, heading, name, callsign, imo, ship_type,
+               nav_status, length, width, draught, destination,
+               {normalise_sql('name')} AS name_norm,
+               {normalise_sql('callsign')} AS callsign_norm,
+               {_VESSEL_CLASS} AS vessel_class,
+               source_file
+        FROM deduped WHERE drop_reason IS NULL
+        ORDER BY mmsi, timestamp
+    """).df()
+    con.execute("DROP TABLE deduped; DROP TABLE reasoned; DROP TABLE raw")
+    report.rows_out = len(pings)
+    return Ingested(pings=pings, report=report)

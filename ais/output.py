@@ -1,0 +1,67 @@
+"""The flagged-events CSV (a contract: scripts and analysts depend on its columns) and atomic
+file writing."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pandas as pd
+
+#: Required leading columns, in this order (DESIGN.md, "Output: flagged CSV").
+CSV_COLUMNS: tuple[str, ...] = (
+    "event_id", "event_type", "mmsi", "other_mmsi", "start_time", "end_time", "duration_h",
+    "lat", "lon", "area", "distance_to_port_km", "anomaly_score", "reason",
+)
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | Path) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; on success rename it over ``path``.
+
+    A crash or an exception leaves any previous file at ``path`` untouched and removes the
+    temporary file.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    tmp_path = Path(tmp)
+    try:
+        yield tmp_path
+        with open(tmp_path, "rb") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp_path, path)
+    finally:
+        tmp_path.unlink(missing_ok=True)
+
+
+def _iso_utc(ts: pd.Series) -> pd.Series:
+    ts = pd.to_datetime(ts, utc=True)
+    out = ts.dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return out.where(ts.notna(), "")
+
+
+def format_events(events: pd.DataFrame) -> pd.DataFrame:
+    """Order and format events for the CSV: contract columns first, times as ISO 8601 'Z'."""
+    frame = events.copy()
+    for col in CSV_COLUMNS:
+        if col not in frame.columns:
+            frame[col] = pd.NA
+    for col in ("start_time", "end_time"):
+        frame[col] = _iso_utc(frame[col])
+    for col in ("mmsi", "other_mmsi"):
+        frame[col] = frame[col].astype("Int64")
+    extra = [c for c in frame.columns if c not in CSV_COLUMNS]
+    return frame[list(CSV_COLUMNS) + extra]
+
+
+def write_csv(events: pd.DataFrame, path: str | Path) -> Path:
+    """Write formatted events to ``path`` atomically (temporary file, fsync, rename)."""
+    frame = format_events(events)
+    with atomic_path(path) as tmp:
+        frame.to_csv(tmp, index=False, float_format="%.6g", lineterminator="\n")
+    return Path(path)
