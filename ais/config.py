@@ -1,18 +1,25 @@
 """All tunable values in one place: frozen, validated dataclasses with documented defaults.
 
 A TOML file overrides them section by section (``[tracks]``, ``[loitering]``, ...); unknown
-keys are errors, so a typo never silently falls back to a default.
+keys are errors, so a typo never silently falls back to a default. ``[[areas]]`` and
+``[[places]]`` tables add watch areas and ports/anchorages to the defaults (Nampo, Najin);
+``default_areas = false`` at the top drops the defaults. An area is a circle
+(``name, lat, lon, radius_km``), an inline ``polygon = [[lon, lat], ...]`` or
+``geojson = "file.geojson"``; a place is ``name, kind (port|anchorage|sts_site), lat, lon,
+radius_km``, with ``source`` and ``uncertainty_km`` recommended.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import json
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ais.errors import ConfigError
+from ais.places import DEFAULT_AREAS, DEFAULT_PLACES, Place, WatchArea
 
 
 def _positive(obj: object, *names: str) -> None:
@@ -68,11 +75,113 @@ class TrackConfig:
 
 
 @dataclass(frozen=True)
+class LoiteringConfig:
+    """Slow runs of one vessel (GFW: hourly mean < 2 kn for >= 2 h; Starboard: > 4 h).
+
+    Attributes:
+        max_speed_kn: a run is pings whose hourly rolling mean speed is below this.
+        min_duration_h: shortest run kept as a candidate.
+        rule_min_duration_h: shortest run the rule flags (GFW carriers / Starboard: 4 h).
+        rule_min_port_km: the rule ignores runs closer than this to a port (GFW publishes
+            loitering >= 20 nm from shore; we have no coastline, so ports stand in).
+        max_gap_h: a silence longer than this ends a run (dark periods are their own events).
+    """
+
+    SECTION = "loitering"
+    max_speed_kn: float = 2.0
+    min_duration_h: float = 2.0
+    rule_min_duration_h: float = 4.0
+    rule_min_port_km: float = 20.0
+    max_gap_h: float = 1.0
+
+    def __post_init__(self) -> None:
+        _positive(self, "max_speed_kn", "min_duration_h", "rule_min_duration_h", "max_gap_h")
+
+
+@dataclass(frozen=True)
+class DarkConfig:
+    """Silences in a track (GFW: raw gap > 6 h; 'intentional disabling' >= 12 h; Skylight 6 h).
+
+    Attributes:
+        min_gap_h: shortest gap kept as a candidate.
+        rule_min_gap_h: shortest gap the rule flags.
+        intentional_gap_h: GFW's threshold for likely intentional disabling.
+        neighbour_radius_km: other vessels reporting within this distance of the gap's ends
+            while it was silent show that reception was good there.
+        density_window_h: window before the gap in which the vessel's reporting rate is measured.
+        min_neighbours: the rule needs at least this many other vessels reporting nearby
+            (fewer means a reception hole or empty sea: not evidence of switching off).
+    """
+
+    SECTION = "dark_period"
+    min_gap_h: float = 2.0
+    rule_min_gap_h: float = 6.0
+    intentional_gap_h: float = 12.0
+    neighbour_radius_km: float = 50.0
+    density_window_h: float = 6.0
+    min_neighbours: int = 1
+
+    def __post_init__(self) -> None:
+        _positive(self, "min_gap_h", "rule_min_gap_h", "intentional_gap_h",
+                  "neighbour_radius_km", "density_window_h")
+
+
+@dataclass(frozen=True)
+class MeetupConfig:
+    """Two vessels together at sea (GFW: <= 500 m for >= 2 h, median speed < 2 kn, >= 10 km
+    from port, 10-min resampling interpolated only across gaps < 1 h, merged when < 4 h apart).
+    """
+
+    SECTION = "meetup"
+    max_distance_m: float = 500.0
+    min_duration_h: float = 1.0
+    rule_min_duration_h: float = 2.0
+    max_median_speed_kn: float = 2.0
+    rule_min_port_km: float = 10.0
+    resample_min: float = 10.0
+    max_interpolation_gap_h: float = 1.0
+    merge_gap_h: float = 4.0
+    dark_window_h: float = 12.0
+
+    def __post_init__(self) -> None:
+        _positive(self, "max_distance_m", "min_duration_h", "rule_min_duration_h",
+                  "max_median_speed_kn", "resample_min", "max_interpolation_gap_h")
+
+
+@dataclass(frozen=True)
+class IdentityConfig:
+    """Name, call sign, IMO and MMSI changes.
+
+    Attributes:
+        handover_max_h: a new MMSI must start within this time of the old one's last ping.
+        handover_max_km: ... and within this distance of it.
+        min_pings_per_identity: an identity seen in fewer pings is not counted (a single
+            garbled static message is not a new name).
+    """
+
+    SECTION = "identity_change"
+    handover_max_h: float = 6.0
+    handover_max_km: float = 30.0
+    min_pings_per_identity: int = 2
+
+    def __post_init__(self) -> None:
+        _positive(self, "handover_max_h", "handover_max_km", "min_pings_per_identity")
+
+
+@dataclass(frozen=True)
 class Config:
     """The whole configuration. ``Config()`` is the documented default."""
 
     clean: CleanConfig = field(default_factory=CleanConfig)
     tracks: TrackConfig = field(default_factory=TrackConfig)
+    loitering: LoiteringConfig = field(default_factory=LoiteringConfig)
+    dark_period: DarkConfig = field(default_factory=DarkConfig)
+    meetup: MeetupConfig = field(default_factory=MeetupConfig)
+    identity_change: IdentityConfig = field(default_factory=IdentityConfig)
+    places: tuple[Place, ...] = DEFAULT_PLACES
+    areas: tuple[WatchArea, ...] = DEFAULT_AREAS
+    everywhere: bool = False
+    seed: int = 20260105
 
 
 def _build(cls: type, values: dict[str, Any], where: str) -> Any:
@@ -94,6 +203,47 @@ def _build(cls: type, values: dict[str, Any], where: str) -> Any:
         raise ConfigError(f"{where}: {exc}") from exc
 
 
+def _places(items: Any, cls: type, where: str) -> tuple:
+    if not isinstance(items, list):
+        raise ConfigError(f"{where}: expected an array of tables ([[...]])")
+    out = []
+    for i, item in enumerate(items):
+        item = dict(item)
+        if cls is WatchArea:
+            item = _area_fields(item, f"{where}[{i}]")
+        out.append(_build(cls, item, f"{where}[{i}]"))
+    return tuple(out)
+
+
+def _area_fields(item: dict[str, Any], where: str) -> dict[str, Any]:
+    """Accept a circle (lat, lon, radius_km) or a polygon (inline or a GeoJSON file)."""
+    if "geojson" in item:
+        path = Path(item.pop("geojson"))
+        try:
+            geo = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise ConfigError(f"{where}: cannot read GeoJSON {path}: {exc}") from exc
+        geom = geo
+        if geo.get("type") == "FeatureCollection":
+            geom = geo["features"][0]["geometry"]
+        elif geo.get("type") == "Feature":
+            geom = geo["geometry"]
+        if geom.get("type") != "Polygon":
+            raise ConfigError(f"{where}: {path} must hold a Polygon, not {geom.get('type')}")
+        item["polygon"] = geom["coordinates"][0]
+    if "polygon" in item:
+        ring = tuple((float(x), float(y)) for x, y in item["polygon"])
+        if len(ring) < 3:
+            raise ConfigError(f"{where}: a polygon needs at least 3 [lon, lat] points")
+        item["polygon"] = ring
+        lons, lats = [p[0] for p in ring], [p[1] for p in ring]
+        item.setdefault("lat", (min(lats) + max(lats)) / 2)
+        item.setdefault("lon", (min(lons) + max(lons)) / 2)
+        item.setdefault("radius_km", 0.0)
+    item.setdefault("source", "config file")
+    return item
+
+
 def load_config(path: str | Path | None = None) -> Config:
     """Read a TOML file over the defaults; ``None`` gives the defaults.
 
@@ -109,4 +259,13 @@ def load_config(path: str | Path | None = None) -> Config:
         raise ConfigError(f"config file {path} does not exist") from exc
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"config file {path} is not valid TOML: {exc}") from exc
-    return _build(Config, data, str(path))
+    where = str(path)
+    keep_defaults = data.pop("default_areas", True)
+    places = _places(data.pop("places", []), Place, f"{where}: places")
+    areas = _places(data.pop("areas", []), WatchArea, f"{where}: areas")
+    cfg = _build(Config, data, where)
+    return dataclasses.replace(
+        cfg,
+        places=(DEFAULT_PLACES if keep_defaults else ()) + places,
+        areas=(DEFAULT_AREAS if keep_defaults else ()) + areas,
+    )

@@ -18,8 +18,12 @@ class Place:
     lat: float
     lon: float
     radius_km: float
-    source: str
-    uncertainty_km: float
+    source: str = "unspecified"
+    uncertainty_km: float = float("nan")
+
+    def __post_init__(self) -> None:
+        if self.kind not in ("port", "anchorage", "sts_site"):
+            raise ValueError(f"place {self.name!r}: kind must be port, anchorage or sts_site")
 
 
 @dataclass(frozen=True)
@@ -30,7 +34,7 @@ class WatchArea:
     lat: float
     lon: float
     radius_km: float
-    source: str
+    source: str = "unspecified"
     polygon: tuple[tuple[float, float], ...] | None = None  # ((lon, lat), ...) if not a circle
 
 

@@ -1,0 +1,83 @@
+"""Vectorised geometry on WGS 84 lat/lon: distances, nearest places, watch-area membership."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from ais.places import Place, WatchArea
+
+EARTH_RADIUS_KM = 6371.0088
+
+
+def haversine_km(lat1, lon1, lat2, lon2) -> np.ndarray:
+    """Great-circle distance in km; arguments broadcast like numpy arrays."""
+    lat1, lon1, lat2, lon2 = (np.radians(np.asarray(a, dtype=float))
+                              for a in (lat1, lon1, lat2, lon2))
+    a = (np.sin((lat2 - lat1) / 2) ** 2
+         + np.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2)
+    return 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
+
+
+def nearest_place(
+    lat: np.ndarray, lon: np.ndarray, places: Sequence[Place], kinds: Sequence[str]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For each point, the nearest place of the given kinds.
+
+    Returns:
+        (name, distance_km, inside): name is "" and distance inf when no such place exists;
+        inside is True where the point lies within that place's radius.
+    """
+    chosen = [p for p in places if p.kind in kinds]
+    n = len(np.atleast_1d(lat))
+    if not chosen:
+        return np.full(n, "", dtype=object), np.full(n, np.inf), np.zeros(n, dtype=bool)
+    d = haversine_km(np.asarray(lat, float)[:, None], np.asarray(lon, float)[:, None],
+                     np.array([p.lat for p in chosen])[None, :],
+                     np.array([p.lon for p in chosen])[None, :])
+    best = np.argmin(d, axis=1)
+    dist = d[np.arange(n), best]
+    radius = np.array([p.radius_km for p in chosen])[best]
+    names = np.array([p.name for p in chosen], dtype=object)[best]
+    return names, dist, dist <= radius
+
+
+def _in_polygon(lat: np.ndarray, lon: np.ndarray, ring: Sequence[tuple[float, float]]
+                ) -> np.ndarray:
+    """Even-odd ray casting, vectorised over points (ring as (lon, lat) pairs)."""
+    inside = np.zeros(len(lat), dtype=bool)
+    xs = np.array([p[0] for p in ring])
+    ys = np.array([p[1] for p in ring])
+    for i in range(len(ring)):  # loop over polygon edges, not over points
+        x1, y1, x2, y2 = xs[i - 1], ys[i - 1], xs[i], ys[i]
+        crosses = (y1 > lat) != (y2 > lat)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            x_at = x1 + (lat - y1) * (x2 - x1) / (y2 - y1)
+        inside ^= crosses & (lon < x_at)
+    return inside
+
+
+def watch_area(lat: np.ndarray, lon: np.ndarray, areas: Sequence[WatchArea]) -> np.ndarray:
+    """Name of the first watch area containing each point, or "" if none does."""
+    lat = np.asarray(lat, float)
+    lon = np.asarray(lon, float)
+    out = np.full(len(lat), "", dtype=object)
+    for area in reversed(areas):  # earlier areas win where they overlap
+        if area.polygon:
+            inside = _in_polygon(lat, lon, area.polygon)
+        else:
+            inside = haversine_km(lat, lon, area.lat, area.lon) <= area.radius_km
+        out[inside] = area.name
+    return out
+
+
+def night_share(times: pd.Series, lon: pd.Series) -> np.ndarray:
+    """Fraction of the given instants that fall at local night (solar hour 18-06).
+
+    Local solar time is UTC + lon/15 h: good to within the hour, enough for a feature.
+    """
+    hours = (times.dt.hour + times.dt.minute / 60).to_numpy(float) + lon.to_numpy(float) / 15
+    hours = np.mod(hours, 24)
+    return ((hours >= 18) | (hours < 6)).astype(float)
