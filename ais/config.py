@@ -157,12 +157,15 @@ class IdentityConfig:
         handover_max_km: ... and within this distance of it.
         min_pings_per_identity: an identity seen in fewer pings is not counted (a single
             garbled static message is not a new name).
+        min_identity_h: ... nor one whose pings span less than this (a burst of a garbled
+            or another ship's call sign over a few minutes is not a change).
     """
 
     SECTION = "identity_change"
     handover_max_h: float = 6.0
     handover_max_km: float = 30.0
     min_pings_per_identity: int = 2
+    min_identity_h: float = 0.5
 
     def __post_init__(self) -> None:
         _positive(self, "handover_max_h", "handover_max_km", "min_pings_per_identity")
