@@ -228,6 +228,12 @@ _NULL_TYPES = {"mmsi": "BIGINT", "timestamp": "TIMESTAMPTZ", "lat": "DOUBLE", "l
 
 
 def _file_select(path: Path, schema: pa.Schema, mapping: dict[str, str], hive: bool) -> str:
+    src_sql = "'" + str(path).replace("'", "''") + "'"
+    return _select(schema, mapping, src_sql,
+                   f"read_parquet({src_sql}, hive_partitioning = {str(hive).lower()})")
+
+
+def _select(schema: pa.Schema, mapping: dict[str, str], label_sql: str, from_sql: str) -> str:
     types = {f.name: f.type for f in schema}
     cols: dict[str, str] = {}
     for canonical in COLUMN_ALIASES:
@@ -245,9 +251,7 @@ def _file_select(path: Path, schema: pa.Schema, mapping: dict[str, str], hive: b
         else:
             cols[canonical] = _text_sql(col)
     select = ",\n  ".join(f"{expr} AS {name}" for name, expr in cols.items())
-    src_sql = "'" + str(path).replace("'", "''") + "'"
-    return (f"SELECT {select},\n  {src_sql} AS source_file\n"
-            f"FROM read_parquet({src_sql}, hive_partitioning = {str(hive).lower()})")
+    return f"SELECT {select},\n  {label_sql} AS source_file\nFROM {from_sql}"
 
 
 # ---------------------------------------------------------------- cleaning
@@ -365,6 +369,30 @@ def ingest(
         con.execute("CREATE OR REPLACE TEMP TABLE raw AS\n" + "\nUNION ALL BY NAME\n".join(selects))
     except duckdb.Error as exc:
         raise InputError(f"reading the input failed: {exc}") from exc
+    return _clean(con, report, cfg)
+
+
+def ingest_frame(frame: pd.DataFrame, cfg: CleanConfig | None = None,
+                 label: str = "<frame>") -> Ingested:
+    """Clean an in-memory frame exactly like :func:`ingest` cleans files (tests, synth).
+
+    Raises:
+        InputError: the frame lacks required columns.
+    """
+    cfg = cfg or CleanConfig()
+    con = connect()
+    schema = pa.Schema.from_pandas(frame, preserve_index=False)
+    mapping = map_columns(Path(label), list(schema.names))
+    con.register("input_frame", frame)
+    label_sql = "'" + label.replace("'", "''") + "'"
+    con.execute("CREATE TEMP TABLE raw AS " + _select(schema, mapping, label_sql, "input_frame"))
+    report = CleaningReport(files=[label], column_mapping={label: mapping})
+    return _clean(con, report, cfg)
+
+
+def _clean(con: duckdb.DuckDBPyConnection, report: CleaningReport, cfg: CleanConfig
+           ) -> Ingested:
+    """Null sentinels, drop and count bad rows, normalise identities, sort (table ``raw``)."""
     report.rows_in = con.execute("SELECT count(*) FROM raw").fetchone()[0]
 
     con.execute(f"CREATE OR REPLACE TEMP TABLE reasoned AS {_reason_sql(cfg)}")

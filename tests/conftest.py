@@ -36,3 +36,13 @@ def ping_frame(rows: list[tuple], columns: tuple[str, ...] = ("mmsi", "timestamp
     frame = pd.DataFrame(rows, columns=list(columns))
     frame["timestamp"] = pd.to_datetime(frame["timestamp"], utc=True)
     return frame
+
+
+def tracks_of(*parts) -> pd.DataFrame:
+    """Tracks (as the detectors see them) from synth vessels, scenarios or ping frames,
+    cleaned by the same code as real files."""
+    from ais.ingest import ingest_frame
+    from ais.tracks import build_tracks
+
+    frames = [p if isinstance(p, pd.DataFrame) else p.pings() for p in parts]
+    return build_tracks(ingest_frame(pd.concat(frames, ignore_index=True)).pings)

@@ -1,7 +1,8 @@
 """Loitering: one vessel moving very slowly for hours.
 
-Candidates are runs of pings whose centred one-hour mean speed is below
-``max_speed_kn`` (GFW: hourly mean < 2 kn), lasting at least ``min_duration_h``, inside one
+Candidates are runs of pings whose centred one-hour median speed is below
+``max_speed_kn`` (GFW: hourly mean < 2 kn; the median keeps the run's edges where the speed
+changes instead of shaving half an hour off each end, and ignores single speed spikes), lasting at least ``min_duration_h``, inside one
 track segment (a silence longer than ``max_gap_h`` ends the run: that is a dark period, not
 loitering). Speed is the reported SOG, or the speed implied by the step from the previous
 ping where SOG is not available.
@@ -57,7 +58,7 @@ def _runs(tracks: pd.DataFrame, cfg: Config) -> pd.DataFrame:
         ),
         smooth AS (
             SELECT *,
-                avg(speed_kn) OVER (
+                median(speed_kn) OVER (
                     PARTITION BY mmsi, track ORDER BY timestamp
                     RANGE BETWEEN INTERVAL 30 MINUTE PRECEDING AND INTERVAL 30 MINUTE FOLLOWING
                 ) AS hourly_kn
