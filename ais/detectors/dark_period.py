@@ -1,0 +1,355 @@
+"""Dark periods: silences in a vessel's track (AIS switched off, or simply not heard).
+
+A candidate is every gap of at least ``cfg.dark_period.min_gap_h`` between consecutive pings
+of one track (same MMSI and track, so two ships sharing an MMSI never make a fake gap), plus
+*open* gaps: tracks whose last ping lies at least ``min_gap_h`` before the end of the data
+(the latest ping in the whole input). Open gaps are reported with ``is_open=True``,
+``end_time=NaT`` and ``duration_h`` measured up to the end of the data; tracks of fewer than
+:data:`MIN_OPEN_TRACK_PINGS` pings are not reported as open (one or two stray reports are a
+ship passing the edge of coverage or a garbled MMSI, not a ship that went quiet).
+
+The rule (``passes_rule``) follows GFW's "intentional disabling" reasoning: a gap counts only
+where reception was good and the vessel was reporting properly before it:
+
+* ``duration_h >= rule_min_gap_h`` (6 h by default; open gaps: so far),
+* ``neighbours_reporting >= min_neighbours``: other vessels kept reporting near where the
+  vessel went dark or reappeared while it was silent; a reception hole silences everyone,
+* ``reports_per_h_before >= MIN_REPORTS_PER_H`` (1/h) in the ``density_window_h`` before,
+* ``duration_h >= TYPICAL_GAP_FACTOR * typical_gap_h`` (4x the track's median interval):
+  a satellite-only or sparsely received vessel has long gaps as its normal rhythm.
+
+Neighbours are counted in DuckDB without comparing all pairs: pings are binned into a grid of
+cells at least ``neighbour_radius_km`` wide and into hours; each gap is expanded to the 3x3
+cells around its start and end positions and to the hours it spans; a hash join on
+(cell, hour) then leaves only pings that may qualify, which are checked exactly (time
+strictly inside the gap, minus :data:`EDGE_MARGIN_H` at each end; great-circle distance).
+The margin keeps a neighbour's last ping just before a shared reception hole from counting as
+"reporting during" another vessel's silence. Longitudes are not wrapped at +-180 degrees.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ais.config import Config
+from ais.db import EARTH_RADIUS_KM, connect
+from ais.events import conform
+from ais.geo import haversine_km, nearest_place
+from ais.tracks import epoch_ns
+
+#: Feature columns, in order (units in the names; shares are fractions 0..1).
+FEATURES: tuple[str, ...] = (
+    "duration_h",
+    "distance_km",
+    "implied_speed_kn",
+    "reports_per_h_before",
+    "sog_before_kn",
+    "typical_gap_h",
+    "neighbours_reporting",
+    "neighbour_pings_per_h",
+    "distance_to_port_km",
+    "night_share",
+)
+
+#: Tracks with fewer pings are never reported as open (still dark at the end of the data).
+MIN_OPEN_TRACK_PINGS = 3
+#: The rule needs at least this many reports per hour in the density window before the gap.
+MIN_REPORTS_PER_H = 1.0
+#: The rule ignores gaps shorter than this many times the track's median interval.
+TYPICAL_GAP_FACTOR = 4.0
+#: Neighbour pings count only this far inside the gap (at most a quarter of the gap).
+EDGE_MARGIN_H = 0.5
+#: Hours over which ``sog_before_kn`` (median speed before the gap) is taken.
+SOG_WINDOW_H = 1.0
+
+#: Before the neighbour join, a vessel's pings in one cell of neighbour_radius_km / this
+#: and one slice of GROUP_MIN minutes become one weighted report at their mean place and time.
+GROUP_CELLS_PER_RADIUS = 5
+GROUP_MIN = 15
+
+_US_PER_H = 3_600_000_000
+_KM_PER_DEG = np.pi * EARTH_RADIUS_KM / 180.0
+_NIGHT_SAMPLES = 96
+_KEY_BUDGET = 2_000_000  # (gap, cell, time bin) keys of the neighbour join, at most about
+
+
+def _ping_frame(tracks: pd.DataFrame) -> pd.DataFrame:
+    """The few columns the SQL needs, times as integer microseconds since 1970 UTC."""
+    sog = tracks["sog"] if "sog" in tracks.columns else pd.Series(np.nan, index=tracks.index)
+    return pd.DataFrame({
+        "mmsi": tracks["mmsi"].to_numpy(np.int64),
+        "track": tracks["track"].to_numpy(np.int64),
+        "t_us": epoch_ns(tracks["timestamp"]) // 1000,
+        "lat": tracks["lat"].to_numpy(float),
+        "lon": tracks["lon"].to_numpy(float),
+        "sog": pd.to_numeric(sog, errors="coerce").to_numpy(float, na_value=np.nan),
+        "gap_h": tracks["gap_before_h"].to_numpy(float, na_value=np.nan),
+    })
+
+
+def _gaps_sql(cfg: Config, data_end_us: int) -> str:
+    """Closed and open gaps, one row each, with the positions at both ends."""
+    d = cfg.dark_period
+    min_gap_us = int(round(d.min_gap_h * _US_PER_H))
+    return f"""
+    CREATE TEMP TABLE gaps AS
+    WITH after AS (
+        SELECT DISTINCT mmsi, track, t_us AS end_us FROM pings
+        WHERE gap_h >= {d.min_gap_h} - 1e-9
+    ),
+    closed AS (
+        SELECT a.mmsi, a.track, b.t_us AS start_us, a.end_us
+        FROM after a ASOF JOIN pings b
+          ON a.mmsi = b.mmsi AND a.track = b.track AND b.t_us < a.end_us
+        WHERE a.end_us - b.t_us >= {min_gap_us}
+    ),
+    trk AS (
+        SELECT mmsi, track, count(*) AS n, max(t_us) AS last_us FROM pings GROUP BY ALL
+    ),
+    open AS (
+        SELECT mmsi, track, last_us AS start_us, NULL::BIGINT AS end_us FROM trk
+        WHERE n >= {MIN_OPEN_TRACK_PINGS} AND {data_end_us} - last_us >= {min_gap_us}
+    ),
+    both_ AS (SELECT * FROM closed UNION ALL SELECT * FROM open),
+    -- positions at both ends; pings at the same instant resolve by (lat, lon), not row order
+    s AS (
+        SELECT g.*, p.lat, p.lon FROM both_ g JOIN pings p
+          ON p.mmsi = g.mmsi AND p.track = g.track AND p.t_us = g.start_us
+        QUALIFY row_number() OVER (PARTITION BY g.mmsi, g.track, g.start_us
+                                   ORDER BY p.lat, p.lon) = 1
+    ),
+    e AS (
+        SELECT s.*, p.lat AS end_lat, p.lon AS end_lon FROM s LEFT JOIN pings p
+          ON p.mmsi = s.mmsi AND p.track = s.track AND p.t_us = s.end_us
+        QUALIFY row_number() OVER (PARTITION BY s.mmsi, s.track, s.start_us
+                                   ORDER BY p.lat, p.lon) = 1
+    )
+    SELECT row_number() OVER (ORDER BY mmsi, track, start_us) AS gid, *,
+           end_us IS NULL AS is_open,
+           coalesce(end_us, {data_end_us}) AS stop_us
+    FROM e
+    """
+
+
+def _before_sql(cfg: Config, data_start_us: int) -> str:
+    """The vessel's reporting rate and speed before each gap, and its typical interval."""
+    d = cfg.dark_period
+    win_us = int(round(d.density_window_h * _US_PER_H))
+    sog_us = int(round(SOG_WINDOW_H * _US_PER_H))
+    # the window is cut at the start of the data (no penalty for what we could not see),
+    # but never below one hour
+    return f"""
+    WITH before AS (
+        SELECT g.gid,
+               count(*) AS n_before,
+               median(p.sog) FILTER (WHERE p.t_us >= g.start_us - {sog_us}) AS sog_before_kn
+        FROM gaps g JOIN pings p
+          ON p.mmsi = g.mmsi AND p.track = g.track
+         AND p.t_us <= g.start_us AND p.t_us >= g.start_us - {win_us}
+        GROUP BY g.gid
+    ),
+    typical AS (
+        SELECT p.mmsi, p.track, median(p.gap_h) AS typical_gap_h
+        FROM pings p SEMI JOIN gaps g ON p.mmsi = g.mmsi AND p.track = g.track
+        GROUP BY ALL
+    )
+    SELECT g.gid,
+           b.n_before / (greatest(least({win_us}, g.start_us - {data_start_us}),
+                                  {_US_PER_H}) / {_US_PER_H}) AS reports_per_h_before,
+           b.sog_before_kn, t.typical_gap_h
+    FROM gaps g LEFT JOIN before b USING (gid) LEFT JOIN typical t USING (mmsi, track)
+    """
+
+
+def _time_bin_us(durations_h: np.ndarray) -> int:
+    """Width of the time bins of the neighbour join: an hour, or wider when the gaps are so
+    long (open gaps in data spanning months) that hourly keys would exceed the budget."""
+    hours = float(np.sum(np.ceil(durations_h) + 1)) * 18  # 3x3 cells around both ends
+    return int(max(1.0, np.ceil(hours / _KEY_BUDGET)) * _US_PER_H)
+
+
+def _neighbours_sql(cfg: Config, bin_us: int) -> str:
+    """Other vessels reporting within the radius of either end while the vessel was silent."""
+    radius = cfg.dark_period.neighbour_radius_km
+    cd = 1.05 * radius / _KM_PER_DEG  # cell height in degrees (5 % slack for great circles)
+    # a band's cells are as wide (in degrees of longitude) as ``cd`` km-equivalent at its
+    # poleward edge, so they are at least ``radius`` wide everywhere in the band
+    scale = (f"greatest(cos(radians(least(90.0, greatest(abs(({{y}}) * {cd}), "
+             f"abs((({{y}}) + 1) * {cd}))))), 1e-6)")
+    fd = radius / GROUP_CELLS_PER_RADIUS / _KM_PER_DEG
+    cy = f"floor(lat / {cd})::BIGINT"
+    cx = f"floor(lon * {scale.format(y='cy')} / {cd})::BIGINT"
+    return f"""
+    WITH win AS (
+        SELECT gid, mmsi, lat, lon, end_lat, end_lon, is_open,
+               start_us + least({int(EDGE_MARGIN_H * _US_PER_H)}, (stop_us - start_us) // 4)
+                   AS lo_us,
+               CASE WHEN is_open THEN stop_us + 1
+                    ELSE stop_us - least({int(EDGE_MARGIN_H * _US_PER_H)},
+                                         (stop_us - start_us) // 4) END AS hi_us
+        FROM gaps
+    ),
+    pts AS (
+        SELECT gid, lat, lon FROM win
+        UNION ALL SELECT gid, end_lat AS lat, end_lon AS lon FROM win WHERE NOT is_open
+    ),
+    pcell AS (SELECT gid, lat, lon, {cy} AS cy FROM pts),
+    gcell AS (
+        SELECT DISTINCT gid, cy + dy AS cy,
+               floor(lon * {scale.format(y='cy + dy')} / {cd})::BIGINT + dx AS cx
+        FROM pcell, range(-1, 2) r1(dy), range(-1, 2) r2(dx)
+    ),
+    gkey AS (
+        SELECT c.gid, c.cy, c.cx, unnest(range(w.lo_us // {bin_us},
+                                               (w.hi_us - 1) // {bin_us} + 1)) AS hb
+        FROM gcell c JOIN win w USING (gid)
+        WHERE w.hi_us > w.lo_us
+    ),
+    -- a vessel's pings in the same small cell and time slice, as one weighted report
+    grp AS (
+        SELECT mmsi, count(*) AS n, avg(t_us) AS t_us, avg(lat) AS lat, avg(lon) AS lon
+        FROM pings
+        WHERE t_us > (SELECT min(lo_us) FROM win) AND t_us < (SELECT max(hi_us) FROM win)
+        GROUP BY mmsi, floor(lat / {fd})::BIGINT,
+                 floor(lon * cos(radians(floor(lat / {fd}) * {fd})) / {fd})::BIGINT,
+                 t_us // {GROUP_MIN * 60_000_000}
+    ),
+    pp AS (
+        SELECT mmsi, n, t_us, lat, lon, cy, {cx} AS cx, t_us::BIGINT // {bin_us} AS hb
+        FROM (SELECT *, {cy} AS cy FROM grp)
+    )
+    SELECT k.gid, count(DISTINCT p.mmsi) AS neighbours_reporting, sum(p.n) AS n_neighbour_pings
+    FROM gkey k
+    JOIN pp p ON p.cy = k.cy AND p.cx = k.cx AND p.hb = k.hb
+    JOIN win w ON w.gid = k.gid
+    WHERE p.mmsi <> w.mmsi AND p.t_us > w.lo_us AND p.t_us < w.hi_us
+      AND (hav_km(p.lat, p.lon, w.lat, w.lon) <= {radius}
+           OR (NOT w.is_open AND hav_km(p.lat, p.lon, w.end_lat, w.end_lon) <= {radius}))
+    GROUP BY k.gid
+    """
+
+
+def _night_share(start_us: np.ndarray, stop_us: np.ndarray, lon: np.ndarray) -> np.ndarray:
+    """Share of each interval at local night (solar hour 18-06, solar time = UTC + lon/15 h).
+
+    Sampled at evenly spaced instants across each interval: vectorised over gaps.
+    """
+    if len(start_us) == 0:
+        return np.empty(0)
+    frac = (np.arange(_NIGHT_SAMPLES) + 0.5) / _NIGHT_SAMPLES
+    t_h = (start_us[:, None] + (stop_us - start_us)[:, None] * frac[None, :]) / _US_PER_H
+    solar = np.mod(t_h + lon[:, None] / 15.0, 24.0)
+    return ((solar >= 18.0) | (solar < 6.0)).mean(axis=1)
+
+
+def _context(ev: pd.DataFrame, cfg: Config) -> list[str]:
+    """A few words per event saying why it passes or not (a loop over events, not pings)."""
+    d = cfg.dark_period
+    out = []
+    for is_open, dur, nb, rate, typ in zip(
+        ev["is_open"], ev["duration_h"], ev["neighbours_reporting"],
+        ev["reports_per_h_before"], ev["typical_gap_h"], strict=True,
+    ):
+        nb = int(nb)
+        if nb < d.min_neighbours:
+            why = (f"reception hole or empty sea: {nb} other vessels reported within "
+                   f"{d.neighbour_radius_km:g} km")
+        elif not rate >= MIN_REPORTS_PER_H:
+            why = f"sparse reporting before the gap ({rate:.1f} reports/h)"
+        elif np.isfinite(typ) and dur < TYPICAL_GAP_FACTOR * typ:
+            why = f"usual for this sparsely received vessel (median interval {typ:.1f} h)"
+        elif dur < d.rule_min_gap_h:
+            why = f"short gap (< {d.rule_min_gap_h:g} h) with {nb} vessels reporting nearby"
+        elif dur >= d.intentional_gap_h:
+            why = (f"intentional-length gap (>= {d.intentional_gap_h:g} h) with {nb} vessels "
+                   f"reporting nearby")
+        else:
+            why = f"gap >= {d.rule_min_gap_h:g} h with {nb} vessels reporting nearby"
+        out.append(("open: still dark at end of data; " if is_open else "") + why)
+    return out
+
+
+def detect(tracks: pd.DataFrame, cfg: Config) -> pd.DataFrame:
+    """Dark-period candidates with features and the rule verdict.
+
+    Args:
+        tracks: output of :func:`ais.tracks.build_tracks`; not modified.
+        cfg: configuration; ``cfg.dark_period`` holds the thresholds, ``cfg.places`` the
+            ports for ``distance_to_port_km``.
+
+    Returns:
+        One row per gap (see :mod:`ais.events`), ordered by mmsi, track and start time,
+        with the :data:`FEATURES` columns.
+    """
+    if tracks.empty:
+        return conform(pd.DataFrame(), "dark_period", FEATURES)
+    pings = _ping_frame(tracks)
+    data_start_us = int(pings["t_us"].min())
+    data_end_us = int(pings["t_us"].max())
+    con = connect()
+    try:
+        con.execute("SET enable_progress_bar = false")
+        con.register("pings", pings)
+        con.execute(_gaps_sql(cfg, data_end_us))
+        gaps = con.execute("SELECT * FROM gaps ORDER BY gid").df()
+        if gaps.empty:
+            return conform(pd.DataFrame(), "dark_period", FEATURES)
+        before = con.execute(_before_sql(cfg, data_start_us)).df()
+        bin_us = _time_bin_us((gaps["stop_us"] - gaps["start_us"]).to_numpy(float) / _US_PER_H)
+        neigh = con.execute(_neighbours_sql(cfg, bin_us)).df()
+    finally:
+        con.close()
+
+    ev = gaps.merge(before, on="gid", how="left").merge(neigh, on="gid", how="left")
+    ev = ev.sort_values("gid").reset_index(drop=True)
+    start_us = ev["start_us"].to_numpy(np.int64)
+    stop_us = ev["stop_us"].to_numpy(np.int64)
+    is_open = ev["is_open"].to_numpy(bool)
+    lat, lon = ev["lat"].to_numpy(float), ev["lon"].to_numpy(float)
+    end_lat = ev["end_lat"].to_numpy(float, na_value=np.nan)
+    end_lon = ev["end_lon"].to_numpy(float, na_value=np.nan)
+
+    duration_h = (stop_us - start_us) / _US_PER_H
+    distance_km = np.where(is_open, np.nan, haversine_km(lat, lon, end_lat, end_lon))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        implied_kn = np.where(is_open | (duration_h <= 0), np.nan,
+                              distance_km / 1.852 / duration_h)
+    neighbours = ev["neighbours_reporting"].fillna(0).to_numpy(float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        nb_rate = np.where(duration_h > 0,
+                           ev["n_neighbour_pings"].fillna(0).to_numpy(float) / duration_h, 0.0)
+    _, port_km, _ = nearest_place(lat, lon, cfg.places, ("port",))
+    port_km = np.where(np.isfinite(port_km), port_km, np.nan)
+    mid_lon = np.where(is_open, lon, np.nanmean(np.c_[lon, end_lon], axis=1)
+                       if len(lon) else lon)
+
+    out = pd.DataFrame({
+        "mmsi": ev["mmsi"].to_numpy(np.int64),
+        "track": ev["track"].to_numpy(np.int32),
+        "start_time": pd.to_datetime(start_us, unit="us", utc=True),
+        "end_time": pd.to_datetime(ev["end_us"].astype("Int64"), unit="us", utc=True),
+        "duration_h": duration_h,
+        "lat": lat,
+        "lon": lon,
+        "is_open": is_open,
+        "distance_km": distance_km,
+        "implied_speed_kn": implied_kn,
+        "reports_per_h_before": ev["reports_per_h_before"].to_numpy(float, na_value=np.nan),
+        "sog_before_kn": ev["sog_before_kn"].to_numpy(float, na_value=np.nan),
+        "typical_gap_h": ev["typical_gap_h"].to_numpy(float, na_value=np.nan),
+        "neighbours_reporting": neighbours,
+        "neighbour_pings_per_h": nb_rate,
+        "distance_to_port_km": port_km,
+        "night_share": _night_share(start_us, stop_us, mid_lon),
+    })
+    d = cfg.dark_period
+    typical = out["typical_gap_h"].fillna(0.0)
+    out["passes_rule"] = (
+        (out["duration_h"] >= d.rule_min_gap_h)
+        & (out["neighbours_reporting"] >= d.min_neighbours)
+        & (out["reports_per_h_before"].fillna(0.0) >= MIN_REPORTS_PER_H)
+        & (out["duration_h"] >= TYPICAL_GAP_FACTOR * typical)
+    )
+    out["context"] = _context(out, cfg)
+    return conform(out, "dark_period", FEATURES)
