@@ -1,0 +1,372 @@
+"""Meetups: two vessels together, slowly, for hours (the look of a ship-to-ship transfer).
+
+Method (GFW's encounter definition, vectorised in DuckDB; no all-pairs comparison):
+
+1. **Resample.** Each track (mmsi, track) is sampled on a grid of ``resample_min`` slots
+   aligned to the Unix epoch, so every vessel shares the same slot instants. A slot gets a
+   position only if it lies between two consecutive pings of the track less than
+   ``max_interpolation_gap_h`` apart (lat, lon and SOG are interpolated linearly); nothing
+   is invented across longer silences. Only slow ping pairs are sampled (speed below
+   :data:`candidate_speed_kn`, from SOG, or from the implied speed where SOG is missing):
+   vessels under way cannot stay within a few hundred metres of each other for hours.
+2. **Bin and join.** Slots are put in a space grid whose cells are slightly bigger than
+   ``max_distance_m`` (longitude cells widened by 1/cos(latitude) of the grid row's
+   poleward neighbour). Each slot is joined, by hash equality on (slot, cell), to the slots
+   of *other* vessels copied into its cell and the eight neighbouring cells; pairs keep
+   ``mmsi < other_mmsi`` (so one MMSI never meets itself, not even across its tracks) and
+   haversine distance <= ``max_distance_m``. Work grows with the number of vessels near each
+   vessel, not with the square of all vessels.
+3. **Runs.** Close slots of the same pair of tracks form runs; runs less than
+   ``merge_gap_h`` apart merge into one meeting; meetings spanning at least
+   ``min_duration_h`` (first to last close slot) are candidates.
+
+One event per meeting. ``mmsi`` is the smaller MMSI and ``track`` its track; ``other_mmsi``
+the larger and ``other_track`` its track (the order is arbitrary but stable, so event ids
+are deterministic). ``lat``/``lon`` is the median midpoint of the pair over its close slots;
+``start_time``/``end_time`` are the first and last close slot instants. ``is_open`` is true
+when the meeting lasts until the end of the input (it may continue in the next file).
+
+Features (units in the names):
+
+- ``duration_h``: first to last close slot of the merged meeting.
+- ``close_share``: share of the meeting's slots in which the pair was within range.
+- ``median_distance_m`` / ``min_distance_m``: between the pair over its close slots.
+- ``median_speed_kn``: the larger of the two vessels' median speeds over the close slots
+  (so the rule's "median speed < 2 kn" holds for both).
+- ``distance_to_port_km`` / ``distance_to_anchorage_km`` / ``distance_to_sts_site_km``:
+  to the nearest configured place of that kind (NaN when none is configured).
+- ``in_port`` / ``in_anchorage``: 1 inside that place's radius.
+- ``night_share``: share of the close slots at local solar night (18-06).
+- ``dark_before_after``: 1 if either vessel's track has a reporting gap of at least
+  ``cfg.dark_period.min_gap_h`` overlapping the ``dark_window_h`` before the start, the
+  meeting itself or the ``dark_window_h`` after the end.
+- ``flags_differ``: 1 when the MID flags of the two MMSIs differ (an unallocated MID counts
+  as a flag of its own).
+- ``either_dprk``: 1 when either MMSI carries the DPRK MID (445).
+- ``tug_or_pilot``: 1 when either vessel is a tug or a pilot boat.
+
+Annotation columns (not features): ``other_track``, ``name``, ``other_name``,
+``vessel_class``, ``other_vessel_class``, ``flag_iso2``, ``other_flag_iso2``.
+
+Rule (``passes_rule``): ``duration_h >= rule_min_duration_h`` and
+``median_speed_kn < max_median_speed_kn`` and ``distance_to_port_km >= rule_min_port_km``
+and outside every anchorage radius and port radius, and neither vessel is a tug or pilot.
+
+``context``: ``"tug/pilot work in port"`` (a tug or pilot within a port radius or closer than
+``rule_min_port_km`` to a port), ``"anchorage: <name>"`` (inside an anchorage radius),
+``"inside port zone"`` (inside a port radius or closer than ``rule_min_port_km``), else
+``"at sea"``.
+
+Limits: longitudes are not wrapped at +-180 degrees (the watch areas are far from it).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ais.config import Config
+from ais.db import connect
+from ais.errors import InputError
+from ais.events import conform
+from ais.geo import nearest_place
+from ais.identity import DPRK_MID, flag_of
+
+FEATURES: tuple[str, ...] = (
+    "duration_h", "close_share", "median_distance_m", "min_distance_m", "median_speed_kn",
+    "distance_to_port_km", "distance_to_anchorage_km", "distance_to_sts_site_km", "in_port",
+    "in_anchorage", "night_share", "dark_before_after", "flags_differ", "either_dprk",
+    "tug_or_pilot",
+)
+
+#: Non-numeric (or identifying) columns added after the features.
+ANNOTATIONS: tuple[str, ...] = (
+    "other_track", "name", "other_name", "vessel_class", "other_vessel_class", "flag_iso2",
+    "other_flag_iso2",
+)
+
+REQUIRED_COLUMNS = ("mmsi", "track", "timestamp", "lat", "lon")
+TUG_PILOT = ("tug", "pilot")
+
+_M_PER_DEG_LAT = 111_194.9  # metres per degree of latitude on the 6371.0088 km sphere
+_CELL_MARGIN = 1.02  # cells 2 % bigger than the search radius (haversine vs. grid rounding)
+
+
+def candidate_speed_kn(cfg: Config) -> float:
+    """Slots are only made from ping pairs slower than this (generous: 3 kn by default)."""
+    return max(3.0, 1.5 * cfg.meetup.max_median_speed_kn)
+
+
+def _check(tracks: pd.DataFrame) -> None:
+    missing = [c for c in REQUIRED_COLUMNS if c not in tracks.columns]
+    if missing:
+        raise InputError(
+            f"meetup.detect needs the output of ais.tracks.build_tracks; missing columns "
+            f"{missing} (found {list(tracks.columns)})"
+        )
+
+
+def _opt(tracks: pd.DataFrame, col: str, sql_type: str) -> str:
+    """A column if present, else a typed NULL (so minimal frames work)."""
+    return f'"{col}"' if col in tracks.columns else f"CAST(NULL AS {sql_type}) AS \"{col}\""
+
+
+def _slots_sql(cfg: Config, tracks: pd.DataFrame) -> str:
+    mc = cfg.meetup
+    step_ms = int(round(mc.resample_min * 60_000))
+    max_gap_ms = mc.max_interpolation_gap_h * 3_600_000
+    slow = candidate_speed_kn(cfg)
+    return f"""
+    CREATE TEMP TABLE slots AS
+    WITH p AS (
+        SELECT mmsi, track, lat AS lat0, lon AS lon0, sog AS sog0,
+            epoch_ms(timestamp) AS t0,
+            lead(epoch_ms(timestamp)) OVER w AS t1,
+            lead(lat) OVER w AS lat1, lead(lon) OVER w AS lon1, lead(sog) OVER w AS sog1
+        FROM (SELECT mmsi, track, timestamp, lat, lon, {_opt(tracks, 'sog', 'DOUBLE')}
+              FROM pings WHERE lat IS NOT NULL AND lon IS NOT NULL
+                           AND timestamp IS NOT NULL)
+        WINDOW w AS (PARTITION BY mmsi, track ORDER BY timestamp, lat, lon, sog)
+    ),
+    q AS (
+        SELECT *,
+            hav_km(lat0, lon0, lat1, lon1) / 1.852 / ((t1 - t0) / 3600000.0) AS implied_kn
+        FROM p
+        WHERE t1 > t0 AND t1 - t0 < {max_gap_ms}
+    ),
+    s AS (
+        SELECT mmsi, track, t0, t1, lat0, lon0, lat1, lon1, sog0, sog1, implied_kn,
+            unnest(range(CAST(ceil(t0 / {step_ms}) AS BIGINT),
+                         CAST(floor(t1 / {step_ms}) AS BIGINT) + 1)) AS k
+        FROM q
+        WHERE coalesce((sog0 + sog1) / 2, implied_kn) < {slow}
+    ),
+    i AS (
+        SELECT mmsi, track, k,
+            (k * {step_ms} - t0) / (t1 - t0) AS f,
+            lat0, lon0, lat1, lon1, sog0, sog1, implied_kn
+        FROM s
+    )
+    SELECT mmsi, track, k,
+        avg(lat0 + f * (lat1 - lat0)) AS lat,
+        avg(lon0 + f * (lon1 - lon0)) AS lon,
+        avg(coalesce(sog0 + f * (sog1 - sog0), sog0, sog1, implied_kn)) AS speed_kn
+    FROM i
+    GROUP BY mmsi, track, k
+    """
+
+
+def _close_sql(cfg: Config) -> str:
+    """Pairs of slots of different MMSIs, same instant, within max_distance_m."""
+    d_m = cfg.meetup.max_distance_m
+    dlat = d_m * _CELL_MARGIN / _M_PER_DEG_LAT
+
+    def dlon(row: str) -> str:
+        # longitude cell width of a grid row: wide enough at the poleward edge of rows
+        # row-1..row+1, so a neighbour within range is at most one cell away
+        return (f"({dlat} / cos(radians(least(89.0, greatest(abs(({row} - 1) * {dlat}), "
+                f"abs(({row} + 2) * {dlat}))))))")
+
+    return f"""
+    CREATE TEMP TABLE close AS
+    WITH a AS (
+        SELECT *, CAST(floor(lat / {dlat}) AS BIGINT) AS r FROM slots
+    ),
+    home AS (
+        SELECT *, CAST(floor(lon / {dlon('r')}) AS BIGINT) AS c FROM a
+    ),
+    spread AS (
+        SELECT b.mmsi, b.track, b.k, b.lat, b.lon, b.speed_kn, b.r + dy AS r,
+            CAST(floor(b.lon / {dlon('(b.r + dy)')}) AS BIGINT) + dx AS c
+        FROM a b, (SELECT unnest([-1, 0, 1]) AS dy), (SELECT unnest([-1, 0, 1]) AS dx)
+    )
+    SELECT h.mmsi AS mmsi, h.track AS track, o.mmsi AS other_mmsi, o.track AS other_track,
+        h.k AS k,
+        1000 * hav_km(h.lat, h.lon, o.lat, o.lon) AS distance_m,
+        (h.lat + o.lat) / 2 AS lat, (h.lon + o.lon) / 2 AS lon,
+        h.speed_kn AS speed_kn, o.speed_kn AS other_speed_kn
+    FROM home h JOIN spread o ON h.k = o.k AND h.r = o.r AND h.c = o.c
+    WHERE h.mmsi < o.mmsi AND 1000 * hav_km(h.lat, h.lon, o.lat, o.lon) <= {d_m}
+    """
+
+
+def _meetings_sql(cfg: Config) -> str:
+    mc = cfg.meetup
+    step_ms = int(round(mc.resample_min * 60_000))
+    merge_ms = mc.merge_gap_h * 3_600_000
+    min_ms = mc.min_duration_h * 3_600_000
+    pair = "mmsi, track, other_mmsi, other_track"
+    local_h = f"(k * {step_ms} / 3600000.0 + lon / 15.0)"
+    return f"""
+    CREATE TEMP TABLE meetings AS
+    WITH marked AS (
+        SELECT *,
+            CASE WHEN k - lag(k) OVER w > 1
+                  AND (k - lag(k) OVER w) * {step_ms} >= {merge_ms} THEN 1 ELSE 0 END AS new
+        FROM close
+        WINDOW w AS (PARTITION BY {pair} ORDER BY k)
+    ),
+    grouped AS (
+        SELECT *, sum(new) OVER (PARTITION BY {pair} ORDER BY k ROWS UNBOUNDED PRECEDING)
+            AS meeting
+        FROM marked
+    )
+    SELECT {pair}, meeting,
+        min(k) AS k_start, max(k) AS k_end, count(*) AS n_close,
+        (max(k) - min(k)) * {step_ms} / 3600000.0 AS duration_h,
+        count(*) / (max(k) - min(k) + 1.0) AS close_share,
+        median(distance_m) AS median_distance_m, min(distance_m) AS min_distance_m,
+        greatest(median(speed_kn), median(other_speed_kn)) AS median_speed_kn,
+        median(lat) AS lat, median(lon) AS lon,
+        avg(CASE WHEN ({local_h} % 24 + 24) % 24 >= 18 OR ({local_h} % 24 + 24) % 24 < 6
+                 THEN 1.0 ELSE 0.0 END) AS night_share
+    FROM grouped
+    GROUP BY {pair}, meeting
+    HAVING (max(k) - min(k)) * {step_ms} >= {min_ms}
+    """
+
+
+def _dark_sql(cfg: Config, tracks: pd.DataFrame) -> str:
+    """Meetings where either track has a gap >= min_gap_h near or during the meeting."""
+    step_ms = int(round(cfg.meetup.resample_min * 60_000))
+    window_ms = cfg.meetup.dark_window_h * 3_600_000
+    if "gap_before_h" not in tracks.columns:
+        return "SELECT mmsi, track, other_mmsi, other_track, meeting FROM meetings WHERE false"
+    return f"""
+    WITH gaps AS (
+        SELECT mmsi, track, epoch_ms(timestamp) - gap_before_h * 3600000.0 AS g0,
+            epoch_ms(timestamp) AS g1
+        FROM pings WHERE gap_before_h >= {cfg.dark_period.min_gap_h}
+    ),
+    sides AS (
+        SELECT mmsi AS m, track AS t, * FROM meetings
+        UNION ALL
+        SELECT other_mmsi AS m, other_track AS t, * FROM meetings
+    )
+    SELECT DISTINCT s.mmsi, s.track, s.other_mmsi, s.other_track, s.meeting
+    FROM sides s JOIN gaps g ON g.mmsi = s.m AND g.track = s.t
+    WHERE g.g1 >= s.k_start * {step_ms} - {window_ms}
+      AND g.g0 <= s.k_end * {step_ms} + {window_ms}
+    """
+
+
+def _vessels_sql(tracks: pd.DataFrame) -> str:
+    """Most common name and vessel class of each track that takes part in a meeting."""
+    if "vessel_class" in tracks.columns:
+        vclass = "vessel_class"
+    elif "ship_type" in tracks.columns:
+        from ais.ingest import _VESSEL_CLASS  # same classes as ingest gives
+        vclass = _VESSEL_CLASS
+    else:
+        vclass = "'unknown'"
+    name = "name" if "name" in tracks.columns else "CAST(NULL AS VARCHAR)"
+    return f"""
+    WITH who AS (
+        SELECT mmsi, track FROM meetings UNION SELECT other_mmsi, other_track FROM meetings
+    )
+    SELECT p.mmsi, p.track, mode({name}) AS name, mode({vclass}) AS vessel_class
+    FROM pings p SEMI JOIN who ON p.mmsi = who.mmsi AND p.track = who.track
+    GROUP BY p.mmsi, p.track
+    """
+
+
+def _empty() -> pd.DataFrame:
+    out = conform(pd.DataFrame(), "meetup", FEATURES)
+    out["other_track"] = pd.Series(dtype="Int64")
+    for col in ANNOTATIONS[1:]:
+        out[col] = pd.Series(dtype="str")
+    return out
+
+
+def _meetings(tracks: pd.DataFrame, cfg: Config) -> tuple[pd.DataFrame, pd.DataFrame, int]:
+    """(meetings, vessel info, last input instant in ms) from DuckDB."""
+    cols = [c for c in (*REQUIRED_COLUMNS, "sog", "gap_before_h", "name", "vessel_class",
+                        "ship_type") if c in tracks.columns]
+    con = connect()
+    try:
+        con.register("pings", tracks[cols])
+        con.execute(_slots_sql(cfg, tracks))
+        con.execute(_close_sql(cfg))
+        con.execute(_meetings_sql(cfg))
+        meetings = con.execute(f"""
+            SELECT m.*, d.meeting IS NOT NULL AS dark
+            FROM meetings m LEFT JOIN ({_dark_sql(cfg, tracks)}) d
+              USING (mmsi, track, other_mmsi, other_track, meeting)
+            ORDER BY mmsi, other_mmsi, k_start, track, other_track
+        """).df()
+        vessels = con.execute(_vessels_sql(tracks)).df() if len(meetings) else pd.DataFrame(
+            columns=["mmsi", "track", "name", "vessel_class"])
+        t_end = con.execute("SELECT max(epoch_ms(timestamp)) FROM pings").fetchone()[0]
+    finally:
+        con.close()
+    return meetings, vessels, int(t_end or 0)
+
+
+def detect(tracks: pd.DataFrame, cfg: Config) -> pd.DataFrame:
+    """Meetups of two vessels as candidate events (see the module docstring).
+
+    Args:
+        tracks: output of :func:`ais.tracks.build_tracks`; not modified.
+        cfg: thresholds in ``cfg.meetup``, places in ``cfg.places``.
+
+    Returns:
+        The events schema plus :data:`FEATURES` and :data:`ANNOTATIONS`, one row per
+        meeting, ordered by (mmsi, other_mmsi, start_time).
+    """
+    _check(tracks)
+    if tracks.empty:
+        return _empty()
+    meetings, vessels, t_end_ms = _meetings(tracks, cfg)
+    if meetings.empty:
+        return _empty()
+    mc = cfg.meetup
+    step_ms = int(round(mc.resample_min * 60_000))
+    ev = meetings.drop(columns=["meeting", "n_close"])
+    ev["start_time"] = pd.to_datetime(ev.pop("k_start") * step_ms, unit="ms", utc=True)
+    ev["end_time"] = pd.to_datetime(ev.pop("k_end") * step_ms, unit="ms", utc=True)
+    ev["is_open"] = (ev["end_time"] + pd.Timedelta(milliseconds=step_ms)
+                     >= pd.Timestamp(t_end_ms, unit="ms", tz="UTC"))
+    ev["dark_before_after"] = ev.pop("dark").astype(float)
+
+    info = vessels.set_index(["mmsi", "track"])
+    for side, prefix in ((("mmsi", "track"), ""), (("other_mmsi", "other_track"), "other_")):
+        keys = pd.MultiIndex.from_arrays([ev[side[0]], ev[side[1]]])
+        ev[f"{prefix}name"] = info["name"].reindex(keys).to_numpy()
+        ev[f"{prefix}vessel_class"] = (info["vessel_class"].reindex(keys).fillna("unknown")
+                                       .to_numpy())
+        flags = flag_of(ev[side[0]])
+        ev[f"{prefix}flag_iso2"] = flags["flag_iso2"].to_numpy()
+        ev[f"_{prefix}mid"] = flags["mid"].to_numpy()
+    ev["flags_differ"] = (ev["flag_iso2"].fillna("") != ev["other_flag_iso2"].fillna("")
+                          ).astype(float)
+    ev["either_dprk"] = ((ev.pop("_mid") == DPRK_MID).fillna(False)
+                         | (ev.pop("_other_mid") == DPRK_MID).fillna(False)).astype(float)
+    tug = (ev["vessel_class"].isin(TUG_PILOT) | ev["other_vessel_class"].isin(TUG_PILOT))
+    ev["tug_or_pilot"] = tug.astype(float)
+
+    lat, lon = ev["lat"].to_numpy(float), ev["lon"].to_numpy(float)
+    _, port_km, in_port = nearest_place(lat, lon, cfg.places, ("port",))
+    anch_name, anch_km, in_anch = nearest_place(lat, lon, cfg.places, ("anchorage",))
+    _, sts_km, _ = nearest_place(lat, lon, cfg.places, ("sts_site",))
+    for col, km in (("distance_to_port_km", port_km), ("distance_to_anchorage_km", anch_km),
+                    ("distance_to_sts_site_km", sts_km)):
+        ev[col] = np.where(np.isfinite(km), km, np.nan)
+    ev["in_port"] = in_port.astype(float)
+    ev["in_anchorage"] = in_anch.astype(float)
+
+    port_zone = in_port | (port_km < mc.rule_min_port_km)  # inf (no port) is never near
+    ev["passes_rule"] = (
+        (ev["duration_h"] >= mc.rule_min_duration_h)
+        & (ev["median_speed_kn"] < mc.max_median_speed_kn)
+        & ~port_zone & ~in_anch & ~tug.to_numpy()
+    )
+    ev["context"] = np.select(
+        [tug.to_numpy() & port_zone, in_anch, port_zone],
+        ["tug/pilot work in port", "anchorage: " + pd.Series(anch_name, dtype=str),
+         "inside port zone"],
+        default="at sea",
+    )
+    ev["other_track"] = ev["other_track"].astype("Int64")
+    rest = [c for c in ev.columns if c not in FEATURES and c not in ANNOTATIONS]
+    ordered = rest + list(FEATURES) + list(ANNOTATIONS)
+    return conform(ev[ordered], "meetup", FEATURES)
