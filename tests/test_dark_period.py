@@ -1,0 +1,230 @@
+"""Dark periods: named scenarios built with the synthetic track builder (or tiny hand frames)."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from ais.config import Config
+from ais.detectors import dark_period
+from ais.events import BASE_COLUMNS
+from ais.synth import Scenario
+from ais.tracks import build_tracks
+from tests.conftest import GFW, need, ping_frame
+
+START = pd.Timestamp("2026-01-05T00:00Z")
+TARGET = 445123917
+OTHERS = (412000001, 412000002, 412000003)
+
+
+def events(pings: pd.DataFrame, cfg: Config | None = None) -> pd.DataFrame:
+    """Run the detector the way the pipeline does: pings -> tracks -> dark periods."""
+    return dark_period.detect(build_tracks(pings), cfg or Config())
+
+
+def of(ev: pd.DataFrame, mmsi: int) -> pd.DataFrame:
+    return ev[ev["mmsi"] == mmsi].reset_index(drop=True)
+
+
+def harbour_traffic(sc: Scenario, hours: float) -> None:
+    """Three vessels lying 5-20 km from (38.40, 124.60) reporting all the time."""
+    for mmsi, at in zip(OTHERS, [(38.45, 124.62), (38.35, 124.55), (38.42, 124.75)],
+                        strict=True):
+        sc.vessel(mmsi, "NEIGHBOUR", start=START, at=at).drift(hours=hours, speed_kn=0.5)
+
+
+def hand_track(mmsi: int, times_min: list[float], at: tuple[float, float] = (38.40, 124.60),
+               sog: float | None = 5.0) -> pd.DataFrame:
+    """A vessel's pings at the given minutes after START, all at one place."""
+    rows = [(mmsi, START + pd.Timedelta(minutes=m), at[0], at[1], sog) for m in times_min]
+    return ping_frame(rows, ("mmsi", "timestamp", "lat", "lon", "sog"))
+
+
+# --- the behaviour -------------------------------------------------------------------------
+
+
+def test_vessel_dark_14h_among_reporting_neighbours_is_one_passing_event() -> None:
+    sc = Scenario(seed=1, report_every_s=120)
+    harbour_traffic(sc, hours=20)
+    target = sc.vessel(TARGET, "CHON MA SAN", start=START, at=(38.40, 124.60))
+    target.sail(to=(38.45, 124.70), hours=3).dark(hours=14, to=(38.50, 124.80))
+    target.sail(to=(38.55, 124.85), hours=3)
+
+    ev = events(sc.pings())
+
+    assert len(ev) == 1
+    row = ev.iloc[0]
+    assert row["mmsi"] == TARGET and row["event_type"] == "dark_period"
+    assert row["duration_h"] == pytest.approx(14.0, abs=0.1)
+    assert not row["is_open"] and row["passes_rule"]
+    assert row["neighbours_reporting"] >= 3
+    assert row["neighbour_pings_per_h"] > 3 * 20  # three vessels at ~30 reports/h each
+    assert row["reports_per_h_before"] >= 20
+    assert row["distance_km"] == pytest.approx(10.0, abs=2.0)
+    assert row["lat"] == pytest.approx(38.45, abs=0.01)  # where it went dark
+    assert row["end_time"] - row["start_time"] == pd.Timedelta(hours=row["duration_h"])
+    assert "intentional-length" in row["context"]
+
+
+def test_gap_of_one_and_a_half_hours_is_no_candidate() -> None:
+    sc = Scenario(seed=2, report_every_s=120)
+    harbour_traffic(sc, hours=8)
+    sc.vessel(TARGET, start=START, at=(38.40, 124.60)).wait(hours=3).dark(hours=1.5).wait(hours=3)
+    assert events(sc.pings()).empty
+
+
+@pytest.mark.parametrize(
+    ("gap_min", "expected"),
+    [pytest.param(119, 0, id="1h59-below-threshold"),
+     pytest.param(120, 1, id="exactly-2h-is-a-candidate"),
+     pytest.param(121, 1, id="2h01-is-a-candidate")],
+)
+def test_min_gap_threshold_is_inclusive(gap_min: int, expected: int) -> None:
+    before = list(range(0, 180, 10))  # 0..170 min
+    after = [170 + gap_min + m for m in range(0, 180, 10)]
+    ev = events(hand_track(TARGET, before + after))
+    assert len(ev) == expected
+    if expected:
+        assert ev["duration_h"].iloc[0] == pytest.approx(gap_min / 60)
+        assert not ev["passes_rule"].iloc[0]  # a candidate, far below rule_min_gap_h
+
+
+def test_reception_hole_silencing_everyone_does_not_pass() -> None:
+    sc = Scenario(seed=3, report_every_s=120)
+    harbour_traffic(sc, hours=14)
+    sc.vessel(TARGET, start=START, at=(38.40, 124.60)).drift(hours=14, speed_kn=0.5)
+    sc.reception_hole(center=(38.40, 124.60), radius_km=150, start=START + pd.Timedelta(hours=5),
+                      hours=5)
+
+    ev = events(sc.pings())
+
+    assert set(ev["mmsi"]) == {TARGET, *OTHERS}  # every vessel has its 5 h candidate
+    assert ev["duration_h"].between(4.9, 5.2).all()
+    assert (ev["neighbours_reporting"] == 0).all()
+    assert not ev["passes_rule"].any()
+    assert ev["context"].str.startswith("reception hole").all()
+
+
+def test_vessel_still_dark_at_end_of_data_is_an_open_event() -> None:
+    sc = Scenario(seed=4, report_every_s=120)
+    harbour_traffic(sc, hours=20)
+    sc.vessel(TARGET, start=START, at=(38.40, 124.60)).wait(hours=6).dark(hours=14)
+
+    ev = of(events(sc.pings()), TARGET)
+
+    assert len(ev) == 1
+    row = ev.iloc[0]
+    assert row["is_open"] and pd.isna(row["end_time"])
+    assert row["duration_h"] == pytest.approx(14.0, abs=0.1)  # so far, to the end of the data
+    assert np.isnan(row["distance_km"]) and np.isnan(row["implied_speed_kn"])
+    assert row["neighbours_reporting"] == 3 and row["passes_rule"]
+    assert row["context"].startswith("open: still dark at end of data")
+
+
+def test_two_ships_on_one_mmsi_give_no_fake_gap() -> None:
+    sc = Scenario(seed=5, report_every_s=300)
+    sc.vessel(TARGET, start=START, at=(38.40, 124.60)).sail(to=(38.60, 124.90), hours=10)
+    sc.vessel(TARGET, start=START + pd.Timedelta(minutes=2), at=(41.50, 131.00),
+              seed=99).sail(to=(41.70, 131.20), hours=10)
+    assert events(sc.pings()).empty
+
+
+def test_sparse_satellite_reporter_gap_is_usual_not_a_rule_hit() -> None:
+    sc = Scenario(seed=6, report_every_s=120)
+    harbour_traffic(sc, hours=24)
+    pings = pd.concat([sc.pings(), hand_track(TARGET, [0, 180, 360, 540, 720, 1260, 1440])])
+
+    ev = of(events(pings), TARGET)
+
+    gap = ev[np.isclose(ev["duration_h"], 9.0)]
+    assert len(gap) == 1
+    assert gap["typical_gap_h"].iloc[0] == pytest.approx(3.0)
+    assert not gap["passes_rule"].iloc[0]
+    assert not ev["passes_rule"].any()
+
+
+# --- robustness ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "pings",
+    [
+        pytest.param(hand_track(TARGET, [0]), id="one-ping-track"),
+        pytest.param(pd.concat([hand_track(TARGET, [0]), hand_track(OTHERS[0], range(0, 600, 10))]),
+                     id="one-ping-track-among-others"),
+        pytest.param(hand_track(TARGET, range(0, 600, 10), sog=None), id="all-null-sog"),
+        pytest.param(hand_track(TARGET, [0, 0, 0, 10, 10, 20, 20, 20]), id="identical-times"),
+        pytest.param(hand_track(TARGET, range(0, 24 * 60, 3), sog=0.0), id="never-moving"),
+    ],
+)
+def test_degenerate_tracks_give_no_bogus_events(pings: pd.DataFrame) -> None:
+    ev = events(pings)
+    assert ev.empty
+    assert list(ev.columns)[: len(BASE_COLUMNS)] == list(BASE_COLUMNS)
+
+
+def test_null_sog_keeps_the_event_with_nan_speed() -> None:
+    ev = events(hand_track(TARGET, [*range(0, 120, 10), *range(600, 720, 10)], sog=None))
+    assert len(ev) == 1 and np.isnan(ev["sog_before_kn"].iloc[0])
+
+
+def test_empty_input_gives_empty_events_with_schema() -> None:
+    ev = events(hand_track(TARGET, []))
+    assert ev.empty and set(dark_period.FEATURES) <= set(ev.columns)
+
+
+def _scene() -> pd.DataFrame:
+    sc = Scenario(seed=7, report_every_s=180)
+    harbour_traffic(sc, hours=24)
+    t = sc.vessel(TARGET, start=START, at=(38.40, 124.60))
+    t.wait(hours=2).dark(hours=7).sail(to=(38.5, 124.7), hours=2).dark(hours=3).wait(hours=2)
+    t.dark(hours=8)
+    return sc.pings()
+
+
+def test_input_frame_is_not_modified() -> None:
+    tracks = build_tracks(_scene())
+    copy = tracks.copy(deep=True)
+    dark_period.detect(tracks, Config())
+    pd.testing.assert_frame_equal(tracks, copy)
+
+
+def test_same_events_whatever_the_input_row_order() -> None:
+    pings = _scene()
+    base = events(pings)
+    shuffled = events(pings.sample(frac=1.0, random_state=11).reset_index(drop=True))
+    assert len(base) == 3 and base["is_open"].sum() == 1
+    pd.testing.assert_frame_equal(base, shuffled)
+
+
+def test_output_schema_and_features() -> None:
+    ev = events(_scene())
+    assert list(ev.columns) == [*BASE_COLUMNS, *[f for f in dark_period.FEATURES
+                                                 if f not in BASE_COLUMNS]]
+    assert ev["other_mmsi"].isna().all()
+    assert str(ev["start_time"].dtype).startswith("datetime64") and ev["start_time"].dt.tz
+
+
+# --- real data -----------------------------------------------------------------------------
+
+
+def test_runs_fast_and_sane_on_the_gfw_sample() -> None:
+    from ais.ingest import ingest
+
+    tracks = build_tracks(ingest([need(GFW)]).pings)
+    t0 = time.perf_counter()
+    ev = dark_period.detect(tracks, Config())
+    elapsed = time.perf_counter() - t0
+
+    assert elapsed < 5.0
+    assert len(ev) > 0
+    assert (ev["duration_h"] >= Config().dark_period.min_gap_h - 1e-9).all()
+    assert (ev["neighbours_reporting"] >= 0).all() and (ev["neighbour_pings_per_h"] >= 0).all()
+    closed = ev[~ev["is_open"]]
+    assert (closed["end_time"] > closed["start_time"]).all()
+    assert ev.loc[ev["is_open"], "end_time"].isna().all()
+    assert ev["night_share"].between(0, 1).all()
+    assert (ev["reports_per_h_before"] > 0).all()
