@@ -172,6 +172,27 @@ class IdentityConfig:
 
 
 @dataclass(frozen=True)
+class ScoringConfig:
+    """How candidates become flagged events.
+
+    Attributes:
+        threshold: a candidate that passes its type's rule is flagged when its calibrated
+            anomaly score (share of baseline candidates less unusual) is at least this.
+        decisive: when True, rule-decisive events are flagged whatever their score: dark
+            periods >= the intentional-disabling length with others reporting nearby, MMSI
+            changes to a new flag, identity changes or meetups involving a DPRK flag.
+    """
+
+    SECTION = "scoring"
+    threshold: float = 0.5
+    decisive: bool = True
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.threshold <= 1.0:
+            raise ConfigError(f"[scoring] threshold must be within 0..1, got {self.threshold}")
+
+
+@dataclass(frozen=True)
 class Config:
     """The whole configuration. ``Config()`` is the documented default."""
 
@@ -181,6 +202,7 @@ class Config:
     dark_period: DarkConfig = field(default_factory=DarkConfig)
     meetup: MeetupConfig = field(default_factory=MeetupConfig)
     identity_change: IdentityConfig = field(default_factory=IdentityConfig)
+    scoring: ScoringConfig = field(default_factory=ScoringConfig)
     places: tuple[Place, ...] = DEFAULT_PLACES
     areas: tuple[WatchArea, ...] = DEFAULT_AREAS
     everywhere: bool = False

@@ -63,14 +63,12 @@ def event_ids(events: pd.DataFrame) -> pd.Series:
     goes on tomorrow) keeps its id.
     """
     starts = pd.to_datetime(events["start_time"], utc=True).dt.strftime("%Y%m%dT%H%M%S")
-    other = events["other_mmsi"].astype("Int64").astype(str).replace("<NA>", "")
-    keys = (events["event_type"].astype(str) + "|" + events["mmsi"].astype(str) + "|" + other
-            + "|" + starts)
-    return pd.Series(
-        [f"{_ID_PREFIX.get(t, 'EVT')}-{hashlib.sha1(k.encode()).hexdigest()[:12]}"
-         for t, k in zip(events["event_type"], keys, strict=True)],
-        index=events.index, dtype="str",
-    )
+    other = pd.to_numeric(events["other_mmsi"], errors="coerce")
+    ids = []
+    for t, m, o, st in zip(events["event_type"], events["mmsi"], other, starts, strict=True):
+        key = f"{t}|{int(m)}|{'' if pd.isna(o) else int(o)}|{'' if pd.isna(st) else st}"
+        ids.append(f"{_ID_PREFIX.get(t, 'EVT')}-{hashlib.sha1(key.encode()).hexdigest()[:12]}")
+    return pd.Series(ids, index=events.index, dtype="str")
 
 
 def annotate_places(events: pd.DataFrame, cfg: Config) -> pd.DataFrame:

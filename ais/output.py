@@ -17,6 +17,13 @@ CSV_COLUMNS: tuple[str, ...] = (
     "lat", "lon", "area", "distance_to_port_km", "anomaly_score", "reason",
 )
 
+#: Triage columns after the contract ones, in an order that reads well in a spreadsheet.
+EXTRA_COLUMNS: tuple[str, ...] = (
+    "vessel_name", "flag", "imo", "callsign", "ship_type", "vessel_type",
+    "other_vessel_name", "other_flag", "other_imo", "other_callsign", "other_vessel_type",
+    "context", "unusual_features", "rule_decisive", "is_open", "nearest_port", "track_id",
+)
+
 
 @contextlib.contextmanager
 def atomic_path(path: str | Path) -> Iterator[Path]:
@@ -46,17 +53,16 @@ def _iso_utc(ts: pd.Series) -> pd.Series:
 
 
 def format_events(events: pd.DataFrame) -> pd.DataFrame:
-    """Order and format events for the CSV: contract columns first, times as ISO 8601 'Z'."""
+    """Contract columns, then the triage columns; times as ISO 8601 UTC with 'Z'."""
     frame = events.copy()
-    for col in CSV_COLUMNS:
+    for col in CSV_COLUMNS + EXTRA_COLUMNS:
         if col not in frame.columns:
             frame[col] = pd.NA
     for col in ("start_time", "end_time"):
         frame[col] = _iso_utc(frame[col])
-    for col in ("mmsi", "other_mmsi"):
-        frame[col] = frame[col].astype("Int64")
-    extra = [c for c in frame.columns if c not in CSV_COLUMNS]
-    return frame[list(CSV_COLUMNS) + extra]
+    for col in ("mmsi", "other_mmsi", "imo", "other_imo"):
+        frame[col] = pd.to_numeric(frame[col], errors="coerce").astype("Int64")
+    return frame[list(CSV_COLUMNS + EXTRA_COLUMNS)]
 
 
 def write_csv(events: pd.DataFrame, path: str | Path) -> Path:

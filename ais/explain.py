@@ -1,0 +1,117 @@
+"""Words for analysts: one ``reason`` sentence per event and the features that made it unusual.
+
+``reason`` states what happened with numbers and units, built from the event's own fields.
+``unusual_features`` compares each feature with the baseline the forest was fitted on, e.g.
+"duration_h 31.2 (baseline p99 9.5)", most extreme first; it is derived from the model's
+baseline quantiles, not from fixed text.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from ais.scoring import QUANTILES, TypeModel
+
+
+def _num(x: object, digits: int = 1) -> str:
+    try:
+        v = float(x)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return "?"
+    if not math.isfinite(v):
+        return "?"
+    return f"{v:.{digits}f}" if abs(v) < 100 else f"{v:.0f}"
+
+
+def _where(ev: pd.Series) -> str:
+    port = ev.get("nearest_port") or "the nearest port"
+    return f"{_num(ev.get('distance_to_port_km'), 0)} km from {port}"
+
+
+def _loitering(ev: pd.Series) -> str:
+    return (f"Loitered {_num(ev['duration_h'])} h at {_num(ev.get('mean_speed_kn'))} kn mean "
+            f"within {_num(ev.get('radius_km'))} km, {_where(ev)} ({ev.get('context', '')})")
+
+
+def _dark(ev: pd.Series) -> str:
+    n = ev.get("neighbours_reporting")
+    others = (f"while {_num(n, 0)} other vessels kept reporting nearby"
+              if pd.notna(n) else "")
+    if bool(ev.get("is_open")):
+        return (f"Dark for {_num(ev['duration_h'])} h and still silent at the end of the data, "
+                f"last seen {_where(ev)} {others}").strip()
+    return (f"Dark {_num(ev['duration_h'])} h from {_where(ev)} {others}; reappeared "
+            f"{_num(ev.get('distance_km'), 0)} km away (implied "
+            f"{_num(ev.get('implied_speed_kn'))} kn)")
+
+
+def _meetup(ev: pd.Series) -> str:
+    other = str(ev.get("other_mmsi", ""))
+    who = ev.get("other_name")
+    flag = ev.get("other_flag_iso2")
+    partner = other + (f" ({who}" if isinstance(who, str) and who else " (") + (
+        f", {flag})" if isinstance(flag, str) and flag else ")")
+    partner = partner.replace(" ()", "")
+    dark = "; a vessel went dark just before or after" if ev.get("dark_before_after") == 1 \
+        else ""
+    return (f"Alongside {partner} for {_num(ev['duration_h'])} h at "
+            f"{_num(ev.get('median_distance_m'), 0)} m median distance and "
+            f"{_num(ev.get('median_speed_kn'))} kn, {_where(ev)}{dark}")
+
+
+def _identity(ev: pd.Series) -> str:
+    parts = []
+    if ev.get("mmsi_changed") == 1:
+        fb, fa = ev.get("flag_before") or "?", ev.get("flag_after") or "?"
+        parts.append(f"new MMSI {ev['mmsi']} ({fa}) took over from {ev['other_mmsi']} ({fb}) "
+                     f"{_num(ev.get('handover_gap_h'))} h and {_num(ev.get('handover_km'))} km "
+                     "apart with the same hull identity")
+    if ev.get("name_changed") == 1:
+        parts.append(f"name '{ev.get('name_before')}' -> '{ev.get('name_after')}'")
+    if ev.get("callsign_changed") == 1:
+        parts.append(f"call sign {ev.get('callsign_before')} -> {ev.get('callsign_after')}")
+    if ev.get("imo_changed") == 1:
+        parts.append(f"IMO {ev.get('imo_before')} -> {ev.get('imo_after')}")
+    text = "Identity change: " + "; ".join(parts)
+    n = ev.get("n_switches")
+    if pd.notna(n) and float(n) > 1:
+        text += f" ({int(n)} switches back and forth)"
+    return text + f", {_where(ev)}"
+
+
+_REASONS = {"loitering": _loitering, "dark_period": _dark, "meetup": _meetup,
+            "identity_change": _identity}
+
+
+def reasons(events: pd.DataFrame) -> pd.Series:
+    """One sentence per event (loops over events, never over pings)."""
+    return pd.Series([_REASONS[ev["event_type"]](ev) for _, ev in events.iterrows()],
+                     index=events.index, dtype="str")
+
+
+def unusual_features(events: pd.DataFrame, model: TypeModel, top: int = 3,
+                     tail: float = 0.10) -> pd.Series:
+    """The features most outside the baseline, in words, for events of the model's type."""
+    if events.empty or model.n_baseline == 0:
+        return pd.Series("", index=events.index, dtype="str")
+    pct = model.percentile_of(events)
+    values = events[model.features].to_numpy(dtype=float, na_value=np.nan)
+    extreme = np.abs(np.nan_to_num(pct, nan=0.5) - 0.5)
+    out = []
+    for i in range(len(events)):  # loop over events
+        order = np.argsort(-extreme[i], kind="stable")
+        words = []
+        for j in order[:top]:
+            p = pct[i, j]
+            if not np.isfinite(p) or abs(p - 0.5) < 0.5 - tail:
+                continue
+            high = p > 0.5
+            qi = int(np.searchsorted(QUANTILES, 0.99 if high else 0.01))
+            ref = model.feature_quantiles[qi, j]
+            words.append(f"{model.features[j]} {_num(values[i, j], 2)} "
+                         f"(baseline {'p99' if high else 'p1'} {_num(ref, 2)})")
+        out.append("; ".join(words))
+    return pd.Series(out, index=events.index, dtype="str")
