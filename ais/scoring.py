@@ -17,6 +17,7 @@ the feature names, baseline feature quantiles and score distribution, and metada
 from __future__ import annotations
 
 import json
+import zipfile
 from dataclasses import dataclass, field
 from importlib.metadata import version
 from pathlib import Path
@@ -126,7 +127,7 @@ def fit_type(event_type: str, features: tuple[str, ...], baseline: pd.DataFrame,
     model = TypeModel(event_type, feats, None, medians, quant, np.array([]), len(baseline))
     if len(baseline) < MIN_BASELINE:
         return model
-    forest = IsolationForest(n_estimators=200, max_samples=min(256, len(baseline)),
+    forest = IsolationForest(n_estimators=100, max_samples=min(256, len(baseline)),
                              random_state=seed)
     forest.fit(model.matrix(baseline))
     model.forest = forest
@@ -165,7 +166,7 @@ def save(models: Models, directory: str | Path) -> Path:
         },
     }
     with atomic_path(directory / MODEL_FILE) as tmp:
-        sio.dump(payload, tmp)
+        sio.dump(payload, tmp, compression=zipfile.ZIP_DEFLATED, compresslevel=9)
     with atomic_path(directory / META_FILE) as tmp:
         tmp.write_text(json.dumps(models.meta, indent=2, sort_keys=True) + "\n")
     return directory / MODEL_FILE

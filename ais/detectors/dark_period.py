@@ -16,7 +16,8 @@ where reception was good and the vessel was reporting properly before it:
   vessel went dark or reappeared while it was silent; a reception hole silences everyone,
 * ``reports_per_h_before >= MIN_REPORTS_PER_H`` (1/h) in the ``density_window_h`` before,
 * ``duration_h >= TYPICAL_GAP_FACTOR * typical_gap_h`` (4x the track's median interval):
-  a satellite-only or sparsely received vessel has long gaps as its normal rhythm.
+  a satellite-only or sparsely received vessel has long gaps as its normal rhythm,
+* the vessel went quiet outside every port radius (ships often switch AIS off at berth).
 
 Neighbours are counted in DuckDB without comparing all pairs: pings are binned into a grid of
 cells at least ``neighbour_radius_km`` wide and into hours; each gap is expanded to the 3x3
@@ -38,7 +39,8 @@ from ais.events import conform
 from ais.geo import haversine_km, nearest_place
 from ais.tracks import epoch_ns
 
-#: Feature columns, in order (units in the names; shares are fractions 0..1).
+#: Feature columns, in order (units in the names; shares are fractions 0..1; ``in_port`` is 1
+#: when the vessel went quiet inside a port radius).
 FEATURES: tuple[str, ...] = (
     "duration_h",
     "distance_km",
@@ -50,6 +52,7 @@ FEATURES: tuple[str, ...] = (
     "neighbour_pings_per_h",
     "distance_to_port_km",
     "night_share",
+    "in_port",
 )
 
 #: Tracks with fewer pings are never reported as open (still dark at the end of the data).
@@ -247,12 +250,14 @@ def _context(ev: pd.DataFrame, cfg: Config) -> list[str]:
     """A few words per event saying why it passes or not (a loop over events, not pings)."""
     d = cfg.dark_period
     out = []
-    for is_open, dur, nb, rate, typ in zip(
+    for is_open, dur, nb, rate, typ, in_port in zip(
         ev["is_open"], ev["duration_h"], ev["neighbours_reporting"],
-        ev["reports_per_h_before"], ev["typical_gap_h"], strict=True,
+        ev["reports_per_h_before"], ev["typical_gap_h"], ev["in_port"], strict=True,
     ):
         nb = int(nb)
-        if nb < d.min_neighbours:
+        if in_port:
+            why = "went quiet inside a port zone (AIS is often off at berth)"
+        elif nb < d.min_neighbours:
             why = (f"reception hole or empty sea: {nb} other vessels reported within "
                    f"{d.neighbour_radius_km:g} km")
         elif not rate >= MIN_REPORTS_PER_H:
@@ -319,7 +324,7 @@ def detect(tracks: pd.DataFrame, cfg: Config) -> pd.DataFrame:
     with np.errstate(divide="ignore", invalid="ignore"):
         nb_rate = np.where(duration_h > 0,
                            ev["n_neighbour_pings"].fillna(0).to_numpy(float) / duration_h, 0.0)
-    _, port_km, _ = nearest_place(lat, lon, cfg.places, ("port",))
+    _, port_km, in_port = nearest_place(lat, lon, cfg.places, ("port",))
     port_km = np.where(np.isfinite(port_km), port_km, np.nan)
     mid_lon = np.where(is_open, lon, np.nanmean(np.c_[lon, end_lon], axis=1)
                        if len(lon) else lon)
@@ -350,6 +355,8 @@ def detect(tracks: pd.DataFrame, cfg: Config) -> pd.DataFrame:
         & (out["neighbours_reporting"] >= d.min_neighbours)
         & (out["reports_per_h_before"].fillna(0.0) >= MIN_REPORTS_PER_H)
         & (out["duration_h"] >= TYPICAL_GAP_FACTOR * typical)
+        & ~in_port
     )
+    out["in_port"] = in_port.astype(float)
     out["context"] = _context(out, cfg)
     return conform(out, "dark_period", FEATURES)

@@ -50,7 +50,8 @@ Annotation columns (not features): ``other_track``, ``name``, ``other_name``,
 
 Rule (``passes_rule``): ``duration_h >= rule_min_duration_h`` and
 ``median_speed_kn < max_median_speed_kn`` and ``distance_to_port_km >= rule_min_port_km``
-and outside every anchorage radius and port radius, and neither vessel is a tug or pilot.
+and outside every anchorage radius and port radius, and neither vessel is a tug or pilot,
+and the pair is not two fishing vessels (fleets trawl side by side; pair trawlers too).
 
 ``context``: ``"tug/pilot work in port"`` (a tug or pilot within a port radius or closer than
 ``rule_min_port_km`` to a port), ``"anchorage: <name>"`` (inside an anchorage radius),
@@ -90,6 +91,7 @@ TUG_PILOT = ("tug", "pilot")
 
 _M_PER_DEG_LAT = 111_194.9  # metres per degree of latitude on the 6371.0088 km sphere
 _CELL_MARGIN = 1.02  # cells 2 % bigger than the search radius (haversine vs. grid rounding)
+_PAIR_BASE = 2**31  # pair key = vid_a * _PAIR_BASE + vid_b
 
 
 def candidate_speed_kn(cfg: Config) -> float:
@@ -112,21 +114,33 @@ def _opt(tracks: pd.DataFrame, col: str, sql_type: str) -> str:
 
 
 def _slots_sql(cfg: Config, tracks: pd.DataFrame) -> str:
+    """Slow tracks resampled on the epoch-aligned slot grid, with their grid cell.
+
+    ``vid`` numbers the tracks in (mmsi, track) order, so ``vid`` order is MMSI order.
+    """
     mc = cfg.meetup
     step_ms = int(round(mc.resample_min * 60_000))
     max_gap_ms = mc.max_interpolation_gap_h * 3_600_000
     slow = candidate_speed_kn(cfg)
+    dlat = _cell_lat_deg(cfg)
+    ping = "{'t': epoch_ms(timestamp), 'lat': lat, 'lon': lon, 'sog': sog}"
     return f"""
     CREATE TEMP TABLE slots AS
-    WITH p AS (
-        SELECT mmsi, track, lat AS lat0, lon AS lon0, sog AS sog0,
-            epoch_ms(timestamp) AS t0,
-            lead(epoch_ms(timestamp)) OVER w AS t1,
-            lead(lat) OVER w AS lat1, lead(lon) OVER w AS lon1, lead(sog) OVER w AS sog1
+    WITH b AS (  -- first and last ping of each track in each slot interval [k, k + 1)
+        SELECT mmsi, track, CAST(floor(epoch_ms(timestamp) / {step_ms}) AS BIGINT) AS b,
+            min({ping}) AS first, max({ping}) AS last
         FROM (SELECT mmsi, track, timestamp, lat, lon, {_opt(tracks, 'sog', 'DOUBLE')}
               FROM pings WHERE lat IS NOT NULL AND lon IS NOT NULL
                            AND timestamp IS NOT NULL)
-        WINDOW w AS (PARTITION BY mmsi, track ORDER BY timestamp, lat, lon, sog)
+        GROUP BY ALL
+    ),
+    p AS (  -- consecutive pings around slot instants: the last of one interval and the
+            -- first of the next interval that has pings
+        SELECT mmsi, track, last.t AS t0, last.lat AS lat0, last.lon AS lon0,
+            last.sog AS sog0, lead(first.t) OVER w AS t1, lead(first.lat) OVER w AS lat1,
+            lead(first.lon) OVER w AS lon1, lead(first.sog) OVER w AS sog1
+        FROM b
+        WINDOW w AS (PARTITION BY mmsi, track ORDER BY b)
     ),
     q AS (
         SELECT *,
@@ -134,59 +148,76 @@ def _slots_sql(cfg: Config, tracks: pd.DataFrame) -> str:
         FROM p
         WHERE t1 > t0 AND t1 - t0 < {max_gap_ms}
     ),
-    s AS (
-        SELECT mmsi, track, t0, t1, lat0, lon0, lat1, lon1, sog0, sog1, implied_kn,
-            unnest(range(CAST(ceil(t0 / {step_ms}) AS BIGINT),
-                         CAST(floor(t1 / {step_ms}) AS BIGINT) + 1)) AS k
-        FROM q
-        WHERE coalesce((sog0 + sog1) / 2, implied_kn) < {slow}
+    i AS (  -- slot instants in [t0, t1]
+        SELECT *, (k * {step_ms} - t0) / (t1 - t0) AS f
+        FROM (SELECT *, unnest(range(CAST(ceil(t0 / {step_ms}) AS BIGINT),
+                                     CAST(floor(t1 / {step_ms}) AS BIGINT) + 1)) AS k
+              FROM q WHERE coalesce((sog0 + sog1) / 2, implied_kn) < {slow})
     ),
-    i AS (
+    g AS (  -- a slot exactly on a ping is held by the pairs on both sides: keep one
         SELECT mmsi, track, k,
-            (k * {step_ms} - t0) / (t1 - t0) AS f,
-            lat0, lon0, lat1, lon1, sog0, sog1, implied_kn
-        FROM s
+            avg(lat0 + f * (lat1 - lat0)) AS lat,
+            avg(lon0 + f * (lon1 - lon0)) AS lon,
+            avg(coalesce(sog0 + f * (sog1 - sog0), sog0, sog1, implied_kn)) AS speed_kn
+        FROM i
+        GROUP BY mmsi, track, k
+    ),
+    cells AS (
+        SELECT *, CAST(floor(lat / {dlat}) AS BIGINT) AS r FROM g
     )
-    SELECT mmsi, track, k,
-        avg(lat0 + f * (lat1 - lat0)) AS lat,
-        avg(lon0 + f * (lon1 - lon0)) AS lon,
-        avg(coalesce(sog0 + f * (sog1 - sog0), sog0, sog1, implied_kn)) AS speed_kn
-    FROM i
-    GROUP BY mmsi, track, k
+    SELECT CAST(dense_rank() OVER (ORDER BY mmsi, track) AS INTEGER) AS vid,
+        mmsi, track, k, lat, lon, speed_kn, r,
+        CAST(floor(lon / {_cell_lon_deg(cfg, 'r')}) AS BIGINT) AS c
+    FROM cells
     """
 
 
+def _cell_lat_deg(cfg: Config) -> float:
+    return cfg.meetup.max_distance_m * _CELL_MARGIN / _M_PER_DEG_LAT
+
+
+def _cell_lon_deg(cfg: Config, row: str) -> str:
+    """SQL for the longitude width of the cells of grid row ``row``.
+
+    Wide enough at the poleward edge of rows row-1..row+1, so that a point within range of
+    a point of this row is at most one cell away when both are indexed at this row's width.
+    """
+    dlat = _cell_lat_deg(cfg)
+    return (f"({dlat} / cos(radians(least(89.0, greatest(abs(({row} - 1) * {dlat}), "
+            f"abs(({row} + 2) * {dlat}))))))")
+
+
 def _close_sql(cfg: Config) -> str:
-    """Pairs of slots of different MMSIs, same instant, within max_distance_m."""
+    """Pairs of slots of different MMSIs, same instant, within max_distance_m.
+
+    Each slot stays in its cell ("home") and is copied into half of its neighbourhood: its
+    own cell, the cell east of it and the three cells of the row south of it (indexed at that
+    row's width). Every pair of neighbouring cells then meets exactly once; pairs inside one
+    cell are kept in one orientation (home vid < copy vid).
+    """
     d_m = cfg.meetup.max_distance_m
-    dlat = d_m * _CELL_MARGIN / _M_PER_DEG_LAT
-
-    def dlon(row: str) -> str:
-        # longitude cell width of a grid row: wide enough at the poleward edge of rows
-        # row-1..row+1, so a neighbour within range is at most one cell away
-        return (f"({dlat} / cos(radians(least(89.0, greatest(abs(({row} - 1) * {dlat}), "
-                f"abs(({row} + 2) * {dlat}))))))")
-
     return f"""
     CREATE TEMP TABLE close AS
-    WITH a AS (
-        SELECT *, CAST(floor(lat / {dlat}) AS BIGINT) AS r FROM slots
+    WITH spread AS (
+        SELECT vid, mmsi, k, lat, lon, speed_kn, dy = 0 AND dx = 0 AS own, r + dy AS r,
+            CAST(floor(lon / {_cell_lon_deg(cfg, '(r + dy)')}) AS BIGINT) + dx AS c
+        FROM slots, (VALUES (0, 0), (0, 1), (-1, -1), (-1, 0), (-1, 1)) AS o(dy, dx)
     ),
-    home AS (
-        SELECT *, CAST(floor(lon / {dlon('r')}) AS BIGINT) AS c FROM a
-    ),
-    spread AS (
-        SELECT b.mmsi, b.track, b.k, b.lat, b.lon, b.speed_kn, b.r + dy AS r,
-            CAST(floor(b.lon / {dlon('(b.r + dy)')}) AS BIGINT) + dx AS c
-        FROM a b, (SELECT unnest([-1, 0, 1]) AS dy), (SELECT unnest([-1, 0, 1]) AS dx)
+    near AS (
+        SELECT h.vid AS hv, o.vid AS ov, h.k AS k,
+            1000 * hav_km(h.lat, h.lon, o.lat, o.lon) AS distance_m,
+            (h.lat + o.lat) / 2 AS lat, (h.lon + o.lon) / 2 AS lon,
+            h.speed_kn AS h_speed, o.speed_kn AS o_speed
+        FROM slots h JOIN spread o
+          ON h.k = o.k AND h.r = o.r AND h.c = o.c
+         AND h.mmsi <> o.mmsi AND (NOT o.own OR h.vid < o.vid)
     )
-    SELECT h.mmsi AS mmsi, h.track AS track, o.mmsi AS other_mmsi, o.track AS other_track,
-        h.k AS k,
-        1000 * hav_km(h.lat, h.lon, o.lat, o.lon) AS distance_m,
-        (h.lat + o.lat) / 2 AS lat, (h.lon + o.lon) / 2 AS lon,
-        h.speed_kn AS speed_kn, o.speed_kn AS other_speed_kn
-    FROM home h JOIN spread o ON h.k = o.k AND h.r = o.r AND h.c = o.c
-    WHERE h.mmsi < o.mmsi AND 1000 * hav_km(h.lat, h.lon, o.lat, o.lon) <= {d_m}
+    SELECT CAST(least(hv, ov) AS BIGINT) * {_PAIR_BASE} + greatest(hv, ov) AS pair, k,
+        distance_m, lat, lon,
+        CASE WHEN hv < ov THEN h_speed ELSE o_speed END AS speed_kn,
+        CASE WHEN hv < ov THEN o_speed ELSE h_speed END AS other_speed_kn
+    FROM near
+    WHERE distance_m <= {d_m}
     """
 
 
@@ -195,7 +226,6 @@ def _meetings_sql(cfg: Config) -> str:
     step_ms = int(round(mc.resample_min * 60_000))
     merge_ms = mc.merge_gap_h * 3_600_000
     min_ms = mc.min_duration_h * 3_600_000
-    pair = "mmsi, track, other_mmsi, other_track"
     local_h = f"(k * {step_ms} / 3600000.0 + lon / 15.0)"
     return f"""
     CREATE TEMP TABLE meetings AS
@@ -204,25 +234,31 @@ def _meetings_sql(cfg: Config) -> str:
             CASE WHEN k - lag(k) OVER w > 1
                   AND (k - lag(k) OVER w) * {step_ms} >= {merge_ms} THEN 1 ELSE 0 END AS new
         FROM close
-        WINDOW w AS (PARTITION BY {pair} ORDER BY k)
+        WINDOW w AS (PARTITION BY pair ORDER BY k)
     ),
     grouped AS (
-        SELECT *, sum(new) OVER (PARTITION BY {pair} ORDER BY k ROWS UNBOUNDED PRECEDING)
+        SELECT *, sum(new) OVER (PARTITION BY pair ORDER BY k ROWS UNBOUNDED PRECEDING)
             AS meeting
         FROM marked
-    )
-    SELECT {pair}, meeting,
-        min(k) AS k_start, max(k) AS k_end, count(*) AS n_close,
-        (max(k) - min(k)) * {step_ms} / 3600000.0 AS duration_h,
-        count(*) / (max(k) - min(k) + 1.0) AS close_share,
-        median(distance_m) AS median_distance_m, min(distance_m) AS min_distance_m,
-        greatest(median(speed_kn), median(other_speed_kn)) AS median_speed_kn,
-        median(lat) AS lat, median(lon) AS lon,
-        avg(CASE WHEN ({local_h} % 24 + 24) % 24 >= 18 OR ({local_h} % 24 + 24) % 24 < 6
-                 THEN 1.0 ELSE 0.0 END) AS night_share
-    FROM grouped
-    GROUP BY {pair}, meeting
-    HAVING (max(k) - min(k)) * {step_ms} >= {min_ms}
+    ),
+    m AS (
+        SELECT pair, meeting,
+            min(k) AS k_start, max(k) AS k_end,
+            (max(k) - min(k)) * {step_ms} / 3600000.0 AS duration_h,
+            count(*) / (max(k) - min(k) + 1.0) AS close_share,
+            median(distance_m) AS median_distance_m, min(distance_m) AS min_distance_m,
+            greatest(median(speed_kn), median(other_speed_kn)) AS median_speed_kn,
+            median(lat) AS lat, median(lon) AS lon,
+            avg(CASE WHEN ({local_h} % 24 + 24) % 24 >= 18
+                       OR ({local_h} % 24 + 24) % 24 < 6 THEN 1.0 ELSE 0.0 END) AS night_share
+        FROM grouped
+        GROUP BY pair, meeting
+        HAVING (max(k) - min(k)) * {step_ms} >= {min_ms}
+    ),
+    v AS (SELECT DISTINCT vid, mmsi, track FROM slots)
+    SELECT a.mmsi, a.track, b.mmsi AS other_mmsi, b.track AS other_track, m.*
+    FROM m JOIN v a ON a.vid = m.pair // {_PAIR_BASE}
+           JOIN v b ON b.vid = m.pair % {_PAIR_BASE}
     """
 
 
@@ -293,7 +329,7 @@ def _meetings(tracks: pd.DataFrame, cfg: Config) -> tuple[pd.DataFrame, pd.DataF
             FROM meetings m LEFT JOIN ({_dark_sql(cfg, tracks)}) d
               USING (mmsi, track, other_mmsi, other_track, meeting)
             ORDER BY mmsi, other_mmsi, k_start, track, other_track
-        """).df()
+        """).df().drop(columns=["pair"])
         vessels = con.execute(_vessels_sql(tracks)).df() if len(meetings) else pd.DataFrame(
             columns=["mmsi", "track", "name", "vessel_class"])
         t_end = con.execute("SELECT max(epoch_ms(timestamp)) FROM pings").fetchone()[0]
@@ -321,7 +357,7 @@ def detect(tracks: pd.DataFrame, cfg: Config) -> pd.DataFrame:
         return _empty()
     mc = cfg.meetup
     step_ms = int(round(mc.resample_min * 60_000))
-    ev = meetings.drop(columns=["meeting", "n_close"])
+    ev = meetings.drop(columns=["meeting"])
     ev["start_time"] = pd.to_datetime(ev.pop("k_start") * step_ms, unit="ms", utc=True)
     ev["end_time"] = pd.to_datetime(ev.pop("k_end") * step_ms, unit="ms", utc=True)
     ev["is_open"] = (ev["end_time"] + pd.Timedelta(milliseconds=step_ms)
@@ -355,15 +391,17 @@ def detect(tracks: pd.DataFrame, cfg: Config) -> pd.DataFrame:
     ev["in_anchorage"] = in_anch.astype(float)
 
     port_zone = in_port | (port_km < mc.rule_min_port_km)  # inf (no port) is never near
+    fleet = ((ev["vessel_class"] == "fishing") & (ev["other_vessel_class"] == "fishing")
+             ).to_numpy()
     ev["passes_rule"] = (
         (ev["duration_h"] >= mc.rule_min_duration_h)
         & (ev["median_speed_kn"] < mc.max_median_speed_kn)
-        & ~port_zone & ~in_anch & ~tug.to_numpy()
+        & ~port_zone & ~in_anch & ~tug.to_numpy() & ~fleet
     )
     ev["context"] = np.select(
-        [tug.to_numpy() & port_zone, in_anch, port_zone],
+        [tug.to_numpy() & port_zone, in_anch, port_zone, fleet],
         ["tug/pilot work in port", "anchorage: " + pd.Series(anch_name, dtype=str),
-         "inside port zone"],
+         "inside port zone", "fishing vessels working together"],
         default="at sea",
     )
     ev["other_track"] = ev["other_track"].astype("Int64")
