@@ -316,3 +316,13 @@ def test_input_not_modified_and_row_order_does_not_matter():
     pd.testing.assert_frame_equal(detect(shuffled), ev)
     pd.testing.assert_frame_equal(detect(build_tracks(shuffled.drop(
         columns=["track", "segment", "gap_before_h", "step_km"]))), ev)
+
+
+def test_two_fishing_vessels_together_at_sea_do_not_pass():
+    tracks = tracks_of(
+        ship(TANKER_A, "2026-01-05 00:00", "2026-01-05 04:00", ship_type="fishing"),
+        ship(TANKER_B, "2026-01-05 00:00", "2026-01-05 04:00", east_m=150,
+             ship_type="fishing"))
+    ev = detect(tracks)
+    assert len(ev) == 1 and not ev["passes_rule"].iloc[0]
+    assert ev["context"].iloc[0] == "fishing vessels working together"

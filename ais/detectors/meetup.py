@@ -63,6 +63,8 @@ Limits: longitudes are not wrapped at +-180 degrees (the watch areas are far fro
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pandas as pd
 
@@ -141,6 +143,10 @@ def _slots_sql(cfg: Config, tracks: pd.DataFrame) -> str:
             lead(first.lon) OVER w AS lon1, lead(first.sog) OVER w AS sog1
         FROM b
         WINDOW w AS (PARTITION BY mmsi, track ORDER BY b)
+        UNION ALL  -- a ping exactly on a slot instant that starts its track or a segment
+        SELECT mmsi, track, first.t, first.lat, first.lon, first.sog,
+            last.t, last.lat, last.lon, last.sog
+        FROM b WHERE first.t = b * {step_ms} AND last.t > first.t
     ),
     q AS (
         SELECT *,
@@ -224,22 +230,31 @@ def _close_sql(cfg: Config) -> str:
 def _meetings_sql(cfg: Config) -> str:
     mc = cfg.meetup
     step_ms = int(round(mc.resample_min * 60_000))
-    merge_ms = mc.merge_gap_h * 3_600_000
+    # a new meeting starts after a gap of `width` slots or more (no close slot in between):
+    # runs separated by less than merge_gap_h merge (consecutive slots always do)
+    width = max(2, math.ceil(mc.merge_gap_h * 3_600_000 / step_ms - 1e-9))
     min_ms = mc.min_duration_h * 3_600_000
     local_h = f"(k * {step_ms} / 3600000.0 + lon / 15.0)"
     return f"""
     CREATE TEMP TABLE meetings AS
-    WITH marked AS (
-        SELECT *,
-            CASE WHEN k - lag(k) OVER w > 1
-                  AND (k - lag(k) OVER w) * {step_ms} >= {merge_ms} THEN 1 ELSE 0 END AS new
-        FROM close
-        WINDOW w AS (PARTITION BY pair ORDER BY k)
+    WITH blocks AS (  -- within a block of {width} slots no gap can split a meeting
+        SELECT pair, k // {width} AS blk, min(k) AS k_lo, max(k) AS k_hi
+        FROM close GROUP BY pair, blk
+    ),
+    marked AS (
+        SELECT pair, blk,
+            CASE WHEN k_lo - lag(k_hi) OVER w >= {width} THEN 1 ELSE 0 END AS new
+        FROM blocks
+        WINDOW w AS (PARTITION BY pair ORDER BY blk)
+    ),
+    numbered AS (
+        SELECT pair, blk,
+            sum(new) OVER (PARTITION BY pair ORDER BY blk ROWS UNBOUNDED PRECEDING) AS meeting
+        FROM marked
     ),
     grouped AS (
-        SELECT *, sum(new) OVER (PARTITION BY pair ORDER BY k ROWS UNBOUNDED PRECEDING)
-            AS meeting
-        FROM marked
+        SELECT c.*, n.meeting
+        FROM close c JOIN numbered n ON c.pair = n.pair AND c.k // {width} = n.blk
     ),
     m AS (
         SELECT pair, meeting,
