@@ -573,7 +573,7 @@ def _render_leg(leg: _Leg, t: np.ndarray, rng: np.random.Generator) -> dict[str,
         lat, lon = _offset(leg.lat0, leg.lon0, dx, dy)
         theta = leg.phase + leg.spin * omega * dt
         cog = _compass(-leg.spin * np.sin(theta), leg.spin * np.cos(theta)) + rng.normal(0, 8, n)
-        sog = leg.speed_kn + rng.normal(0, 0.1, n)
+        sog = leg.speed_kn + np.clip(rng.normal(0, 0.1, n), -0.2, 0.2)
         heading = cog + rng.normal(0, 5.0, n)
         jitter = 10.0
     elif leg.kind == "anchor":
@@ -633,9 +633,9 @@ def _clip(cols: dict[str, np.ndarray], start: TimeLike | None,
     return cols if keep.all() else {k: v[keep] for k, v in cols.items()}
 
 
-def _frame(cols: dict[str, np.ndarray]) -> pd.DataFrame:
+def _frame(cols: dict[str, np.ndarray], presorted: bool = False) -> pd.DataFrame:
     """Canonical DataFrame from column arrays, sorted by (timestamp, mmsi)."""
-    order = np.lexsort((cols["mmsi"], cols["t"]))
+    order = slice(None) if presorted else np.lexsort((cols["mmsi"], cols["t"]))
     ns = (cols["t"][order].astype(np.int64) * 1_000_000_000).astype("datetime64[ns]")
     data: dict[str, Any] = {
         "mmsi": cols["mmsi"][order].astype(np.int64),
@@ -1397,7 +1397,10 @@ def generate_pings(n_rows: int, seed: int, start: str = "2026-01-05",
     ids = _Ids(np.random.default_rng([seed, 3]))
     mids = rng.choice(np.array(_FOC + (445, 445, 445, 412, 273, 440)), n_v)
     mmsi = np.array([ids.mmsi(int(m)) for m in mids], dtype=np.int64)
-    names = np.array([ids.name("english") for _ in range(n_v)], dtype=object)
+    words = np.array(_ENGLISH, dtype=object)[rng.integers(0, len(_ENGLISH), n_v)]
+    ends = np.array(_ENGLISH_END, dtype=object)[rng.integers(0, len(_ENGLISH_END), n_v)]
+    names = np.array([f"{w} {e} {i % 97 + 1}" for i, (w, e) in enumerate(zip(words, ends))],
+                     dtype=object)
     calls = np.array([ids.callsign(int(m)) for m in mids], dtype=object)
     imos = np.array([ids.imo() for _ in range(n_v)], dtype=object)
     types = rng.choice(np.array(["cargo", "tanker", "fishing", "tug", "passenger"], dtype=object),
@@ -1428,21 +1431,26 @@ def generate_pings(n_rows: int, seed: int, start: str = "2026-01-05",
     lat = lat_a[vid] + f * (lat_b - lat_a)[vid] + rng.normal(0, 1e-4, n_rows)
     lon = lon_a[vid] + f * (lon_b - lon_a)[vid] + rng.normal(0, 1.4e-4, n_rows)
     cog = np.where(backward, (brg[vid] + 180.0) % 360.0, brg[vid]) + rng.normal(0, 1.5, n_rows)
+    heading = cog + rng.normal(0, 2, n_rows)
+    sog = speed[vid] + rng.normal(0, 0.15, n_rows)
+    # Sort once on integers, then gather every column (object columns only once: they are slow).
+    order = np.lexsort((mmsi[vid], t))
+    vid = vid[order]
     cols = {
-        "t": t.astype(np.int64),
+        "t": t[order].astype(np.int64),
         "mmsi": mmsi[vid],
-        "lat": np.round(lat, 6),
-        "lon": np.round(lon, 6),
-        "sog": np.round(np.clip(speed[vid] + rng.normal(0, 0.15, n_rows), 0, None), 1),
-        "cog": np.round(np.mod(cog, 360.0), 1) % 360.0,
-        "heading": np.rint(np.mod(cog + rng.normal(0, 2, n_rows), 360.0)) % 360.0,
+        "lat": np.round(lat[order], 6),
+        "lon": np.round(lon[order], 6),
+        "sog": np.round(np.clip(sog[order], 0, None), 1),
+        "cog": np.round(np.mod(cog[order], 360.0), 1) % 360.0,
+        "heading": np.rint(np.mod(heading[order], 360.0)) % 360.0,
         "name": names[vid],
         "callsign": calls[vid],
         "imo": imos[vid],
         "ship_type": types[vid],
         "nav_status": np.full(n_rows, UNDER_WAY, dtype=object),
     }
-    return _frame(cols)
+    return _frame(cols, presorted=True)
 
 
 # ---------------------------------------------------------------------------------------------
