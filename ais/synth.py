@@ -169,10 +169,6 @@ def _ts(s: int) -> pd.Timestamp:
     return pd.Timestamp(int(s) * 1_000_000_000, tz="UTC")
 
 
-def _iso(s: int | None) -> str:
-    return "" if s is None else _ts(s).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 # ---------------------------------------------------------------------------------------------
 # The builder
 # ---------------------------------------------------------------------------------------------
@@ -883,11 +879,13 @@ class _Ids:
 
         def make() -> str:
             if style == "fishing_cn":
-                return f"LU{r.choice(['RONG', 'YAN', 'WEI', 'QING'])}YU {int(r.integers(100, 9999))}"
+                port = r.choice(["RONG", "YAN", "WEI", "QING"])
+                return f"LU{port}YU {int(r.integers(100, 9999))}"
             if style == "fishing_kp":
                 return f"{r.choice(_KOREAN)} {r.choice(_KOREAN_END)} {int(r.integers(1, 99))}"
             if style == "tug":
-                return f"{r.choice(_KOREAN)} {r.choice(['TUG', 'PILOT', 'TOW'])} {int(r.integers(1, 30))}"
+                role = r.choice(["TUG", "PILOT", "TOW"])
+                return f"{r.choice(_KOREAN)} {role} {int(r.integers(1, 30))}"
             if style == "english":
                 return f"{r.choice(_ENGLISH)} {r.choice(_ENGLISH_END)} {int(r.integers(1, 9))}"
             return f"{r.choice(_KOREAN)} {r.choice(_KOREAN_END)}" + (
