@@ -326,3 +326,31 @@ def test_two_fishing_vessels_together_at_sea_do_not_pass():
     ev = detect(tracks)
     assert len(ev) == 1 and not ev["passes_rule"].iloc[0]
     assert ev["context"].iloc[0] == "fishing vessels working together"
+
+
+@pytest.mark.parametrize("lat", [38.7, 0.0, 75.0])
+def test_grid_join_finds_exactly_the_pairs_all_pairs_would(lat):
+    # 150 vessels within 1.5 km for an hour: compare the binned join with a brute-force join
+    rng = np.random.default_rng(7)
+    n, per = 150, 30
+    t = pd.Timestamp("2026-01-05", tz="UTC") + pd.to_timedelta(np.arange(per) * 120, unit="s")
+    north = rng.uniform(-1500, 1500, n)[:, None] + rng.normal(0, 60, (n, per))
+    east = rng.uniform(-1500, 1500, n)[:, None] + rng.normal(0, 60, (n, per))
+    frame = pd.DataFrame({
+        "mmsi": np.repeat(np.arange(n, dtype=np.int64) + 412000000, per),
+        "track": np.int32(0), "timestamp": np.tile(t, n),
+        "lat": (lat + north / M_PER_DEG).ravel(),
+        "lon": (20.0 + east / (M_PER_DEG * np.cos(np.radians(lat)))).ravel(),
+        "sog": 0.2,
+    })
+    con = meetup.connect()
+    con.register("pings", frame)
+    con.execute(meetup._slots_sql(CFG, frame))
+    con.execute(meetup._close_sql(CFG))
+    grid = con.execute("SELECT count(*), count(DISTINCT (pair, k)) FROM close").fetchone()
+    brute = con.execute("""
+        SELECT count(*) FROM slots a JOIN slots b ON a.k = b.k AND a.mmsi < b.mmsi
+        WHERE 1000 * hav_km(a.lat, a.lon, b.lat, b.lon) <= 500""").fetchone()[0]
+    con.close()
+    assert brute > 1000
+    assert grid == (brute, brute)

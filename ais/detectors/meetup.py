@@ -96,6 +96,11 @@ _CELL_MARGIN = 1.02  # cells 2 % bigger than the search radius (haversine vs. gr
 _PAIR_BASE = 2**31  # pair key = vid_a * _PAIR_BASE + vid_b
 
 
+def _dbl(x: float) -> str:
+    """A DOUBLE literal for SQL (a plain ``0.5`` would be a slow DECIMAL in DuckDB)."""
+    return f"{float(x):.17e}"
+
+
 def candidate_speed_kn(cfg: Config) -> float:
     """Slots are only made from ping pairs slower than this (generous: 3 kn by default)."""
     return max(3.0, 1.5 * cfg.meetup.max_median_speed_kn)
@@ -122,9 +127,9 @@ def _slots_sql(cfg: Config, tracks: pd.DataFrame) -> str:
     """
     mc = cfg.meetup
     step_ms = int(round(mc.resample_min * 60_000))
-    max_gap_ms = mc.max_interpolation_gap_h * 3_600_000
-    slow = candidate_speed_kn(cfg)
-    dlat = _cell_lat_deg(cfg)
+    max_gap_ms = _dbl(mc.max_interpolation_gap_h * 3_600_000)
+    slow = _dbl(candidate_speed_kn(cfg))
+    dlat = _dbl(_cell_lat_deg(cfg))
     ping = "{'t': epoch_ms(timestamp), 'lat': lat, 'lon': lon, 'sog': sog}"
     return f"""
     CREATE TEMP TABLE slots AS
@@ -150,7 +155,7 @@ def _slots_sql(cfg: Config, tracks: pd.DataFrame) -> str:
     ),
     q AS (
         SELECT *,
-            hav_km(lat0, lon0, lat1, lon1) / 1.852 / ((t1 - t0) / 3600000.0) AS implied_kn
+            hav_km(lat0, lon0, lat1, lon1) / 1.852e0 / ((t1 - t0) / 3.6e6) AS implied_kn
         FROM p
         WHERE t1 > t0 AND t1 - t0 < {max_gap_ms}
     ),
@@ -172,7 +177,7 @@ def _slots_sql(cfg: Config, tracks: pd.DataFrame) -> str:
         SELECT *, CAST(floor(lat / {dlat}) AS BIGINT) AS r FROM g
     )
     SELECT CAST(dense_rank() OVER (ORDER BY mmsi, track) AS INTEGER) AS vid,
-        mmsi, track, k, lat, lon, speed_kn, r,
+        mmsi, track, k, lat, lon, speed_kn, cos(radians(lat)) AS coslat, r,
         CAST(floor(lon / {_cell_lon_deg(cfg, 'r')}) AS BIGINT) AS c
     FROM cells
     """
@@ -188,8 +193,8 @@ def _cell_lon_deg(cfg: Config, row: str) -> str:
     Wide enough at the poleward edge of rows row-1..row+1, so that a point within range of
     a point of this row is at most one cell away when both are indexed at this row's width.
     """
-    dlat = _cell_lat_deg(cfg)
-    return (f"({dlat} / cos(radians(least(89.0, greatest(abs(({row} - 1) * {dlat}), "
+    dlat = _dbl(_cell_lat_deg(cfg))
+    return (f"({dlat} / cos(radians(least(89e0, greatest(abs(({row} - 1) * {dlat}), "
             f"abs(({row} + 2) * {dlat}))))))")
 
 
@@ -201,7 +206,8 @@ def _close_sql(cfg: Config) -> str:
     row's width). Every pair of neighbouring cells then meets exactly once; pairs inside one
     cell are kept in one orientation (home vid < copy vid).
     """
-    d_m = cfg.meetup.max_distance_m
+    d_m = _dbl(cfg.meetup.max_distance_m)
+    near_deg2 = _dbl((cfg.meetup.max_distance_m * 1.01 / _M_PER_DEG_LAT) ** 2)
     return f"""
     CREATE TEMP TABLE close AS
     WITH spread AS (
@@ -217,13 +223,16 @@ def _close_sql(cfg: Config) -> str:
         FROM slots h JOIN spread o
           ON h.k = o.k AND h.r = o.r AND h.c = o.c
          AND h.mmsi <> o.mmsi AND (NOT o.own OR h.vid < o.vid)
+        -- a cheap flat-earth test (1 % margin) first; the great-circle distance decides
+        WHERE CASE WHEN pow(h.lat - o.lat, 2) + pow((h.lon - o.lon) * h.coslat, 2)
+                        <= {near_deg2}
+                   THEN 1000 * hav_km(h.lat, h.lon, o.lat, o.lon) <= {d_m} ELSE false END
     )
     SELECT CAST(least(hv, ov) AS BIGINT) * {_PAIR_BASE} + greatest(hv, ov) AS pair, k,
         distance_m, lat, lon,
         CASE WHEN hv < ov THEN h_speed ELSE o_speed END AS speed_kn,
         CASE WHEN hv < ov THEN o_speed ELSE h_speed END AS other_speed_kn
     FROM near
-    WHERE distance_m <= {d_m}
     """
 
 
@@ -233,8 +242,8 @@ def _meetings_sql(cfg: Config) -> str:
     # a new meeting starts after a gap of `width` slots or more (no close slot in between):
     # runs separated by less than merge_gap_h merge (consecutive slots always do)
     width = max(2, math.ceil(mc.merge_gap_h * 3_600_000 / step_ms - 1e-9))
-    min_ms = mc.min_duration_h * 3_600_000
-    local_h = f"(k * {step_ms} / 3600000.0 + lon / 15.0)"
+    min_ms = _dbl(mc.min_duration_h * 3_600_000)
+    local_h = f"(k * {step_ms} / 3.6e6 + lon / 15e0)"
     return f"""
     CREATE TEMP TABLE meetings AS
     WITH blocks AS (  -- within a block of {width} slots no gap can split a meeting
@@ -259,13 +268,13 @@ def _meetings_sql(cfg: Config) -> str:
     m AS (
         SELECT pair, meeting,
             min(k) AS k_start, max(k) AS k_end,
-            (max(k) - min(k)) * {step_ms} / 3600000.0 AS duration_h,
-            count(*) / (max(k) - min(k) + 1.0) AS close_share,
+            (max(k) - min(k)) * {step_ms} / 3.6e6 AS duration_h,
+            count(*) / (max(k) - min(k) + 1e0) AS close_share,
             median(distance_m) AS median_distance_m, min(distance_m) AS min_distance_m,
             greatest(median(speed_kn), median(other_speed_kn)) AS median_speed_kn,
             median(lat) AS lat, median(lon) AS lon,
             avg(CASE WHEN ({local_h} % 24 + 24) % 24 >= 18
-                       OR ({local_h} % 24 + 24) % 24 < 6 THEN 1.0 ELSE 0.0 END) AS night_share
+                       OR ({local_h} % 24 + 24) % 24 < 6 THEN 1e0 ELSE 0e0 END) AS night_share
         FROM grouped
         GROUP BY pair, meeting
         HAVING (max(k) - min(k)) * {step_ms} >= {min_ms}
@@ -280,14 +289,14 @@ def _meetings_sql(cfg: Config) -> str:
 def _dark_sql(cfg: Config, tracks: pd.DataFrame) -> str:
     """Meetings where either track has a gap >= min_gap_h near or during the meeting."""
     step_ms = int(round(cfg.meetup.resample_min * 60_000))
-    window_ms = cfg.meetup.dark_window_h * 3_600_000
+    window_ms = _dbl(cfg.meetup.dark_window_h * 3_600_000)
     if "gap_before_h" not in tracks.columns:
         return "SELECT mmsi, track, other_mmsi, other_track, meeting FROM meetings WHERE false"
     return f"""
     WITH gaps AS (
-        SELECT mmsi, track, epoch_ms(timestamp) - gap_before_h * 3600000.0 AS g0,
+        SELECT mmsi, track, epoch_ms(timestamp) - gap_before_h * 3.6e6 AS g0,
             epoch_ms(timestamp) AS g1
-        FROM pings WHERE gap_before_h >= {cfg.dark_period.min_gap_h}
+        FROM pings WHERE gap_before_h >= {_dbl(cfg.dark_period.min_gap_h)}
     ),
     sides AS (
         SELECT mmsi AS m, track AS t, * FROM meetings
