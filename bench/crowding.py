@@ -10,12 +10,15 @@ Run::
 
     python bench/crowding.py --vessels 2000 --hours 24
 
-Prints the number of pings, candidate meetups and the seconds taken by each stage.
+Prints the number of pings, candidate meetups, the seconds taken by each stage and the
+process's peak resident memory (Linux ru_maxrss, in KiB).
 """
 
 from __future__ import annotations
 
 import argparse
+import resource
+import sys
 import time
 
 import numpy as np
@@ -90,14 +93,19 @@ def main() -> int:
     events = meetup.detect(tracks, Config())
     t_meetup = time.perf_counter() - t
 
-    print(f"vessels            {args.vessels}")
-    print(f"pings              {len(pings):,}")
-    print(f"tracks             {tracks.groupby(['mmsi', 'track']).ngroups:,}")
-    print(f"meetup candidates  {len(events):,}")
-    print(f"passing the rule   {int(events['passes_rule'].sum()) if len(events) else 0:,}")
-    print(f"generate           {t_gen:7.2f} s")
-    print(f"build_tracks       {t_tracks:7.2f} s")
-    print(f"meetup.detect      {t_meetup:7.2f} s")
+    passing = int(events["passes_rule"].sum()) if len(events) else 0
+    report = [
+        f"vessels            {args.vessels}",
+        f"pings              {len(pings):,}",
+        f"tracks             {tracks.groupby(['mmsi', 'track']).ngroups:,}",
+        f"meetup candidates  {len(events):,}",
+        f"passing the rule   {passing:,}",
+        f"generate           {t_gen:7.2f} s",
+        f"build_tracks       {t_tracks:7.2f} s",
+        f"meetup.detect      {t_meetup:7.2f} s",
+        f"peak RSS           {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20:7.2f} GB",
+    ]
+    sys.stdout.write("\n".join(report) + "\n")
     return 0
 
 

@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 
 from ais.config import Config
+from ais.db import connect
 from ais.detectors import meetup
 from ais.events import BASE_COLUMNS
 from ais.synth import Scenario
@@ -343,7 +344,7 @@ def test_grid_join_finds_exactly_the_pairs_all_pairs_would(lat):
         "lon": (20.0 + east / (M_PER_DEG * np.cos(np.radians(lat)))).ravel(),
         "sog": 0.2,
     })
-    con = meetup.connect()
+    con = connect()
     con.register("pings", frame)
     con.execute(meetup._slots_sql(CFG, frame))
     con.execute(meetup._close_sql(CFG))

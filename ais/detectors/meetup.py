@@ -9,16 +9,23 @@ Method (GFW's encounter definition, vectorised in DuckDB; no all-pairs compariso
    is invented across longer silences. Only slow ping pairs are sampled (speed below
    :data:`candidate_speed_kn`, from SOG, or from the implied speed where SOG is missing):
    vessels under way cannot stay within a few hundred metres of each other for hours.
+   The pings around each slot instant are found without a window over every ping: a
+   GROUP BY keeps the first and last ping of each track in each slot interval, and a window
+   over those (a few per track and slot) pairs the last ping of one interval with the first
+   of the next. A slot exactly on a ping is taken from the ping.
 2. **Bin and join.** Slots are put in a space grid whose cells are slightly bigger than
    ``max_distance_m`` (longitude cells widened by 1/cos(latitude) of the grid row's
    poleward neighbour). Each slot is joined, by hash equality on (slot, cell), to the slots
-   of *other* vessels copied into its cell and the eight neighbouring cells; pairs keep
-   ``mmsi < other_mmsi`` (so one MMSI never meets itself, not even across its tracks) and
-   haversine distance <= ``max_distance_m``. Work grows with the number of vessels near each
-   vessel, not with the square of all vessels.
+   of *other* MMSIs copied into half of its neighbourhood (own cell, east, and the three
+   cells south), so every pair of nearby slots is compared exactly once; one MMSI never
+   meets itself, not even across its tracks. A flat-earth test screens candidates and the
+   haversine distance <= ``max_distance_m`` decides. Work grows with the number of vessels
+   near each vessel, not with the square of all vessels.
 3. **Runs.** Close slots of the same pair of tracks form runs; runs less than
    ``merge_gap_h`` apart merge into one meeting; meetings spanning at least
-   ``min_duration_h`` (first to last close slot) are candidates.
+   ``min_duration_h`` (first to last close slot) are candidates. (Close slots are first
+   grouped into blocks ``merge_gap_h`` long, which no gap can split, so the window that
+   finds the gaps runs over blocks rather than over every close slot.)
 
 One event per meeting. ``mmsi`` is the smaller MMSI and ``track`` its track; ``other_mmsi``
 the larger and ``other_track`` its track (the order is arbitrary but stable, so event ids
@@ -55,8 +62,12 @@ and the pair is not two fishing vessels (fleets trawl side by side; pair trawler
 
 ``context``: ``"tug/pilot work in port"`` (a tug or pilot within a port radius or closer than
 ``rule_min_port_km`` to a port), ``"anchorage: <name>"`` (inside an anchorage radius),
-``"inside port zone"`` (inside a port radius or closer than ``rule_min_port_km``), else
-``"at sea"``.
+``"inside port zone"`` (inside a port radius or closer than ``rule_min_port_km``),
+``"fishing vessels working together"`` (both vessels fishing), else ``"at sea"``. A tug or
+pilot with a ship at sea has context ``"at sea"`` but does not pass the rule.
+
+Speed (``bench/crowding.py``): 2,000 vessels anchored for 24 h within 10 km, reporting every
+minute (2.88 M pings, ~60,000 candidate meetings), take about 3-4 s on 2 shared cores.
 
 Limits: longitudes are not wrapped at +-180 degrees (the watch areas are far from it).
 """
