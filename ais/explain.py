@@ -38,12 +38,12 @@ def _loitering(ev: pd.Series) -> str:
 
 def _dark(ev: pd.Series) -> str:
     n = ev.get("neighbours_reporting")
-    others = (f"while {_num(n, 0)} other vessels kept reporting nearby"
+    others = (f"while {_num(n, 0)} other vessel{'' if n == 1 else 's'} kept reporting nearby"
               if pd.notna(n) else "")
     if bool(ev.get("is_open")):
         return (f"Dark for {_num(ev['duration_h'])} h and still silent at the end of the data, "
                 f"last seen {_where(ev)} {others}").strip()
-    return (f"Dark {_num(ev['duration_h'])} h from {_where(ev)} {others}; reappeared "
+    return (f"Dark {_num(ev['duration_h'])} h starting {_where(ev)} {others}; reappeared "
             f"{_num(ev.get('distance_km'), 0)} km away (implied "
             f"{_num(ev.get('implied_speed_kn'))} kn)")
 

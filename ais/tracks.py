@@ -122,11 +122,13 @@ def build_tracks(pings: pd.DataFrame, cfg: TrackConfig | None = None) -> pd.Data
     out["track"] = track_of_root[root]
 
     # previous ping of the same track: sort by (mmsi, track, time), diff, scatter back
-    order = np.lexsort((out["timestamp"].to_numpy(), out["track"].to_numpy(), mmsi))
-    t = epoch_ns(out["timestamp"])[order]
-    lat = np.radians(out["lat"].to_numpy()[order])
-    lon = np.radians(out["lon"].to_numpy()[order])
-    key = mmsi[order].astype(np.int64) * 100_000 + out["track"].to_numpy()[order]
+    t_all = epoch_ns(out["timestamp"])
+    track = out["track"].to_numpy()
+    order = np.lexsort((t_all, track, mmsi))
+    t = t_all[order]
+    lat = np.radians(out["lat"].to_numpy(float)[order])
+    lon = np.radians(out["lon"].to_numpy(float)[order])
+    key = mmsi[order].astype(np.int64) * 100_000 + track[order]
     same = np.r_[False, key[1:] == key[:-1]]
     gap_h = np.where(same, np.r_[np.nan, np.diff(t) / 3.6e12], np.nan)
     dlat, dlon = np.r_[0.0, np.diff(lat)], np.r_[0.0, np.diff(lon)]
@@ -137,16 +139,12 @@ def build_tracks(pings: pd.DataFrame, cfg: TrackConfig | None = None) -> pd.Data
     # segment number = count of segment starts since the track's first ping
     starts_cum = np.cumsum(new_segment)
     track_first = np.maximum.accumulate(np.where(~same, np.arange(n), 0))
-    segment = starts_cum - starts_cum[track_first]
-
-    out.loc[order, "segment"] = segment.astype(np.int32)  # type: ignore[index]
-    out["segment"] = out["segment"].astype(np.int32)
-    gap_col = np.empty(n)
-    gap_col[order] = gap_h
-    step_col = np.empty(n)
-    step_col[order] = step
-    out["gap_before_h"] = gap_col
-    out["step_km"] = step_col
+    columns = {"segment": (starts_cum - starts_cum[track_first]).astype(np.int32),
+               "gap_before_h": gap_h, "step_km": step}
+    for name, values in columns.items():
+        scattered = np.empty(n, dtype=values.dtype)
+        scattered[order] = values
+        out[name] = scattered
     return out
 
 
