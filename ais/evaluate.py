@@ -53,8 +53,9 @@ def match(flagged: pd.DataFrame, truth: pd.DataFrame) -> np.ndarray:
     f_v, t_v = _vessels(flagged), _vessels(truth)
     used: set[int] = set()
     out = np.full(len(flagged), -1)
-    order = np.argsort(-pd.to_numeric(flagged.get("anomaly_score", 0), errors="coerce")
-                       .fillna(0).to_numpy(), kind="stable")
+    scores = (pd.to_numeric(flagged["anomaly_score"], errors="coerce").fillna(0).to_numpy()
+              if "anomaly_score" in flagged.columns else np.zeros(len(flagged)))
+    order = np.argsort(-scores, kind="stable")
     for i in order:  # loop over flagged events (tens to thousands), not pings
         same = ((truth["event_type"].to_numpy() == flagged["event_type"].iloc[i])
                 & (t_start <= f_end[i]) & (t_end >= f_start[i]))
