@@ -297,7 +297,8 @@ def _reason_sql(cfg: CleanConfig) -> str:
             CASE WHEN sog >= 102.2 OR sog < 0 THEN NULL ELSE sog END AS sog,
             CASE WHEN cog >= 360 OR cog < 0 THEN NULL ELSE cog END AS cog,
             CASE WHEN heading > 359 OR heading < 0 THEN NULL ELSE heading END AS heading,
-            TRY_CAST(regexp_extract(imo, '(^|[^0-9])([1-9][0-9]{{6}})([^0-9]|$)', 2) AS BIGINT) AS imo
+            TRY_CAST(regexp_extract(imo, '(^|[^0-9])([1-9][0-9]{{6}})([^0-9]|$)', 2)
+                     AS BIGINT) AS imo
         )
         FROM raw
     )

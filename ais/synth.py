@@ -1397,8 +1397,8 @@ def generate_pings(n_rows: int, seed: int, start: str = "2026-01-05",
     mmsi = np.array([ids.mmsi(int(m)) for m in mids], dtype=np.int64)
     words = np.array(_ENGLISH, dtype=object)[rng.integers(0, len(_ENGLISH), n_v)]
     ends = np.array(_ENGLISH_END, dtype=object)[rng.integers(0, len(_ENGLISH_END), n_v)]
-    names = np.array([f"{w} {e} {i % 97 + 1}" for i, (w, e) in enumerate(zip(words, ends))],
-                     dtype=object)
+    pairs = enumerate(zip(words, ends, strict=True))
+    names = np.array([f"{w} {e} {i % 97 + 1}" for i, (w, e) in pairs], dtype=object)
     calls = np.array([ids.callsign(int(m)) for m in mids], dtype=object)
     imos = np.array([ids.imo() for _ in range(n_v)], dtype=object)
     types = rng.choice(np.array(["cargo", "tanker", "fishing", "tug", "passenger"], dtype=object),

@@ -2,10 +2,10 @@
 
 Candidates are runs of pings whose centred one-hour median speed is below
 ``max_speed_kn`` (GFW: hourly mean < 2 kn; the median keeps the run's edges where the speed
-changes instead of shaving half an hour off each end, and ignores single speed spikes), lasting at least ``min_duration_h``, inside one
-track segment (a silence longer than ``max_gap_h`` ends the run: that is a dark period, not
-loitering). Speed is the reported SOG, or the speed implied by the step from the previous
-ping where SOG is not available.
+changes instead of shaving half an hour off each end, and ignores single speed spikes),
+lasting at least ``min_duration_h``, inside one track segment (a silence longer than
+``max_gap_h`` ends the run: that is a dark period, not loitering). Speed is the reported
+SOG, or the speed implied by the step from the previous ping where SOG is not available.
 
 The rule flags runs of at least ``rule_min_duration_h`` (Starboard: > 4 h; GFW carriers 4 h),
 at least ``rule_min_port_km`` from the nearest port, outside anchorages and port zones, by
