@@ -32,6 +32,29 @@ def _child(path: str) -> None:
                       "peak_rss_gb": peak_gb}))
 
 
+def _write_days(n: int, path: Path, per_day: int = 1_000_000) -> None:
+    """N pings as consecutive days of the same synthetic fleet, written day by day."""
+    import pandas as pd
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from ais.synth import generate_pings
+
+    writer = None
+    day = 0
+    while n > 0:
+        rows = min(per_day, n)
+        start = (pd.Timestamp("2026-01-05") + pd.Timedelta(days=day)).strftime("%Y-%m-%d")
+        table = pa.Table.from_pandas(generate_pings(rows, seed=7, start=start),
+                                     preserve_index=False)
+        writer = writer or pq.ParquetWriter(path, table.schema)
+        writer.write_table(table)
+        n -= rows
+        day += 1
+    if writer is not None:
+        writer.close()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rows", nargs="+", type=float, default=[1e6])
@@ -41,15 +64,13 @@ def main() -> None:
     if args.child:
         _child(args.child)
         return
-    from ais.synth import generate_pings
-
     cache = Path(args.cache)
     cache.mkdir(parents=True, exist_ok=True)
     print(f"{'rows':>12} {'ingest s':>9} {'rows/s':>12} {'tracks s':>9} {'peak RSS GB':>12}")
     for n in (int(r) for r in args.rows):
         path = cache / f"pings_{n}.parquet"
         if not path.exists():
-            generate_pings(n, seed=7).to_parquet(path, index=False)
+            _write_days(n, path)
         out = subprocess.run([sys.executable, __file__, "--child", str(path)],
                              capture_output=True, text=True, check=True)
         r = json.loads(out.stdout.strip().splitlines()[-1])
