@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import duckdb
+import pandas as pd
+import pyarrow as pa
 
 EARTH_RADIUS_KM = 6371.0088
 
@@ -33,3 +35,16 @@ def connect(
         con.execute(f"SET threads = {int(threads)}")
     con.execute(_MACROS)
     return con
+
+
+def fetch_frame(con: duckdb.DuckDBPyConnection, query: str,
+                non_null_ints: tuple[str, ...] = ()) -> pd.DataFrame:
+    """Run ``query`` and return a pandas frame through Arrow (several times faster than
+    ``.df()`` for millions of rows with text). Integer columns become nullable ``Int64``,
+    except ``non_null_ints``, which become plain ``int64``."""
+    table = con.sql(query).to_arrow_table()
+    frame = table.to_pandas(types_mapper={pa.int64(): pd.Int64Dtype(),
+                                          pa.int32(): pd.Int32Dtype()}.get)
+    for col in non_null_ints:
+        frame[col] = frame[col].astype("int64")
+    return frame

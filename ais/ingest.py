@@ -19,7 +19,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ais.config import CleanConfig
-from ais.db import connect
+from ais.db import connect, fetch_frame
 from ais.errors import InputError
 from ais.identity import normalise_sql
 
@@ -66,7 +66,7 @@ DROP_REASONS: dict[str, str] = {
 OUTPUT_COLUMNS = (
     "mmsi", "timestamp", "lat", "lon", "sog", "cog", "heading", "name", "callsign", "imo",
     "ship_type", "nav_status", "length", "width", "draught", "destination", "name_norm",
-    "callsign_norm", "vessel_class", "source_file",
+    "callsign_norm", "vessel_class",
 )
 
 
@@ -248,8 +248,10 @@ def _select(schema: pa.Schema, mapping: dict[str, str], label_sql: str, from_sql
             cols[canonical] = _timestamp_sql(col, typ)
         elif canonical in ("lat", "lon", "sog", "cog", "heading", "length", "width", "draught"):
             cols[canonical] = _double_sql(col)
-        else:
+        elif canonical in ("name", "callsign", "destination"):
             cols[canonical] = _text_sql(col)
+        else:
+            cols[canonical] = f"nullif(trim(CAST({col} AS VARCHAR)), '')"
     select = ",\n  ".join(f"{expr} AS {name}" for name, expr in cols.items())
     return f"SELECT {select},\n  {label_sql} AS source_file\nFROM {from_sql}"
 
@@ -318,20 +320,23 @@ def _reason_sql(cfg: CleanConfig) -> str:
     """
 
 
-_DEDUP_SQL = """
-    SELECT * EXCLUDE (drop_reason),
+_STAGE_SQL = """
+    -- one window over (mmsi, timestamp) finds both exact duplicates (same content hash as the
+    -- previous row) and repeated (mmsi, timestamp) with other content; keeps the first row in
+    -- a deterministic order whatever the input order
+    SELECT * EXCLUDE (drop_reason, h),
         CASE
-            WHEN row_number() OVER (
-                PARTITION BY mmsi, timestamp, lat, lon, sog, cog, heading, name, callsign, imo,
-                             ship_type, nav_status, length, width, draught, destination
-                ORDER BY source_file) > 1 THEN 'exact_duplicate'
-            WHEN row_number() OVER (
-                PARTITION BY mmsi, timestamp
-                ORDER BY lat, lon, sog NULLS LAST, cog NULLS LAST, heading NULLS LAST,
-                         name NULLS LAST, callsign NULLS LAST, imo NULLS LAST,
-                         source_file) > 1 THEN 'repeated_mmsi_timestamp'
+            WHEN drop_reason IS NOT NULL THEN drop_reason
+            WHEN row_number() OVER w > 1 AND h = lag(h) OVER w THEN 'exact_duplicate'
+            WHEN row_number() OVER w > 1 THEN 'repeated_mmsi_timestamp'
         END AS drop_reason
-    FROM reasoned WHERE drop_reason IS NULL
+    FROM (
+        SELECT *, hash(lat, lon, sog, cog, heading, name, callsign, imo, ship_type, nav_status,
+                       length, width, draught, destination) AS h
+        FROM reasoned
+    )
+    WINDOW w AS (PARTITION BY mmsi, timestamp, drop_reason IS NULL
+                 ORDER BY lat, lon, h, source_file)
 """
 
 
@@ -367,7 +372,7 @@ def ingest(
         report.column_mapping[str(path)] = mapping
         selects.append(_file_select(path, schema, mapping, bool(hive)))
     try:
-        con.execute("CREATE OR REPLACE TEMP TABLE raw AS\n" + "\nUNION ALL BY NAME\n".join(selects))
+        con.execute("CREATE OR REPLACE TEMP VIEW raw AS\n" + "\nUNION ALL BY NAME\n".join(selects))
     except duckdb.Error as exc:
         raise InputError(f"reading the input failed: {exc}") from exc
     return _clean(con, report, cfg)
@@ -386,7 +391,7 @@ def ingest_frame(frame: pd.DataFrame, cfg: CleanConfig | None = None,
     mapping = map_columns(Path(label), list(schema.names))
     con.register("input_frame", frame)
     label_sql = "'" + label.replace("'", "''") + "'"
-    con.execute("CREATE TEMP TABLE raw AS " + _select(schema, mapping, label_sql, "input_frame"))
+    con.execute("CREATE TEMP VIEW raw AS " + _select(schema, mapping, label_sql, "input_frame"))
     report = CleaningReport(files=[label], column_mapping={label: mapping})
     return _clean(con, report, cfg)
 
@@ -394,27 +399,44 @@ def ingest_frame(frame: pd.DataFrame, cfg: CleanConfig | None = None,
 def _clean(con: duckdb.DuckDBPyConnection, report: CleaningReport, cfg: CleanConfig
            ) -> Ingested:
     """Null sentinels, drop and count bad rows, normalise identities, sort (table ``raw``)."""
-    report.rows_in = con.execute("SELECT count(*) FROM raw").fetchone()[0]
-
-    con.execute(f"CREATE OR REPLACE TEMP TABLE reasoned AS {_reason_sql(cfg)}")
-    con.execute(f"CREATE OR REPLACE TEMP TABLE deduped AS {_DEDUP_SQL}")
-    counts: dict[str, int] = {}
-    for table in ("reasoned", "deduped"):
-        counts.update(con.execute(
-            f"SELECT drop_reason, count(*) FROM {table} WHERE drop_reason IS NOT NULL GROUP BY 1"
-        ).fetchall())
+    con.execute(f"CREATE OR REPLACE TEMP VIEW reasoned AS {_reason_sql(cfg)}")
+    try:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE staged AS {_STAGE_SQL}")
+    except duckdb.Error as exc:
+        raise InputError(f"reading the input failed: {exc}") from exc
+    counts = dict(con.execute(
+        "SELECT coalesce(drop_reason, ''), count(*) FROM staged GROUP BY 1").fetchall())
+    report.rows_in = int(sum(counts.values()))
     report.dropped = {reason: int(counts.get(reason, 0)) for reason in DROP_REASONS}
 
-    pings = con.execute(f"""
+    # identity text is normalised once per distinct value, not once per ping
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE names AS
+        SELECT name AS raw_name, {normalise_sql('name')} AS name_norm
+        FROM (SELECT DISTINCT name FROM staged WHERE name IS NOT NULL)
+    """)
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE callsigns AS
+        SELECT callsign AS raw_callsign, {normalise_sql('callsign')} AS callsign_norm
+        FROM (SELECT DISTINCT callsign FROM staged WHERE callsign IS NOT NULL)
+    """)
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE types AS
+        SELECT ship_type AS raw_type, {_VESSEL_CLASS} AS vessel_class
+        FROM (SELECT DISTINCT ship_type FROM staged)
+    """)
+    pings = fetch_frame(con, """
         SELECT mmsi, timestamp, lat, lon, sog, cog, heading, name, callsign, imo, ship_type,
-               nav_status, length, width, draught, destination,
-               {normalise_sql('name')} AS name_norm,
-               {normalise_sql('callsign')} AS callsign_norm,
-               {_VESSEL_CLASS} AS vessel_class,
-               source_file
-        FROM deduped WHERE drop_reason IS NULL
+               nav_status, length, width, draught, destination, name_norm, callsign_norm,
+               coalesce(vessel_class, 'unknown') AS vessel_class
+        FROM staged
+        LEFT JOIN names ON name = raw_name
+        LEFT JOIN callsigns ON callsign = raw_callsign
+        LEFT JOIN types ON ship_type IS NOT DISTINCT FROM raw_type
+        WHERE drop_reason IS NULL
         ORDER BY mmsi, timestamp
-    """).df()
-    con.execute("DROP TABLE deduped; DROP TABLE reasoned; DROP TABLE raw")
+    """, non_null_ints=("mmsi",))
+    con.execute("DROP TABLE staged; DROP TABLE names; DROP TABLE callsigns; DROP TABLE types;"
+                "DROP VIEW reasoned; DROP VIEW IF EXISTS raw; DROP TABLE IF EXISTS raw")
     report.rows_out = len(pings)
     return Ingested(pings=pings, report=report)
