@@ -42,10 +42,15 @@ def _say(quiet: bool, line: str) -> None:
         click.echo(line, err=True)
 
 
-def _config(config_path: str | None, everywhere: bool):
+def _config(config_path: str | None, everywhere: bool, since: str | None = None,
+            until: str | None = None):
     import dataclasses
 
     cfg = load_config(config_path)
+    if since or until:
+        clean = dataclasses.replace(cfg.clean, since=since or cfg.clean.since,
+                                    until=until or cfg.clean.until)
+        cfg = dataclasses.replace(cfg, clean=clean)
     return dataclasses.replace(cfg, everywhere=True) if everywhere else cfg
 
 
@@ -64,15 +69,19 @@ everywhere_option = click.option(
               help="Directory with forests from `ais train` (default: the shipped models).")
 @config_option
 @everywhere_option
+@click.option("--since", help="Only pings at or after this UTC time (e.g. 2026-01-05).")
+@click.option("--until", help="Only pings before this UTC time (e.g. 2026-01-06).")
 @click.option("--timings", is_flag=True, help="Print the seconds each stage took.")
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
 def scan(paths: tuple[str, ...], output: Path, models_dir: str | None, config_path: str | None,
-         everywhere: bool, timings: bool, quiet: bool) -> None:
+         everywhere: bool, since: str | None, until: str | None, timings: bool,
+         quiet: bool) -> None:
     """Scan Parquet AIS files, directories or globs (PATHS) and write the ranked CSV of
     flagged events."""
     from ais.pipeline import run_scan
 
-    result = run_scan(list(paths), output, _config(config_path, everywhere), models_dir)
+    cfg = _config(config_path, everywhere, since, until)
+    result = run_scan(list(paths), output, cfg, models_dir)
     for line in result.summary_lines():
         _say(quiet, line)
     if timings:

@@ -40,11 +40,28 @@ class CleanConfig:
     Attributes:
         earliest: pings before this UTC time are dropped (AIS carriage began ~2002).
         latest: pings at or after this UTC time are dropped (clock faults, e.g. year 2100).
+        since / until: the scan window (``--since`` / ``--until``): pings before ``since`` or
+            at/after ``until`` are left out and counted as outside the window.
     """
 
     SECTION = "clean"
     earliest: str = "2000-01-01T00:00:00Z"
     latest: str = "2100-01-01T00:00:00Z"
+    since: str | None = None
+    until: str | None = None
+
+    def __post_init__(self) -> None:
+        import pandas as pd
+
+        for name in ("earliest", "latest", "since", "until"):
+            value = getattr(self, name)
+            if value is None:
+                continue
+            try:
+                pd.Timestamp(value)
+            except (ValueError, TypeError) as exc:
+                raise ConfigError(f"[clean] {name}: {value!r} is not a date or time "
+                                  "(use ISO 8601, e.g. 2026-01-05 or 2026-01-05T06:00Z)") from exc
 
 
 @dataclass(frozen=True)

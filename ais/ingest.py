@@ -55,6 +55,7 @@ DROP_REASONS: dict[str, str] = {
                        "(first digit not 2-7)",
     "missing_timestamp": "timestamp missing or unparseable",
     "timestamp_out_of_range": "timestamp outside the configured valid range",
+    "outside_time_window": "outside the --since/--until window of this scan (not an error)",
     "position_not_available": "lat/lon missing or the 'not available' sentinel (91/181) or 0,0",
     "position_out_of_range": "lat at or beyond the poles (|lat| >= 90), lon outside "
                              "-180..180, or not finite",
@@ -291,6 +292,12 @@ _VESSEL_CLASS = """CASE
 def _reason_sql(cfg: CleanConfig) -> str:
     """Null the sentinels and give each row its first drop reason (NULL: keep)."""
     earliest, latest = cfg.earliest.replace("'", ""), cfg.latest.replace("'", "")
+    bounds = []
+    if cfg.since:
+        bounds.append(f"timestamp < TIMESTAMPTZ '{cfg.since.replace(chr(39), '')}'")
+    if cfg.until:
+        bounds.append(f"timestamp >= TIMESTAMPTZ '{cfg.until.replace(chr(39), '')}'")
+    window = " OR ".join(bounds) or "false"
     return f"""
     WITH typed AS (
         SELECT * REPLACE (
@@ -312,6 +319,7 @@ def _reason_sql(cfg: CleanConfig) -> str:
             WHEN timestamp IS NULL THEN 'missing_timestamp'
             WHEN timestamp < TIMESTAMPTZ '{earliest}' OR timestamp >= TIMESTAMPTZ '{latest}'
                 THEN 'timestamp_out_of_range'
+            WHEN {window} THEN 'outside_time_window'
             WHEN lat IS NULL OR lon IS NULL OR (lat = 0 AND lon = 0)
                 THEN 'position_not_available'
             WHEN abs(lat) >= 90 OR abs(lon) > 180 THEN 'position_out_of_range'

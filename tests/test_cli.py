@@ -135,3 +135,19 @@ def test_evaluate_prints_precision_and_recall_per_type(tmp_path):
     for event_type in ("loitering", "dark_period", "meetup", "identity_change"):
         precision, recall = float(lines[event_type][4]), float(lines[event_type][5])
         assert recall >= 0.9 and precision >= 0.9, result.output
+
+
+def test_since_and_until_limit_the_scan_window(tmp_path):
+    out = tmp_path / "w.csv"
+    result = run("scan", str(QUICK), "-o", str(out), "--since", "2026-01-05T06:00Z",
+                 "--until", "2026-01-05T12:00Z")
+    assert result.exit_code == 0, result.output
+    assert "outside_time_window" in result.output
+    frame = pd.read_csv(out)
+    if len(frame):
+        assert (frame["start_time"] >= "2026-01-05T06:00:00Z").all()
+
+
+def test_a_bad_since_is_a_usage_error(tmp_path):
+    result = run("scan", str(QUICK), "-o", str(tmp_path / "x.csv"), "--since", "yesterday-ish")
+    assert result.exit_code == 1 and "not a date" in result.output
