@@ -7,9 +7,8 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from ais.db import EARTH_RADIUS_KM
 from ais.places import Place, WatchArea
-
-EARTH_RADIUS_KM = 6371.0088
 
 
 def haversine_km(lat1, lon1, lat2, lon2) -> np.ndarray:

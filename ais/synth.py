@@ -50,6 +50,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from ais.db import EARTH_RADIUS_KM
 from ais.places import (
     NAJIN_ANCHORAGE,
     NAJIN_PORT,
@@ -107,7 +108,6 @@ MOORED = "moored"
 FISHING = "engaged in fishing"
 
 _KN_TO_KMH = 1.852
-_EARTH_KM = 6371.0088
 _M_PER_DEG = 111_320.0
 _TIDE_S = 12.42 * 3600.0
 
@@ -122,7 +122,7 @@ def haversine_km(lat1: Any, lon1: Any, lat2: Any, lon2: Any) -> Any:
     dphi = p2 - p1
     dlmb = np.radians(np.asarray(lon2) - np.asarray(lon1))
     a = np.sin(dphi / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dlmb / 2) ** 2
-    return 2 * _EARTH_KM * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
+    return 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
 
 
 def _bearing_deg(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
@@ -134,7 +134,7 @@ def _bearing_deg(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
 
 
 def _destination(lat: float, lon: float, bearing_deg: float, dist_km: float) -> LatLon:
-    d = dist_km / _EARTH_KM
+    d = dist_km / EARTH_RADIUS_KM
     b = math.radians(bearing_deg)
     p1, l1 = math.radians(lat), math.radians(lon)
     p2 = math.asin(math.sin(p1) * math.cos(d) + math.cos(p1) * math.sin(d) * math.cos(b))

@@ -25,6 +25,7 @@ import pandas as pd
 
 from ais.config import TrackConfig
 from ais.db import connect
+from ais.geo import haversine_km
 
 TRACK_COLUMNS = ("track", "segment", "gap_before_h", "step_km")
 
@@ -126,15 +127,13 @@ def build_tracks(pings: pd.DataFrame, cfg: TrackConfig | None = None) -> pd.Data
     track = out["track"].to_numpy()
     order = np.lexsort((t_all, track, mmsi))
     t = t_all[order]
-    lat = np.radians(out["lat"].to_numpy(float)[order])
-    lon = np.radians(out["lon"].to_numpy(float)[order])
+    lat = out["lat"].to_numpy(float)[order]
+    lon = out["lon"].to_numpy(float)[order]
     key = mmsi[order].astype(np.int64) * 100_000 + track[order]
     same = np.r_[False, key[1:] == key[:-1]]
     gap_h = np.where(same, np.r_[np.nan, np.diff(t) / 3.6e12], np.nan)
-    dlat, dlon = np.r_[0.0, np.diff(lat)], np.r_[0.0, np.diff(lon)]
-    lat_prev = np.r_[lat[0], lat[:-1]]
-    a = np.sin(dlat / 2) ** 2 + np.cos(lat) * np.cos(lat_prev) * np.sin(dlon / 2) ** 2
-    step = np.where(same, 2 * 6371.0088 * np.arcsin(np.sqrt(np.clip(a, 0, 1))), np.nan)
+    step = np.where(same, haversine_km(np.r_[lat[0], lat[:-1]], np.r_[lon[0], lon[:-1]],
+                                       lat, lon), np.nan)
     new_segment = (~same) | (gap_h > cfg.gap_h)
     # segment number = count of segment starts since the track's first ping
     starts_cum = np.cumsum(new_segment)

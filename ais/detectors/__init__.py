@@ -8,15 +8,9 @@ never modify their input, read files or print.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from types import ModuleType
 
-import pandas as pd
-
-from ais.config import Config
 from ais.detectors import dark_period, identity_change, loitering, meetup
-
-Detector = Callable[[pd.DataFrame, Config], pd.DataFrame]
 
 #: event_type -> detector module (with ``detect`` and ``FEATURES``).
 REGISTRY: dict[str, ModuleType] = {
