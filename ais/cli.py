@@ -1,6 +1,8 @@
 """The ``ais`` command line: thin commands over the library; errors become ``Error: ...``.
 
-Exit codes: 0 success (whether or not anything was flagged), 1 bad input or usage.
+Exit codes: 0 success (whether or not anything was flagged), 1 bad input or usage,
+3 finished but some input files were bad and skipped (``--skip-bad-files``), 4 the state
+database is held by another scan.
 """
 
 from __future__ import annotations
@@ -16,15 +18,41 @@ from ais.errors import AisError
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
+EXIT_OK, EXIT_ERROR, EXIT_SKIPPED_FILES, EXIT_STATE_BUSY = 0, 1, 3, 4
+EXIT_CODES = """Exit codes: 0 success (whether or not anything was flagged); 1 bad input or usage;
+3 finished, but some input files were bad and skipped (--skip-bad-files); 4 the state database
+is in use by another scan (retry later, or pass --wait)."""
+
 
 class _Group(click.Group):
-    """Turn our own errors into ``Error: message`` and exit code 1."""
+    """Turn our own errors into ``Error: message``; usage errors exit 1 like bad input."""
 
     def invoke(self, ctx: click.Context):  # type: ignore[override]
+        from ais.state import StateBusy
+
         try:
             return super().invoke(ctx)
+        except StateBusy as exc:
+            err = click.ClickException(str(exc))
+            err.exit_code = EXIT_STATE_BUSY
+            raise err from exc
         except AisError as exc:
             raise click.ClickException(str(exc)) from exc
+
+    def main(self, *args, **kwargs):  # type: ignore[override]
+        try:
+            # non-standalone click returns the exit code of ctx.exit(code) / --help
+            code = super().main(*args, standalone_mode=False, **kwargs)
+        except click.UsageError as exc:
+            exc.show()
+            sys.exit(EXIT_ERROR)
+        except click.ClickException as exc:
+            exc.show()
+            sys.exit(exc.exit_code)
+        except click.Abort:
+            click.echo("Aborted!", err=True)
+            sys.exit(EXIT_ERROR)
+        sys.exit(code if isinstance(code, int) else EXIT_OK)
 
 
 @click.group(cls=_Group, context_settings=CONTEXT)
@@ -33,7 +61,10 @@ def main() -> None:
     """Find loitering, dark periods, ship-to-ship meetups and identity changes in AIS tracks
     near Nampo and Najin.
 
-    Exit codes: 0 success (whether or not anything was flagged), 1 bad input or usage.
+    \b
+    Exit codes: 0 success (whether or not anything was flagged); 1 bad input or usage;
+    3 finished, but some input files were bad and skipped (--skip-bad-files);
+    4 the state database is in use by another scan (retry later, or pass --wait).
     """
 
 
@@ -71,22 +102,75 @@ everywhere_option = click.option(
 @everywhere_option
 @click.option("--since", help="Only pings at or after this UTC time (e.g. 2026-01-05).")
 @click.option("--until", help="Only pings before this UTC time (e.g. 2026-01-06).")
+@click.option("--state", "state_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="State database kept from night to night (default: $AIS_STATE, else "
+                   "ais-state.duckdb beside the CSV).")
+@click.option("--no-state", is_flag=True,
+              help="Scan these files on their own: read and write no state.")
+@click.option("--wait", "wait_s", type=float, default=0.0, show_default=True,
+              help="Seconds to wait for another scan holding the state (then exit 4).")
+@click.option("--log", "log_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Log file, one line per stage (default: ais-scan.log beside the CSV).")
 @click.option("--timings", is_flag=True, help="Print the seconds each stage took.")
-@click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
-def scan(paths: tuple[str, ...], output: Path, models_dir: str | None, config_path: str | None,
-         everywhere: bool, since: str | None, until: str | None, timings: bool,
-         quiet: bool) -> None:
+@click.option("-q", "--quiet", is_flag=True,
+              help="Print nothing but errors (progress bars show only on a terminal anyway).")
+@click.pass_context
+def scan(ctx: click.Context, paths: tuple[str, ...], output: Path, models_dir: str | None,
+         config_path: str | None, everywhere: bool, since: str | None, until: str | None,
+         state_path: Path | None, no_state: bool, wait_s: float, log_path: Path | None,
+         timings: bool, quiet: bool) -> None:
     """Scan Parquet AIS files, directories or globs (PATHS) and write the ranked CSV of
-    flagged events."""
-    from ais.pipeline import run_scan
+    flagged events.
+
+    With the state (on by default) the scan continues last night's: a vessel dark across
+    midnight is measured whole, a name seen yesterday is compared with today's, an event that
+    goes on keeps its event_id (status 'continuing'), and re-running a night gives the same CSV.
+
+    \b
+    Exit codes: 0 success (whether or not anything was flagged); 1 bad input or usage;
+    3 finished, but some input files were bad and skipped (--skip-bad-files);
+    4 the state database is in use by another scan (retry later, or pass --wait).
+    """
+    import time
+
+    from ais.pipeline import SCAN_STAGES, Timings, run_scan
+    from ais.scanlog import ScanLog, progress_bar, stage_callback, wants_progress
+    from ais.state import State, default_path
 
     cfg = _config(config_path, everywhere, since, until)
-    result = run_scan(list(paths), output, cfg, models_dir)
+    log = ScanLog(log_path or Path(output).resolve().parent / "ais-scan.log")
+    log.line("scan-start", inputs=" ".join(paths), output=output)
+    t0 = time.perf_counter()
+    state = None
+    bar = progress_bar(SCAN_STAGES) if wants_progress(quiet) else None
+    try:
+        if not no_state:
+            state = State.open(state_path or default_path(output), wait_s=wait_s)
+            log.line("state", path=state.path)
+        if bar is not None:
+            bar.__enter__()
+        result = run_scan(list(paths), output, cfg, models_dir, state=state,
+                          timings=Timings(on_stage=stage_callback(log, bar)))
+    except BaseException as exc:
+        log.line("scan-failed", seconds=f"{time.perf_counter() - t0:.2f}",
+                 error=f"{type(exc).__name__}: {exc}")
+        log.close()
+        raise
+    finally:
+        if bar is not None:
+            bar.__exit__(None, None, None)
+        if state is not None:
+            state.close()
+    code = EXIT_SKIPPED_FILES if getattr(result.report, "bad_files", None) else EXIT_OK
+    log.line("scan-done", exit=code, run=result.run_id, flagged=len(result.events),
+             seconds=f"{time.perf_counter() - t0:.2f}", output=result.output)
+    log.close()
     for line in result.summary_lines():
         _say(quiet, line)
     if timings:
         for line in ["stage timings:", *result.timings.lines()]:
             click.echo(line, err=True)
+    ctx.exit(code)
 
 
 @main.command(context_settings=CONTEXT)
@@ -147,6 +231,33 @@ def synth(out_dir: Path, seed: int, days: int, start: str, n_background: int,
                            n_background=n_background, events_per_type=events_per_type)
     for p in paths:
         click.echo(str(p))
+
+
+def _default_state(state_path: Path | None) -> Path:
+    import os
+
+    from ais.state import DEFAULT_NAME
+
+    return state_path or Path(os.environ.get("AIS_STATE") or DEFAULT_NAME)
+
+
+state_option = click.option(
+    "--state", "state_path", type=click.Path(dir_okay=False, path_type=Path),
+    help="State database the scans wrote (default: $AIS_STATE, else ./ais-state.duckdb).")
+
+
+@main.command(context_settings=CONTEXT)
+@click.argument("mmsi", type=int)
+@state_option
+def history(mmsi: int, state_path: Path | None) -> None:
+    """A vessel's identities and events over the nights scanned so far."""
+    from ais.history import history_lines
+    from ais.state import State
+
+    with State.open(_default_state(state_path), read_only=True) as state:
+        lines = history_lines(mmsi, *state.history(mmsi))
+    for line in lines:
+        click.echo(line)
 
 
 if __name__ == "__main__":  # pragma: no cover

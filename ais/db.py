@@ -9,7 +9,7 @@ import pyarrow as pa
 EARTH_RADIUS_KM = 6371.0088
 
 _MACROS = f"""
-CREATE OR REPLACE MACRO hav_km(lat1, lon1, lat2, lon2) AS
+CREATE OR REPLACE TEMP MACRO hav_km(lat1, lon1, lat2, lon2) AS
     2 * {EARTH_RADIUS_KM} * asin(sqrt(
         pow(sin(radians(lat2 - lat1) / 2), 2)
         + cos(radians(lat1)) * cos(radians(lat2)) * pow(sin(radians(lon2 - lon1) / 2), 2)
@@ -18,7 +18,8 @@ CREATE OR REPLACE MACRO hav_km(lat1, lon1, lat2, lon2) AS
 
 
 def connect(
-    database: str = ":memory:", *, memory_limit: str | None = None, threads: int | None = None
+    database: str = ":memory:", *, memory_limit: str | None = None, threads: int | None = None,
+    read_only: bool = False,
 ) -> duckdb.DuckDBPyConnection:
     """Open a DuckDB connection in UTC with the ``hav_km`` great-circle macro defined.
 
@@ -26,8 +27,9 @@ def connect(
         database: a file path or ``":memory:"``.
         memory_limit: e.g. ``"8GB"``; DuckDB spills to disk beyond it.
         threads: worker threads; DuckDB's default (all cores) when None.
+        read_only: open a database file read-only (several readers may share it).
     """
-    con = duckdb.connect(database)
+    con = duckdb.connect(database, read_only=read_only)
     con.execute("SET TimeZone = 'UTC'")
     if memory_limit:
         con.execute(f"SET memory_limit = '{memory_limit}'")

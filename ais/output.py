@@ -22,6 +22,7 @@ EXTRA_COLUMNS: tuple[str, ...] = (
     "vessel_name", "flag", "imo", "callsign", "ship_type", "vessel_type",
     "other_vessel_name", "other_flag", "other_imo", "other_callsign", "other_vessel_type",
     "context", "unusual_features", "rule_decisive", "is_open", "nearest_port", "track_id",
+    "status", "first_reported",
 )
 
 
@@ -61,7 +62,7 @@ def format_events(events: pd.DataFrame) -> pd.DataFrame:
     for col in CSV_COLUMNS + EXTRA_COLUMNS:
         if col not in frame.columns:
             frame[col] = pd.NA
-    for col in ("start_time", "end_time"):
+    for col in ("start_time", "end_time", "first_reported"):
         frame[col] = _iso_utc(frame[col])
     for col in ("mmsi", "other_mmsi", "imo", "other_imo"):
         frame[col] = pd.to_numeric(frame[col], errors="coerce").astype("Int64")

@@ -6,7 +6,7 @@ Nothing here prints: results carry their own summary lines and notes for the CLI
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,7 +22,9 @@ from ais.events import annotate_places
 from ais.explain import reasons, unusual_features
 from ais.identity import flag_of
 from ais.ingest import CleaningReport, ingest
-from ais.output import write_csv
+from ais.nightly import carry_out, combine, identities_of, night_of, pings_around, reconcile
+from ais.output import format_events, write_csv
+from ais.state import CarryConfig, Night, State
 from ais.tracks import build_tracks
 
 #: The shipped default model (a source checkout or an editable install has it).
@@ -30,11 +32,20 @@ DEFAULT_MODELS = Path(__file__).resolve().parents[1] / "models"
 FEATURES = {t: tuple(m.FEATURES) for t, m in REGISTRY.items()}
 
 
+#: The stages of a scan, in order (for progress displays).
+SCAN_STAGES = ("ingest", "tracks", *REGISTRY, "scoring", "state", "output")
+
+
 @dataclass
 class Timings:
-    """Wall seconds per stage, in the order the stages ran."""
+    """Wall seconds per stage, in the order the stages ran.
+
+    ``on_stage(name, seconds)`` is called when a stage starts (``seconds`` None) and ends, so
+    a caller can show progress or log each stage; the library itself never prints.
+    """
 
     seconds: dict[str, float] = field(default_factory=dict)
+    on_stage: Callable[[str, float | None], None] | None = None
 
     def stage(self, name: str) -> _Stage:
         return _Stage(self, name)
@@ -48,10 +59,15 @@ class _Stage:
         self.timings, self.name = timings, name
 
     def __enter__(self) -> None:
+        if self.timings.on_stage:
+            self.timings.on_stage(self.name, None)
         self.t0 = time.perf_counter()
 
-    def __exit__(self, *exc: object) -> None:
-        self.timings.seconds[self.name] = time.perf_counter() - self.t0
+    def __exit__(self, exc_type: object, *exc: object) -> None:
+        seconds = time.perf_counter() - self.t0
+        self.timings.seconds[self.name] = self.timings.seconds.get(self.name, 0.0) + seconds
+        if self.timings.on_stage and exc_type is None:
+            self.timings.on_stage(self.name, seconds)
 
 
 @dataclass
@@ -196,6 +212,8 @@ class ScanResult:
     candidates: dict[str, int]
     timings: Timings
     notes: list[str] = field(default_factory=list)
+    run_id: int | None = None
+    night: Night | None = None
 
     def summary_lines(self) -> list[str]:
         lines = list(self.report.lines())
@@ -204,9 +222,13 @@ class ScanResult:
         lines.extend(self.notes)
         counts = self.events["event_type"].value_counts() if len(self.events) else {}
         per_type = ", ".join(f"{k} {v}" for k, v in sorted(dict(counts).items())) or "none"
-        lines.append(f"flagged {len(self.events)} events ({per_type}); wrote {self.output}")
+        status = ""
+        if "status" in self.events.columns and len(self.events):
+            st = self.events["status"].value_counts()
+            status = f"; {st.get('new', 0)} new, {st.get('continuing', 0)} continuing"
+        lines.append(f"flagged {len(self.events)} events ({per_type}){status}; "
+                     f"wrote {self.output}")
         return lines
-
 
 def load_models(models_dir: str | Path | None, detected: Detected, cfg: Config
                 ) -> tuple[scoring.Models, str]:
@@ -223,19 +245,109 @@ def load_models(models_dir: str | Path | None, detected: Detected, cfg: Config
                         "data itself, so scores say how unusual an event is within this scan")
 
 
+def _versions() -> dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {}
+    for pkg in ("ais", "pandas", "numpy", "pyarrow", "duckdb", "scikit-learn", "movingpandas"):
+        try:
+            out[pkg] = version(pkg)
+        except PackageNotFoundError:
+            out[pkg] = "?"
+    return out
+
+
+def _event_rows(events: pd.DataFrame) -> list[str]:
+    """Each event's CSV row as JSON (what the state keeps for show, export and report)."""
+    if events.empty:
+        return []
+    return format_events(events).to_json(orient="records", lines=True,
+                                         date_format="iso").splitlines()
+
+
 def run_scan(paths: Sequence[str | Path], output: str | Path, cfg: Config,
-             models_dir: str | Path | None = None) -> ScanResult:
-    """The nightly scan: detect, score against the models, write the CSV atomically."""
-    timings = Timings()
-    detected = detect(paths, cfg, timings)
-    with timings.stage("scoring"):
-        models, note = load_models(models_dir, detected, cfg)
-        events = score_events(detected, models, cfg)
-    with timings.stage("output"):
-        out = write_csv(events, output)
-    n_tracks = int(detected.tracks[["mmsi", "track"]].drop_duplicates().shape[0])
-    return ScanResult(detected.report, events, out, n_tracks,
-                      {k: len(v) for k, v in detected.candidates.items()}, timings, [note])
+             models_dir: str | Path | None = None, *, state: State | None = None,
+             carry: CarryConfig | None = None, timings: Timings | None = None) -> ScanResult:
+    """The nightly scan: detect, score against the models, write the CSV atomically.
+
+    With a ``state``, the scan starts from the pings the previous night carried over, gives
+    continuing events their earlier ids, leaves out events reported on an earlier night that
+    did not continue, and commits tonight's carry, events and run log in one transaction
+    after the CSV is written.
+    """
+    timings = timings or Timings()
+    carry = carry or CarryConfig()
+    notes: list[str] = []
+    run_id = None
+    if state is not None:
+        run_id, stale = state.begin_run([str(p) for p in paths], str(output))
+        notes.extend(stale)
+    try:
+        with timings.stage("ingest"):
+            ingested = ingest(paths, cfg.clean)
+        night = night_of(ingested.pings, cfg.clean.since, cfg.clean.until)
+        pings, from_night, n_carried = ingested.pings, None, 0
+        if state is not None and night is not None:
+            seen, from_night = state.previous_nights(night)
+            notes.extend(seen)
+            carried = state.carry(from_night, night)
+            n_carried = len(carried)
+            if n_carried:
+                notes.append(f"state: carried {n_carried:,} pings of "
+                             f"{carried['mmsi'].nunique():,} vessels from the night starting "
+                             f"{from_night:%Y-%m-%d %H:%M} UTC")
+            pings = combine(carried, pings)
+        detected = detect_pings(pings, ingested.report, cfg, timings)
+        with timings.stage("scoring"):
+            models, note = load_models(models_dir, detected, cfg)
+            events = score_events(detected, models, cfg)
+        notes.append(note)
+        if state is not None and night is not None:
+            with timings.stage("state"):
+                reported = state.reported(night.start - pd.Timedelta(days=carry.keep_days))
+                events = reconcile(events, reported, night)
+        with timings.stage("output"):
+            out = write_csv(events, output)
+        n_tracks = int(detected.tracks[["mmsi", "track"]].drop_duplicates().shape[0])
+        result = ScanResult(ingested.report, events, out, n_tracks,
+                            {k: len(v) for k, v in detected.candidates.items()}, timings,
+                            notes, run_id, night)
+        if state is not None:
+            with timings.stage("state"):
+                _commit(state, result, detected, ingested.pings, from_night, n_carried, carry)
+        return result
+    except BaseException as exc:
+        if state is not None and run_id is not None:
+            state.fail_run(run_id, 1, f"{type(exc).__name__}: {exc}")
+        raise
+
+
+def _commit(state: State, result: ScanResult, detected: Detected, tonight: pd.DataFrame,
+            from_night: pd.Timestamp | None, n_carried: int, carry: CarryConfig) -> None:
+    """Store tonight in the state: carry, identities, events with their pings, run log."""
+    night, events = result.night, result.events
+    run = {
+        "exit_code": 3 if getattr(result.report, "bad_files", None) else 0,
+        "carried_from": from_night, "rows_in": result.report.rows_in,
+        "rows_out": result.report.rows_out, "carried_pings": n_carried,
+        "candidates": result.candidates, "flagged": len(events),
+        "new": int((events.get("status", pd.Series(dtype=str)) == "new").sum()),
+        "continued": int((events.get("status", pd.Series(dtype=str)) == "continuing").sum()),
+        "seconds": {k: round(v, 3) for k, v in result.timings.seconds.items()},
+        "versions": _versions(), "notes": result.notes,
+    }
+    if night is None:  # nothing usable tonight: log the run, keep yesterday's carry
+        now = pd.Timestamp.now(tz="UTC").floor("s")
+        state.commit_night(result.run_id, Night(now, now), carry=None, events=events,
+                           event_rows=_event_rows(events), event_pings=pd.DataFrame(),
+                           identities=None, run=run)
+        return
+    state.commit_night(
+        result.run_id, night,
+        carry=carry_out(detected.tracks, detected.candidates, night, carry),
+        events=events, event_rows=_event_rows(events),
+        event_pings=pings_around(detected.tracks, events, carry.event_pad_h),
+        identities=identities_of(tonight), run=run)
 
 
 def run_train(paths: Sequence[str | Path], models_dir: str | Path, cfg: Config

@@ -12,6 +12,7 @@ from click.testing import CliRunner
 from ais.cli import main
 from ais.output import CSV_COLUMNS
 from ais.scoring import MODEL_FILE
+from ais.state import State
 
 from .conftest import FIXTURES, write_parquet
 
@@ -102,9 +103,16 @@ def test_bad_file_exits_one_names_it_and_writes_nothing(tmp_path):
 def test_a_failed_scan_leaves_the_previous_csv_untouched(tmp_path):
     out = tmp_path / "out.csv"
     out.write_text("yesterday\n")
-    run("scan", str(tmp_path / "missing.parquet"), "-o", str(out))
+    result = run("scan", str(tmp_path / "missing.parquet"), "-o", str(out))
+    assert result.exit_code == 1
     assert out.read_text() == "yesterday\n"
-    assert [p.name for p in tmp_path.iterdir()] == ["out.csv"]
+    # no temporary file is left; the run log and the state's run log say it failed
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "ais-scan.log", "ais-state.duckdb", "out.csv"]
+    assert "scan-failed" in (tmp_path / "ais-scan.log").read_text()
+    with State.open(tmp_path / "ais-state.duckdb", read_only=True) as state:
+        runs = state.runs()
+    assert list(runs["status"]) == ["failed"] and "missing.parquet" in runs["notes"].iloc[0]
 
 
 def test_train_then_scan_with_those_models(tmp_path):

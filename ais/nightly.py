@@ -1,0 +1,173 @@
+"""From one night to the next, as pure functions of frames (``ais/state.py`` stores them).
+
+- :func:`night_of`: the data window a scan covers.
+- :func:`carry_out`: the pings tomorrow needs from tonight (each vessel's recent reporting,
+  every ping of an event still going on at the end of the night).
+- :func:`reconcile`: give tonight's events the ids of the events they continue, say which are
+  new, and keep the ones that touch tonight (events wholly inside the carried pings were
+  reported on their own night).
+- :func:`identities_of`: each vessel's identities tonight, for ``ais history``.
+- :func:`pings_around`: the pings of each event's vessels around the event, for maps/exports.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ais.db import connect, fetch_frame
+from ais.ingest import OUTPUT_COLUMNS
+from ais.state import CarryConfig, Night
+
+EVENT_PING_COLUMNS = (
+    "mmsi", "timestamp", "lat", "lon", "sog", "cog", "heading", "name", "callsign", "imo",
+    "ship_type", "vessel_class", "track", "segment", "gap_before_h",
+)
+
+
+def night_of(pings: pd.DataFrame, since: str | None, until: str | None) -> Night | None:
+    """``--since``/``--until`` when given, else the first and last ping; None if no ping."""
+    times = pings["timestamp"] if len(pings) else pd.Series(dtype="datetime64[us, UTC]")
+    start = pd.Timestamp(since, tz="UTC") if since else (times.min() if len(times) else None)
+    end = pd.Timestamp(until, tz="UTC") if until else (times.max() if len(times) else None)
+    if start is None or end is None or pd.isna(start) or pd.isna(end):
+        return None
+    return Night(pd.Timestamp(start), pd.Timestamp(end))
+
+
+def combine(carried: pd.DataFrame, tonight: pd.DataFrame) -> pd.DataFrame:
+    """Carried pings then tonight's, sorted by (mmsi, timestamp) like ingest's output."""
+    if carried.empty:
+        return tonight
+    carried = carried[[c for c in tonight.columns if c in carried.columns]]
+    carried = carried.astype({c: tonight[c].dtype for c in carried.columns})
+    both = pd.concat([carried, tonight], ignore_index=True)
+    return both.sort_values(["mmsi", "timestamp"], kind="stable").reset_index(drop=True)
+
+
+def carry_out(tracks: pd.DataFrame, candidates: dict[str, pd.DataFrame], night: Night,
+              cfg: CarryConfig) -> pd.DataFrame:
+    """Pings to carry into the next night (ingest columns, sorted by mmsi, timestamp)."""
+    if tracks.empty:
+        return tracks[[c for c in OUTPUT_COLUMNS if c in tracks.columns]]
+    mmsi = tracks["mmsi"].to_numpy()
+    ts = tracks["timestamp"]
+    last = ts.groupby(tracks["mmsi"]).transform("max")
+    recent = last >= night.end - pd.Timedelta(days=cfg.keep_days)
+    keep = recent & (ts >= last - pd.Timedelta(hours=cfg.vessel_tail_h))
+
+    # events still going on when the night ends: carry their vessels' pings from their start
+    pad = pd.Timedelta(hours=cfg.event_pad_h)
+    frames = []
+    for ev in candidates.values():
+        if ev.empty:
+            continue
+        going_on = ev[ev["is_open"] | (ev["end_time"] >= night.end - pad)]
+        for col in ("mmsi", "other_mmsi"):
+            side = going_on[[col, "start_time"]].dropna()
+            frames.append(pd.DataFrame({"mmsi": side[col].astype("int64").to_numpy(),
+                                        "since": side["start_time"].to_numpy()}))
+    if frames:
+        since = pd.concat(frames).groupby("mmsi")["since"].min() - pad
+        from_event = pd.Series(mmsi).map(since).to_numpy()
+        has = ~pd.isna(from_event)
+        keep_arr = keep.to_numpy().copy()
+        keep_arr[has] |= ts.to_numpy()[has] >= from_event[has]
+        keep = pd.Series(keep_arr, index=tracks.index)
+    cols = [c for c in OUTPUT_COLUMNS if c in tracks.columns]
+    return tracks.loc[keep.to_numpy(), cols].reset_index(drop=True)
+
+
+def reconcile(events: pd.DataFrame, reported: pd.DataFrame, night: Night) -> pd.DataFrame:
+    """Tonight's flagged events with continuing ids, ``status`` and ``first_reported``.
+
+    An event continues a reported one when it has the same id, or the same type and vessels
+    and overlaps it in time (within an hour): it then keeps the reported id and its earlier
+    start. Events that end before tonight started were reported on their own night and are
+    left out.
+    """
+    if events.empty:
+        return events
+    ev = events.copy()
+    ev["first_night"] = night.start
+    if len(reported):
+        rep = reported.copy()
+        rep["start_time"] = pd.to_datetime(rep["start_time"], utc=True)
+        # an event still open when reported may have gone on until now
+        rep["end_time"] = pd.to_datetime(rep["end_time"], utc=True).fillna(night.end)
+        rep["first_night"] = pd.to_datetime(rep["first_night"], utc=True)
+        rep["other_key"] = pd.to_numeric(rep["other_mmsi"], errors="coerce").fillna(-1)
+        ev["other_key"] = pd.to_numeric(ev["other_mmsi"], errors="coerce").fillna(-1)
+        ev = ev.reset_index(drop=True)
+        ev["row"] = ev.index
+        pairs = ev[["row", "event_id", "event_type", "mmsi", "other_key", "start_time",
+                    "end_time"]].merge(
+            rep[["event_id", "event_type", "mmsi", "other_key", "start_time", "end_time",
+                 "first_night"]], on=["event_type", "mmsi", "other_key"], suffixes=("", "_r"))
+        slack = pd.Timedelta(hours=1)
+        same = (pairs["event_id"] == pairs["event_id_r"]) | (
+            (pairs["end_time_r"] >= pairs["start_time"] - slack)
+            & (pairs["start_time_r"] <= pairs["end_time"] + slack))
+        m = (pairs[same].sort_values(["row", "start_time_r", "event_id_r"])
+             .drop_duplicates("row").set_index("row"))
+        if len(m):
+            rows = m.index
+            ev.loc[rows, "event_id"] = m["event_id_r"]
+            start = ev.loc[rows, "start_time"]
+            earlier = start.where(start <= m["start_time_r"], m["start_time_r"])
+            ev.loc[rows, "start_time"] = earlier
+            # an event that started before the carried pings keeps its whole length
+            ev.loc[rows, "duration_h"] += (start - earlier).dt.total_seconds() / 3600
+            first = m["first_night"]
+            ev.loc[rows, "first_night"] = first.where(first < night.start, night.start)
+        ev = ev.drop(columns=["other_key", "row"])
+        ev["start_time"] = pd.to_datetime(ev["start_time"], utc=True)
+        ev["first_night"] = pd.to_datetime(ev["first_night"], utc=True)
+    ev = ev.drop_duplicates("event_id", keep="first")
+    touching = (ev["end_time"] >= night.start) | ev["is_open"].astype(bool)
+    ev = ev[touching].copy()
+    ev["status"] = np.where(ev["first_night"] >= night.start, "new", "continuing")
+    ev["first_reported"] = ev["first_night"]
+    return ev.reset_index(drop=True)
+
+
+def identities_of(pings: pd.DataFrame) -> pd.DataFrame:
+    """Each vessel's identities in ``pings`` with first/last time seen and ping counts."""
+    con = connect()
+    con.register("p", pings[["mmsi", "timestamp", "name", "callsign", "imo", "ship_type"]])
+    out = fetch_frame(con, """
+        SELECT mmsi, name, callsign, imo, CAST(ship_type AS VARCHAR) AS ship_type,
+               min(timestamp) AS first_seen, max(timestamp) AS last_seen, count(*) AS pings
+        FROM p GROUP BY ALL ORDER BY mmsi, first_seen
+    """, non_null_ints=("mmsi", "pings"))
+    con.close()
+    return out
+
+
+def pings_around(tracks: pd.DataFrame, events: pd.DataFrame, pad_h: float) -> pd.DataFrame:
+    """Pings of each event's vessel(s) from ``pad`` before to ``pad`` after the event, with
+    ``event_id`` and ``role`` (vessel / other); pad = max(pad_h, a quarter of the event),
+    at most 12 h."""
+    cols = [c for c in EVENT_PING_COLUMNS if c in tracks.columns]
+    if events.empty or tracks.empty:
+        return pd.DataFrame(columns=["event_id", "role", *cols])
+    pad = (events["duration_h"].fillna(0) / 4).clip(lower=pad_h, upper=12.0)
+    sides = []
+    for role, col in (("vessel", "mmsi"), ("other", "other_mmsi")):
+        side = events[["event_id", col, "start_time", "end_time"]].assign(pad_h=pad)
+        side = side.dropna(subset=[col]).rename(columns={col: "ev_mmsi"})
+        sides.append(side.assign(role=role, ev_mmsi=side["ev_mmsi"].astype("int64")))
+    wanted = pd.concat(sides, ignore_index=True)
+    con = connect()
+    con.register("t", tracks[cols])
+    con.register("w", wanted)
+    out = fetch_frame(con, f"""
+        SELECT w.event_id, w.role, {', '.join('t.' + c for c in cols)}
+        FROM w JOIN t ON t.mmsi = w.ev_mmsi
+         AND t.timestamp >= w.start_time - to_microseconds(CAST(w.pad_h * 3.6e9 AS BIGINT))
+         AND t.timestamp <= coalesce(w.end_time, w.start_time)
+                            + to_microseconds(CAST(w.pad_h * 3.6e9 AS BIGINT))
+        ORDER BY w.event_id, w.role DESC, t.mmsi, t.timestamp
+    """, non_null_ints=("mmsi",))
+    con.close()
+    return out

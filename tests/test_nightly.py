@@ -1,0 +1,206 @@
+"""Night after night: a scan continues the last one through the state database.
+
+The scenario spans two days, cut at midnight into one file per night, with a vessel that goes
+dark across midnight, a vessel that changes its name at midnight, and a vessel that loiters
+through midnight, among neighbours reporting all the time.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from ais.cli import main
+from ais.state import State
+from ais.synth import Scenario
+from tests.conftest import write_parquet
+
+DAY1 = pd.Timestamp("2026-01-05T00:00Z")
+DAY2 = DAY1 + pd.Timedelta(days=1)
+DARK, RENAMED, LOITERER = 445123917, 412777001, 353111222
+NEIGHBOURS = (412000001, 412000002, 412000003, 412000004)
+
+
+def patrol(v, a: tuple[float, float], b: tuple[float, float], until: pd.Timestamp):
+    """Sail back and forth between a and b at 9 kn until about ``until``."""
+    while v.clock < until - pd.Timedelta(hours=1):
+        v.sail(to=b, speed_kn=9)
+        a, b = b, a
+    return v
+
+
+def two_days() -> pd.DataFrame:
+    sc = Scenario(seed=7, report_every_s=300)
+    for i, mmsi in enumerate(NEIGHBOURS):
+        sc.vessel(mmsi, f"NEIGHBOUR {i}", start=DAY1,
+                  at=(38.36 + 0.04 * i, 124.55 + 0.05 * i)).drift(hours=48, speed_kn=0.4)
+    sea_a, sea_b = (38.30, 124.45), (38.50, 124.75)
+    # sails, goes dark about 18:00 -> 08:00 across midnight, sails on
+    dark = sc.vessel(DARK, "CHON MA SAN", start=DAY1, at=sea_a)
+    patrol(dark, sea_a, sea_b, DAY1 + pd.Timedelta(hours=18))
+    dark.dark(until=DAY2 + pd.Timedelta(hours=8), to=sea_b)
+    patrol(dark, sea_b, sea_a, DAY2 + pd.Timedelta(hours=20))
+    # OCEAN GLORY all of day 1, KUM SAN 2 all of day 2
+    renamed = sc.vessel(RENAMED, "OCEAN GLORY", callsign="BQRT7", start=DAY1, at=sea_b)
+    patrol(renamed, sea_b, sea_a, DAY2)
+    renamed.rename(name="KUM SAN 2")
+    patrol(renamed, sea_a, sea_b, DAY2 + pd.Timedelta(hours=23))
+    # drifts at sea from about 18:00 to 08:00 across midnight
+    loiterer = sc.vessel(LOITERER, "GLORY RISE 3", start=DAY1, at=(38.80, 124.20),
+                         ship_type="tanker")
+    patrol(loiterer, (38.80, 124.20), (38.55, 124.45), DAY1 + pd.Timedelta(hours=18))
+    loiterer.drift(until=DAY2 + pd.Timedelta(hours=8), speed_kn=0.3)
+    patrol(loiterer, (38.55, 124.45), (38.80, 124.20), DAY2 + pd.Timedelta(hours=20))
+    return sc.pings()
+
+
+@pytest.fixture(scope="module")
+def nights(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
+    root = tmp_path_factory.mktemp("nights")
+    pings = two_days()
+    paths = {}
+    for name, day in (("day1", DAY1), ("day2", DAY2)):
+        in_day = (pings["timestamp"] >= day) & (pings["timestamp"] < day + pd.Timedelta(days=1))
+        part = pings[in_day]
+        paths[name] = write_parquet(root / f"{name}.parquet", part)
+    return {"root": root, **paths}
+
+
+def scan(path, out, state, *extra: str):
+    result = CliRunner().invoke(main, ["scan", str(path), "-o", str(out), "--state", str(state),
+                                       *extra])
+    assert result.exit_code == 0, result.output
+    return pd.read_csv(out), result.output
+
+
+def state_tables(path) -> dict[str, pd.DataFrame]:
+    with State.open(path, read_only=True) as st:
+        return {t: st.con.execute(f"SELECT * FROM {t} ORDER BY ALL").df()
+                for t in ("events", "carry", "identities", "event_pings")}
+
+
+def of(csv: pd.DataFrame, event_type: str, mmsi: int) -> pd.DataFrame:
+    return csv[(csv["event_type"] == event_type) & (csv["mmsi"] == mmsi)]
+
+
+@pytest.fixture(scope="module")
+def two_nights(nights, tmp_path_factory):
+    out = tmp_path_factory.mktemp("out")
+    state = out / "ais.duckdb"
+    first, _ = scan(nights["day1"], out / "night1.csv", state)
+    second, log2 = scan(nights["day2"], out / "night2.csv", state)
+    return {"out": out, "state": state, "first": first, "second": second, "log2": log2}
+
+
+def test_dark_period_across_midnight_is_measured_whole_once(two_nights) -> None:
+    second = of(two_nights["second"], "dark_period", DARK)
+    assert len(second) == 1
+    row = second.iloc[0]
+    start, end = pd.Timestamp(row["start_time"]), pd.Timestamp(row["end_time"])
+    assert DAY1 + pd.Timedelta(hours=16) <= start <= DAY1 + pd.Timedelta(hours=19)
+    assert DAY2 + pd.Timedelta(hours=8) <= end <= DAY2 + pd.Timedelta(hours=8, minutes=10)
+    assert row["duration_h"] == pytest.approx((end - start).total_seconds() / 3600, abs=0.01)
+    first = of(two_nights["first"], "dark_period", DARK)
+    # if night 1 already reported it (open at the end of the data), night 2 continues that row
+    assert set(first["event_id"]) <= set(second["event_id"])
+    assert (row["status"] == "continuing") == (len(first) == 1)
+    events = state_tables(two_nights["state"])["events"]
+    dark = events[(events["event_type"] == "dark_period") & (events["mmsi"] == DARK)]
+    assert len(dark) == 1 and dark["event_id"].iloc[0] == row["event_id"]
+
+
+def test_name_change_at_midnight_is_found_from_yesterdays_name(two_nights) -> None:
+    assert of(two_nights["first"], "identity_change", RENAMED).empty
+    change = of(two_nights["second"], "identity_change", RENAMED)
+    assert len(change) == 1
+    assert "OCEAN GLORY" in change.iloc[0]["reason"] and "KUM SAN 2" in change.iloc[0]["reason"]
+    assert change.iloc[0]["status"] == "new"
+
+
+def test_loitering_through_midnight_keeps_its_id_and_grows(two_nights) -> None:
+    first = of(two_nights["first"], "loitering", LOITERER)
+    second = of(two_nights["second"], "loitering", LOITERER)
+    assert len(first) == 1 and len(second) == 1
+    assert first.iloc[0]["event_id"] == second.iloc[0]["event_id"]
+    assert second.iloc[0]["status"] == "continuing"
+    assert second.iloc[0]["first_reported"] == first.iloc[0]["first_reported"]
+    assert second.iloc[0]["duration_h"] > first.iloc[0]["duration_h"] + 6
+
+
+def test_events_of_last_night_that_ended_are_not_repeated(two_nights) -> None:
+    ended = two_nights["first"][two_nights["first"]["end_time"].fillna("") < "2026-01-05T22"]
+    ended = ended[ended["is_open"] == False]  # noqa: E712
+    assert not set(ended["event_id"]) & set(two_nights["second"]["event_id"])
+
+
+def test_rerunning_a_night_changes_nothing(two_nights, nights) -> None:
+    before = state_tables(two_nights["state"])
+    again, log = scan(nights["day2"], two_nights["out"] / "night2-again.csv",
+                      two_nights["state"])
+    assert "already scanned" in log
+    assert (two_nights["out"] / "night2.csv").read_bytes() == (
+        two_nights["out"] / "night2-again.csv").read_bytes()
+    after = state_tables(two_nights["state"])
+    for table, frame in before.items():
+        pd.testing.assert_frame_equal(frame, after[table], obj=table)
+
+
+def test_back_filling_an_older_night_is_detected_and_counts_nothing_twice(
+        two_nights, nights) -> None:
+    before = state_tables(two_nights["state"])["events"]
+    again, log = scan(nights["day1"], two_nights["out"] / "night1-again.csv",
+                      two_nights["state"])
+    assert "already scanned" in log
+    assert (two_nights["out"] / "night1.csv").read_bytes() == (
+        two_nights["out"] / "night1-again.csv").read_bytes()
+    after = state_tables(two_nights["state"])["events"]
+    pd.testing.assert_frame_equal(before, after)
+
+
+def test_history_shows_both_names_and_the_events(two_nights) -> None:
+    result = CliRunner().invoke(main, ["history", str(RENAMED), "--state",
+                                       str(two_nights["state"])])
+    assert result.exit_code == 0, result.output
+    assert "OCEAN GLORY" in result.output and "KUM SAN 2" in result.output
+    assert result.output.index("OCEAN GLORY") < result.output.index("KUM SAN 2")
+    assert "identity_change" in result.output
+
+
+def test_run_log_records_each_scan(two_nights) -> None:
+    with State.open(two_nights["state"], read_only=True) as st:
+        runs = st.runs()
+    assert set(runs["status"]) == {"ok"}
+    assert runs["flagged"].min() >= 1
+    assert runs["versions"].str.contains("duckdb").all()
+    assert runs["seconds"].str.contains("ingest").all()
+
+
+def test_scan_without_state_writes_no_state(nights, tmp_path) -> None:
+    result = CliRunner().invoke(main, ["scan", str(nights["day1"]), "-o",
+                                       str(tmp_path / "f.csv"), "--no-state"])
+    assert result.exit_code == 0, result.output
+    assert not list(tmp_path.glob("*.duckdb"))
+    assert (tmp_path / "ais-scan.log").read_text().count("stage=") >= 6
+
+
+def test_second_scan_on_a_held_state_exits_4(nights, tmp_path) -> None:
+    state = tmp_path / "held.duckdb"
+    import subprocess
+    import sys
+
+    holder = subprocess.Popen([sys.executable, "-c", (
+        "import sys, time; from ais.state import State; s = State.open(sys.argv[1]); "
+        "print('held', flush=True); time.sleep(30)"), str(state)], stdout=subprocess.PIPE,
+        text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        result = CliRunner().invoke(main, ["scan", str(nights["day1"]), "-o",
+                                           str(tmp_path / "f.csv"), "--state", str(state)])
+        assert result.exit_code == 4
+        assert "in use by another scan" in result.output
+        assert not (tmp_path / "f.csv").exists()
+    finally:
+        holder.kill()
+        holder.wait()
+    scan(nights["day1"], tmp_path / "f.csv", state)
