@@ -204,3 +204,54 @@ def test_second_scan_on_a_held_state_exits_4(nights, tmp_path) -> None:
         holder.kill()
         holder.wait()
     scan(nights["day1"], tmp_path / "f.csv", state)
+
+
+# --- crash safety ---------------------------------------------------------------------------
+
+
+def _killed_scan(path, out, state, after_s: float) -> int:
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    proc = subprocess.Popen([sys.executable, "-m", "ais.cli", "scan", str(path), "-o", str(out),
+                             "--state", str(state), "-q"])
+    time.sleep(after_s)
+    proc.send_signal(signal.SIGKILL)
+    return proc.wait()
+
+
+def _sigkill_then_rerun(nights, tmp_path, delays: list[float]) -> None:
+    clean = tmp_path / "clean"
+    reference, _ = scan(nights["day1"], clean / "night1.csv", clean / "s.duckdb")
+    reference2, _ = scan(nights["day2"], clean / "night2.csv", clean / "s.duckdb")
+    work = tmp_path / "work"
+    scan(nights["day1"], work / "night1.csv", work / "s.duckdb")
+    night1 = (work / "night1.csv").read_bytes()
+    for delay in delays:
+        _killed_scan(nights["day2"], work / "night2.csv", work / "s.duckdb", delay)
+        assert (work / "night1.csv").read_bytes() == night1
+        if (work / "night2.csv").exists():  # renamed into place before the kill: complete
+            assert (work / "night2.csv").read_bytes() == (clean / "night2.csv").read_bytes()
+        with State.open(work / "s.duckdb", read_only=True) as st:  # opens: not corrupt
+            assert set(st.runs()["status"]) <= {"ok", "running", "interrupted"}
+    _, log = scan(nights["day2"], work / "night2.csv", work / "s.duckdb")
+    assert (work / "night2.csv").read_bytes() == (clean / "night2.csv").read_bytes()
+    assert not list(work.glob(".*.tmp"))
+    expected = state_tables(clean / "s.duckdb")
+    for table, frame in state_tables(work / "s.duckdb").items():
+        pd.testing.assert_frame_equal(frame, expected[table], obj=table)
+
+
+def test_a_scan_killed_mid_run_leaves_the_previous_night_intact(nights, tmp_path) -> None:
+    import random
+
+    rng = random.Random()
+    delays = [rng.uniform(0.5, 6.0) for _ in range(2)]
+    _sigkill_then_rerun(nights, tmp_path, delays)
+
+
+@pytest.mark.slow
+def test_sigkill_at_many_points_never_loses_a_night(nights, tmp_path) -> None:
+    _sigkill_then_rerun(nights, tmp_path, [0.3 + 0.6 * i for i in range(12)])
