@@ -81,9 +81,9 @@ def carry_out(tracks: pd.DataFrame, candidates: dict[str, pd.DataFrame], night: 
 def reconcile(events: pd.DataFrame, reported: pd.DataFrame, night: Night) -> pd.DataFrame:
     """Tonight's flagged events with continuing ids, ``status`` and ``first_reported``.
 
-    An event continues a reported one when it has the same id, or the same type and vessels
-    and overlaps it in time (within an hour): it then keeps the reported id and its earlier
-    start. Events that end before tonight started were reported on their own night and are
+    An event continues one first reported on an earlier night when it has the same id, or
+    the same type and vessels and overlaps it in time (within 10 minutes): it then keeps the
+    reported id and its earlier start (one to one). Events that end before tonight started were reported on their own night and are
     left out.
     """
     if events.empty:
@@ -104,12 +104,15 @@ def reconcile(events: pd.DataFrame, reported: pd.DataFrame, night: Night) -> pd.
                     "end_time"]].merge(
             rep[["event_id", "event_type", "mmsi", "other_key", "start_time", "end_time",
                  "first_night"]], on=["event_type", "mmsi", "other_key"], suffixes=("", "_r"))
-        slack = pd.Timedelta(hours=1)
+        # only events first reported on an earlier night can be continued: tonight's own
+        # events (a re-run) keep the ids their data gives them
+        pairs = pairs[pairs["first_night"] < night.start]
+        slack = pd.Timedelta(minutes=10)
         same = (pairs["event_id"] == pairs["event_id_r"]) | (
             (pairs["end_time_r"] >= pairs["start_time"] - slack)
-            & (pairs["start_time_r"] <= pairs["end_time"] + slack))
+            & (pairs["start_time_r"] <= pairs["end_time"].fillna(night.end) + slack))
         m = (pairs[same].sort_values(["row", "start_time_r", "event_id_r"])
-             .drop_duplicates("row").set_index("row"))
+             .drop_duplicates("row").drop_duplicates("event_id_r").set_index("row"))
         if len(m):
             rows = m.index
             ev.loc[rows, "event_id"] = m["event_id_r"]

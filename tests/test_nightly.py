@@ -14,7 +14,7 @@ from click.testing import CliRunner
 from ais.cli import main
 from ais.state import State
 from ais.synth import Scenario
-from tests.conftest import write_parquet
+from tests.conftest import GFW, need, write_parquet
 
 DAY1 = pd.Timestamp("2026-01-05T00:00Z")
 DAY2 = DAY1 + pd.Timedelta(days=1)
@@ -255,3 +255,14 @@ def test_a_scan_killed_mid_run_leaves_the_previous_night_intact(nights, tmp_path
 @pytest.mark.slow
 def test_sigkill_at_many_points_never_loses_a_night(nights, tmp_path) -> None:
     _sigkill_then_rerun(nights, tmp_path, [0.3 + 0.6 * i for i in range(12)])
+
+
+def test_rerunning_a_real_week_with_state_gives_the_same_csv(tmp_path) -> None:
+    """GFW's sample has vessels loitering twice a few minutes apart: a re-run must not merge
+    them into one (only events of earlier nights are continued)."""
+    need(GFW)
+    first, _ = scan(GFW, tmp_path / "a.csv", tmp_path / "s.duckdb", "--everywhere")
+    second, log = scan(GFW, tmp_path / "b.csv", tmp_path / "s.duckdb", "--everywhere")
+    assert "already scanned" in log
+    assert (tmp_path / "a.csv").read_bytes() == (tmp_path / "b.csv").read_bytes()
+    assert len(first) > 50
