@@ -83,8 +83,8 @@ def reconcile(events: pd.DataFrame, reported: pd.DataFrame, night: Night) -> pd.
 
     An event continues one first reported on an earlier night when it has the same id, or
     the same type and vessels and overlaps it in time (within 10 minutes): it then keeps the
-    reported id and its earlier start (one to one). Events that end before tonight started were reported on their own night and are
-    left out.
+    reported id and its earlier start (one to one). Events that end before tonight started
+    were reported on their own night and are left out.
     """
     if events.empty:
         return events
