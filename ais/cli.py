@@ -260,5 +260,122 @@ def history(mmsi: int, state_path: Path | None) -> None:
         click.echo(line)
 
 
+def _flagged_with_pings(flagged: Path, state_path: Path | None):
+    """The CSV's events and, from the state the scan wrote, their pings."""
+    import pandas as pd
+
+    from ais.state import State, default_path
+
+    try:
+        events = pd.read_csv(flagged, dtype={"event_id": str})
+    except (ValueError, pd.errors.ParserError) as exc:
+        raise click.ClickException(f"{flagged}: not a flagged-events CSV ({exc})") from exc
+    if "event_id" not in events.columns:
+        raise click.ClickException(f"{flagged}: no event_id column; pass the CSV `ais scan` "
+                                   "wrote")
+    with State.open(state_path or default_path(flagged), read_only=True) as state:
+        pings = state.event_pings(list(events["event_id"]))
+        runs = state.runs()
+    missing = sorted(set(events["event_id"]) - set(pings.get("event_id", [])))
+    return events, pings, runs, missing
+
+
+@main.command(context_settings=CONTEXT)
+@click.argument("event_id")
+@state_option
+@click.option("--png", "png_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Map to write (default: EVENT_ID.png in the current directory).")
+@click.option("--models", "models_dir", type=click.Path(exists=True, file_okay=False),
+              help="Forests to compare the features with (default: the shipped models).")
+@config_option
+def show(event_id: str, state_path: Path | None, png_path: Path | None,
+         models_dir: str | None, config_path: str | None) -> None:
+    """The story of one flagged event (identities, timeline, features against the baseline)
+    and a PNG map of the tracks around it."""
+    from ais import scoring
+    from ais.errors import ModelError
+    from ais.maps import event_map
+    from ais.pipeline import DEFAULT_MODELS, FEATURES
+    from ais.state import State
+    from ais.story import story_lines
+
+    path = _default_state(state_path)
+    with State.open(path, read_only=True) as state:
+        events = state.events([event_id])
+        pings = state.event_pings([event_id])
+    if events.empty:
+        raise click.ClickException(
+            f"no event {event_id} in the state {path}; event ids are the first column of the "
+            "CSV, and --state must name the state file that scan wrote")
+    try:
+        models = scoring.load(models_dir or DEFAULT_MODELS, FEATURES)
+    except ModelError:
+        models = None
+    event = events.iloc[0]
+    for line in story_lines(event, pings, models):
+        click.echo(line)
+    png = event_map(event, pings, load_config(config_path),
+                    path=png_path or Path(f"{event_id}.png"))
+    click.echo(f"map: {png_path or Path(f'{event_id}.png')} ({len(png):,} bytes)")
+
+
+@main.command(context_settings=CONTEXT)
+@click.argument("flagged", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["geojson", "kml"]), required=True,
+              help="geojson for QGIS, kml for Google Earth.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="File to write (default: the CSV's name with .geojson or .kml).")
+@click.option("--state", "state_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="State the scan wrote (default: $AIS_STATE, else beside the CSV).")
+def export(flagged: Path, fmt: str, output: Path | None, state_path: Path | None) -> None:
+    """Write the flagged events of a CSV with their track segments as GeoJSON or KML."""
+    from ais.export import export as write
+
+    events, pings, _, missing = _flagged_with_pings(flagged, state_path)
+    out = write(events, pings, output or flagged.with_suffix(f".{fmt}"), fmt)
+    click.echo(f"wrote {out}: {len(events)} events, {len(pings):,} track points")
+    if missing:
+        click.echo(f"{len(missing)} events have no stored track (scanned with --no-state, or "
+                   f"another state?): exported as points only: {', '.join(missing[:5])}"
+                   + (" ..." if len(missing) > 5 else ""), err=True)
+
+
+@main.command(context_settings=CONTEXT)
+@click.argument("flagged", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="HTML file to write (default: the CSV's name with .html).")
+@click.option("--state", "state_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="State the scan wrote (default: $AIS_STATE, else beside the CSV).")
+@config_option
+def report(flagged: Path, output: Path | None, state_path: Path | None,
+           config_path: str | None) -> None:
+    """One self-contained HTML page for the night: the ranked events with their reasons and a
+    small map each (opens from a mail attachment, no server)."""
+    import json
+
+    from ais.output import atomic_path
+    from ais.report import render_report
+
+    events, pings, runs, missing = _flagged_with_pings(flagged, state_path)
+    info: dict[str, object] = {"flagged_csv": str(flagged)}
+    mine = runs[(runs["output"].astype(str).str.endswith(flagged.name))
+                & (runs["status"] == "ok")] if len(runs) else runs
+    if len(mine):
+        run = mine.iloc[-1]
+        info["inputs"] = json.loads(run["inputs"])
+        info["data_window"] = [f"{run['night_start']:%Y-%m-%d %H:%M} UTC",
+                               f"{run['night_end']:%Y-%m-%d %H:%M} UTC"]
+        info["scanned_at"] = f"{run['finished_at']:%Y-%m-%d %H:%M} UTC (run {run['run_id']})"
+        info["pings"] = f"{int(run['rows_out']):,} kept of {int(run['rows_in']):,} read"
+        info["candidates"] = json.loads(run["candidates"])
+        info["notes"] = [n for n in str(run["notes"] or "").splitlines() if n]
+    html = render_report(events, pings, load_config(config_path), info)
+    out = output or flagged.with_suffix(".html")
+    with atomic_path(out) as tmp:
+        tmp.write_text(html, encoding="utf-8")
+    click.echo(f"wrote {out}: {len(events)} events"
+               + (f" ({len(missing)} without a stored track, no map)" if missing else ""))
+
+
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())
