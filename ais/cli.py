@@ -88,6 +88,19 @@ def _config(config_path: str | None, everywhere: bool, since: str | None = None,
 config_option = click.option(
     "--config", "config_path", type=click.Path(exists=True, dir_okay=False),
     help="TOML file overriding thresholds, watch areas, ports and anchorages.")
+skip_option = click.option(
+    "--skip-bad-files", is_flag=True,
+    help="Process the readable files and name the bad ones (missing, not Parquet, truncated, "
+         "wrong columns) instead of stopping; exit code 3 when any was skipped.")
+
+
+def _say_skipped(quiet: bool, report) -> None:
+    """-q still names the skipped files: they explain exit code 3."""
+    if quiet:
+        for line in report.bad_file_lines():
+            click.echo(line, err=True)
+
+
 everywhere_option = click.option(
     "--everywhere", is_flag=True, help="Report events anywhere, not only in the watch areas.")
 
@@ -112,13 +125,14 @@ everywhere_option = click.option(
 @click.option("--log", "log_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Log file, one line per stage (default: ais-scan.log beside the CSV).")
 @click.option("--timings", is_flag=True, help="Print the seconds each stage took.")
+@skip_option
 @click.option("-q", "--quiet", is_flag=True,
               help="Print nothing but errors (progress bars show only on a terminal anyway).")
 @click.pass_context
 def scan(ctx: click.Context, paths: tuple[str, ...], output: Path, models_dir: str | None,
          config_path: str | None, everywhere: bool, since: str | None, until: str | None,
          state_path: Path | None, no_state: bool, wait_s: float, log_path: Path | None,
-         timings: bool, quiet: bool) -> None:
+         timings: bool, skip_bad_files: bool, quiet: bool) -> None:
     """Scan Parquet AIS files, directories or globs (PATHS) and write the ranked CSV of
     flagged events.
 
@@ -150,7 +164,8 @@ def scan(ctx: click.Context, paths: tuple[str, ...], output: Path, models_dir: s
         if bar is not None:
             bar.__enter__()
         result = run_scan(list(paths), output, cfg, models_dir, state=state,
-                          timings=Timings(on_stage=stage_callback(log, bar)))
+                          timings=Timings(on_stage=stage_callback(log, bar)),
+                          skip_bad_files=skip_bad_files)
     except BaseException as exc:
         log.line("scan-failed", seconds=f"{time.perf_counter() - t0:.2f}",
                  error=f"{type(exc).__name__}: {exc}")
@@ -170,6 +185,7 @@ def scan(ctx: click.Context, paths: tuple[str, ...], output: Path, models_dir: s
     if timings:
         for line in ["stage timings:", *result.timings.lines()]:
             click.echo(line, err=True)
+    _say_skipped(quiet, result.report)
     ctx.exit(code)
 
 
@@ -179,20 +195,30 @@ def scan(ctx: click.Context, paths: tuple[str, ...], output: Path, models_dir: s
               help="Directory to write the forests to.")
 @config_option
 @everywhere_option
+@skip_option
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
-def train(paths: tuple[str, ...], models_dir: str, config_path: str | None, everywhere: bool,
-          quiet: bool) -> None:
-    """Fit one isolation forest per event type on a baseline window of AIS (PATHS)."""
+@click.pass_context
+def train(ctx: click.Context, paths: tuple[str, ...], models_dir: str, config_path: str | None,
+          everywhere: bool, skip_bad_files: bool, quiet: bool) -> None:
+    """Fit one isolation forest per event type on a baseline window of AIS (PATHS).
+
+    \b
+    Exit codes: 0 success; 1 bad input or usage;
+    3 finished, but some input files were bad and skipped (--skip-bad-files).
+    """
     from ais.pipeline import run_train
 
     models, detected, path = run_train(list(paths), models_dir,
-                                       _config(config_path, everywhere))
+                                       _config(config_path, everywhere),
+                                       skip_bad_files=skip_bad_files)
     for line in detected.report.lines():
         _say(quiet, line)
     for t, m in models.types.items():
         state = "fitted" if m.forest is not None else "too few candidates, not fitted"
         _say(quiet, f"{t}: {m.n_baseline} baseline candidates ({state})")
     _say(quiet, f"wrote {path}")
+    _say_skipped(quiet, detected.report)
+    ctx.exit(EXIT_SKIPPED_FILES if detected.report.bad_files else EXIT_OK)
 
 
 @main.command(context_settings=CONTEXT)

@@ -80,6 +80,10 @@ class CleaningReport:
     rows_out: int = 0
     dropped: dict[str, int] = field(default_factory=dict)
     column_mapping: dict[str, dict[str, str]] = field(default_factory=dict)
+    #: (file, reason) of input files left out by ``skip_bad_files``
+    bad_files: list[tuple[str, str]] = field(default_factory=list)
+    #: files whose text was not valid UTF-8 and was repaired (bad bytes became U+FFFD)
+    repaired_text: list[str] = field(default_factory=list)
 
     @property
     def rows_dropped(self) -> int:
@@ -92,7 +96,18 @@ class CleaningReport:
         for reason, n in sorted(self.dropped.items(), key=lambda kv: -kv[1]):
             if n:
                 out.append(f"  dropped {n:,} rows: {reason} ({DROP_REASONS[reason]})")
-        return out
+        for path in self.repaired_text:
+            out.append(f"  {path}: text that is not valid UTF-8 was read with the bad bytes "
+                       "replaced by U+FFFD")
+        return out + self.bad_file_lines()
+
+    def bad_file_lines(self) -> list[str]:
+        """One line per input file left out by ``skip_bad_files`` (file and reason)."""
+        if not self.bad_files:
+            return []
+        return [f"skipped {len(self.bad_files)} bad input file(s):"] + [
+            f"  {reason}" if reason.startswith(path) else f"  {path}: {reason}"
+            for path, reason in self.bad_files]
 
 
 @dataclass
@@ -108,8 +123,14 @@ class Ingested:
 _GLOB_CHARS = re.compile(r"[*?\[]")
 
 
-def resolve_inputs(paths: Iterable[str | Path]) -> list[Path]:
+def resolve_inputs(paths: Iterable[str | Path],
+                   bad: list[tuple[str, str]] | None = None) -> list[Path]:
     """Expand files, directories (recursively, hive partitions included) and globs.
+
+    Args:
+        paths: files, directories or glob patterns.
+        bad: when given, a path that yields no file is recorded here as (path, reason)
+            instead of raising.
 
     Raises:
         InputError: a path does not exist, or a directory or glob holds no Parquet file.
@@ -120,21 +141,23 @@ def resolve_inputs(paths: Iterable[str | Path]) -> list[Path]:
         path = Path(text)
         if _GLOB_CHARS.search(text):
             found = sorted(Path(p) for p in glob.glob(text, recursive=True) if Path(p).is_file())
-            if not found:
-                raise InputError(f"{text}: the pattern matches no file")
-            files.extend(found)
+            problem = None if found else f"{text}: the pattern matches no file"
         elif path.is_dir():
             found = sorted(p for p in path.rglob("*.parquet") if p.is_file())
-            if not found:
-                raise InputError(f"{path}: directory holds no .parquet file")
-            files.extend(found)
+            problem = None if found else f"{path}: directory holds no .parquet file"
         elif path.is_file():
-            files.append(path)
+            found, problem = [path], None
         else:
-            raise InputError(f"{path}: no such file or directory")
+            found, problem = [], f"{path}: no such file or directory"
+        if problem is not None:
+            if bad is None:
+                raise InputError(problem)
+            bad.append((text, problem))
+        files.extend(found)
     unique = list(dict.fromkeys(files))
     if not unique:
-        raise InputError("no input files given")
+        raise InputError("no usable input file: " + "; ".join(r for _, r in bad or [])
+                         if bad else "no input files given")
     return unique
 
 
@@ -185,6 +208,38 @@ def map_columns(path: Path, names: Sequence[str]) -> dict[str, str]:
     return mapping
 
 
+def _usable_type(canonical: str, typ: pa.DataType) -> bool:
+    """Whether a column of this Arrow type can hold the canonical field at all."""
+    if pa.types.is_dictionary(typ):
+        typ = typ.value_type
+    if pa.types.is_null(typ) or pa.types.is_string(typ) or pa.types.is_large_string(typ):
+        return True
+    if canonical == "timestamp":
+        return (pa.types.is_timestamp(typ) or pa.types.is_date(typ) or pa.types.is_integer(typ)
+                or pa.types.is_floating(typ))
+    if canonical in _NUMERIC:
+        return pa.types.is_integer(typ) or pa.types.is_floating(typ) or pa.types.is_decimal(typ)
+    return not pa.types.is_nested(typ)
+
+
+def check_types(path: Path, schema: pa.Schema, mapping: dict[str, str]) -> None:
+    """Refuse columns whose type cannot hold their field (e.g. lat as booleans or lists).
+
+    Raises:
+        InputError: naming the file, the column, its type and the fix.
+    """
+    types = {f.name: f.type for f in schema}
+    for canonical, src in mapping.items():
+        typ = types.get(src)  # hive keys are strings and absent from the schema
+        if typ is not None and not _usable_type(canonical, typ):
+            want = ("a timestamp, an ISO 8601 string or epoch seconds"
+                    if canonical == "timestamp" else
+                    "numbers or numeric strings" if canonical in _NUMERIC else "text")
+            raise InputError(
+                f"{path}: column {src!r} ({canonical}) has type {typ}, which cannot hold "
+                f"{canonical} values; convert it to {want}, or rename the column")
+
+
 # ---------------------------------------------------------------- SQL for one file's columns
 
 def _q(name: str) -> str:
@@ -195,11 +250,13 @@ def _timestamp_sql(col: str, typ: pa.DataType) -> str:
     if pa.types.is_timestamp(typ) or pa.types.is_date(typ):
         return f"CAST({col} AS TIMESTAMPTZ)"  # naive values are UTC: the session zone is UTC
     if pa.types.is_integer(typ) or pa.types.is_floating(typ):
-        # epoch seconds, or milliseconds when the magnitude says so
-        return (f"CASE WHEN isfinite(CAST({col} AS DOUBLE)) AND abs({col}) < 1e11 "
-                f"THEN to_timestamp(CAST({col} AS DOUBLE)) "
-                f"WHEN isfinite(CAST({col} AS DOUBLE)) AND abs({col}) < 1e14 "
-                f"THEN to_timestamp(CAST({col} AS DOUBLE) / 1000) END")
+        # epoch seconds, or milli-, micro- or nanoseconds when the magnitude says so
+        num = f"CAST({col} AS DOUBLE)"
+        return (f"CASE WHEN NOT isfinite({num}) THEN NULL "
+                f"WHEN abs({num}) < 1e11 THEN to_timestamp({num}) "
+                f"WHEN abs({num}) < 1e14 THEN to_timestamp({num} / 1e3) "
+                f"WHEN abs({num}) < 1e17 THEN to_timestamp({num} / 1e6) "
+                f"WHEN abs({num}) < 1e20 THEN to_timestamp({num} / 1e9) END")
     return f"TRY_CAST(trim(CAST({col} AS VARCHAR)) AS TIMESTAMPTZ)"
 
 
@@ -222,6 +279,8 @@ def _text_sql(col: str) -> str:
     return (f"nullif(trim(regexp_replace(CAST({col} AS VARCHAR), '[\\x00-\\x1f\\x7f]', '', "
             f"'g')), '')")
 
+
+_NUMERIC = ("mmsi", "lat", "lon", "sog", "cog", "heading", "length", "width", "draught")
 
 _NULL_TYPES = {"mmsi": "BIGINT", "timestamp": "TIMESTAMPTZ", "lat": "DOUBLE", "lon": "DOUBLE",
                "sog": "DOUBLE", "cog": "DOUBLE", "heading": "DOUBLE", "length": "DOUBLE",
@@ -353,6 +412,7 @@ def ingest(
     cfg: CleanConfig | None = None,
     *,
     con: duckdb.DuckDBPyConnection | None = None,
+    skip_bad_files: bool = False,
 ) -> Ingested:
     """Read, map, coerce, clean and sort AIS pings from Parquet files.
 
@@ -360,30 +420,91 @@ def ingest(
         paths: files, directories (searched recursively) or glob patterns.
         cfg: validity rules; defaults to ``CleanConfig()``.
         con: a DuckDB connection to work in (a private in-memory one by default).
+        skip_bad_files: leave out files that cannot be read (missing, not Parquet, truncated,
+            wrong columns) and name them in ``report.bad_files`` instead of raising.
 
     Returns:
         The cleaned pings sorted by (mmsi, timestamp) and the cleaning report.
 
     Raises:
-        InputError: a path is missing, a file is not Parquet, or lacks required columns.
-            Nothing is read when any file is bad.
+        InputError: a path is missing, a file is not Parquet, or lacks required columns
+            (with ``skip_bad_files``: only when no file is usable). Nothing is read when any
+            file is bad.
     """
     cfg = cfg or CleanConfig()
     con = con or connect()
-    files = resolve_inputs(paths)
-    report = CleaningReport(files=[str(f) for f in files])
-    selects = []
+    report = CleaningReport()
+    files = resolve_inputs(paths, report.bad_files if skip_bad_files else None)
+    parts: dict[Path, str] = {}
     for path in files:
-        schema = read_schema(path)
-        hive = _hive_keys(path)
-        mapping = map_columns(path, list(schema.names) + list(hive))
+        try:
+            schema = read_schema(path)
+            hive = _hive_keys(path)
+            mapping = map_columns(path, list(schema.names) + list(hive))
+            check_types(path, schema, mapping)
+        except InputError as exc:
+            if not skip_bad_files:
+                raise
+            report.bad_files.append((str(path), str(exc)))
+            continue
         report.column_mapping[str(path)] = mapping
-        selects.append(_file_select(path, schema, mapping, bool(hive)))
-    try:
-        con.execute("CREATE OR REPLACE TEMP VIEW raw AS\n" + "\nUNION ALL BY NAME\n".join(selects))
-    except duckdb.Error as exc:
-        raise InputError(f"reading the input failed: {exc}") from exc
-    return _clean(con, report, cfg)
+        parts[path] = _file_select(path, schema, mapping, bool(hive))
+    while True:
+        if not parts:
+            raise InputError("no usable input file: " + "; ".join(
+                r for _, r in report.bad_files))
+        report.files = [str(f) for f in parts]
+        try:
+            con.execute("CREATE OR REPLACE TEMP VIEW raw AS\n"
+                        + "\nUNION ALL BY NAME\n".join(parts.values()))
+            return _clean(con, report, cfg)
+        except (InputError, duckdb.Error) as exc:
+            if isinstance(exc, InputError) and not isinstance(exc.__cause__, duckdb.Error):
+                raise
+            path, problem = _failing_file(con, parts)
+            if path is None:
+                raise InputError(f"reading the input failed: {exc}") from exc
+            if "string encoding" in problem and str(path) not in report.repaired_text:
+                parts[path] = _repaired_select(con, path, report, len(report.repaired_text))
+                report.repaired_text.append(str(path))
+                continue
+            message = (f"{path}: cannot be read ({problem}); check it is an intact Parquet "
+                       "file, e.g. re-export it with pyarrow or DuckDB")
+            if not skip_bad_files:
+                raise InputError(message) from exc
+            report.bad_files.append((str(path), message))
+            del parts[path]
+
+
+def _failing_file(con: duckdb.DuckDBPyConnection, parts: dict[Path, str]
+                  ) -> tuple[Path | None, str]:
+    """After a failed read, read each file alone to find the one that fails (and why)."""
+    for path, select in parts.items():
+        try:
+            con.execute(f"SELECT min(hash(t)) FROM ({select}) t").fetchall()
+        except duckdb.Error as exc:
+            return path, str(exc).splitlines()[0]
+    return None, ""
+
+
+def _repaired_select(con: duckdb.DuckDBPyConnection, path: Path, report: CleaningReport,
+                     i: int) -> str:
+    """A SELECT over the file read by Arrow with invalid UTF-8 replaced by U+FFFD."""
+    table = pq.read_table(path)
+    for j, fld in enumerate(table.schema):
+        typ = fld.type.value_type if pa.types.is_dictionary(fld.type) else fld.type
+        if pa.types.is_string(typ) or pa.types.is_large_string(typ):
+            col = table.column(j).cast(pa.large_binary()).combine_chunks().dictionary_encode()
+            text = [None if v is None else v.decode("utf-8", "replace")
+                    for v in col.dictionary.to_pylist()]  # distinct values only
+            fixed = pa.DictionaryArray.from_arrays(col.indices, pa.array(text, pa.large_string()))
+            table = table.set_column(j, fld.name, fixed.cast(pa.large_string()))
+    for key, value in _hive_keys(path).items():
+        table = table.append_column(key, pa.array([value] * table.num_rows, pa.string()))
+    name = f"repaired_{i}"
+    con.register(name, table)
+    label = "'" + str(path).replace("'", "''") + "'"
+    return _select(table.schema, report.column_mapping[str(path)], label, name)
 
 
 def ingest_frame(frame: pd.DataFrame, cfg: CleanConfig | None = None,

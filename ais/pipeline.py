@@ -79,12 +79,12 @@ class Detected:
     candidates: dict[str, pd.DataFrame]
 
 
-def detect(paths: Sequence[str | Path], cfg: Config, timings: Timings | None = None
-           ) -> Detected:
-    """Ingest, build tracks and run every detector."""
+def detect(paths: Sequence[str | Path], cfg: Config, timings: Timings | None = None,
+           *, skip_bad_files: bool = False) -> Detected:
+    """Ingest, build tracks and run every detector (``skip_bad_files``: see ``ingest``)."""
     timings = timings or Timings()
     with timings.stage("ingest"):
-        ingested = ingest(paths, cfg.clean)
+        ingested = ingest(paths, cfg.clean, skip_bad_files=skip_bad_files)
     return detect_pings(ingested.pings, ingested.report, cfg, timings)
 
 
@@ -267,7 +267,8 @@ def _event_rows(events: pd.DataFrame) -> list[str]:
 
 def run_scan(paths: Sequence[str | Path], output: str | Path, cfg: Config,
              models_dir: str | Path | None = None, *, state: State | None = None,
-             carry: CarryConfig | None = None, timings: Timings | None = None) -> ScanResult:
+             carry: CarryConfig | None = None, timings: Timings | None = None,
+             skip_bad_files: bool = False) -> ScanResult:
     """The nightly scan: detect, score against the models, write the CSV atomically.
 
     With a ``state``, the scan starts from the pings the previous night carried over, gives
@@ -284,7 +285,7 @@ def run_scan(paths: Sequence[str | Path], output: str | Path, cfg: Config,
         notes.extend(stale)
     try:
         with timings.stage("ingest"):
-            ingested = ingest(paths, cfg.clean)
+            ingested = ingest(paths, cfg.clean, skip_bad_files=skip_bad_files)
         night = night_of(ingested.pings, cfg.clean.since, cfg.clean.until)
         pings, from_night, n_carried = ingested.pings, None, 0
         if state is not None and night is not None:
@@ -350,13 +351,13 @@ def _commit(state: State, result: ScanResult, detected: Detected, tonight: pd.Da
         identities=identities_of(tonight), run=run)
 
 
-def run_train(paths: Sequence[str | Path], models_dir: str | Path, cfg: Config
-              ) -> tuple[scoring.Models, Detected, Path]:
+def run_train(paths: Sequence[str | Path], models_dir: str | Path, cfg: Config,
+              *, skip_bad_files: bool = False) -> tuple[scoring.Models, Detected, Path]:
     """Fit the forests on the candidates of a baseline window and save them."""
-    detected = detect(paths, cfg)
+    detected = detect(paths, cfg, skip_bad_files=skip_bad_files)
     times = detected.tracks["timestamp"]
     meta = {
-        "trained_on": [str(p) for p in paths],
+        "trained_on": detected.report.files,
         "training_window": [times.min().isoformat() if len(times) else None,
                             times.max().isoformat() if len(times) else None],
         "rows": detected.report.rows_out,
