@@ -56,9 +56,10 @@ DROP_REASONS: dict[str, str] = {
     "missing_timestamp": "timestamp missing or unparseable",
     "timestamp_out_of_range": "timestamp outside the configured valid range",
     "outside_time_window": "outside the --since/--until window of this scan (not an error)",
-    "position_not_available": "lat/lon missing or the 'not available' sentinel (91/181) or 0,0",
-    "position_out_of_range": "lat at or beyond the poles (|lat| >= 90), lon outside "
-                             "-180..180, or not finite",
+    "position_not_available": "lat/lon missing, not a number or infinite, the 'not available' "
+                              "sentinel (91/181), or 0,0",
+    "position_out_of_range": "lat at or beyond the poles (|lat| >= 90) or lon outside "
+                             "-180..180",
     "exact_duplicate": "exact duplicate of another row",
     "repeated_mmsi_timestamp": "another row has the same MMSI and timestamp (kept the first "
                                "in a deterministic order)",

@@ -70,17 +70,33 @@ def _within_track(tracks: pd.DataFrame, cfg: Config) -> pd.DataFrame:
                 {_kept("ik", min_pings, min_h)} AS ik)
             FROM keyed
         ),
-        prev AS (
+        -- "the last identity broadcast before this ping" without a frame that grows with
+        -- the track (last_value IGNORE NULLS over UNBOUNDED PRECEDING is quadratic on one
+        -- vessel with millions of pings): number the runs that start at each non-null
+        -- value, spread the run's value over it, and take the previous ping's
+        runs AS (
             SELECT *,
-                last_value(nk IGNORE NULLS) OVER w AS nk0,
-                last_value(ck IGNORE NULLS) OVER w AS ck0,
-                last_value(ik IGNORE NULLS) OVER w AS ik0,
-                last_value(CASE WHEN nk IS NOT NULL THEN name_norm END IGNORE NULLS) OVER w
-                    AS name0,
-                lag(timestamp) OVER (PARTITION BY mmsi, track ORDER BY timestamp) AS t0
+                count(nk) OVER w AS gn, count(ck) OVER w AS gc, count(ik) OVER w AS gi
             FROM counted
             WINDOW w AS (PARTITION BY mmsi, track ORDER BY timestamp
-                         ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)
+                         ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
+        ),
+        spread AS (
+            SELECT *,
+                max(nk) OVER (PARTITION BY mmsi, track, gn) AS nk_run,
+                max(CASE WHEN nk IS NOT NULL THEN name_norm END)
+                    OVER (PARTITION BY mmsi, track, gn) AS name_run,
+                max(ck) OVER (PARTITION BY mmsi, track, gc) AS ck_run,
+                max(ik) OVER (PARTITION BY mmsi, track, gi) AS ik_run
+            FROM runs
+        ),
+        prev AS (
+            SELECT * EXCLUDE (gn, gc, gi, nk_run, name_run, ck_run, ik_run),
+                lag(nk_run) OVER w AS nk0, lag(ck_run) OVER w AS ck0,
+                lag(ik_run) OVER w AS ik0, lag(name_run) OVER w AS name0,
+                lag(timestamp) OVER w AS t0
+            FROM spread
+            WINDOW w AS (PARTITION BY mmsi, track ORDER BY timestamp)
         ),
         changes AS (
             SELECT *,
