@@ -277,6 +277,8 @@ def run_scan(paths: Sequence[str | Path], output: str | Path, cfg: Config,
     after the CSV is written.
     """
     timings = timings or Timings()
+    if models_dir is not None:  # a bad model fails the scan before the long part
+        scoring.load(models_dir, FEATURES)
     carry = carry or CarryConfig()
     notes: list[str] = []
     run_id = None

@@ -16,6 +16,7 @@ the feature names, baseline feature quantiles and score distribution, and metada
 
 from __future__ import annotations
 
+import functools
 import json
 import zipfile
 from dataclasses import dataclass, field
@@ -179,11 +180,22 @@ def load(directory: str | Path, expected: dict[str, tuple[str, ...]]) -> Models:
         ModelError: the file is missing, not a skops file, holds types outside our trusted
             list, or was trained on other features than ``expected`` (retrain).
     """
-    import skops.io as sio
-
     path = Path(directory) / MODEL_FILE
     if not path.is_file():
         raise ModelError(f"no model file {path}; run `ais train` or omit --models")
+    stat = path.stat()
+    models = _load_checked(str(path), stat.st_mtime_ns, stat.st_size,
+                           tuple((t, tuple(f)) for t, f in expected.items()))
+    return Models(dict(models.types), dict(models.meta))
+
+
+@functools.lru_cache(maxsize=4)
+def _load_checked(file: str, mtime_ns: int, size: int,
+                  expected_items: tuple[tuple[str, tuple[str, ...]], ...]) -> Models:
+    """Load and check once per file version (a process that scans again reuses it)."""
+    import skops.io as sio
+
+    path, expected = Path(file), dict(expected_items)
     try:
         untrusted = sio.get_untrusted_types(file=path)
         extra = sorted(set(untrusted) - set(_TRUSTED))
@@ -196,9 +208,20 @@ def load(directory: str | Path, expected: dict[str, tuple[str, ...]]) -> Models:
     except Exception as exc:  # skops raises many kinds on a foreign or damaged file
         raise ModelError(f"{path} is not a readable ais model file ({exc}); "
                          "retrain with `ais train`") from exc
+    if not isinstance(payload, dict) or not isinstance(payload.get("types"), dict):
+        raise ModelError(f"{path} is a skops file but not an ais model file (no forests per "
+                         "event type); retrain with `ais train`")
+    try:
+        return _unpack(path, payload, expected)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ModelError(f"{path} is not a readable ais model file (damaged entry: {exc!r}); "
+                         "retrain with `ais train`") from exc
+
+
+def _unpack(path: Path, payload: dict, expected: dict[str, tuple[str, ...]]) -> Models:
     types: dict[str, TypeModel] = {}
     for t, feats in expected.items():
-        entry = payload.get("types", {}).get(t)
+        entry = payload["types"].get(t)
         if entry is None or list(entry["features"]) != list(feats):
             raise ModelError(
                 f"{path}: the {t} model was trained on features "
@@ -208,4 +231,7 @@ def load(directory: str | Path, expected: dict[str, tuple[str, ...]]) -> Models:
         types[t] = TypeModel(t, list(feats), entry["forest"], np.asarray(entry["medians"]),
                              np.asarray(entry["feature_quantiles"]),
                              np.asarray(entry["baseline_scores"]), int(entry["n_baseline"]))
+        if types[t].forest is not None and not isinstance(types[t].forest, IsolationForest):
+            raise ModelError(f"{path}: the {t} model is a {type(types[t].forest).__name__}, "
+                             "not an IsolationForest; retrain with `ais train`")
     return Models(types, json.loads(payload.get("meta_json", "{}")))
