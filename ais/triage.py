@@ -1,0 +1,109 @@
+"""Inputs of the analyst views (story, map, export, report): flagged events and their pings.
+
+Events come either straight from a scan (times are UTC timestamps) or read back from the
+flagged CSV (times are ISO strings, an open end is empty); :func:`as_events` turns both into
+one shape. Pings are rows of :func:`ais.tracks.build_tracks` around the events, with an
+``event_id`` column saying which event each ping belongs to (a ping appears once per event);
+:func:`event_pings` selects them from a track frame.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ais.config import TrackConfig
+
+#: Pings this long before an event's start and after its end belong to its window.
+DEFAULT_PAD_H = 6.0
+
+_TIMES = ("start_time", "end_time")
+_INTS = ("mmsi", "other_mmsi", "imo", "other_imo")
+_FLOATS = ("duration_h", "lat", "lon", "distance_to_port_km", "anomaly_score")
+
+
+def as_events(events: pd.DataFrame) -> pd.DataFrame:
+    """A copy with UTC timestamps (NaT for an open end), nullable integer MMSIs and IMOs and
+    float numbers, whether ``events`` came from a scan or from the CSV."""
+    out = events.copy()
+    for col in _TIMES:
+        if col in out.columns:
+            values = out[col]
+            if not pd.api.types.is_datetime64_any_dtype(values):
+                values = values.astype("string").replace("", pd.NA)
+            out[col] = pd.to_datetime(values, utc=True, errors="coerce", format="ISO8601")
+    for col in _INTS:
+        if col in out.columns:
+            out[col] = pd.to_numeric(out[col], errors="coerce").astype("Int64")
+    for col in _FLOATS:
+        if col in out.columns:
+            out[col] = pd.to_numeric(out[col], errors="coerce").astype("float64")
+    return out
+
+
+def as_event(event: pd.Series) -> pd.Series:
+    """One event (a row of the scan's frame or of the CSV) normalised like :func:`as_events`."""
+    return as_events(event.to_frame().T.reset_index(drop=True)).iloc[0]
+
+
+def as_pings(pings: pd.DataFrame, gap_h: float = TrackConfig.gap_h) -> pd.DataFrame:
+    """A copy sorted by vessel and time with UTC timestamps and ``track``/``segment``.
+
+    Pings that lack ``track`` get track 0; pings that lack ``segment`` are split where a
+    vessel was silent for more than ``gap_h`` (the track builder's rule).
+    """
+    out = pings.copy()
+    out["timestamp"] = pd.to_datetime(out["timestamp"], utc=True, format="ISO8601")
+    if "track" not in out.columns:
+        out["track"] = 0
+    out = out.sort_values(["mmsi", "track", "timestamp"], kind="stable").reset_index(drop=True)
+    if "segment" not in out.columns:
+        dt_h = out.groupby(["mmsi", "track"])["timestamp"].diff().dt.total_seconds() / 3600
+        out["segment"] = (dt_h > gap_h).astype(int).groupby(
+            [out["mmsi"], out["track"]]).cumsum()
+    return out
+
+
+def pings_for(pings: pd.DataFrame, event_id: str) -> pd.DataFrame:
+    """The pings of one event (all of them when the frame has no ``event_id`` column)."""
+    if "event_id" not in pings.columns:
+        return pings
+    return pings[pings["event_id"] == event_id]
+
+
+def vessels_of(event: pd.Series) -> list[int]:
+    """The event's MMSIs: the vessel, then the partner or previous MMSI when there is one."""
+    out = [int(event["mmsi"])]
+    other = event.get("other_mmsi")
+    if other is not None and pd.notna(other) and int(other) not in out:
+        out.append(int(other))
+    return out
+
+
+def window(event: pd.Series, pad_h: float = DEFAULT_PAD_H) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """The time window shown around an event; an open event's window runs ``pad_h`` past
+    its start (there is nothing after it to show)."""
+    start = event["start_time"]
+    end = event["end_time"] if pd.notna(event.get("end_time")) else start
+    pad = pd.Timedelta(hours=pad_h)
+    return start - pad, end + pad
+
+
+def event_pings(events: pd.DataFrame, tracks: pd.DataFrame, pad_h: float = DEFAULT_PAD_H
+                ) -> pd.DataFrame:
+    """The pings of each event's vessel(s) within its window, tagged with ``event_id``.
+
+    Loops over events; each event's selection is vectorised over the track frame.
+    """
+    ev = as_events(events)
+    times = pd.to_datetime(tracks["timestamp"], utc=True)
+    mmsi = tracks["mmsi"].to_numpy()
+    parts = []
+    for _, event in ev.iterrows():
+        lo, hi = window(event, pad_h)
+        keep = np.isin(mmsi, vessels_of(event)) & (times >= lo).to_numpy() \
+            & (times <= hi).to_numpy()
+        parts.append(tracks[keep].assign(event_id=event["event_id"]))
+    if not parts:
+        return tracks.iloc[:0].assign(event_id=pd.Series(dtype="str"))
+    return pd.concat(parts, ignore_index=True)
