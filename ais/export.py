@@ -50,7 +50,7 @@ def _json_value(value: object) -> object:
     if hasattr(value, "item"):  # numpy scalars
         return _json_value(value.item())
     if isinstance(value, str):
-        return value
+        return value or None  # the CSV cannot tell an empty text from a missing one
     if isinstance(value, bool | int):
         return value
     try:
@@ -161,16 +161,26 @@ def _description(props: dict[str, object]) -> str:
             "callsign", "other_mmsi", "other_vessel_name", "other_flag", "start_time",
             "end_time", "duration_h", "area", "distance_to_port_km", "unusual_features")
     rows = "".join(
-        f"<tr><th align='left'>{html.escape(k)}</th><td>{html.escape(str(props[k]))}</td></tr>"
+        f"<tr><th align='left'>{html.escape(k)}</th><td>{html.escape(_kml_text(props[k]))}"
+        "</td></tr>"
         for k in keys if props.get(k) not in (None, ""))
     return f"<table>{rows}</table>"
+
+
+def _kml_text(value: object) -> str:
+    """A field as the CSV writes it (floats to 6 significant digits, missing as '')."""
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    return str(value)
 
 
 def _extended_data(parent: ET.Element, props: dict[str, object]) -> None:
     data = _sub(parent, "ExtendedData")
     for key, value in props.items():
         item = _sub(data, "Data", name=key)
-        _sub(item, "value", "" if value is None else value)
+        _sub(item, "value", _kml_text(value))
 
 
 def _styles(doc: ET.Element) -> None:

@@ -151,8 +151,9 @@ def _draw_tracks(ax, ev: pd.Series, p: pd.DataFrame, vessels: list[int], times: 
             ax.plot(seg["lon"], seg["lat"], color=style["line"], linewidth=1.0 if small else 1.4,
                     alpha=0.8, zorder=2)
         scatter = ax.scatter(v["lon"], v["lat"], c=times[mine], cmap=_CMAP, vmin=tlim[0],
-                             vmax=tlim[1], marker=style["marker"], s=6 if small else 18,
-                             linewidths=0.3, edgecolors=style["line"], zorder=3)
+                             vmax=tlim[1], marker=style["marker"], s=8 if small else 18,
+                             linewidths=0 if small else 0.3, edgecolors=style["line"],
+                             zorder=3)
         for a, b, hours in _gaps(v):
             ax.plot([a["lon"], b["lon"]], [a["lat"], b["lat"]], color=_GAP_COLOUR,
                     linestyle=(0, (4, 3)), linewidth=1.4 if small else 2.0, zorder=5)
