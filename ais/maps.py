@@ -188,13 +188,15 @@ def _draw_context(ax, cfg: Config, view: tuple[float, float, float, float, float
     """Watch areas and the places inside the view; returns their legend entries."""
     lon0, lon1, lat0, lat1, _ = view
     legend = []
+    in_view = False
     for area in cfg.areas:
         if area.polygon:
-            xs, ys = zip(*(area.polygon + area.polygon[:1]), strict=True)
+            xs, ys = (np.array(c) for c in zip(*(area.polygon + area.polygon[:1]), strict=True))
         else:
-            xs, ys = _circle(area.lat, area.lon, area.radius_km)
+            xs, ys = _circle(area.lat, area.lon, area.radius_km, n=721)
         ax.plot(xs, ys, color=_AREA_COLOUR, linewidth=1.2, linestyle=(0, (6, 3)), zorder=1)
-    if cfg.areas:
+        in_view |= bool(np.any((xs >= lon0) & (xs <= lon1) & (ys >= lat0) & (ys <= lat1)))
+    if in_view:
         legend.append(Line2D([], [], color=_AREA_COLOUR, linestyle=(0, (6, 3)),
                              label="watch area"))
     seen = set()

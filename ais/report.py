@@ -17,7 +17,7 @@ import pandas as pd
 
 from ais.config import Config
 from ais.maps import event_map
-from ais.triage import as_events
+from ais.triage import as_events, pings_for
 
 #: Events beyond this rank are listed without a map (each map costs about 0.2 s).
 MAX_MAPS = 100
@@ -171,12 +171,11 @@ def render_report(events: pd.DataFrame, pings: pd.DataFrame, cfg: Config | None,
                        "</tr>" for k, v in run_info.items())
     counts = ev["event_type"].value_counts().sort_index() if len(ev) else pd.Series(dtype=int)
     chips = "".join(f"<span>{_e(k)} <b>{int(v)}</b></span>" for k, v in counts.items())
-    have = set(pings["event_id"]) if "event_id" in pings.columns else set()
     cards = []
     for rank, (_, event) in enumerate(ev.iterrows(), start=1):  # loop over events
-        image = None
-        if rank <= MAX_MAPS and (event["event_id"] in have or "event_id" not in pings.columns):
-            image = event_map(event, pings, cfg, small=True)
+        mine = pings_for(pings, event["event_id"])
+        image = event_map(event, mine, cfg, small=True) if rank <= MAX_MAPS and len(mine) \
+            else None
         cards.append(_card(rank, event, image))
     body = "\n".join(cards) if cards else "<p>No events were flagged.</p>"
     return f"""<!DOCTYPE html>

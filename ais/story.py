@@ -227,11 +227,13 @@ def _features(ev: pd.Series, models: Models | None) -> list[str]:
             shown = f"{p * 100:.0f}" if np.isfinite(p) else "-"
             lines.append(f"  {name:<26}{_num(value, 2):>10}  {ref:>26}  {shown:>10}{mark}")
         return lines
+    why = ("the event row carries no feature values to compare with the models"
+           if model is not None else "no models given")
     unusual = _text(ev.get("unusual_features"))
     if unusual:
-        return ["  (from the CSV's unusual_features; pass the models for the full table)"] + [
+        return [f"  from the CSV's unusual_features ({why}):"] + [
             f"  {part.strip()}" for part in unusual.split(";") if part.strip()]
-    return ["  no feature outside the baseline's 10th-90th percentiles was recorded"]
+    return [f"  no feature outside the baseline's 10th-90th percentiles was recorded ({why})"]
 
 
 def story_lines(event: pd.Series, pings: pd.DataFrame, models: Models | None = None

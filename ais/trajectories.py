@@ -6,9 +6,14 @@ movingpandas drops time zones, so timestamps are handed over as naive UTC.
 
 from __future__ import annotations
 
+import warnings
+
 import geopandas as gpd
-import movingpandas as mpd
 import pandas as pd
+
+with warnings.catch_warnings():  # its optional smoother (Stone Soup) is not one we use
+    warnings.filterwarnings("ignore", "Missing optional dependencies", UserWarning)
+    import movingpandas as mpd
 
 
 def segment_ids(tracks: pd.DataFrame) -> pd.Series:

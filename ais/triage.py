@@ -53,6 +53,12 @@ def as_pings(pings: pd.DataFrame, gap_h: float = TrackConfig.gap_h) -> pd.DataFr
     vessel was silent for more than ``gap_h`` (the track builder's rule).
     """
     out = pings.copy()
+    if out.empty:  # e.g. a state without stored tracks: no rows, maybe no columns either
+        for col, dtype in (("mmsi", "int64"), ("timestamp", "datetime64[us, UTC]"),
+                           ("lat", "float64"), ("lon", "float64"), ("track", "int64"),
+                           ("segment", "int64")):
+            if col not in out.columns:
+                out[col] = pd.Series(dtype=dtype)
     out["timestamp"] = pd.to_datetime(out["timestamp"], utc=True, format="ISO8601")
     if "track" not in out.columns:
         out["track"] = 0

@@ -137,3 +137,11 @@ def test_csv_times_and_an_open_end_read_back_as_utc_timestamps(flagged, tmp_path
                                    .dt.as_unit(back["start_time"].dt.unit), check_names=False)
     open_ = flagged.events["end_time"].isna()
     assert open_.any() and back.loc[open_, "end_time"].isna().all()
+
+
+def test_a_state_without_stored_tracks_gives_a_story_and_a_map(flagged):
+    from ais.maps import event_map
+
+    ev = flagged.event("meetup")
+    assert any(ev["reason"] in line for line in story_lines(ev, pd.DataFrame()))
+    assert event_map(ev, pd.DataFrame(), flagged.cfg, small=True).startswith(b"\x89PNG")
