@@ -169,8 +169,8 @@ def _draw_tracks(ax, ev: pd.Series, p: pd.DataFrame, vessels: list[int], times: 
             lon0, lon1 = ax.get_xlim()
             right = (last["lon"] - lon0) / (lon1 - lon0) > 0.5
             ax.annotate("silent from here\nto the end of the data", (last["lon"], last["lat"]),
-                        xytext=(-12 if right else 12, -14), textcoords="offset points",
-                        ha="right" if right else "left", va="top", fontsize=fs,
+                        xytext=(-14 if right else 14, 4), textcoords="offset points",
+                        ha="right" if right else "left", va="bottom", fontsize=fs,
                         color=_GAP_COLOUR, zorder=7)
     handover = _handover(ev, p, vessels)
     if handover is not None:
