@@ -155,16 +155,21 @@ def _time_span(parent: ET.Element, begin: str | None, end: str | None) -> None:
         _sub(span, "end", end)
 
 
-def _description(props: dict[str, object]) -> str:
-    """The balloon: an HTML table of the main fields, every value escaped."""
+def _description(props: dict[str, object], heading: str) -> str:
+    """The balloon: a heading and an HTML table of the main fields, every value escaped.
+
+    The styles' ``BalloonStyle`` shows only this description, so Google Earth never puts the
+    raw placemark name or ExtendedData (vessel names as sent) into the balloon's HTML.
+    """
     keys = ("event_type", "anomaly_score", "reason", "mmsi", "vessel_name", "flag", "imo",
             "callsign", "other_mmsi", "other_vessel_name", "other_flag", "start_time",
-            "end_time", "duration_h", "area", "distance_to_port_km", "unusual_features")
+            "end_time", "duration_h", "area", "distance_to_port_km", "unusual_features",
+            "segment")
     rows = "".join(
         f"<tr><th align='left'>{html.escape(k)}</th><td>{html.escape(_kml_text(props[k]))}"
         "</td></tr>"
         for k in keys if props.get(k) not in (None, ""))
-    return f"<table>{rows}</table>"
+    return f"<h3>{html.escape(heading)}</h3><table>{rows}</table>"
 
 
 def _kml_text(value: object) -> str:
@@ -193,10 +198,12 @@ def _styles(doc: ET.Element) -> None:
         line = _sub(style, "LineStyle")
         _sub(line, "color", colour)
         _sub(line, "width", "3")
+        _sub(_sub(style, "BalloonStyle"), "text", "$[description]")
         partner = _sub(doc, "Style", id=f"{event_type}-other")
         line = _sub(partner, "LineStyle")
         _sub(line, "color", "b0" + colour[2:])
         _sub(line, "width", "2")
+        _sub(_sub(partner, "BalloonStyle"), "text", "$[description]")
 
 
 def to_kml(events: pd.DataFrame, pings: pd.DataFrame) -> str:
@@ -222,7 +229,7 @@ def to_kml(events: pd.DataFrame, pings: pd.DataFrame) -> str:
         _time_span(folder, base["start_time"] or None, base["end_time"] or None)
         point = _sub(folder, "Placemark", id=str(event["event_id"]))
         _sub(point, "name", name)
-        _sub(point, "description", _description(base))
+        _sub(point, "description", _description(base, name))
         _time_span(point, base["start_time"] or None, base["end_time"] or None)
         if style:
             _sub(point, "styleUrl", style)
@@ -232,8 +239,12 @@ def to_kml(events: pd.DataFrame, pings: pd.DataFrame) -> str:
         for seg in _segments(event, pings):
             coords = seg.pop("coordinates")
             mark = _sub(folder, "Placemark")
-            _sub(mark, "name", f"{seg['role']} {seg['segment_mmsi']} segment "
-                 f"{seg['segment_id']}")
+            seg_name = f"{seg['role']} {seg['segment_mmsi']} segment {seg['segment_id']}"
+            _sub(mark, "name", seg_name)
+            _sub(mark, "description", _description(
+                {**base, "segment": f"{seg['segment_start']} to {seg['segment_end']}, "
+                                    f"{seg['n_pings']} pings, {seg['length_km']} km"},
+                f"{name}: {seg_name}"))
             _time_span(mark, str(seg["segment_start"]), str(seg["segment_end"]))
             if style:
                 _sub(mark, "styleUrl", style if seg["role"] == "vessel" else f"{style}-other")

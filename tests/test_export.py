@@ -173,6 +173,12 @@ def test_hostile_names_stay_text_in_kml_balloons_and_geojson(flagged, tmp_path):
     mark = ET.parse(kml).getroot().find(f".//{K}Placemark[@id='{events.loc[0, 'event_id']}']")
     balloon = mark.findtext(f"{K}description")
     assert "<script>" not in balloon and "&lt;script&gt;alert(1)&lt;/script&gt;" in balloon
+    # balloons show only the (escaped) description, never the raw name or ExtendedData
+    doc_el = ET.parse(kml).getroot().find(f"{K}Document")
+    assert {s.findtext(f"{K}BalloonStyle/{K}text") for s in doc_el.findall(f"{K}Style")} \
+        == {"$[description]"}
+    for placemark in doc_el.iter(f"{K}Placemark"):
+        assert "<script>" not in placemark.findtext(f"{K}description")
     name = next(d.findtext(f"{K}value") for d in mark.iter(f"{K}Data")
                 if d.get("name") == "vessel_name")
     assert name == "<script>alert(1)</script> & <b>"  # data stays data
