@@ -173,11 +173,11 @@ def _description(props: dict[str, object], heading: str) -> str:
 
 
 def _kml_text(value: object) -> str:
-    """A field as the CSV writes it (floats to 6 significant digits, missing as '')."""
+    """A field as the CSV writes it (floats as rounded by format_events, missing as '')."""
     if value is None:
         return ""
     if isinstance(value, float):
-        return f"{value:.6g}"
+        return str(value)  # as the CSV writes it (format_events rounds)
     return str(value)
 
 

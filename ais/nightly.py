@@ -7,7 +7,6 @@
   new, and keep the ones that touch tonight (events wholly inside the carried pings were
   reported on their own night).
 - :func:`identities_of`: each vessel's identities tonight, for ``ais history``.
-- :func:`pings_around`: the pings of each event's vessels around the event, for maps/exports.
 """
 
 from __future__ import annotations
@@ -143,34 +142,5 @@ def identities_of(pings: pd.DataFrame) -> pd.DataFrame:
                min(timestamp) AS first_seen, max(timestamp) AS last_seen, count(*) AS pings
         FROM p GROUP BY ALL ORDER BY mmsi, first_seen
     """, non_null_ints=("mmsi", "pings"))
-    con.close()
-    return out
-
-
-def pings_around(tracks: pd.DataFrame, events: pd.DataFrame, pad_h: float) -> pd.DataFrame:
-    """Pings of each event's vessel(s) from ``pad`` before to ``pad`` after the event, with
-    ``event_id`` and ``role`` (vessel / other); pad = max(pad_h, a quarter of the event),
-    at most 12 h."""
-    cols = [c for c in EVENT_PING_COLUMNS if c in tracks.columns]
-    if events.empty or tracks.empty:
-        return pd.DataFrame(columns=["event_id", "role", *cols])
-    pad = (events["duration_h"].fillna(0) / 4).clip(lower=pad_h, upper=12.0)
-    sides = []
-    for role, col in (("vessel", "mmsi"), ("other", "other_mmsi")):
-        side = events[["event_id", col, "start_time", "end_time"]].assign(pad_h=pad)
-        side = side.dropna(subset=[col]).rename(columns={col: "ev_mmsi"})
-        sides.append(side.assign(role=role, ev_mmsi=side["ev_mmsi"].astype("int64")))
-    wanted = pd.concat(sides, ignore_index=True)
-    con = connect()
-    con.register("t", tracks[cols])
-    con.register("w", wanted)
-    out = fetch_frame(con, f"""
-        SELECT w.event_id, w.role, {', '.join('t.' + c for c in cols)}
-        FROM w JOIN t ON t.mmsi = w.ev_mmsi
-         AND t.timestamp >= w.start_time - to_microseconds(CAST(w.pad_h * 3.6e9 AS BIGINT))
-         AND t.timestamp <= coalesce(w.end_time, w.start_time)
-                            + to_microseconds(CAST(w.pad_h * 3.6e9 AS BIGINT))
-        ORDER BY w.event_id, w.role DESC, t.mmsi, t.timestamp
-    """, non_null_ints=("mmsi",))
     con.close()
     return out

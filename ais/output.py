@@ -73,6 +73,9 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
         tmp_path.unlink(missing_ok=True)
 
 
+_DECIMALS = {"lat": 5, "lon": 5, "duration_h": 3, "distance_to_port_km": 2, "anomaly_score": 4}
+
+
 def _iso_utc(ts: pd.Series) -> pd.Series:
     ts = pd.to_datetime(ts, utc=True)
     out = ts.dt.strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -89,6 +92,8 @@ def format_events(events: pd.DataFrame) -> pd.DataFrame:
         frame[col] = _iso_utc(frame[col])
     for col in ("mmsi", "other_mmsi", "imo", "other_imo"):
         frame[col] = pd.to_numeric(frame[col], errors="coerce").astype("Int64")
+    for col, digits in _DECIMALS.items():  # ~1 m for positions, enough for the rest
+        frame[col] = pd.to_numeric(frame[col], errors="coerce").round(digits)
     return frame[list(CSV_COLUMNS + EXTRA_COLUMNS)]
 
 
@@ -96,5 +101,5 @@ def write_csv(events: pd.DataFrame, path: str | Path) -> Path:
     """Write formatted events to ``path`` atomically (temporary file, fsync, rename)."""
     frame = format_events(events)
     with atomic_path(path) as tmp:
-        frame.to_csv(tmp, index=False, float_format="%.6g", lineterminator="\n")
+        frame.to_csv(tmp, index=False, lineterminator="\n")
     return Path(path)

@@ -22,10 +22,11 @@ from ais.events import annotate_places
 from ais.explain import reasons, unusual_features
 from ais.identity import flag_of
 from ais.ingest import CleaningReport, ingest
-from ais.nightly import carry_out, combine, identities_of, night_of, pings_around, reconcile
+from ais.nightly import EVENT_PING_COLUMNS, carry_out, combine, identities_of, night_of, reconcile
 from ais.output import format_events, write_csv
 from ais.state import CarryConfig, Night, State
 from ais.tracks import build_tracks
+from ais.triage import event_pings
 
 #: The shipped default model (a source checkout or an editable install has it).
 DEFAULT_MODELS = Path(__file__).resolve().parents[1] / "models"
@@ -258,11 +259,14 @@ def _versions() -> dict[str, str]:
 
 
 def _event_rows(events: pd.DataFrame) -> list[str]:
-    """Each event's CSV row as JSON (what the state keeps for show, export and report)."""
+    """Each event's CSV row and feature values as JSON (what the state keeps for show,
+    export and report)."""
     if events.empty:
         return []
-    return format_events(events).to_json(orient="records", lines=True,
-                                         date_format="iso").splitlines()
+    rows = format_events(events)
+    features = sorted({f for fs in FEATURES.values() for f in fs} & set(events.columns))
+    rows[features] = events[features].to_numpy()  # for `ais show`'s features table
+    return rows.to_json(orient="records", lines=True, date_format="iso").splitlines()
 
 
 def run_scan(paths: Sequence[str | Path], output: str | Path, cfg: Config,
@@ -349,7 +353,8 @@ def _commit(state: State, result: ScanResult, detected: Detected, tonight: pd.Da
         result.run_id, night,
         carry=carry_out(detected.tracks, detected.candidates, night, carry),
         events=events, event_rows=_event_rows(events),
-        event_pings=pings_around(detected.tracks, events, carry.event_pad_h),
+        event_pings=event_pings(events, detected.tracks[
+            [c for c in EVENT_PING_COLUMNS if c in detected.tracks.columns]]),
         identities=identities_of(tonight), run=run)
 
 

@@ -9,10 +9,10 @@ one shape. Pings are rows of :func:`ais.tracks.build_tracks` around the events, 
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 
 from ais.config import TrackConfig
+from ais.db import connect, fetch_frame
 
 #: Pings this long before an event's start and after its end belong to its window.
 DEFAULT_PAD_H = 6.0
@@ -97,19 +97,26 @@ def window(event: pd.Series, pad_h: float = DEFAULT_PAD_H) -> tuple[pd.Timestamp
 
 def event_pings(events: pd.DataFrame, tracks: pd.DataFrame, pad_h: float = DEFAULT_PAD_H
                 ) -> pd.DataFrame:
-    """The pings of each event's vessel(s) within its window, tagged with ``event_id``.
-
-    Loops over events; each event's selection is vectorised over the track frame.
-    """
+    """The pings of each event's vessel(s) within its :func:`window`, tagged with
+    ``event_id`` (a ping appears once per event it belongs to); one join in DuckDB."""
     ev = as_events(events)
-    times = pd.to_datetime(tracks["timestamp"], utc=True)
-    mmsi = tracks["mmsi"].to_numpy()
-    parts = []
-    for _, event in ev.iterrows():
-        lo, hi = window(event, pad_h)
-        keep = np.isin(mmsi, vessels_of(event)) & (times >= lo).to_numpy() \
-            & (times <= hi).to_numpy()
-        parts.append(tracks[keep].assign(event_id=event["event_id"]))
-    if not parts:
+    if ev.empty or tracks.empty:
         return tracks.iloc[:0].assign(event_id=pd.Series(dtype="str"))
-    return pd.concat(parts, ignore_index=True)
+    pad = pd.Timedelta(hours=pad_h)
+    start = ev["start_time"]
+    wanted = pd.concat([
+        pd.DataFrame({"event_id": ev["event_id"], "ev_mmsi": ev[col], "lo": start - pad,
+                      "hi": ev["end_time"].fillna(start) + pad})
+        for col in ("mmsi", "other_mmsi")]).dropna(subset=["ev_mmsi"])
+    wanted = wanted.astype({"ev_mmsi": "int64"}).drop_duplicates(["event_id", "ev_mmsi"])
+    cols = ", ".join(f't."{c}"' for c in tracks.columns if c != "event_id")
+    con = connect()
+    con.register("t", tracks)
+    con.register("w", wanted)
+    out = fetch_frame(con, f"""
+        SELECT w.event_id, {cols} FROM w JOIN t
+          ON t.mmsi = w.ev_mmsi AND t.timestamp >= w.lo AND t.timestamp <= w.hi
+        ORDER BY w.event_id, t.mmsi, t.timestamp
+    """, non_null_ints=("mmsi",))
+    con.close()
+    return out[[*(c for c in tracks.columns if c != "event_id"), "event_id"]]

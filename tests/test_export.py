@@ -60,7 +60,7 @@ def _as_text(value: object) -> str:
     if isinstance(value, bool):
         return str(value)
     if isinstance(value, float):
-        return f"{value:.6g}"
+        return str(value)
     return str(value)
 
 
