@@ -132,6 +132,9 @@ def _card(rank: int, ev: pd.Series, image: bytes | None) -> str:
     ]
     if str(ev.get("rule_decisive")).lower() in ("true", "1"):
         rows.append(("flagged by", "its rule alone (rule_decisive)"))
+    if ev.get("status") == "continuing":
+        rows.append(("status", "continuing: first reported on the night of "
+                               f"{_e(str(ev.get('first_reported') or '')[:10])}"))
     details = "".join(f"<dt>{k}</dt><dd>{v}</dd>" for k, v in rows if v)
     picture = (f'<img alt="map of {_e(ev["event_id"])}" src="data:image/png;base64,'
                f'{base64.b64encode(image).decode("ascii")}">' if image is not None

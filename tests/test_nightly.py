@@ -266,3 +266,14 @@ def test_rerunning_a_real_week_with_state_gives_the_same_csv(tmp_path) -> None:
     assert "already scanned" in log
     assert (tmp_path / "a.csv").read_bytes() == (tmp_path / "b.csv").read_bytes()
     assert len(first) > 50
+
+
+def test_night_report_marks_continuing_events(two_nights) -> None:
+    out = two_nights["out"]
+    result = CliRunner().invoke(main, ["report", str(out / "night2.csv"), "-o",
+                                       str(out / "night2.html"), "--state",
+                                       str(two_nights["state"])])
+    assert result.exit_code == 0, result.output
+    html = (out / "night2.html").read_text()
+    assert "continuing: first reported on the night of 2026-01-05" in html
+    assert html.count("data:image/png;base64,") == len(two_nights["second"])
