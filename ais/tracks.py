@@ -30,47 +30,56 @@ from ais.geo import haversine_km
 TRACK_COLUMNS = ("track", "segment", "gap_before_h", "step_km")
 
 
-def _reachable(k: int, cfg: TrackConfig) -> str:
-    dist = f"hav_km(lat, lon, lag(lat, {k}) OVER w, lag(lon, {k}) OVER w)"
-    dt_h = f"epoch(timestamp - lag(timestamp, {k}) OVER w) / 3600.0"
-    return (f"({dist} <= greatest({cfg.jump_tolerance_km}, "
-            f"{cfg.max_speed_kn * 1.852} * {dt_h}))")
+def _reachable(lat: np.ndarray, lon: np.ndarray, t_ns: np.ndarray, rows: np.ndarray,
+               prev: np.ndarray, cfg: TrackConfig) -> np.ndarray:
+    """Could the ship at ``prev`` have sailed to ``rows`` (speed cap, or a tiny jump)?"""
+    dist = haversine_km(lat[prev], lon[prev], lat[rows], lon[rows])
+    dt_h = (t_ns[rows] - t_ns[prev]) / 3.6e12
+    return dist <= np.maximum(cfg.jump_tolerance_km, cfg.max_speed_kn * 1.852 * dt_h)
 
 
 def _parents(pings: pd.DataFrame, cfg: TrackConfig) -> np.ndarray:
-    """For each ping (in frame order) the row of the ping it continues, or itself."""
-    con = connect()
-    frame = pings[["mmsi", "timestamp", "lat", "lon"]].assign(row=np.arange(len(pings)))
-    con.register("frame", frame)
-    lags = ",\n".join(
-        f"CASE WHEN {_reachable(k, cfg)} THEN {k} END AS k{k}"
-        for k in range(1, cfg.lookback_pings + 1)
-    )
-    ks = ", ".join(f"k{k}" for k in range(1, cfg.lookback_pings + 1))
-    con.execute(f"""
-        CREATE TEMP TABLE linked AS
-        SELECT row, mmsi, timestamp, lat, lon, row - coalesce({ks}) AS parent
-        FROM (
-            SELECT row, mmsi, timestamp, lat, lon, {lags}
-            FROM frame
-            WINDOW w AS (PARTITION BY mmsi ORDER BY timestamp, row)
-        )
-    """)
+    """For each ping (of a frame sorted by mmsi, timestamp) the row it continues, or itself.
+
+    A ping continues the nearest of the ``lookback_pings`` previous pings of its MMSI that it
+    can reach; only the pings still unlinked are tested at the next distance back, so the
+    work is about one distance per ping.
+    """
+    n = len(pings)
+    mmsi = pings["mmsi"].to_numpy(np.int64)
+    t_ns = epoch_ns(pings["timestamp"])
+    lat = pings["lat"].to_numpy(float)
+    lon = pings["lon"].to_numpy(float)
+    parent = np.arange(n)
+    first_of_mmsi = np.r_[True, mmsi[1:] != mmsi[:-1]]
+    todo = np.flatnonzero(~first_of_mmsi)
+    for k in range(1, cfg.lookback_pings + 1):
+        rows = todo[todo >= k]
+        prev = rows - k
+        rows, prev = rows[mmsi[prev] == mmsi[rows]], prev[mmsi[prev] == mmsi[rows]]
+        ok = _reachable(lat, lon, t_ns, rows, prev, cfg)
+        parent[rows[ok]] = prev[ok]
+        todo = rows[~ok]
+        if len(todo) == 0:
+            break
+    if len(todo) == 0:
+        return parent
     # Pings that start a fragment look further back (by time) for a ping they can reach:
     # this joins a sparse second ship's pings to each other across the first ship's pings.
+    con = connect()
+    con.register("frame", pd.DataFrame({"row": np.arange(n), "mmsi": mmsi, "t": t_ns,
+                                        "lat": lat, "lon": lon}))
+    con.register("starts", pd.DataFrame({"row": todo}))
     fixes = con.execute(f"""
-        WITH starts AS (SELECT * FROM linked WHERE parent IS NULL)
+        WITH s AS (SELECT f.* FROM frame f SEMI JOIN starts USING (row))
         SELECT s.row, max(p.row) AS parent
-        FROM starts s JOIN linked p
-          ON p.mmsi = s.mmsi AND p.timestamp < s.timestamp
-         AND p.timestamp >= s.timestamp - INTERVAL {cfg.lookback_h * 3600.0} SECOND
+        FROM s JOIN frame p
+          ON p.mmsi = s.mmsi AND p.t < s.t AND p.t >= s.t - {int(cfg.lookback_h * 3.6e12)}
         WHERE hav_km(s.lat, s.lon, p.lat, p.lon) <= greatest({cfg.jump_tolerance_km},
-              {cfg.max_speed_kn * 1.852} * epoch(s.timestamp - p.timestamp) / 3600.0)
+              {cfg.max_speed_kn * 1.852} * ((s.t - p.t) / 3.6e12))
         GROUP BY s.row
     """).fetchnumpy()
-    parent = con.execute("SELECT coalesce(parent, row) FROM linked ORDER BY row").fetchnumpy()
     con.close()
-    parent = next(iter(parent.values())).astype(np.int64)
     if len(fixes["row"]):
         parent[fixes["row"].astype(np.int64)] = fixes["parent"].astype(np.int64)
     return parent
@@ -81,6 +90,18 @@ def epoch_ns(ts: pd.Series) -> np.ndarray:
     if ts.dt.tz is not None:
         ts = ts.dt.tz_convert("UTC").dt.tz_localize(None)
     return ts.to_numpy(dtype="datetime64[ns]").astype(np.int64)
+
+
+def _is_sorted(pings: pd.DataFrame) -> bool:
+    """Rows ordered by (mmsi, timestamp) and the timestamps comparable (no missing value)."""
+    mmsi = pings["mmsi"].to_numpy()
+    if len(mmsi) < 2:
+        return True
+    if pings["timestamp"].isna().any() or pd.isna(mmsi).any():
+        return False
+    t = epoch_ns(pings["timestamp"])
+    dm = np.diff(mmsi)
+    return bool(np.all((dm > 0) | ((dm == 0) & (np.diff(t) >= 0))))
 
 
 def _roots(parent: np.ndarray) -> np.ndarray:
@@ -101,8 +122,12 @@ def build_tracks(pings: pd.DataFrame, cfg: TrackConfig | None = None) -> pd.Data
         cfg: segmentation thresholds; defaults to ``TrackConfig()``.
     """
     cfg = cfg or TrackConfig()
-    out = pings.sort_values(["mmsi", "timestamp"], kind="stable").reset_index(drop=True)
-    out = out.drop(columns=[c for c in TRACK_COLUMNS if c in out.columns])
+    # ingest's output is already sorted: skip the sort (and its copy of every column); the
+    # frame is copy-on-write (pandas >= 3), so adding columns never touches the caller's
+    out = pings.drop(columns=[c for c in TRACK_COLUMNS if c in pings.columns])
+    if not _is_sorted(out):
+        out = out.sort_values(["mmsi", "timestamp"], kind="stable")
+    out = out.reset_index(drop=True)
     n = len(out)
     if n == 0:
         for col, dtype in zip(TRACK_COLUMNS, ("int32", "int32", "float64", "float64"),
@@ -125,7 +150,10 @@ def build_tracks(pings: pd.DataFrame, cfg: TrackConfig | None = None) -> pd.Data
     # previous ping of the same track: sort by (mmsi, track, time), diff, scatter back
     t_all = epoch_ns(out["timestamp"])
     track = out["track"].to_numpy()
-    order = np.lexsort((t_all, track, mmsi))
+    # rows are in (mmsi, time) order: a stable sort on (mmsi, track) keeps time order within
+    # each track, and is nearly free when an MMSI has one track (the usual case)
+    order = (np.arange(n) if not track.any() else
+             np.argsort(mmsi.astype(np.int64) * 100_000 + track, kind="stable"))
     t = t_all[order]
     lat = out["lat"].to_numpy(float)[order]
     lon = out["lon"].to_numpy(float)[order]

@@ -55,8 +55,19 @@ def _within_track(tracks: pd.DataFrame, cfg: Config) -> pd.DataFrame:
     min_pings = cfg.identity_change.min_pings_per_identity
     min_h = cfg.identity_change.min_identity_h
     con = connect()
-    con.register("t", tracks[["mmsi", "track", "timestamp", "lat", "lon", "name", "name_norm",
-                              "callsign_norm", "imo"]])
+    con.register("every", tracks[["mmsi", "track", "timestamp", "lat", "lon", "name",
+                                  "name_norm", "callsign_norm", "imo"]])
+    # Only tracks that broadcast two values of a field can change identity (the keys below
+    # are functions of these fields): one hash aggregate leaves the per-ping windows the few
+    # tracks that matter.
+    con.execute("""
+        CREATE TEMP VIEW t AS
+        SELECT * FROM every SEMI JOIN (
+            SELECT mmsi, track FROM every GROUP BY mmsi, track
+            HAVING min(name_norm) <> max(name_norm) OR min(callsign_norm) <> max(callsign_norm)
+                OR min(imo) <> max(imo)
+        ) USING (mmsi, track)
+    """)
     rows = con.execute(f"""
         WITH keyed AS (
             SELECT *, {_KEY.format(c="name_norm")} AS nk, {_KEY.format(c="callsign_norm")} AS ck,

@@ -1,0 +1,300 @@
+"""End-to-end speed and scale of ``ais scan`` on synthetic traffic, against movingpandas.
+
+    python bench/run.py --rows 1e6 1e7 3e7            # the speed table (medians of --repeat)
+    python bench/run.py --rows 1e6 --crowding --month  # + crowded anchorage, + a month
+
+For each size the script generates plain synthetic traffic with ``ais.synth.generate_pings``
+(one day of the same fleet per million pings, written day by day and cached under
+``--cache``), runs ``ais scan FILE -o OUT --timings`` in a fresh process ``--repeat`` times as
+a user would, and prints the medians: wall seconds, pings/s, peak RSS of the scan process and
+the seconds of each stage as ``ais scan --timings`` reports them.
+
+``--movingpandas`` (on by default) times what a user would write with movingpandas on the
+1 M-ping input: ``TrajectoryCollection`` -> ``ObservationGapSplitter`` (1 h) ->
+``TrajectoryStopDetector`` (2 kn-ish stops: 1 km diameter, 4 h). It is slow (about 10-20 k
+pings/s), so it runs on the first ``--mp-rows`` pings' vessels and is extrapolated linearly
+to 1 M; the table says so.
+
+``--crowding`` runs ``bench/crowding.py`` (2,000 ships anchored for a day within 10 km).
+``--month`` scans 100 M pings hive-partitioned by day (``day=YYYY-MM-DD/part.parquet``) with
+``--memory-limit`` and reports whether the peak RSS stayed under it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+PER_DAY = 1_000_000
+START = "2026-01-05"
+_STAGE = re.compile(r"^\s+(\S+)\s+([0-9.]+) s$")
+
+
+# ---------------------------------------------------------------- inputs (cached)
+
+def _day(i: int) -> str:
+    import pandas as pd
+
+    return (pd.Timestamp(START) + pd.Timedelta(days=i)).strftime("%Y-%m-%d")
+
+
+def _day_table(rows: int, day: int):
+    import pyarrow as pa
+
+    from ais.synth import generate_pings
+
+    return pa.Table.from_pandas(generate_pings(rows, seed=7, start=_day(day)),
+                                preserve_index=False)
+
+
+def _atomic_dir_or_file(path: Path, build) -> Path:
+    """Build into a temporary sibling and rename, so an interrupted run leaves no cache."""
+    if path.exists():
+        return path
+    tmp = path.with_name(f".{path.name}.tmp")
+    shutil.rmtree(tmp, ignore_errors=True) if tmp.is_dir() else tmp.unlink(missing_ok=True)
+    build(tmp)
+    os.replace(tmp, path)
+    return path
+
+
+def single_file(n: int, cache: Path) -> Path:
+    """``n`` pings in one Parquet file: consecutive days of the same fleet, 1 M per day."""
+    import pyarrow.parquet as pq
+
+    def build(tmp: Path) -> None:
+        writer, left, day = None, n, 0
+        while left > 0:
+            table = _day_table(min(PER_DAY, left), day)
+            writer = writer or pq.ParquetWriter(tmp, table.schema)
+            writer.write_table(table)
+            left -= table.num_rows
+            day += 1
+        if writer is not None:
+            writer.close()
+
+    return _atomic_dir_or_file(cache / f"pings_{n}.parquet", build)
+
+
+def hive_month(n: int, days: int, cache: Path) -> Path:
+    """``n`` pings over ``days`` days, one ``day=YYYY-MM-DD/part.parquet`` per day."""
+    import pyarrow.parquet as pq
+
+    def build(tmp: Path) -> None:
+        per = -(-n // days)
+        left = n
+        for day in range(days):
+            rows = min(per, left)
+            if rows <= 0:
+                break
+            out = tmp / f"day={_day(day)}" / "part.parquet"
+            out.parent.mkdir(parents=True, exist_ok=True)
+            pq.write_table(_day_table(rows, day), out)
+            left -= rows
+
+    return _atomic_dir_or_file(cache / f"month_{n}_{days}d", build)
+
+
+# ---------------------------------------------------------------- running ais scan
+
+def _ais_command() -> list[str]:
+    script = Path(sys.executable).with_name("ais")
+    return [str(script)] if script.exists() else [sys.executable, "-m", "ais.cli"]
+
+
+def run_child(cmd: list[str]) -> tuple[float, float, str]:
+    """Run ``cmd``; (wall seconds, peak RSS GB of the child, stderr). Raises on failure."""
+    t0 = time.perf_counter()
+    with tempfile.TemporaryFile("w+") as err:
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err, text=True)
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - t0
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        err.seek(0)
+        stderr = err.read()
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} failed ({proc.returncode}):\n{stderr}")
+    return wall, usage.ru_maxrss / 2**20, stderr
+
+
+def stage_times(stderr: str) -> dict[str, float]:
+    """The ``--timings`` block of ``ais scan``'s stderr as {stage: seconds}."""
+    lines = stderr.splitlines()
+    if "stage timings:" not in lines:
+        return {}
+    out = {}
+    for line in lines[lines.index("stage timings:") + 1:]:
+        m = _STAGE.match(line)
+        if m:
+            out[m.group(1)] = float(m.group(2))
+    return out
+
+
+def scan(path: Path, repeat: int, workdir: Path, extra: tuple[str, ...] = ()) -> dict:
+    """Median wall, peak RSS and stage times of ``repeat`` runs of ``ais scan path``."""
+    runs = []
+    for _ in range(repeat):
+        cmd = [*_ais_command(), "scan", str(path), "-o", str(workdir / "flagged.csv"),
+               "--timings", *extra]
+        wall, rss, stderr = run_child(cmd)
+        runs.append({"wall": wall, "rss": rss, "stages": stage_times(stderr)})
+    names = list(dict.fromkeys(k for r in runs for k in r["stages"]))
+    return {
+        "wall": statistics.median(r["wall"] for r in runs),
+        "walls": [r["wall"] for r in runs],
+        "rss": statistics.median(r["rss"] for r in runs),
+        "stages": {k: statistics.median(r["stages"].get(k, 0.0) for r in runs) for k in names},
+    }
+
+
+# ---------------------------------------------------------------- movingpandas reference
+
+def movingpandas_child(path: str, max_rows: int) -> None:
+    """Print JSON: pings and seconds of the plain movingpandas pipeline on whole vessels."""
+    import warnings
+    from datetime import timedelta
+
+    warnings.filterwarnings("ignore")
+    import geopandas as gpd
+    import movingpandas as mpd
+    import pandas as pd
+
+    df = pd.read_parquet(path, columns=["mmsi", "timestamp", "lat", "lon"])
+    sizes = df.groupby("mmsi").size().sort_index()
+    keep = sizes.index[sizes.cumsum() <= max(max_rows, int(sizes.iloc[0]))]
+    df = df[df["mmsi"].isin(keep)]
+    df["timestamp"] = pd.to_datetime(df["timestamp"], utc=True).dt.tz_localize(None)
+    t0 = time.perf_counter()
+    gdf = gpd.GeoDataFrame(df, geometry=gpd.points_from_xy(df["lon"], df["lat"]),
+                           crs="EPSG:4326")
+    tc = mpd.TrajectoryCollection(gdf, traj_id_col="mmsi", t="timestamp")
+    t1 = time.perf_counter()
+    segments = mpd.ObservationGapSplitter(tc).split(gap=timedelta(hours=1))
+    t2 = time.perf_counter()
+    stops = mpd.TrajectoryStopDetector(segments).get_stop_segments(
+        min_duration=timedelta(hours=4), max_diameter=1000)
+    t3 = time.perf_counter()
+    print(json.dumps({"pings": len(df), "collection_s": t1 - t0, "splitter_s": t2 - t1,
+                      "stops_s": t3 - t2, "segments": len(segments.trajectories),
+                      "stops": len(stops.trajectories)}))
+
+
+def movingpandas(path: Path, max_rows: int, total_rows: int) -> dict:
+    out = subprocess.run([sys.executable, __file__, "--mp-child", str(path),
+                          "--mp-rows", str(max_rows)],
+                         capture_output=True, text=True, check=True)
+    r = json.loads(out.stdout.strip().splitlines()[-1])
+    seconds = r["collection_s"] + r["splitter_s"] + r["stops_s"]
+    r["seconds"] = seconds
+    r["extrapolated_s"] = seconds * total_rows / r["pings"]
+    return r
+
+
+# ---------------------------------------------------------------- crowding
+
+def crowding(vessels: int, hours: float) -> dict:
+    out = subprocess.run([sys.executable, str(HERE / "crowding.py"), "--vessels", str(vessels),
+                          "--hours", str(hours)], capture_output=True, text=True, check=True)
+    fields = {}
+    for line in out.stdout.splitlines():
+        key, _, value = line.rpartition("  ")
+        fields[key.strip()] = value.strip()
+    return fields
+
+
+# ---------------------------------------------------------------- table
+
+def _fmt_row(rows: int, r: dict, stages: list[str]) -> str:
+    cells = [f"{rows:>12,}", f"{r['wall']:>7.2f}", f"{rows / r['wall']:>11,.0f}",
+             f"{r['rss']:>7.2f}"]
+    cells += [f"{r['stages'].get(s, float('nan')):>{max(7, len(s))}.2f}" for s in stages]
+    return " ".join(cells)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rows", nargs="+", type=float, default=[1e6, 1e7, 3e7])
+    parser.add_argument("--repeat", type=int, default=3, help="runs per size (median)")
+    parser.add_argument("--cache", default="/tmp/ais-bench", help="generated inputs")
+    parser.add_argument("--no-movingpandas", dest="mp", action="store_false")
+    parser.add_argument("--mp-rows", type=int, default=100_000,
+                        help="movingpandas runs on this many pings' vessels, extrapolated")
+    parser.add_argument("--crowding", action="store_true")
+    parser.add_argument("--month", action="store_true", help="scan 100 M pings over 31 days")
+    parser.add_argument("--month-rows", type=float, default=1e8)
+    parser.add_argument("--memory-limit", default="8GB")
+    parser.add_argument("--json", help="also write the results to this JSON file")
+    parser.add_argument("--mp-child", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.mp_child:
+        movingpandas_child(args.mp_child, args.mp_rows)
+        return 0
+
+    cache = Path(args.cache)
+    cache.mkdir(parents=True, exist_ok=True)
+    results: dict = {"cpus": os.cpu_count(), "sizes": {}}
+    sizes = [int(r) for r in args.rows]
+    with tempfile.TemporaryDirectory(prefix="ais-bench-") as work:
+        workdir = Path(work)
+        for n in sizes:
+            results["sizes"][n] = scan(single_file(n, cache), args.repeat, workdir)
+        stages = list(dict.fromkeys(s for r in results["sizes"].values() for s in r["stages"]))
+        head = [f"{'rows':>12}", f"{'wall s':>7}", f"{'pings/s':>11}", f"{'RSS GB':>7}"]
+        head += [f"{s:>{max(7, len(s))}}" for s in stages]
+        print(f"ais scan end to end, median of {args.repeat} runs, {os.cpu_count()} cores "
+              "(stage columns: seconds, from `ais scan --timings`)")
+        print(" ".join(head))
+        for n in sizes:
+            print(_fmt_row(n, results["sizes"][n], stages))
+        by_rows = results["sizes"]
+        big = [n for n in sizes if n >= 10_000_000]
+        if len(big) >= 2:
+            a, b = big[0], big[-1]
+            ratio = by_rows[b]["wall"] / by_rows[a]["wall"]
+            print(f"time growth {b / a:.1f}x rows -> {ratio:.2f}x wall")
+            results["growth"] = ratio
+
+        if args.mp:
+            n = min(sizes, key=lambda s: abs(s - 1_000_000))
+            mp = movingpandas(single_file(n, cache), args.mp_rows, n)
+            ours = by_rows[n]["wall"]
+            print(f"movingpandas (TrajectoryCollection + ObservationGapSplitter + "
+                  f"TrajectoryStopDetector) timed on {mp['pings']:,} pings: "
+                  f"{mp['seconds']:.1f} s ({mp['pings'] / mp['seconds']:,.0f} pings/s), "
+                  f"extrapolated linearly to {n:,} pings: {mp['extrapolated_s']:.0f} s")
+            print(f"ais scan on {n:,} pings: {ours:.2f} s wall incl. start-up -> "
+                  f"{mp['extrapolated_s'] / ours:.0f}x faster")
+            results["movingpandas"] = mp | {"ratio": mp["extrapolated_s"] / ours}
+
+        if args.crowding:
+            c = crowding(2000, 24)
+            print(f"crowding: {c.get('pings')} pings of 2,000 ships anchored 24 h within 10 km: "
+                  f"build_tracks {c.get('build_tracks')}, meetup.detect "
+                  f"{c.get('meetup.detect')}, peak RSS {c.get('peak RSS')}")
+            results["crowding"] = c
+
+        if args.month:
+            month = hive_month(int(args.month_rows), 31, cache)
+            r = scan(month, 1, workdir, ("--memory-limit", args.memory_limit))
+            print(f"month: {int(args.month_rows):,} pings, 31 day partitions, "
+                  f"--memory-limit {args.memory_limit}: {r['wall']:.0f} s wall, "
+                  f"{args.month_rows / r['wall']:,.0f} pings/s, peak RSS {r['rss']:.2f} GB; "
+                  "stages " + ", ".join(f"{k} {v:.1f} s" for k, v in r["stages"].items()))
+            results["month"] = r
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=2, default=str) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
