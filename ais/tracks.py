@@ -104,6 +104,23 @@ def _is_sorted(pings: pd.DataFrame) -> bool:
     return bool(np.all((dm > 0) | ((dm == 0) & (np.diff(t) >= 0))))
 
 
+def track_order(mmsi: np.ndarray, track: np.ndarray, t_ns: np.ndarray) -> np.ndarray:
+    """Row order by (mmsi, track, time).
+
+    For rows already in (mmsi, time) order (build_tracks' output) a stable sort on
+    (mmsi, track) keeps time order within each track, and is nearly free when each MMSI has
+    one track (the usual case).
+    """
+    mmsi = mmsi.astype(np.int64)
+    if len(mmsi) > 1:
+        dm = np.diff(mmsi)
+        if np.all((dm > 0) | ((dm == 0) & (np.diff(t_ns) >= 0))):
+            if not track.any():
+                return np.arange(len(mmsi))
+            return np.argsort(mmsi * 100_000 + track, kind="stable")
+    return np.lexsort((t_ns, track, mmsi))
+
+
 def _roots(parent: np.ndarray) -> np.ndarray:
     """Follow parent links to each chain's first ping (pointer jumping, O(n log n))."""
     root = parent.copy()
@@ -150,10 +167,7 @@ def build_tracks(pings: pd.DataFrame, cfg: TrackConfig | None = None) -> pd.Data
     # previous ping of the same track: sort by (mmsi, track, time), diff, scatter back
     t_all = epoch_ns(out["timestamp"])
     track = out["track"].to_numpy()
-    # rows are in (mmsi, time) order: a stable sort on (mmsi, track) keeps time order within
-    # each track, and is nearly free when an MMSI has one track (the usual case)
-    order = (np.arange(n) if not track.any() else
-             np.argsort(mmsi.astype(np.int64) * 100_000 + track, kind="stable"))
+    order = track_order(mmsi, track, t_all)
     t = t_all[order]
     lat = out["lat"].to_numpy(float)[order]
     lon = out["lon"].to_numpy(float)[order]

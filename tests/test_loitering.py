@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import numpy as np
+import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from ais.config import Config, LoiteringConfig
 from ais.detectors import loitering
@@ -108,3 +112,42 @@ def test_result_does_not_depend_on_row_order_and_input_is_untouched():
     b = loitering.detect(tracks.sample(frac=1, random_state=1), CFG)
     assert tracks.equals(before)
     assert a.equals(b)
+
+
+def _rolling_median_slow(tracks, threshold_kn: float) -> set:
+    """Reference: DuckDB's centred one-hour median of the speed, per ping (the definition)."""
+    from ais.db import connect
+
+    con = connect()
+    con.register("t", tracks[["mmsi", "track", "timestamp", "sog"]])
+    rows = con.execute(f"""
+        SELECT mmsi, track, epoch_us(timestamp) FROM (
+            SELECT *, median(sog) OVER (PARTITION BY mmsi, track ORDER BY timestamp
+                RANGE BETWEEN INTERVAL 30 MINUTE PRECEDING AND INTERVAL 30 MINUTE FOLLOWING) AS m
+            FROM t)
+        WHERE m < {threshold_kn}
+    """).fetchall()
+    con.close()
+    return {(int(m), int(k), int(us)) for m, k, us in rows}
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.tuples(st.integers(0, 2), st.integers(0, 240),
+                          st.sampled_from([0.0, 1.0, 1.9, 2.0, 2.1, 3.0, 10.0, float("nan")])),
+                min_size=1, max_size=120))
+def test_slow_pings_are_exactly_those_with_an_hourly_median_below_the_threshold(pings):
+    """The counting shortcut (and DuckDB's median for exact ties) agrees with the rolling
+    median it replaces, on speeds that sit on and around the threshold, with gaps and NaN."""
+    frame = pd.DataFrame(pings, columns=["track", "minute", "sog"]).drop_duplicates(
+        ["track", "minute"])
+    tracks = pd.DataFrame({
+        "mmsi": 412000001, "track": frame["track"].astype("int32"),
+        "timestamp": pd.Timestamp("2026-01-05", tz="UTC")
+        + pd.to_timedelta(frame["minute"] * 5, unit="min"),
+        "lat": 38.3, "lon": 124.6, "sog": frame["sog"], "nav_status": None,
+        "vessel_class": "tanker", "gap_before_h": np.nan, "step_km": np.nan,
+    }).sort_values(["timestamp"]).reset_index(drop=True)
+    slow = loitering._slow_pings(tracks, CFG)
+    got = {(int(m), int(k), ts.value // 1000) for m, k, ts in
+           zip(slow["mmsi"], slow["track"], slow["timestamp"], strict=True)}
+    assert got == _rolling_median_slow(tracks, CFG.loitering.max_speed_kn)

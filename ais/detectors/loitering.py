@@ -33,6 +33,7 @@ from ais.config import Config
 from ais.db import connect
 from ais.events import conform
 from ais.geo import nearest_place, night_share
+from ais.tracks import epoch_ns, track_order
 
 FEATURES: tuple[str, ...] = (
     "duration_h", "mean_speed_kn", "max_speed_kn", "radius_km", "distance_to_port_km",
@@ -44,44 +45,90 @@ SERVICE_CLASSES = ("fishing", "tug", "pilot", "service")
 FIXED_RADIUS_KM = 0.005  # a run that never moves 5 m is a fixed transmitter, not a ship
 
 
+_HALF_US = 1_800_000_000  # half of the centred one-hour window, in microseconds
+
+
+def _slow_pings(tracks: pd.DataFrame, cfg: Config) -> pd.DataFrame:
+    """Pings whose centred one-hour median speed is below ``max_speed_kn``, with run ids.
+
+    Per-ping work is numpy over rows in (mmsi, track, time) order. The rolling median needs
+    no sorting of window values: with ``n`` speeds in a window of which ``s`` are below the
+    threshold, the median is below it when ``2 s > n`` and not when ``2 s < n``; only an
+    exact tie (``n`` even, ``2 s = n``) depends on the two middle values, and those few
+    windows get DuckDB's median. Window counts come from cumulative sums and two binary
+    searches on a time axis where each track is shifted past the previous one.
+    """
+    lc = cfg.loitering
+    mmsi = tracks["mmsi"].to_numpy(np.int64)
+    track = tracks["track"].to_numpy(np.int64)
+    t_all = epoch_ns(tracks["timestamp"])
+    order = track_order(mmsi, track, t_all)
+    t_us = t_all[order] // 1000  # DuckDB's resolution, as the windows always were
+    key = mmsi[order] * 100_000 + track[order]
+    n = len(t_us)
+    first = np.r_[True, key[1:] != key[:-1]]
+
+    def col(name: str) -> np.ndarray:
+        return pd.to_numeric(tracks[name], errors="coerce").to_numpy(float, na_value=np.nan)[
+            order]
+
+    sog, gap_h, step_km = col("sog"), col("gap_before_h"), col("step_km")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        implied = np.where(gap_h > 0, step_km / 1.852 / gap_h, np.nan)
+    speed = np.where(np.isnan(sog), implied, sog)
+
+    # one time axis for all tracks: each track starts more than a window after the last
+    starts = np.flatnonzero(first)
+    ends = np.r_[starts[1:], n] - 1
+    track_no = np.cumsum(first) - 1
+    shift = np.r_[0, np.cumsum(t_us[ends] - t_us[starts] + 2 * _HALF_US + 1)[:-1]]
+    axis = t_us - t_us[starts][track_no] + shift[track_no]
+    lo = np.searchsorted(axis, axis - _HALF_US, side="left")
+    hi = np.searchsorted(axis, axis + _HALF_US, side="right")
+    with np.errstate(invalid="ignore"):
+        below = speed < lc.max_speed_kn
+    n_valid = np.r_[0, np.cumsum(~np.isnan(speed))]
+    n_below = np.r_[0, np.cumsum(below)]
+    in_window = n_valid[hi] - n_valid[lo]
+    below_in_window = n_below[hi] - n_below[lo]
+    slow = 2 * below_in_window > in_window
+    tie = (2 * below_in_window == in_window) & (in_window > 0)
+    if tie.any():
+        n_tie = np.r_[0, np.cumsum(tie)]
+        support = np.flatnonzero(n_tie[hi] - n_tie[lo] > 0)  # every window of a tie
+        con = connect()
+        con.register("s", pd.DataFrame({"i": support, "key": key[support],
+                                        "t": t_us[support], "speed": speed[support]}))
+        med = con.execute(f"""
+            SELECT i, median(speed) OVER (PARTITION BY key ORDER BY t
+                RANGE BETWEEN {_HALF_US} PRECEDING AND {_HALF_US} FOLLOWING) AS m
+            FROM s
+        """).fetchnumpy()
+        con.close()
+        i = med["i"].astype(np.int64)
+        ties = tie[i]
+        slow[i[ties]] = np.asarray(med["m"], dtype=float)[ties] < lc.max_speed_kn
+
+    breaks = first | ~(gap_h <= lc.max_gap_h)
+    new_run = breaks | np.r_[True, slow[1:] != slow[:-1]]
+    run = np.cumsum(new_run)
+    rows = order[slow]
+    return pd.DataFrame({
+        "mmsi": mmsi[rows], "track": track[rows], "run": run[slow],
+        "timestamp": tracks["timestamp"].iloc[rows].reset_index(drop=True),
+        "lat": tracks["lat"].to_numpy(float)[rows], "lon": tracks["lon"].to_numpy(float)[rows],
+        "speed_kn": speed[slow],
+        "nav_status": tracks["nav_status"].iloc[rows].reset_index(drop=True),
+        "vessel_class": tracks["vessel_class"].iloc[rows].reset_index(drop=True),
+    })
+
+
 def _runs(tracks: pd.DataFrame, cfg: Config) -> pd.DataFrame:
     lc = cfg.loitering
     con = connect()
-    con.register("t", tracks[["mmsi", "track", "segment", "timestamp", "lat", "lon", "sog",
-                              "nav_status", "vessel_class", "gap_before_h", "step_km"]])
+    con.register("slow", _slow_pings(tracks, cfg))
     runs = con.execute(f"""
-        WITH speed AS (
-            SELECT *,
-                coalesce(sog, CASE WHEN gap_before_h > 0 THEN step_km / 1.852 / gap_before_h
-                                   END) AS speed_kn
-            FROM t
-        ),
-        smooth AS (
-            SELECT *,
-                median(speed_kn) OVER (
-                    PARTITION BY mmsi, track ORDER BY timestamp
-                    RANGE BETWEEN INTERVAL 30 MINUTE PRECEDING AND INTERVAL 30 MINUTE FOLLOWING
-                ) AS hourly_kn
-            FROM speed
-        ),
-        flagged AS (
-            SELECT *, coalesce(hourly_kn < {lc.max_speed_kn}, false) AS slow,
-                coalesce(gap_before_h > {lc.max_gap_h}, true) AS breaks
-            FROM smooth
-        ),
-        starts AS (
-            SELECT *,
-                CASE WHEN breaks OR slow IS DISTINCT FROM lag(slow) OVER w THEN 1 ELSE 0 END
-                    AS new_run
-            FROM flagged
-            WINDOW w AS (PARTITION BY mmsi, track ORDER BY timestamp)
-        ),
-        numbered AS (
-            SELECT *, sum(new_run) OVER (PARTITION BY mmsi, track ORDER BY timestamp
-                                         ROWS UNBOUNDED PRECEDING) AS run
-            FROM starts
-        ),
-        slow_runs AS (
+        WITH slow_runs AS (
             SELECT mmsi, track, run, min(timestamp) AS start_time, max(timestamp) AS end_time,
                 avg(lat) AS lat, avg(lon) AS lon, avg(speed_kn) AS mean_speed_kn,
                 max(speed_kn) AS max_speed_kn, count(*) AS n_pings,
@@ -89,13 +136,13 @@ def _runs(tracks: pd.DataFrame, cfg: Config) -> pd.DataFrame:
                           OR lower(nav_status) LIKE '%moored%' THEN 1.0 ELSE 0.0 END)
                     AS at_anchor_share,
                 mode(vessel_class) AS vessel_class
-            FROM numbered WHERE slow
+            FROM slow
             GROUP BY ALL
             HAVING epoch(max(timestamp) - min(timestamp)) / 3600.0 >= {lc.min_duration_h}
         )
         SELECT r.*, epoch(r.end_time - r.start_time) / 3600.0 AS duration_h,
             max(hav_km(r.lat, r.lon, n.lat, n.lon)) AS radius_km
-        FROM slow_runs r JOIN numbered n USING (mmsi, track, run)
+        FROM slow_runs r JOIN slow n USING (mmsi, track, run)
         GROUP BY ALL
         ORDER BY mmsi, track, start_time
     """).df()
