@@ -14,12 +14,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ais.config import CleanConfig
-from ais.db import connect, fetch_frame
+from ais.db import arrow_frame, connect
 from ais.errors import InputError
 from ais.identity import normalise_sql
 
@@ -276,9 +277,13 @@ def _double_sql(col: str) -> str:
 
 
 def _text_sql(col: str) -> str:
+    # the value as broadcast; it is cleaned once per distinct value in _clean (_clean_text_sql)
+    return f"CAST({col} AS VARCHAR)"
+
+
+def _clean_text_sql(col: str) -> str:
     # control characters are removed for display; the value stays otherwise as broadcast
-    return (f"nullif(trim(regexp_replace(CAST({col} AS VARCHAR), '[\\x00-\\x1f\\x7f]', '', "
-            f"'g')), '')")
+    return f"nullif(trim(regexp_replace({col}, '[\\x00-\\x1f\\x7f]', '', 'g')), '')"
 
 
 _NUMERIC = ("mmsi", "lat", "lon", "sog", "cog", "heading", "length", "width", "draught")
@@ -386,26 +391,6 @@ def _reason_sql(cfg: CleanConfig) -> str:
         END AS drop_reason
     FROM typed
     """
-
-
-_STAGE_SQL = """
-    -- one window over (mmsi, timestamp) finds both exact duplicates (same content hash as the
-    -- previous row) and repeated (mmsi, timestamp) with other content; keeps the first row in
-    -- a deterministic order whatever the input order
-    SELECT * EXCLUDE (drop_reason, h),
-        CASE
-            WHEN drop_reason IS NOT NULL THEN drop_reason
-            WHEN row_number() OVER w > 1 AND h = lag(h) OVER w THEN 'exact_duplicate'
-            WHEN row_number() OVER w > 1 THEN 'repeated_mmsi_timestamp'
-        END AS drop_reason
-    FROM (
-        SELECT *, hash(lat, lon, sog, cog, heading, name, callsign, imo, ship_type, nav_status,
-                       length, width, draught, destination) AS h
-        FROM reasoned
-    )
-    WINDOW w AS (PARTITION BY mmsi, timestamp, drop_reason IS NULL
-                 ORDER BY lat, lon, h, source_file)
-"""
 
 
 def ingest(
@@ -528,45 +513,100 @@ def ingest_frame(frame: pd.DataFrame, cfg: CleanConfig | None = None,
 
 def _clean(con: duckdb.DuckDBPyConnection, report: CleaningReport, cfg: CleanConfig
            ) -> Ingested:
-    """Null sentinels, drop and count bad rows, normalise identities, sort (table ``raw``)."""
+    """Null sentinels, drop and count bad rows, normalise identities, sort (view ``raw``).
+
+    The input is read in passes that stream (nothing per ping is kept in DuckDB): one counts
+    the drop reasons, a few collect the distinct text values, which are cleaned and
+    normalised once each; the last joins them back and sorts. Duplicates are found in the
+    sorted result, where rows with the same (mmsi, timestamp) are neighbours.
+    """
     con.execute(f"CREATE OR REPLACE TEMP VIEW reasoned AS {_reason_sql(cfg)}")
     try:
-        con.execute(f"CREATE OR REPLACE TEMP TABLE staged AS {_STAGE_SQL}")
+        counts = dict(con.execute(
+            "SELECT coalesce(drop_reason, ''), count(*) FROM reasoned GROUP BY 1").fetchall())
+        # text is cleaned and normalised once per distinct value, not once per ping
+        con.execute(f"""
+            CREATE OR REPLACE TEMP TABLE names AS
+            SELECT raw AS raw_name, clean AS name, {normalise_sql('clean')} AS name_norm
+            FROM (SELECT raw, {_clean_text_sql('raw')} AS clean
+                  FROM (SELECT DISTINCT name AS raw FROM raw WHERE name IS NOT NULL))
+        """)
+        con.execute(f"""
+            CREATE OR REPLACE TEMP TABLE callsigns AS
+            SELECT raw AS raw_callsign, clean AS callsign,
+                   {normalise_sql('clean')} AS callsign_norm
+            FROM (SELECT raw, {_clean_text_sql('raw')} AS clean
+                  FROM (SELECT DISTINCT callsign AS raw FROM raw WHERE callsign IS NOT NULL))
+        """)
+        con.execute(f"""
+            CREATE OR REPLACE TEMP TABLE destinations AS
+            SELECT raw AS raw_destination, {_clean_text_sql('raw')} AS destination
+            FROM (SELECT DISTINCT destination AS raw FROM raw WHERE destination IS NOT NULL)
+        """)
+        con.execute(f"""
+            CREATE OR REPLACE TEMP TABLE types AS
+            SELECT ship_type AS raw_type, {_VESSEL_CLASS} AS vessel_class
+            FROM (SELECT DISTINCT nullif(trim(ship_type), '') AS ship_type FROM raw)
+        """)
+        table = con.sql("""
+            SELECT r.mmsi, r.timestamp, r.lat, r.lon, r.sog, r.cog, r.heading, n.name,
+                   c.callsign, r.imo, r.ship_type, r.nav_status, r.length, r.width, r.draught,
+                   d.destination, n.name_norm, c.callsign_norm,
+                   coalesce(ty.vessel_class, 'unknown') AS vessel_class,
+                   hash(r.lat, r.lon, r.sog, r.cog, r.heading, n.name, c.callsign, r.imo,
+                        r.ship_type, r.nav_status, r.length, r.width, r.draught, d.destination)
+                       AS content_hash
+            FROM reasoned r
+            LEFT JOIN names n ON r.name = n.raw_name
+            LEFT JOIN callsigns c ON r.callsign = c.raw_callsign
+            LEFT JOIN destinations d ON r.destination = d.raw_destination
+            LEFT JOIN types ty ON r.ship_type IS NOT DISTINCT FROM ty.raw_type
+            WHERE r.drop_reason IS NULL
+            ORDER BY r.mmsi, r.timestamp
+        """).to_arrow_table()
     except duckdb.Error as exc:
         raise InputError(f"reading the input failed: {exc}") from exc
-    counts = dict(con.execute(
-        "SELECT coalesce(drop_reason, ''), count(*) FROM staged GROUP BY 1").fetchall())
+    con.execute("DROP TABLE names; DROP TABLE callsigns; DROP TABLE destinations; "
+                "DROP TABLE types; DROP VIEW reasoned; DROP VIEW IF EXISTS raw; "
+                "DROP TABLE IF EXISTS raw")
+    keep, dup_counts = _duplicates(table)
+    table = table.drop_columns(["content_hash"])
+    if keep is not None:
+        table = table.filter(pa.array(keep))
     report.rows_in = int(sum(counts.values()))
-    report.dropped = {reason: int(counts.get(reason, 0)) for reason in DROP_REASONS}
-
-    # identity text is normalised once per distinct value, not once per ping
-    con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE names AS
-        SELECT name AS raw_name, {normalise_sql('name')} AS name_norm
-        FROM (SELECT DISTINCT name FROM staged WHERE name IS NOT NULL)
-    """)
-    con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE callsigns AS
-        SELECT callsign AS raw_callsign, {normalise_sql('callsign')} AS callsign_norm
-        FROM (SELECT DISTINCT callsign FROM staged WHERE callsign IS NOT NULL)
-    """)
-    con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE types AS
-        SELECT ship_type AS raw_type, {_VESSEL_CLASS} AS vessel_class
-        FROM (SELECT DISTINCT ship_type FROM staged)
-    """)
-    pings = fetch_frame(con, """
-        SELECT mmsi, timestamp, lat, lon, sog, cog, heading, name, callsign, imo, ship_type,
-               nav_status, length, width, draught, destination, name_norm, callsign_norm,
-               coalesce(vessel_class, 'unknown') AS vessel_class
-        FROM staged
-        LEFT JOIN names ON name = raw_name
-        LEFT JOIN callsigns ON callsign = raw_callsign
-        LEFT JOIN types ON ship_type IS NOT DISTINCT FROM raw_type
-        WHERE drop_reason IS NULL
-        ORDER BY mmsi, timestamp
-    """, non_null_ints=("mmsi",))
-    con.execute("DROP TABLE staged; DROP TABLE names; DROP TABLE callsigns; DROP TABLE types;"
-                "DROP VIEW reasoned; DROP VIEW IF EXISTS raw; DROP TABLE IF EXISTS raw")
+    report.dropped = {reason: int(counts.get(reason, 0)) + dup_counts.get(reason, 0)
+                      for reason in DROP_REASONS}
+    pings = arrow_frame(table, non_null_ints=("mmsi",))
     report.rows_out = len(pings)
     return Ingested(pings=pings, report=report)
+
+
+def _duplicates(table: pa.Table) -> tuple[np.ndarray | None, dict[str, int]]:
+    """Rows to keep of a table sorted by (mmsi, timestamp), and the drop counts by reason.
+
+    Of rows sharing (mmsi, timestamp) the first in (lat, lon, content hash) order is kept (a
+    deterministic choice whatever the input order); each later one is an exact duplicate
+    when its content equals the row before it in that order, else a repeated timestamp.
+    None when nothing repeats.
+    """
+    mmsi = table["mmsi"].to_numpy()
+    t = table["timestamp"].cast(pa.int64()).to_numpy()
+    same = (mmsi[1:] == mmsi[:-1]) & (t[1:] == t[:-1])
+    if not same.any():
+        return None, {}
+    in_group = np.zeros(len(mmsi), dtype=bool)
+    in_group[1:] |= same
+    in_group[:-1] |= same
+    rows = np.flatnonzero(in_group)
+    group = np.cumsum(np.r_[True, ~same][rows])  # a new group where a row differs from the last
+    lat = table["lat"].take(rows).to_numpy()
+    lon = table["lon"].take(rows).to_numpy()
+    h = table["content_hash"].take(rows).to_numpy()
+    order = np.lexsort((h, lon, lat, group))
+    g, hs = group[order], h[order]
+    later = np.r_[False, g[1:] == g[:-1]]
+    exact = later & np.r_[False, hs[1:] == hs[:-1]]
+    keep = np.ones(len(mmsi), dtype=bool)
+    keep[rows[order][later]] = False
+    return keep, {"exact_duplicate": int(exact.sum()),
+                  "repeated_mmsi_timestamp": int((later & ~exact).sum())}
