@@ -126,13 +126,16 @@ everywhere_option = click.option(
               help="Log file, one line per stage (default: ais-scan.log beside the CSV).")
 @click.option("--timings", is_flag=True, help="Print the seconds each stage took.")
 @skip_option
+@click.option("--memory-limit", default="8GB", show_default=True,
+              help="DuckDB's memory budget (e.g. 4GB); it spills to a temporary directory "
+                   "beyond it instead of failing.")
 @click.option("-q", "--quiet", is_flag=True,
               help="Print nothing but errors (progress bars show only on a terminal anyway).")
 @click.pass_context
 def scan(ctx: click.Context, paths: tuple[str, ...], output: Path, models_dir: str | None,
          config_path: str | None, everywhere: bool, since: str | None, until: str | None,
          state_path: Path | None, no_state: bool, wait_s: float, log_path: Path | None,
-         timings: bool, skip_bad_files: bool, quiet: bool) -> None:
+         timings: bool, skip_bad_files: bool, memory_limit: str, quiet: bool) -> None:
     """Scan Parquet AIS files, directories or globs (PATHS) and write the ranked CSV of
     flagged events.
 
@@ -147,6 +150,7 @@ def scan(ctx: click.Context, paths: tuple[str, ...], output: Path, models_dir: s
     """
     import time
 
+    from ais.db import memory_limit as duckdb_memory_limit
     from ais.pipeline import SCAN_STAGES, Timings, run_scan
     from ais.scanlog import ScanLog, progress_bar, stage_callback, wants_progress
     from ais.state import State, default_path
@@ -163,9 +167,10 @@ def scan(ctx: click.Context, paths: tuple[str, ...], output: Path, models_dir: s
             log.line("state", path=state.path)
         if bar is not None:
             bar.__enter__()
-        result = run_scan(list(paths), output, cfg, models_dir, state=state,
-                          timings=Timings(on_stage=stage_callback(log, bar)),
-                          skip_bad_files=skip_bad_files)
+        with duckdb_memory_limit(memory_limit):
+            result = run_scan(list(paths), output, cfg, models_dir, state=state,
+                              timings=Timings(on_stage=stage_callback(log, bar)),
+                              skip_bad_files=skip_bad_files)
     except BaseException as exc:
         log.line("scan-failed", seconds=f"{time.perf_counter() - t0:.2f}",
                  error=f"{type(exc).__name__}: {exc}")

@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
+import re
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
 import duckdb
 import pandas as pd
 import pyarrow as pa
+
+from ais.errors import ConfigError
 
 EARTH_RADIUS_KM = 6371.0088
 
@@ -15,6 +24,42 @@ CREATE OR REPLACE TEMP MACRO hav_km(lat1, lon1, lat2, lon2) AS
         + cos(radians(lat1)) * cos(radians(lat2)) * pow(sin(radians(lon2 - lon1) / 2), 2)
     ));
 """
+
+
+_LIMITS: contextvars.ContextVar[tuple[str | None, str | None]] = contextvars.ContextVar(
+    "ais_duckdb_limits", default=(None, None))
+_MEMORY = re.compile(r"^\s*\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)\s*$", re.IGNORECASE)
+
+
+def check_memory_limit(limit: str) -> str:
+    """``limit`` if DuckDB understands it (e.g. ``8GB``, ``500MB``), else a ConfigError."""
+    if not _MEMORY.match(limit):
+        raise ConfigError(f"memory limit {limit!r} is not a size; write it like 8GB or 500MB")
+    return limit.strip()
+
+
+@contextlib.contextmanager
+def memory_limit(limit: str | None, temp_directory: str | Path | None = None
+                 ) -> Iterator[None]:
+    """Every DuckDB connection opened inside gets ``limit`` and spills beyond it to
+    ``temp_directory`` (a fresh temporary directory, removed afterwards, by default).
+
+    The limit bounds DuckDB's own memory (sorts, joins, windows spill instead of failing);
+    pandas frames come on top of it.
+    """
+    if limit is None:
+        yield
+        return
+    limit = check_memory_limit(limit)
+    with contextlib.ExitStack() as stack:
+        if temp_directory is None:
+            temp_directory = stack.enter_context(
+                tempfile.TemporaryDirectory(prefix="ais-duckdb-spill-"))
+        token = _LIMITS.set((limit, str(temp_directory)))
+        try:
+            yield
+        finally:
+            _LIMITS.reset(token)
 
 
 def connect(
@@ -31,8 +76,12 @@ def connect(
     """
     con = duckdb.connect(database, read_only=read_only)
     con.execute("SET TimeZone = 'UTC'")
+    scoped_limit, spill_dir = _LIMITS.get()
+    memory_limit = memory_limit or scoped_limit
     if memory_limit:
-        con.execute(f"SET memory_limit = '{memory_limit}'")
+        con.execute(f"SET memory_limit = '{check_memory_limit(memory_limit)}'")
+    if spill_dir:
+        con.execute(f"SET temp_directory = '{spill_dir.replace(chr(39), chr(39) * 2)}'")
     if threads:
         con.execute(f"SET threads = {int(threads)}")
     con.execute(_MACROS)

@@ -15,9 +15,26 @@ def haversine_km(lat1, lon1, lat2, lon2) -> np.ndarray:
     """Great-circle distance in km; arguments broadcast like numpy arrays."""
     lat1, lon1, lat2, lon2 = (np.radians(np.asarray(a, dtype=float))
                               for a in (lat1, lon1, lat2, lon2))
-    a = (np.sin((lat2 - lat1) / 2) ** 2
-         + np.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2)
-    return 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
+    # sin²(dlat/2) + cos(lat1)·cos(lat2)·sin²(dlon/2), computed in place: on millions of
+    # pings the temporaries, not the arithmetic, are the cost
+    shape = np.broadcast_shapes(lat1.shape, lon1.shape, lat2.shape, lon2.shape)
+    a = np.empty(shape)
+    np.subtract(lat2, lat1, out=a)
+    a *= 0.5
+    np.sin(a, out=a)
+    np.square(a, out=a)
+    b = np.empty(shape)
+    np.subtract(lon2, lon1, out=b)
+    b *= 0.5
+    np.sin(b, out=b)
+    np.square(b, out=b)
+    b *= np.cos(lat1) * np.cos(lat2)
+    a += b
+    np.clip(a, 0.0, 1.0, out=a)
+    np.sqrt(a, out=a)
+    np.arcsin(a, out=a)
+    a *= 2 * EARTH_RADIUS_KM
+    return a
 
 
 def nearest_place(

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from ais.config import TrackConfig
 from ais.db import connect
@@ -51,25 +52,31 @@ def _parents(pings: pd.DataFrame, cfg: TrackConfig) -> np.ndarray:
     lat = pings["lat"].to_numpy(float)
     lon = pings["lon"].to_numpy(float)
     parent = np.arange(n)
+    # the previous ping (k = 1) for every ping at once, on whole arrays
+    ok = mmsi[1:] == mmsi[:-1]
+    ok &= haversine_km(lat[:-1], lon[:-1], lat[1:], lon[1:]) <= np.maximum(
+        cfg.jump_tolerance_km, cfg.max_speed_kn * 1.852 * (np.diff(t_ns) / 3.6e12))
+    parent[1:][ok] = parent[:-1][ok]
     first_of_mmsi = np.r_[True, mmsi[1:] != mmsi[:-1]]
-    todo = np.flatnonzero(~first_of_mmsi)
-    for k in range(1, cfg.lookback_pings + 1):
+    todo = np.flatnonzero(~first_of_mmsi & (parent == np.arange(n)))
+    # the few pings left look at k = 2, 3, ... previous pings
+    for k in range(2, cfg.lookback_pings + 1):
+        if len(todo) == 0:
+            break
         rows = todo[todo >= k]
         prev = rows - k
         rows, prev = rows[mmsi[prev] == mmsi[rows]], prev[mmsi[prev] == mmsi[rows]]
         ok = _reachable(lat, lon, t_ns, rows, prev, cfg)
         parent[rows[ok]] = prev[ok]
         todo = rows[~ok]
-        if len(todo) == 0:
-            break
     if len(todo) == 0:
         return parent
     # Pings that start a fragment look further back (by time) for a ping they can reach:
     # this joins a sparse second ship's pings to each other across the first ship's pings.
     con = connect()
-    con.register("frame", pd.DataFrame({"row": np.arange(n), "mmsi": mmsi, "t": t_ns,
-                                        "lat": lat, "lon": lon}))
-    con.register("starts", pd.DataFrame({"row": todo}))
+    con.register("frame", pa.table({"row": np.arange(n), "mmsi": mmsi, "t": t_ns,
+                                    "lat": lat, "lon": lon}))  # Arrow: no copy
+    con.register("starts", pa.table({"row": todo}))
     fixes = con.execute(f"""
         WITH s AS (SELECT f.* FROM frame f SEMI JOIN starts USING (row))
         SELECT s.row, max(p.row) AS parent
@@ -122,13 +129,23 @@ def track_order(mmsi: np.ndarray, track: np.ndarray, t_ns: np.ndarray) -> np.nda
 
 
 def _roots(parent: np.ndarray) -> np.ndarray:
-    """Follow parent links to each chain's first ping (pointer jumping, O(n log n))."""
-    root = parent.copy()
+    """Follow parent links to each chain's first ping.
+
+    Most pings continue the row just before them; such runs share the root of their first
+    row, so pointer jumping (O(k log k)) runs only over the k rows that start a run.
+    """
+    n = len(parent)
+    idx = np.arange(n)
+    run_start = np.r_[True, parent[1:] != idx[:-1]]
+    starts = np.flatnonzero(run_start)
+    run_of = np.cumsum(run_start) - 1  # run number of every row
+    up = run_of[parent[starts]]  # the run holding each run start's parent (itself at a root)
     while True:
-        nxt = root[root]
-        if np.array_equal(nxt, root):
-            return root
-        root = nxt
+        nxt = up[up]
+        if np.array_equal(nxt, up):
+            break
+        up = nxt
+    return starts[up][run_of]
 
 
 def build_tracks(pings: pd.DataFrame, cfg: TrackConfig | None = None) -> pd.DataFrame:
