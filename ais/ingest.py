@@ -17,6 +17,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from ais.config import CleanConfig
@@ -511,102 +512,128 @@ def ingest_frame(frame: pd.DataFrame, cfg: CleanConfig | None = None,
     return _clean(con, report, cfg)
 
 
+#: Per-ping text columns, each looked up in a dictionary of its distinct values:
+#: dictionary -> (raw column, SQL of the dictionary's columns from ``raw``, output columns).
+_DICTIONARIES: dict[str, tuple[str, str, tuple[str, ...]]] = {
+    "names": ("name", f"{_clean_text_sql('raw')} AS name, "
+                      f"{normalise_sql(_clean_text_sql('raw'))} AS name_norm",
+              ("name", "name_norm")),
+    "callsigns": ("callsign", f"{_clean_text_sql('raw')} AS callsign, "
+                              f"{normalise_sql(_clean_text_sql('raw'))} AS callsign_norm",
+                  ("callsign", "callsign_norm")),
+    "destinations": ("destination", f"{_clean_text_sql('raw')} AS destination",
+                     ("destination",)),
+    "types": ("ship_type", f"raw AS ship_type, {_VESSEL_CLASS.replace('ship_type', 'raw')} "
+                           "AS vessel_class", ("ship_type", "vessel_class")),
+    "statuses": ("nav_status", "raw AS nav_status", ("nav_status",)),
+}
+
+
 def _clean(con: duckdb.DuckDBPyConnection, report: CleaningReport, cfg: CleanConfig
            ) -> Ingested:
     """Null sentinels, drop and count bad rows, normalise identities, sort (view ``raw``).
 
-    The input is read in passes that stream (nothing per ping is kept in DuckDB): one counts
-    the drop reasons, a few collect the distinct text values, which are cleaned and
-    normalised once each; the last joins them back and sorts. Duplicates are found in the
-    sorted result, where rows with the same (mmsi, timestamp) are neighbours.
+    The input is read in passes that stream (DuckDB keeps nothing per ping): one counts the
+    drop reasons; one per text column collects its distinct values, which are cleaned and
+    normalised once each into a small dictionary; the last returns the kept pings with
+    dictionary ids instead of text. Sorting, duplicates and the text columns are then done
+    on arrays: a permutation, neighbours compared, dictionaries indexed.
     """
     con.execute(f"CREATE OR REPLACE TEMP VIEW reasoned AS {_reason_sql(cfg)}")
     try:
         counts = dict(con.execute(
             "SELECT coalesce(drop_reason, ''), count(*) FROM reasoned GROUP BY 1").fetchall())
-        # text is cleaned and normalised once per distinct value, not once per ping
-        con.execute(f"""
-            CREATE OR REPLACE TEMP TABLE names AS
-            SELECT raw AS raw_name, clean AS name, {normalise_sql('clean')} AS name_norm
-            FROM (SELECT raw, {_clean_text_sql('raw')} AS clean
-                  FROM (SELECT DISTINCT name AS raw FROM raw WHERE name IS NOT NULL))
-        """)
-        con.execute(f"""
-            CREATE OR REPLACE TEMP TABLE callsigns AS
-            SELECT raw AS raw_callsign, clean AS callsign,
-                   {normalise_sql('clean')} AS callsign_norm
-            FROM (SELECT raw, {_clean_text_sql('raw')} AS clean
-                  FROM (SELECT DISTINCT callsign AS raw FROM raw WHERE callsign IS NOT NULL))
-        """)
-        con.execute(f"""
-            CREATE OR REPLACE TEMP TABLE destinations AS
-            SELECT raw AS raw_destination, {_clean_text_sql('raw')} AS destination
-            FROM (SELECT DISTINCT destination AS raw FROM raw WHERE destination IS NOT NULL)
-        """)
-        con.execute(f"""
-            CREATE OR REPLACE TEMP TABLE types AS
-            SELECT ship_type AS raw_type, {_VESSEL_CLASS} AS vessel_class
-            FROM (SELECT DISTINCT nullif(trim(ship_type), '') AS ship_type FROM raw)
-        """)
+        for table_name, (col, sql, _) in _DICTIONARIES.items():
+            con.execute(f"""
+                CREATE OR REPLACE TEMP TABLE {table_name} AS
+                SELECT CAST(row_number() OVER (ORDER BY raw) - 1 AS INTEGER) AS id, raw, {sql}
+                FROM (SELECT DISTINCT {col} AS raw FROM raw WHERE {col} IS NOT NULL)
+            """)
+        dictionaries = {t: con.sql(f"SELECT {', '.join(cols)} FROM {t} ORDER BY id")
+                        .to_arrow_table() for t, (_, _, cols) in _DICTIONARIES.items()}
         table = con.sql("""
-            SELECT r.mmsi, r.timestamp, r.lat, r.lon, r.sog, r.cog, r.heading, n.name,
-                   c.callsign, r.imo, r.ship_type, r.nav_status, r.length, r.width, r.draught,
-                   d.destination, n.name_norm, c.callsign_norm,
-                   coalesce(ty.vessel_class, 'unknown') AS vessel_class,
+            SELECT r.mmsi, r.timestamp, r.lat, r.lon, r.sog, r.cog, r.heading, r.imo,
+                   r.length, r.width, r.draught,
+                   n.id AS names, c.id AS callsigns, d.id AS destinations, ty.id AS types,
+                   st.id AS statuses,
                    hash(r.lat, r.lon, r.sog, r.cog, r.heading, n.name, c.callsign, r.imo,
                         r.ship_type, r.nav_status, r.length, r.width, r.draught, d.destination)
                        AS content_hash
             FROM reasoned r
-            LEFT JOIN names n ON r.name = n.raw_name
-            LEFT JOIN callsigns c ON r.callsign = c.raw_callsign
-            LEFT JOIN destinations d ON r.destination = d.raw_destination
-            LEFT JOIN types ty ON r.ship_type IS NOT DISTINCT FROM ty.raw_type
+            LEFT JOIN names n ON r.name = n.raw
+            LEFT JOIN callsigns c ON r.callsign = c.raw
+            LEFT JOIN destinations d ON r.destination = d.raw
+            LEFT JOIN types ty ON r.ship_type = ty.raw
+            LEFT JOIN statuses st ON r.nav_status = st.raw
             WHERE r.drop_reason IS NULL
-            ORDER BY r.mmsi, r.timestamp
-        """).to_arrow_table()
+        """).to_arrow_table()  # streamed: DuckDB holds only the small dictionaries
     except duckdb.Error as exc:
         raise InputError(f"reading the input failed: {exc}") from exc
-    con.execute("DROP TABLE names; DROP TABLE callsigns; DROP TABLE destinations; "
-                "DROP TABLE types; DROP VIEW reasoned; DROP VIEW IF EXISTS raw; "
-                "DROP TABLE IF EXISTS raw")
-    keep, dup_counts = _duplicates(table)
-    table = table.drop_columns(["content_hash"])
-    if keep is not None:
-        table = table.filter(pa.array(keep))
+    con.execute("DROP VIEW reasoned; DROP VIEW IF EXISTS raw; DROP TABLE IF EXISTS raw; "
+                + " ".join(f"DROP TABLE {t};" for t in _DICTIONARIES))
+    order = np.lexsort((table["timestamp"].cast(pa.int64()).to_numpy(),
+                        table["mmsi"].to_numpy()))
+    order, dup_counts = _duplicates(table, order)
     report.rows_in = int(sum(counts.values()))
     report.dropped = {reason: int(counts.get(reason, 0)) + dup_counts.get(reason, 0)
                       for reason in DROP_REASONS}
-    pings = arrow_frame(table, non_null_ints=("mmsi",))
+    pings = _sorted_frame(table.drop_columns(["content_hash"]), order, dictionaries)
     report.rows_out = len(pings)
     return Ingested(pings=pings, report=report)
 
 
-def _duplicates(table: pa.Table) -> tuple[np.ndarray | None, dict[str, int]]:
-    """Rows to keep of a table sorted by (mmsi, timestamp), and the drop counts by reason.
+def _sorted_frame(table: pa.Table, order: np.ndarray, dictionaries: dict[str, pa.Table]
+                  ) -> pd.DataFrame:
+    """The rows ``order`` of ``table`` as pandas in :data:`OUTPUT_COLUMNS` order, text looked
+    up in the dictionaries. One column at a time: each Arrow column is released once
+    converted, so the peak is about one copy of the pings, not two."""
+    columns = dict(zip(table.column_names, table.columns, strict=True))
+    del table
+    take = pa.array(order)
+    arrays: dict[str, pa.ChunkedArray | pa.Array] = {}
+    for name in list(columns):
+        values = columns.pop(name).take(take)
+        if name in dictionaries:
+            ids = values
+            for out in dictionaries[name].column_names:
+                arrays[out] = dictionaries[name][out].take(ids)
+        else:
+            arrays[name] = values
+    arrays["vessel_class"] = pc.fill_null(arrays["vessel_class"], "unknown")
+    frame = {}
+    for name in OUTPUT_COLUMNS:
+        one = pa.table({name: arrays.pop(name)})
+        frame[name] = arrow_frame(one, non_null_ints=("mmsi",) if name == "mmsi" else ())[name]
+    return pd.DataFrame(frame, copy=False)
+
+
+def _duplicates(table: pa.Table, order: np.ndarray) -> tuple[np.ndarray, dict[str, int]]:
+    """``order`` (rows of ``table`` by mmsi, timestamp) without duplicates, and the drop
+    counts by reason.
 
     Of rows sharing (mmsi, timestamp) the first in (lat, lon, content hash) order is kept (a
     deterministic choice whatever the input order); each later one is an exact duplicate
     when its content equals the row before it in that order, else a repeated timestamp.
-    None when nothing repeats.
     """
-    mmsi = table["mmsi"].to_numpy()
-    t = table["timestamp"].cast(pa.int64()).to_numpy()
+    mmsi = table["mmsi"].to_numpy()[order]
+    t = table["timestamp"].cast(pa.int64()).to_numpy()[order]
     same = (mmsi[1:] == mmsi[:-1]) & (t[1:] == t[:-1])
     if not same.any():
-        return None, {}
+        return order, {}
     in_group = np.zeros(len(mmsi), dtype=bool)
     in_group[1:] |= same
     in_group[:-1] |= same
-    rows = np.flatnonzero(in_group)
-    group = np.cumsum(np.r_[True, ~same][rows])  # a new group where a row differs from the last
+    pos = np.flatnonzero(in_group)  # positions in ``order``
+    group = np.cumsum(np.r_[True, ~same][pos])  # a new group where a row differs from the last
+    rows = pa.array(order[pos])
     lat = table["lat"].take(rows).to_numpy()
     lon = table["lon"].take(rows).to_numpy()
     h = table["content_hash"].take(rows).to_numpy()
-    order = np.lexsort((h, lon, lat, group))
-    g, hs = group[order], h[order]
+    by = np.lexsort((h, lon, lat, group))
+    g, hs = group[by], h[by]
     later = np.r_[False, g[1:] == g[:-1]]
     exact = later & np.r_[False, hs[1:] == hs[:-1]]
     keep = np.ones(len(mmsi), dtype=bool)
-    keep[rows[order][later]] = False
-    return keep, {"exact_duplicate": int(exact.sum()),
-                  "repeated_mmsi_timestamp": int((later & ~exact).sum())}
+    keep[pos[by][later]] = False
+    return order[keep], {"exact_duplicate": int(exact.sum()),
+                         "repeated_mmsi_timestamp": int((later & ~exact).sum())}

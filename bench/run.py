@@ -141,11 +141,17 @@ def stage_times(stderr: str) -> dict[str, float]:
 
 
 def scan(path: Path, repeat: int, workdir: Path, extra: tuple[str, ...] = ()) -> dict:
-    """Median wall, peak RSS and stage times of ``repeat`` runs of ``ais scan path``."""
+    """Median wall, peak RSS and stage times of ``repeat`` runs of ``ais scan path``.
+
+    Each run writes into a fresh directory, so each is a first night: its state database
+    (``ais scan`` keeps one beside the CSV by default) starts empty and is written.
+    """
     runs = []
-    for _ in range(repeat):
-        cmd = [*_ais_command(), "scan", str(path), "-o", str(workdir / "flagged.csv"),
-               "--timings", *extra]
+    for i in range(repeat):
+        out = workdir / f"{path.stem}-run{i}"
+        shutil.rmtree(out, ignore_errors=True)
+        cmd = [*_ais_command(), "scan", str(path), "-o", str(out / "flagged.csv"),
+               "--timings", "-q", *extra]
         wall, rss, stderr = run_child(cmd)
         runs.append({"wall": wall, "rss": rss, "stages": stage_times(stderr)})
     names = list(dict.fromkeys(k for r in runs for k in r["stages"]))
@@ -232,6 +238,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--crowding", action="store_true")
     parser.add_argument("--month", action="store_true", help="scan 100 M pings over 31 days")
     parser.add_argument("--month-rows", type=float, default=1e8)
+    parser.add_argument("--month-days", type=int, default=31)
+    parser.add_argument("--crowding-vessels", type=int, default=2000)
     parser.add_argument("--memory-limit", default="8GB")
     parser.add_argument("--json", help="also write the results to this JSON file")
     parser.add_argument("--mp-child", help=argparse.SUPPRESS)
@@ -277,16 +285,17 @@ def main(argv: list[str] | None = None) -> int:
             results["movingpandas"] = mp | {"ratio": mp["extrapolated_s"] / ours}
 
         if args.crowding:
-            c = crowding(2000, 24)
-            print(f"crowding: {c.get('pings')} pings of 2,000 ships anchored 24 h within 10 km: "
+            c = crowding(args.crowding_vessels, 24)
+            print(f"crowding: {c.get('pings')} pings of {args.crowding_vessels:,} ships anchored "
+                  "24 h within 10 km: "
                   f"build_tracks {c.get('build_tracks')}, meetup.detect "
                   f"{c.get('meetup.detect')}, peak RSS {c.get('peak RSS')}")
             results["crowding"] = c
 
         if args.month:
-            month = hive_month(int(args.month_rows), 31, cache)
+            month = hive_month(int(args.month_rows), args.month_days, cache)
             r = scan(month, 1, workdir, ("--memory-limit", args.memory_limit))
-            print(f"month: {int(args.month_rows):,} pings, 31 day partitions, "
+            print(f"month: {int(args.month_rows):,} pings, {args.month_days} day partitions, "
                   f"--memory-limit {args.memory_limit}: {r['wall']:.0f} s wall, "
                   f"{args.month_rows / r['wall']:,.0f} pings/s, peak RSS {r['rss']:.2f} GB; "
                   "stages " + ", ".join(f"{k} {v:.1f} s" for k, v in r["stages"].items()))

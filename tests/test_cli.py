@@ -159,3 +159,31 @@ def test_since_and_until_limit_the_scan_window(tmp_path):
 def test_a_bad_since_is_a_usage_error(tmp_path):
     result = run("scan", str(QUICK), "-o", str(tmp_path / "x.csv"), "--since", "yesterday-ish")
     assert result.exit_code == 1 and "not a date" in result.output
+
+
+def test_a_scan_under_a_small_memory_limit_gives_the_same_csv(tmp_path):
+    """DuckDB gets the limit (and a spill directory) in every connection of the scan."""
+    import duckdb
+
+    from ais.db import connect, memory_limit
+
+    with memory_limit("300MB"):
+        con = connect()
+        limit = con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+        spill = con.execute("SELECT current_setting('temp_directory')").fetchone()[0]
+        con.close()
+    assert limit == "286.1 MiB" and "ais-duckdb-spill" in spill  # 300 MB in MiB
+    assert duckdb.connect().execute("SELECT current_setting('memory_limit')").fetchone()[0] \
+        != limit  # outside the block: DuckDB's default again
+    small, default = tmp_path / "small.csv", tmp_path / "default.csv"
+    assert run("scan", str(QUICK), "-o", str(small), "--no-state", "--memory-limit",
+               "300MB").exit_code == 0
+    assert run("scan", str(QUICK), "-o", str(default), "--no-state").exit_code == 0
+    assert small.read_bytes() == default.read_bytes()
+
+
+def test_a_memory_limit_that_is_not_a_size_is_an_error(tmp_path):
+    result = CliRunner().invoke(main, ["scan", str(QUICK), "-o", str(tmp_path / "f.csv"),
+                                       "--no-state", "--memory-limit", "lots"])
+    assert result.exit_code == 1 and "8GB" in result.output
+    assert not (tmp_path / "f.csv").exists()

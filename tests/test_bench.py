@@ -1,0 +1,35 @@
+"""The speed benchmark keeps working: bench/run.py end to end at a tiny size."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parents[1] / "bench" / "run.py"
+
+
+def test_benchmark_script_prints_the_table_at_a_tiny_size(tmp_path):
+    result_file = tmp_path / "results.json"
+    out = subprocess.run(
+        [sys.executable, str(BENCH), "--rows", "3000", "--repeat", "1", "--mp-rows", "1000",
+         "--month", "--month-rows", "4000", "--month-days", "2", "--memory-limit", "1GB",
+         "--cache", str(tmp_path / "cache"), "--json", str(result_file)],
+        capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    header = next(line for line in lines if line.split()[:3] == ["rows", "wall", "s"])
+    assert {"ingest", "tracks", "loitering", "meetup", "scoring", "output"} <= set(
+        header.split())
+    assert any(line.split()[0] == "3,000" for line in lines)
+    assert any("extrapolated linearly" in line for line in lines)
+    assert any(line.startswith("month: 4,000 pings, 2 day partitions") for line in lines)
+
+    results = json.loads(result_file.read_text())
+    run = results["sizes"]["3000"]
+    assert run["wall"] > 0 and run["rss"] > 0
+    assert sum(run["stages"].values()) <= run["wall"]
+    assert results["movingpandas"]["pings"] <= 3000 and results["movingpandas"]["ratio"] > 0
+    assert sorted(p.name for p in (tmp_path / "cache" / "month_4000_2d").iterdir()) == [
+        "day=2026-01-05", "day=2026-01-06"]
