@@ -17,6 +17,7 @@ import pandas as pd
 from ais.db import connect, fetch_frame
 from ais.ingest import OUTPUT_COLUMNS
 from ais.state import CarryConfig, Night
+from ais.tracks import epoch_ns
 
 EVENT_PING_COLUMNS = (
     "mmsi", "timestamp", "lat", "lon", "sog", "cog", "heading", "name", "callsign", "imo",
@@ -44,37 +45,56 @@ def combine(carried: pd.DataFrame, tonight: pd.DataFrame) -> pd.DataFrame:
     return both.sort_values(["mmsi", "timestamp"], kind="stable").reset_index(drop=True)
 
 
+def _ns(value: pd.Timestamp | pd.Series) -> np.ndarray | int:
+    if isinstance(value, pd.Series):
+        return epoch_ns(pd.to_datetime(value, utc=True))
+    return int(pd.Timestamp(value).as_unit("ns").value)
+
+
 def carry_out(tracks: pd.DataFrame, candidates: dict[str, pd.DataFrame], night: Night,
               cfg: CarryConfig) -> pd.DataFrame:
-    """Pings to carry into the next night (ingest columns, sorted by mmsi, timestamp)."""
+    """Pings to carry into the next night (ingest columns, sorted by mmsi, timestamp):
+    each vessel's last ``vessel_tail_h`` of reporting unless it has been silent for more
+    than ``keep_days``, and every ping since ``event_pad_h`` before the start of an event
+    still going on at the end of the night. Vectorised over the (mmsi, timestamp) order."""
+    cols = [c for c in OUTPUT_COLUMNS if c in tracks.columns]
     if tracks.empty:
-        return tracks[[c for c in OUTPUT_COLUMNS if c in tracks.columns]]
+        return tracks[cols]
+    order = None
     mmsi = tracks["mmsi"].to_numpy()
-    ts = tracks["timestamp"]
-    last = ts.groupby(tracks["mmsi"]).transform("max")
-    recent = last >= night.end - pd.Timedelta(days=cfg.keep_days)
-    keep = recent & (ts >= last - pd.Timedelta(hours=cfg.vessel_tail_h))
+    ts = epoch_ns(tracks["timestamp"])
+    if len(mmsi) > 1 and ((np.diff(mmsi) < 0).any()
+                          or ((np.diff(mmsi) == 0) & (np.diff(ts) < 0)).any()):
+        order = np.lexsort((ts, mmsi))
+        mmsi, ts = mmsi[order], ts[order]
+    starts = np.flatnonzero(np.r_[True, mmsi[1:] != mmsi[:-1]])
+    counts = np.diff(np.r_[starts, len(mmsi)])
+    last = np.repeat(ts[starts + counts - 1], counts)
+    hour = 3_600_000_000_000
+    keep = ((last >= _ns(night.end) - int(cfg.keep_days * 24 * hour))
+            & (ts >= last - int(cfg.vessel_tail_h * hour)))
 
     # events still going on when the night ends: carry their vessels' pings from their start
     pad = pd.Timedelta(hours=cfg.event_pad_h)
-    frames = []
+    vessels, since = [], []
     for ev in candidates.values():
         if ev.empty:
             continue
-        going_on = ev[ev["is_open"] | (ev["end_time"] >= night.end - pad)]
+        going_on = ev[ev["is_open"].astype(bool) | (ev["end_time"] >= night.end - pad)]
         for col in ("mmsi", "other_mmsi"):
             side = going_on[[col, "start_time"]].dropna()
-            frames.append(pd.DataFrame({"mmsi": side[col].astype("int64").to_numpy(),
-                                        "since": side["start_time"].to_numpy()}))
-    if frames:
-        since = pd.concat(frames).groupby("mmsi")["since"].min() - pad
-        from_event = pd.Series(mmsi).map(since).to_numpy()
-        has = ~pd.isna(from_event)
-        keep_arr = keep.to_numpy().copy()
-        keep_arr[has] |= ts.to_numpy()[has] >= from_event[has]
-        keep = pd.Series(keep_arr, index=tracks.index)
-    cols = [c for c in OUTPUT_COLUMNS if c in tracks.columns]
-    return tracks.loc[keep.to_numpy(), cols].reset_index(drop=True)
+            vessels.append(side[col].astype("int64").to_numpy())
+            since.append(_ns(side["start_time"]) - int(cfg.event_pad_h * hour))
+    if vessels:
+        unique = mmsi[starts]
+        first = np.full(len(unique), np.iinfo(np.int64).max)
+        v, t = np.concatenate(vessels), np.concatenate(since)
+        at = np.searchsorted(unique, v)
+        found = (at < len(unique)) & (unique[np.minimum(at, len(unique) - 1)] == v)
+        np.minimum.at(first, at[found], t[found])
+        keep |= ts >= np.repeat(first, counts)
+    picked = np.flatnonzero(keep) if order is None else order[keep]
+    return tracks.iloc[picked][cols].reset_index(drop=True)
 
 
 def reconcile(events: pd.DataFrame, reported: pd.DataFrame, night: Night) -> pd.DataFrame:
