@@ -277,3 +277,34 @@ def test_night_report_marks_continuing_events(two_nights) -> None:
     html = (out / "night2.html").read_text()
     assert "continuing: first reported on the night of 2026-01-05" in html
     assert html.count("data:image/png;base64,") == len(two_nights["second"])
+
+
+# --- what is carried ------------------------------------------------------------------------
+
+
+def test_carry_is_each_vessels_recent_reporting_and_unfinished_events() -> None:
+    from ais.nightly import carry_out
+    from ais.state import CarryConfig, Night
+    from tests.conftest import ping_frame, tracks_of
+
+    loiterer, stopped, silent = 412345671, 412345672, 412345673
+    every_10_min = [DAY1 + pd.Timedelta(minutes=10 * i) for i in range(144)]
+    rows = [(loiterer, t, 38.4, 124.6) for t in every_10_min]                  # all day
+    rows += [(stopped, t, 38.5, 124.7) for t in every_10_min[:36]]             # until 06:00
+    rows += [(silent, DAY1 - pd.Timedelta(days=9, minutes=m), 38.6, 124.8) for m in (0, 10)]
+    tracks = tracks_of(ping_frame(rows))
+    night = Night(DAY1, DAY1 + pd.Timedelta(hours=23, minutes=50))
+    going_on = pd.DataFrame({
+        "mmsi": [loiterer], "other_mmsi": pd.array([pd.NA], dtype="Int64"),
+        "start_time": [DAY1 + pd.Timedelta(hours=12)], "end_time": [night.end],
+        "is_open": [False]})
+
+    carried = carry_out(tracks, {"loitering": going_on}, night, CarryConfig())
+    first = carried.groupby("mmsi")["timestamp"].min()
+    # the loiterer from 2 h before its event, the other from 3 h before its last ping
+    assert first[loiterer] == DAY1 + pd.Timedelta(hours=10)
+    assert first[stopped] == DAY1 + pd.Timedelta(hours=2, minutes=50)
+    assert silent not in first.index
+    shuffled = carry_out(tracks.sample(frac=1, random_state=3), {"loitering": going_on},
+                         night, CarryConfig())
+    pd.testing.assert_frame_equal(carried, shuffled)
