@@ -344,8 +344,7 @@ def _commit(state: State, result: ScanResult, detected: Detected, tonight: pd.Da
         "versions": _versions(), "notes": result.notes,
     }
     if night is None:  # nothing usable tonight: log the run, keep yesterday's carry
-        now = pd.Timestamp.now(tz="UTC").floor("s")
-        state.commit_night(result.run_id, Night(now, now), carry=None, events=events,
+        state.commit_night(result.run_id, None, carry=None, events=events,
                            event_rows=_event_rows(events), event_pings=pd.DataFrame(),
                            identities=None, run=run)
         return

@@ -197,7 +197,8 @@ class State:
         """Notes on how tonight relates to nights already scanned, and the night whose carry
         tonight starts from (the latest finished night that started before tonight)."""
         rows = list(self.con.execute(
-            "SELECT night_start, night_end, max(finished_at) FROM runs WHERE status = 'ok' "
+            "SELECT night_start, night_end, max(finished_at) FROM runs "
+            "WHERE status = 'ok' AND night_start IS NOT NULL "
             "GROUP BY ALL ORDER BY night_start").df().itertuples(index=False))
         notes = []
         fmt = "%Y-%m-%d %H:%M"
@@ -237,7 +238,7 @@ class State:
             "FROM events WHERE end_time >= ? OR end_time IS NULL", [since]).df()
 
     # ------------------------------------------------------------------ writing a night
-    def commit_night(self, run_id: int, night: Night, *, carry: pd.DataFrame | None,
+    def commit_night(self, run_id: int, night: Night | None, *, carry: pd.DataFrame | None,
                      events: pd.DataFrame, event_rows: list[str], event_pings: pd.DataFrame,
                      identities: pd.DataFrame | None, run: dict) -> None:
         """Replace tonight's carry, identities; upsert events and their pings; finish the run
@@ -245,7 +246,7 @@ class State:
         con = self.con
         con.execute("BEGIN")
         try:
-            ns = night.start
+            ns = night.start if night is not None else None  # None: no usable ping tonight
             if carry is not None:
                 _replace(con, "carry", carry.assign(night_start=ns), "night_start = ?", [ns])
             if identities is not None:
@@ -276,7 +277,8 @@ class State:
                     rows_out = ?, carried_pings = ?, candidates = ?, flagged = ?,
                     new_events = ?, continued_events = ?, seconds = ?, versions = ?, notes = ?
                 WHERE run_id = ?""", [
-                run["exit_code"], _now(), night.start, night.end, run["carried_from"],
+                run["exit_code"], _now(), ns, night.end if night is not None else None,
+                run["carried_from"],
                 run["rows_in"], run["rows_out"], run["carried_pings"],
                 json.dumps(run["candidates"]), run["flagged"], run["new"], run["continued"],
                 json.dumps(run["seconds"]), json.dumps(run["versions"]),

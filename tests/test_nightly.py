@@ -308,3 +308,18 @@ def test_carry_is_each_vessels_recent_reporting_and_unfinished_events() -> None:
     shuffled = carry_out(tracks.sample(frac=1, random_state=3), {"loitering": going_on},
                          night, CarryConfig())
     pd.testing.assert_frame_equal(carried, shuffled)
+
+
+def test_a_night_without_usable_pings_is_logged_and_changes_nothing(nights, tmp_path) -> None:
+    from tests.conftest import ping_frame
+
+    junk = write_parquet(tmp_path / "junk.parquet", ping_frame(
+        [(111111111, DAY1, 38.4, 124.6), (123456789, DAY1, 38.4, 124.6)]))
+    state = tmp_path / "s.duckdb"
+    empty, _ = scan(junk, tmp_path / "junk.csv", state)
+    assert empty.empty
+    _, log = scan(nights["day1"], tmp_path / "night1.csv", state)
+    assert "back-filling" not in log and "already scanned" not in log
+    with State.open(state, read_only=True) as st:
+        runs = st.runs()
+    assert list(runs["status"]) == ["ok", "ok"] and runs["night_start"].isna().iloc[0]
