@@ -132,9 +132,14 @@ def _decisive(ev: pd.DataFrame, cfg: Config) -> np.ndarray:
     return np.zeros(len(ev), dtype=bool)
 
 
-def _overlap_h(a_start, a_end, b_start, b_end) -> np.ndarray:
-    end = np.minimum(a_end.fillna(b_end), b_end.fillna(a_end))
-    return (end - np.maximum(a_start, b_start)).dt.total_seconds().to_numpy() / 3600
+def _overlap_h(a_start: pd.Series, a_end: pd.Series, b_start: pd.Series, b_end: pd.Series
+               ) -> np.ndarray:
+    """Hours two intervals overlap (an open end overlaps as far as the other one goes).
+    Pandas' own comparisons keep the datetime dtype even for zero rows (numpy's do not)."""
+    a_end, b_end = a_end.fillna(b_end), b_end.fillna(a_end)
+    end = a_end.where(a_end <= b_end, b_end)
+    start = a_start.where(a_start >= b_start, b_start)
+    return (end - start).dt.total_seconds().to_numpy() / 3600
 
 
 def suppress_subsumed(events: pd.DataFrame) -> pd.DataFrame:
