@@ -15,3 +15,7 @@ class ConfigError(AisError):
 
 class ModelError(AisError):
     """A saved model cannot be loaded or does not match this version's features."""
+
+
+class OutputError(AisError):
+    """An output file cannot be written (read-only directory, disk full, no such directory)."""

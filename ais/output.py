@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from ais.errors import OutputError
+
 #: Required leading columns, in this order (DESIGN.md, "Output: flagged CSV").
 CSV_COLUMNS: tuple[str, ...] = (
     "event_id", "event_type", "mmsi", "other_mmsi", "start_time", "end_time", "duration_h",
@@ -34,7 +36,8 @@ def _remove_orphans(path: Path) -> None:
         pid = tmp.name[len(path.name) + 2:].split(".", 1)[0]
         if not pid.isdigit() or _alive(int(pid)):
             continue
-        tmp.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):  # tidying only: a read-only folder fails below
+            tmp.unlink(missing_ok=True)
 
 
 def _alive(pid: int) -> bool:
@@ -55,22 +58,35 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     temporary file.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    _remove_orphans(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp",
-                               dir=path.parent)
-    os.close(fd)
-    tmp_path = Path(tmp)
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp_path, 0o666 & ~umask)  # mkstemp makes 0600; give the usual permissions
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        _remove_orphans(path)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp",
+                                   dir=path.parent)
+        os.close(fd)
+    except OSError as exc:
+        raise cannot_write(path, exc) from exc
+    tmp_path = Path(tmp)
+    try:
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp_path, 0o666 & ~umask)  # mkstemp makes 0600; give the usual permissions
         yield tmp_path
         with open(tmp_path, "rb") as fh:
             os.fsync(fh.fileno())
         os.replace(tmp_path, path)
+    except OSError as exc:  # disk full, directory made read-only, file system gone
+        raise cannot_write(path, exc) from exc
     finally:
-        tmp_path.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            tmp_path.unlink(missing_ok=True)
+
+
+def cannot_write(path: Path, exc: OSError) -> OutputError:
+    """The clear error for an output that cannot be written, naming the file and the fix."""
+    return OutputError(f"{path}: cannot write ({exc.strerror or exc}); check that "
+                       f"{path.parent} exists, is writable and has free space, or write "
+                       "elsewhere")
 
 
 _DECIMALS = {"lat": 5, "lon": 5, "duration_h": 3, "distance_to_port_km": 2, "anomaly_score": 4}

@@ -11,6 +11,8 @@ from pathlib import Path
 import click
 import pandas as pd
 
+from ais.errors import OutputError
+
 
 def _stamp() -> str:
     return pd.Timestamp.now(tz="UTC").strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -24,8 +26,13 @@ class ScanLog:
         self.path = path
         self.fh = None
         if path is not None:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            self.fh = open(path, "a", encoding="utf-8")  # noqa: SIM115 (closed in close())
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                self.fh = open(path, "a", encoding="utf-8")  # noqa: SIM115 (closed in close())
+            except OSError as exc:
+                raise OutputError(f"{path}: cannot write the scan log ({exc.strerror or exc}); "
+                                  "check that the folder is writable, or pass --log with "
+                                  "another file") from exc
 
     def line(self, event: str, **fields: object) -> None:
         if self.fh is None:

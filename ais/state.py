@@ -137,8 +137,16 @@ class State:
                 raise StateError(f"{path}: not a usable state database ({exc}); move it "
                                  "aside or pass another --state") from exc
         state = cls(con, path)
-        if not read_only:
-            state._migrate()
+        try:
+            if not read_only:
+                state._migrate()
+            else:
+                con.execute("SELECT count(*) FROM duckdb_tables()").fetchall()
+        except duckdb.Error as exc:  # a damaged file can open and fail on the first read
+            con.close()
+            raise StateError(f"{path}: not a usable state database "
+                             f"({str(exc).splitlines()[0]}); move it aside or pass another "
+                             "--state") from exc
         return state
 
     def _migrate(self) -> None:
