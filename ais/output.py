@@ -110,7 +110,26 @@ def format_events(events: pd.DataFrame) -> pd.DataFrame:
         frame[col] = pd.to_numeric(frame[col], errors="coerce").astype("Int64")
     for col, digits in _DECIMALS.items():  # ~1 m for positions, enough for the rest
         frame[col] = pd.to_numeric(frame[col], errors="coerce").round(digits)
+    for col in TEXT_COLUMNS:
+        frame[col] = _safe_text(frame[col])
     return frame[list(CSV_COLUMNS + EXTRA_COLUMNS)]
+
+
+#: Free-text columns: they carry what vessels broadcast (names, call signs), i.e. text an
+#: adversary chooses.
+TEXT_COLUMNS: tuple[str, ...] = (
+    "reason", "vessel_name", "callsign", "ship_type", "other_vessel_name", "other_callsign",
+    "context", "unusual_features",
+)
+
+
+def _safe_text(values: pd.Series) -> pd.Series:
+    """Text a spreadsheet shows as text: control characters and line breaks (which would
+    split a CSV row for some readers) become spaces, and a leading ``= + - @`` (which a
+    spreadsheet would run as a formula: CSV injection) gets a ``'`` in front."""
+    text = values.astype("string")
+    text = text.str.replace(r"[\x00-\x1f\x7f\u2028\u2029]", " ", regex=True)
+    return text.where(~text.str.match(r"[=+\-@]").fillna(False), "'" + text)
 
 
 def write_csv(events: pd.DataFrame, path: str | Path) -> Path:

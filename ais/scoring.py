@@ -77,6 +77,7 @@ class TypeModel:
             )
         x = events[self.features].to_numpy(dtype=float, na_value=np.nan)
         x = np.where(np.isfinite(x), x, self.medians)
+        x = np.clip(x, -1e30, 1e30)  # the trees compare in float32
         logs = np.array([_is_log_feature(f) for f in self.features])
         x[:, logs] = np.log1p(np.clip(x[:, logs], 0, None))
         return x
