@@ -54,9 +54,10 @@ def _ns(value: pd.Timestamp | pd.Series) -> np.ndarray | int:
 def carry_out(tracks: pd.DataFrame, candidates: dict[str, pd.DataFrame], night: Night,
               cfg: CarryConfig) -> pd.DataFrame:
     """Pings to carry into the next night (ingest columns, sorted by mmsi, timestamp):
-    each vessel's last ``vessel_tail_h`` of reporting unless it has been silent for more
-    than ``keep_days``, and every ping since ``event_pad_h`` before the start of an event
-    still going on at the end of the night. Vectorised over the (mmsi, timestamp) order."""
+    each vessel's last ``vessel_tail_h`` of reporting and the first and last ping of each
+    identity (name, call sign, IMO) it used, unless it has been silent for more than
+    ``keep_days``, and every ping since ``event_pad_h`` before the start of an event still
+    going on at the end of the night. Vectorised over the (mmsi, timestamp) order."""
     cols = [c for c in OUTPUT_COLUMNS if c in tracks.columns]
     if tracks.empty:
         return tracks[cols]
@@ -73,6 +74,18 @@ def carry_out(tracks: pd.DataFrame, candidates: dict[str, pd.DataFrame], night: 
     hour = 3_600_000_000_000
     keep = ((last >= _ns(night.end) - int(cfg.keep_days * 24 * hour))
             & (ts >= last - int(cfg.vessel_tail_h * hour)))
+
+    # each identity's first and last ping (identity history: tomorrow's names are compared
+    # with every name the vessel used lately, however long ago it last reported them)
+    ident = [c for c in ("name_norm", "callsign_norm", "imo") if c in tracks.columns]
+    if ident:
+        sorted_tracks = tracks if order is None else tracks.iloc[order]
+        key = sorted_tracks.groupby(["mmsi", *ident], dropna=False, sort=False).ngroup()
+        key = key.to_numpy()
+        _, first_at = np.unique(key, return_index=True)
+        _, last_rev = np.unique(key[::-1], return_index=True)
+        anchors = np.r_[first_at, len(key) - 1 - last_rev]
+        keep[anchors[last[anchors] >= _ns(night.end) - int(cfg.keep_days * 24 * hour)]] = True
 
     # events still going on when the night ends: carry their vessels' pings from their start
     pad = pd.Timedelta(hours=cfg.event_pad_h)
@@ -103,7 +116,8 @@ def reconcile(events: pd.DataFrame, reported: pd.DataFrame, night: Night) -> pd.
     An event continues one first reported on an earlier night when it has the same id, or
     the same type and vessels and overlaps it in time (within 10 minutes): it then keeps the
     reported id and its earlier start (one to one). Events that end before tonight started
-    were reported on their own night and are left out.
+    were judged on their own night and are left out, except identity changes no earlier night
+    reported: those needed tonight's pings to be confirmed.
     """
     if events.empty:
         return events
@@ -146,7 +160,10 @@ def reconcile(events: pd.DataFrame, reported: pd.DataFrame, night: Night) -> pd.
         ev["start_time"] = pd.to_datetime(ev["start_time"], utc=True)
         ev["first_night"] = pd.to_datetime(ev["first_night"], utc=True)
     ev = ev.drop_duplicates("event_id", keep="first")
-    touching = (ev["end_time"] >= night.start) | ev["is_open"].astype(bool)
+    # an identity change that lies in the carried pings was confirmed only tonight (the new
+    # identity needed tonight's pings to count): new, unless an earlier night reported it
+    confirmed = (ev["event_type"] == "identity_change") & (ev["first_night"] >= night.start)
+    touching = (ev["end_time"] >= night.start) | ev["is_open"].astype(bool) | confirmed
     ev = ev[touching].copy()
     ev["status"] = np.where(ev["first_night"] >= night.start, "new", "continuing")
     ev["first_reported"] = ev["first_night"]

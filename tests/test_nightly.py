@@ -18,7 +18,7 @@ from tests.conftest import GFW, need, write_parquet
 
 DAY1 = pd.Timestamp("2026-01-05T00:00Z")
 DAY2 = DAY1 + pd.Timedelta(days=1)
-DARK, RENAMED, LOITERER = 445123917, 412777001, 353111222
+DARK, RENAMED, LOITERER, LATE, SPARSE = 445123917, 412777001, 353111222, 412777002, 412777003
 NEIGHBOURS = (412000001, 412000002, 412000003, 412000004)
 
 
@@ -52,7 +52,24 @@ def two_days() -> pd.DataFrame:
     patrol(loiterer, (38.80, 124.20), (38.55, 124.45), DAY1 + pd.Timedelta(hours=18))
     loiterer.drift(until=DAY2 + pd.Timedelta(hours=8), speed_kn=0.3)
     patrol(loiterer, (38.55, 124.45), (38.80, 124.20), DAY2 + pd.Timedelta(hours=20))
-    return sc.pings()
+    # renamed ten minutes before midnight: the new name is confirmed only by tomorrow's pings
+    late = sc.vessel(LATE, "HAI XING 9", start=DAY1, at=sea_a)
+    patrol(late, sea_a, sea_b, DAY1 + pd.Timedelta(hours=21))
+    late.sail(to=(38.32, 124.50), until=DAY1 + pd.Timedelta(hours=23, minutes=50))
+    late.rename(name="PU YANG 3")
+    patrol(late, (38.32, 124.50), sea_b, DAY2 + pd.Timedelta(hours=12))
+    return pd.concat([sc.pings(), sparse_reporter()], ignore_index=True)
+
+
+def sparse_reporter() -> pd.DataFrame:
+    """Reports every two hours: SEA STAR at 01-07 h, SEA MOON once at 11 h, then tomorrow:
+    yesterday's name is older than the 3 h tail, so only the identity history catches it."""
+    hours = [(1, "SEA STAR"), (3, "SEA STAR"), (5, "SEA STAR"), (7, "SEA STAR"),
+             (11, "SEA MOON"), (26, "SEA MOON"), (30, "SEA MOON"), (34, "SEA MOON")]
+    return pd.DataFrame({
+        "mmsi": SPARSE, "timestamp": [DAY1 + pd.Timedelta(hours=h) for h, _ in hours],
+        "lat": [38.30 + 0.02 * i for i in range(len(hours))], "lon": 124.60, "sog": 8.0,
+        "name": [n for _, n in hours], "callsign": "BSEA1"})
 
 
 @pytest.fixture(scope="module")
@@ -116,6 +133,16 @@ def test_name_change_at_midnight_is_found_from_yesterdays_name(two_nights) -> No
     assert len(change) == 1
     assert "OCEAN GLORY" in change.iloc[0]["reason"] and "KUM SAN 2" in change.iloc[0]["reason"]
     assert change.iloc[0]["status"] == "new"
+
+
+@pytest.mark.parametrize(("mmsi", "old", "new"), [(LATE, "HAI XING 9", "PU YANG 3"),
+                                                   (SPARSE, "SEA STAR", "SEA MOON")])
+def test_a_name_change_confirmed_only_by_tonights_pings_is_reported_tonight(
+        two_nights, mmsi: int, old: str, new: str) -> None:
+    assert of(two_nights["first"], "identity_change", mmsi).empty
+    change = of(two_nights["second"], "identity_change", mmsi)
+    assert len(change) == 1 and change.iloc[0]["status"] == "new"
+    assert old in change.iloc[0]["reason"] and new in change.iloc[0]["reason"]
 
 
 def test_loitering_through_midnight_keeps_its_id_and_grows(two_nights) -> None:
@@ -300,11 +327,16 @@ def test_carry_is_each_vessels_recent_reporting_and_unfinished_events() -> None:
         "is_open": [False]})
 
     carried = carry_out(tracks, {"loitering": going_on}, night, CarryConfig())
-    first = carried.groupby("mmsi")["timestamp"].min()
-    # the loiterer from 2 h before its event, the other from 3 h before its last ping
-    assert first[loiterer] == DAY1 + pd.Timedelta(hours=10)
-    assert first[stopped] == DAY1 + pd.Timedelta(hours=2, minutes=50)
-    assert silent not in first.index
+
+    def hours_of(mmsi: int) -> list[float]:
+        times = carried.loc[carried["mmsi"] == mmsi, "timestamp"]
+        return sorted(((times - DAY1).dt.total_seconds() / 3600).round(2))
+
+    # the loiterer from 2 h before its event, the other from 3 h before its last ping, and
+    # each identity's first ping (its name's history)
+    assert hours_of(loiterer) == [0.0] + [round(10 + i / 6, 2) for i in range(84)]
+    assert hours_of(stopped) == [0.0] + [round(2 + 5 / 6 + i / 6, 2) for i in range(19)]
+    assert hours_of(silent) == []
     shuffled = carry_out(tracks.sample(frac=1, random_state=3), {"loitering": going_on},
                          night, CarryConfig())
     pd.testing.assert_frame_equal(carried, shuffled)
