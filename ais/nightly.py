@@ -181,3 +181,20 @@ def identities_of(pings: pd.DataFrame) -> pd.DataFrame:
     """, non_null_ints=("mmsi", "pings"))
     con.close()
     return out
+
+
+def thin_pings(pings: pd.DataFrame, every_s: int = 60) -> pd.DataFrame:
+    """At most the first and the last ping of each ``every_s`` interval per event and vessel
+    (what the state keeps for maps and exports: a 10-second feed is 360 pings an hour, a map
+    needs far fewer; the pings either side of every gap are kept)."""
+    if pings.empty:
+        return pings
+    frame = pings.sort_values(["event_id", "mmsi", "timestamp"], kind="stable")
+    event = pd.factorize(frame["event_id"])[0]
+    mmsi = frame["mmsi"].to_numpy()
+    bucket = epoch_ns(frame["timestamp"]) // (every_s * 1_000_000_000)
+    same = (event[1:] == event[:-1]) & (mmsi[1:] == mmsi[:-1]) & (bucket[1:] == bucket[:-1])
+    first = np.r_[True, ~same]
+    last = np.r_[~same, True]
+    return frame[first | last].reset_index(drop=True)
+

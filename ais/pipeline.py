@@ -22,7 +22,15 @@ from ais.events import annotate_places
 from ais.explain import reasons, unusual_features
 from ais.identity import flag_of
 from ais.ingest import CleaningReport, ingest
-from ais.nightly import EVENT_PING_COLUMNS, carry_out, combine, identities_of, night_of, reconcile
+from ais.nightly import (
+    EVENT_PING_COLUMNS,
+    carry_out,
+    combine,
+    identities_of,
+    night_of,
+    reconcile,
+    thin_pings,
+)
 from ais.output import format_events, write_csv
 from ais.state import CarryConfig, Night, State
 from ais.tracks import build_tracks
@@ -357,8 +365,8 @@ def _commit(state: State, result: ScanResult, detected: Detected, tonight: pd.Da
         result.run_id, night,
         carry=carry_out(detected.tracks, detected.candidates, night, carry),
         events=events, event_rows=_event_rows(events),
-        event_pings=event_pings(events, detected.tracks[
-            [c for c in EVENT_PING_COLUMNS if c in detected.tracks.columns]]),
+        event_pings=thin_pings(event_pings(events, detected.tracks[
+            [c for c in EVENT_PING_COLUMNS if c in detected.tracks.columns]])),
         identities=identities_of(tonight), run=run)
 
 

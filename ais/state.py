@@ -102,6 +102,9 @@ def _now() -> pd.Timestamp:
 class State:
     """An open state database. Holding it open holds DuckDB's file lock: one scan at a time."""
 
+    #: carries of nights older than this before the newest are deleted
+    keep_carries_days = 14
+
     def __init__(self, con: duckdb.DuckDBPyConnection, path: Path) -> None:
         self.con, self.path = con, path
 
@@ -257,6 +260,10 @@ class State:
             ns = night.start if night is not None else None  # None: no usable ping tonight
             if carry is not None:
                 _replace(con, "carry", carry.assign(night_start=ns), "night_start = ?", [ns])
+                # a re-run or back-fill needs the carry of the night before; older ones go
+                con.execute("DELETE FROM carry WHERE night_start < "
+                            "(SELECT max(night_start) FROM carry) - to_days(?)",
+                            [int(self.keep_carries_days)])
             if identities is not None:
                 _replace(con, "identities", identities.assign(night_start=ns),
                          "night_start = ?", [ns])

@@ -355,3 +355,35 @@ def test_a_night_without_usable_pings_is_logged_and_changes_nothing(nights, tmp_
     with State.open(state, read_only=True) as st:
         runs = st.runs()
     assert list(runs["status"]) == ["ok", "ok"] and runs["night_start"].isna().iloc[0]
+
+
+def test_stored_event_pings_are_thinned_but_keep_both_sides_of_a_gap() -> None:
+    from ais.nightly import thin_pings
+
+    times = [DAY1 + pd.Timedelta(seconds=10 * i) for i in range(360)]          # 1 h at 10 s
+    times += [DAY1 + pd.Timedelta(hours=3, seconds=10 * i) for i in range(360)]  # after a gap
+    pings = pd.DataFrame({"event_id": "DRK-x", "mmsi": 412345671,
+                          "timestamp": pd.to_datetime(times, utc=True), "lat": 38.4,
+                          "lon": 124.6})
+    thin = thin_pings(pings)
+    assert len(thin) <= 2 * 120
+    assert {times[359], times[360], times[0], times[-1]} <= set(thin["timestamp"])
+
+
+def test_old_carries_are_pruned(tmp_path) -> None:
+    from ais.state import Night
+
+    with State.open(tmp_path / "s.duckdb") as st:
+        for day in (0, 5, 30):
+            start = DAY1 + pd.Timedelta(days=day)
+            run_id, _ = st.begin_run(["x"], "out.csv")
+            carry = pd.DataFrame({"mmsi": [412345671], "timestamp": [start]})
+            st.commit_night(run_id, Night(start, start + pd.Timedelta(hours=23)), carry=carry,
+                            events=pd.DataFrame(), event_rows=[], event_pings=pd.DataFrame(),
+                            identities=None, run={
+                                "exit_code": 0, "carried_from": None, "rows_in": 1,
+                                "rows_out": 1, "carried_pings": 0, "candidates": {},
+                                "flagged": 0, "new": 0, "continued": 0, "seconds": {},
+                                "versions": {}, "notes": []})
+        nights = st.con.execute("SELECT DISTINCT night_start FROM carry").df()["night_start"]
+    assert list(nights) == [DAY1 + pd.Timedelta(days=30)]
