@@ -110,14 +110,16 @@ def detect_pings(pings: pd.DataFrame, report: CleaningReport, cfg: Config,
     return Detected(report, tracks, candidates)
 
 
-def _vessels(tracks: pd.DataFrame) -> pd.DataFrame:
-    """Display identity per MMSI: the most broadcast raw name, call sign, IMO and type."""
+def _vessels(tracks: pd.DataFrame, mmsis: pd.Series) -> pd.DataFrame:
+    """Display identity of the vessels ``mmsis``: the most broadcast raw name, call sign, IMO
+    and type."""
     con = connect()
     con.register("t", tracks[["mmsi", "name", "callsign", "imo", "ship_type", "vessel_class"]])
+    con.register("wanted", pd.DataFrame({"mmsi": pd.to_numeric(mmsis).dropna().astype("int64")}))
     vessels = con.execute("""
         SELECT mmsi, mode(name) AS vessel_name, mode(callsign) AS callsign,
                mode(imo) AS imo, mode(ship_type) AS ship_type, mode(vessel_class) AS vessel_type
-        FROM t GROUP BY mmsi
+        FROM t SEMI JOIN wanted USING (mmsi) GROUP BY mmsi
     """).df()
     con.close()
     flags = flag_of(vessels["mmsi"])
@@ -184,7 +186,6 @@ def suppress_subsumed(events: pd.DataFrame) -> pd.DataFrame:
 
 def score_events(detected: Detected, models: scoring.Models, cfg: Config) -> pd.DataFrame:
     """Score, flag, explain and rank the candidates; returns the flagged events."""
-    vessels = _vessels(detected.tracks)
     flagged = []
     for event_type, cand in detected.candidates.items():
         if cand.empty:
@@ -204,7 +205,8 @@ def score_events(detected: Detected, models: scoring.Models, cfg: Config) -> pd.
         return pd.DataFrame()
     events = suppress_subsumed(pd.concat(flagged, ignore_index=True))
     events["reason"] = reasons(events)
-    ident = vessels.set_index("mmsi")
+    ident = _vessels(detected.tracks, pd.concat([events["mmsi"], events["other_mmsi"]])
+                     ).set_index("mmsi")
     for prefix, key in (("", "mmsi"), ("other_", "other_mmsi")):
         joined = ident.reindex(events[key].astype("Int64").astype("float").astype("Int64"))
         for col in ("vessel_name", "flag", "imo", "ship_type", "vessel_type", "callsign"):

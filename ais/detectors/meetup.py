@@ -150,6 +150,7 @@ def _slots_sql(cfg: Config, tracks: pd.DataFrame) -> str:
         FROM (SELECT mmsi, track, timestamp, lat, lon, {_opt(tracks, 'sog', 'DOUBLE')}
               FROM pings WHERE lat IS NOT NULL AND lon IS NOT NULL
                            AND timestamp IS NOT NULL)
+        {_may_be_slow(tracks, slow)}
         GROUP BY ALL
     ),
     p AS (  -- consecutive pings around slot instants: the last of one interval and the
@@ -192,6 +193,19 @@ def _slots_sql(cfg: Config, tracks: pd.DataFrame) -> str:
         CAST(floor(lon / {_cell_lon_deg(cfg, 'r')}) AS BIGINT) AS c
     FROM cells
     """
+
+
+def _may_be_slow(tracks: pd.DataFrame, slow: str) -> str:
+    """SQL keeping only tracks with a ping slower than ``slow`` or without SOG.
+
+    A slot is made from two consecutive pings whose mean SOG is below ``slow`` (or, lacking
+    SOG, their implied speed): a track whose pings all report SOG >= ``slow`` makes none, so
+    its pings need not be resampled at all (most ships under way).
+    """
+    if "sog" not in tracks.columns:
+        return ""
+    return f"""SEMI JOIN (SELECT DISTINCT mmsi, track FROM pings
+                          WHERE sog IS NULL OR sog < {slow}) USING (mmsi, track)"""
 
 
 def _cell_lat_deg(cfg: Config) -> float:
