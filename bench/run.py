@@ -280,9 +280,13 @@ def main(argv: list[str] | None = None) -> int:
                   f"TrajectoryStopDetector) timed on {mp['pings']:,} pings: "
                   f"{mp['seconds']:.1f} s ({mp['pings'] / mp['seconds']:,.0f} pings/s), "
                   f"extrapolated linearly to {n:,} pings: {mp['extrapolated_s']:.0f} s")
+            work = sum(v for k, v in by_rows[n]["stages"].items() if k != "state")
             print(f"ais scan on {n:,} pings: {ours:.2f} s wall incl. start-up -> "
-                  f"{mp['extrapolated_s'] / ours:.0f}x faster")
-            results["movingpandas"] = mp | {"ratio": mp["extrapolated_s"] / ours}
+                  f"{mp['extrapolated_s'] / ours:.0f}x faster; its stages from ingest to "
+                  f"output (no start-up, no state) {work:.2f} s -> "
+                  f"{mp['extrapolated_s'] / work:.0f}x")
+            results["movingpandas"] = mp | {"ratio": mp["extrapolated_s"] / ours,
+                                            "ratio_stages": mp["extrapolated_s"] / work}
 
         if args.crowding:
             c = crowding(args.crowding_vessels, 24)
