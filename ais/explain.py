@@ -77,7 +77,10 @@ def _identity(ev: pd.Series) -> str:
         parts.append(f"IMO {ev.get('imo_before')} -> {ev.get('imo_after')}")
     text = "Identity change: " + "; ".join(parts)
     n = ev.get("n_switches")
-    if pd.notna(n) and float(n) > 1:
+    k = ev.get("n_identities")
+    if pd.notna(n) and float(n) > 1 and pd.notna(k) and float(k) > 2:
+        text += f" ({int(n)} changes among {int(k)} names)"
+    elif pd.notna(n) and float(n) > 1:
         text += f" ({int(n)} switches back and forth)"
     return text + f", {_where(ev)}"
 

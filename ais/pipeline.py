@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ais import scoring
+from ais import land, scoring
 from ais.config import Config
 from ais.db import connect
 from ais.detectors import REGISTRY
@@ -86,6 +86,8 @@ class Detected:
     report: CleaningReport
     tracks: pd.DataFrame
     candidates: dict[str, pd.DataFrame]
+    #: per MMSI spoofing signs (see ais.land.vessel_signals)
+    signals: pd.DataFrame | None = None
 
 
 def detect(paths: Sequence[str | Path], cfg: Config, timings: Timings | None = None,
@@ -103,11 +105,15 @@ def detect_pings(pings: pd.DataFrame, report: CleaningReport, cfg: Config,
     timings = timings or Timings()
     with timings.stage("tracks"):
         tracks = build_tracks(pings, cfg.tracks)
+        signals = land.vessel_signals(tracks, cfg)
     candidates = {}
     for event_type, module in REGISTRY.items():
         with timings.stage(event_type):
-            candidates[event_type] = annotate_places(module.detect(tracks, cfg), cfg)
-    return Detected(report, tracks, candidates)
+            found = annotate_places(module.detect(tracks, cfg), cfg)
+            if event_type in ("loitering", "meetup"):  # at sea by definition
+                found = land.at_sea_only(found, cfg)
+            candidates[event_type] = found
+    return Detected(report, tracks, candidates, signals)
 
 
 def _vessels(tracks: pd.DataFrame, mmsis: pd.Series) -> pd.DataFrame:
@@ -205,6 +211,9 @@ def score_events(detected: Detected, models: scoring.Models, cfg: Config) -> pd.
         return pd.DataFrame()
     events = suppress_subsumed(pd.concat(flagged, ignore_index=True))
     events["reason"] = reasons(events)
+    if detected.signals is not None:
+        signs = land.spoofing_sentences(events["mmsi"], detected.signals)
+        events["reason"] = (events["reason"] + " " + signs).str.strip()
     ident = _vessels(detected.tracks, pd.concat([events["mmsi"], events["other_mmsi"]])
                      ).set_index("mmsi")
     for prefix, key in (("", "mmsi"), ("other_", "other_mmsi")):
@@ -324,6 +333,7 @@ def run_scan(paths: Sequence[str | Path], output: str | Path, cfg: Config,
             models, note = load_models(models_dir, detected, cfg)
             events = score_events(detected, models, cfg)
         notes.append(note)
+        notes.extend(land.signal_notes(detected.signals))
         if state is not None and night is not None:
             with timings.stage("state"):
                 reported = state.reported(night.start - pd.Timedelta(days=carry.keep_days))

@@ -140,12 +140,38 @@ def _within_track(tracks: pd.DataFrame, cfg: Config) -> pd.DataFrame:
     con.close()
     if rows.empty:
         return rows
-    rows = rows.merge(identities, on=["mmsi", "track"], how="left")
+    rows = _collapse_chains(rows.merge(identities, on=["mmsi", "track"], how="left"))
     rows["other_mmsi"] = pd.NA
     rows["mmsi_before"] = rows["mmsi"]
     rows["handover_gap_h"] = 0.0
     rows["handover_km"] = 0.0
     return rows.drop(columns=["na", "nb", "ca", "cb", "ia", "ib"])
+
+
+#: more identity changes than this in one track are one story (a fleet that renames hourly,
+#: GFW's fishing-fleet pattern), reported once with the count, not once per change
+MAX_CHANGES_PER_TRACK = 3
+
+
+def _collapse_chains(rows: pd.DataFrame) -> pd.DataFrame:
+    """One row per track that changed identity more than ``MAX_CHANGES_PER_TRACK`` times:
+    from its first identity to its last, over the whole span, with the switches summed."""
+    size = rows.groupby(["mmsi", "track"])["start_time"].transform("size")
+    many = rows[size > MAX_CHANGES_PER_TRACK].sort_values(["mmsi", "track", "start_time"])
+    if many.empty:
+        return rows
+    g = many.groupby(["mmsi", "track"], sort=False)
+    first, last = g.head(1).set_index(["mmsi", "track"]), g.tail(1).set_index(["mmsi", "track"])
+    chain = first.copy()
+    for col in ("name_after", "callsign_after", "imo_after"):
+        chain[col] = last[col]
+    chain["end_time"] = g["end_time"].max()
+    chain["n_switches"] = g["n_switches"].sum()
+    for col in ("dn", "dc", "di"):
+        chain[col] = g[col].any()
+    return pd.concat([rows[size <= MAX_CHANGES_PER_TRACK], chain.reset_index()],
+                     ignore_index=True).sort_values(["mmsi", "track", "start_time"],
+                                                    ignore_index=True)
 
 
 def _track_ends(tracks: pd.DataFrame) -> pd.DataFrame:

@@ -1,0 +1,219 @@
+"""Where the land is, and what a vessel's positions say about its transmitter.
+
+The land mask is the GLOBE 30-arc-second (about 1 km) grid shipped by the ``global-land-mask``
+package, read once per process and kept as bits (117 MB instead of 0.9 GB). At 1 km a coast,
+an estuary or a harbour basin can fall in a land cell (Nampo's port position on the Taedong
+estuary does, and so do the two unverified Nampo anchorage positions of ``ais.places``), so a
+position counts as **inland** only when it and the four points ``margin_km`` (5 km) north,
+south, east and west of it are all land, it lies more than 15 km from every configured port
+and anchorage, and it is inside a watch area (elsewhere a land cell may be a river or lake
+with honest traffic). A ship cannot be there: the position is spoofed or the GPS is faulty.
+
+:func:`vessel_signals` sums, per MMSI, the signs that its reports are not one honest ship:
+positions inland, several ships broadcasting the MMSI at once (tracks of their own), and
+single positions far off the track (teleports). :func:`spoofing_sentences` turns them into
+words for the events' reasons; :func:`at_sea_only` takes loitering and meetups placed on land
+out of the rule (they are artefacts of bad positions, not of behaviour at sea).
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.util
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ais.config import Config
+from ais.geo import haversine_km, nearest_place, watch_area
+
+INLAND_MARGIN_KM = 5.0
+PLACE_BUFFER_KM = 15.0  # harbour channels and estuaries the 1 km grid calls land
+MIN_SHIP_PINGS = 10  # a shorter track is a glitch, not a second ship
+_KM_PER_DEG = 111.32
+_MASK_FILE = "globe_combined_mask_compressed.npz"
+
+
+@functools.cache
+def _mask() -> tuple[np.ndarray, float, float, float, float]:
+    """Land bits (rows from 90 N southwards, columns from 180 W eastwards) and the grid."""
+    # find the data file without importing the package (its import unpacks the whole grid)
+    spec = importlib.util.find_spec("global_land_mask")
+    if spec is None or not spec.submodule_search_locations:
+        raise ModuleNotFoundError("global-land-mask is not installed: pip install -e .")
+    file = Path(next(iter(spec.submodule_search_locations))) / _MASK_FILE
+    with np.load(file) as npz:
+        lat, lon = npz["lat"], npz["lon"]
+    land = np.empty((len(lat), len(lon) // 8), dtype=np.uint8)
+    # stream the 0.9 GB boolean grid out of the zip in blocks of rows, packing each block
+    with zipfile.ZipFile(file) as zf, zf.open("mask.npy") as fh:
+        major, _ = np.lib.format.read_magic(fh)
+        read_header = (np.lib.format.read_array_header_1_0 if major == 1
+                       else np.lib.format.read_array_header_2_0)
+        shape, fortran, dtype = read_header(fh)
+        if shape != (len(lat), len(lon)) or fortran or dtype != np.bool_:
+            raise ValueError(f"unexpected land grid {shape} {dtype} in {file}")
+        for start in range(0, shape[0], 1024):
+            rows = min(1024, shape[0] - start)
+            block = np.frombuffer(fh.read(rows * shape[1]), dtype=np.bool_)
+            land[start:start + rows] = np.invert(np.packbits(block.reshape(rows, -1), axis=1))
+    return land, float(lat[0]), float(lat[1] - lat[0]), float(lon[0]), float(lon[1] - lon[0])
+
+
+def is_land(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
+    """True where the 1 km cell holding the point is land (lakes count as land)."""
+    land, lat0, dlat, lon0, dlon = _mask()
+    lat = np.asarray(lat, dtype=float)
+    lon = np.asarray(lon, dtype=float)
+    ok = np.isfinite(lat) & np.isfinite(lon)
+    i = np.clip(((np.where(ok, lat, 0.0) - lat0) / dlat).astype(np.int64), 0, land.shape[0] - 1)
+    j = np.clip(((np.where(ok, lon, 0.0) - lon0) / dlon).astype(np.int64), 0,
+                land.shape[1] * 8 - 1)
+    bits = (land[i, j >> 3] >> (7 - (j & 7)).astype(np.uint8)) & 1
+    return ok & (bits == 1)
+
+
+def inland(lat: np.ndarray, lon: np.ndarray, margin_km: float = INLAND_MARGIN_KM) -> np.ndarray:
+    """True where the point and the points ``margin_km`` N, S, E and W of it are all land."""
+    lat = np.asarray(lat, dtype=float)
+    lon = np.asarray(lon, dtype=float)
+    out = is_land(lat, lon)
+    idx = np.flatnonzero(out)  # only the few on land need the margin test
+    if len(idx):
+        la, lo = lat[idx], lon[idx]
+        dlat = margin_km / _KM_PER_DEG
+        dlon = margin_km / (_KM_PER_DEG * np.maximum(np.cos(np.radians(la)), 0.01))
+        keep = np.ones(len(idx), dtype=bool)
+        for a, b in ((dlat, 0.0), (-dlat, 0.0), (0.0, dlon), (0.0, -dlon)):
+            keep &= is_land(np.clip(la + a, -90, 90), ((lo + b + 180) % 360) - 180)
+        out[idx] = keep
+    return out
+
+
+def inland_outside_places(lat: np.ndarray, lon: np.ndarray, cfg: Config) -> np.ndarray:
+    """Inland (see :func:`inland`), inside a watch area, and more than ``PLACE_BUFFER_KM``
+    from every port and anchorage.
+
+    The 1 km grid cannot resolve harbour channels, estuaries and rivers (the channel between
+    Nampo's anchorages and its port is land in it), and most lakes are land: outside the watch
+    areas, whose coasts we know, a land cell may be an inland waterway with honest traffic.
+    """
+    lat = np.asarray(lat, dtype=float)
+    lon = np.asarray(lon, dtype=float)
+    out = inland(lat, lon)
+    idx = np.flatnonzero(out)
+    if len(idx):
+        _, dist, inside = nearest_place(lat[idx], lon[idx], cfg.places, ("port", "anchorage"))
+        area = watch_area(lat[idx], lon[idx], cfg.areas)
+        out[idx[inside | (dist <= PLACE_BUFFER_KM) | (area == "")]] = False
+    return out
+
+
+def _jumps(tracks: pd.DataFrame, cfg: Config) -> np.ndarray:
+    """Pings the ship could neither have reached from the MMSI's previous ping nor left for
+    its next one, while the previous and next ping are within reach of each other: a single
+    position far off the track (pings sorted by mmsi, timestamp)."""
+    n = len(tracks)
+    if n < 3:
+        return np.zeros(n, dtype=bool)
+    mmsi = tracks["mmsi"].to_numpy()
+    t = tracks["timestamp"].to_numpy(dtype="datetime64[ns]").astype(np.int64) / 3.6e12
+    lat = tracks["lat"].to_numpy(float)
+    lon = tracks["lon"].to_numpy(float)
+    tc = cfg.tracks
+
+    def reachable(a: slice, b: slice) -> np.ndarray:
+        km = haversine_km(lat[a], lon[a], lat[b], lon[b])
+        return km <= np.maximum(tc.jump_tolerance_km, tc.max_speed_kn * 1.852 * (t[b] - t[a]))
+
+    same = (mmsi[:-2] == mmsi[1:-1]) & (mmsi[1:-1] == mmsi[2:])
+    mid = (same & ~reachable(slice(0, -2), slice(1, -1)) & ~reachable(slice(1, -1), slice(2, None))
+           & reachable(slice(0, -2), slice(2, None)))
+    return np.r_[False, mid, False]
+
+
+def vessel_signals(tracks: pd.DataFrame, cfg: Config) -> pd.DataFrame:
+    """Per MMSI: ``positions_on_land`` (inland, see :func:`inland_outside_places`),
+    ``position_jumps`` (see :func:`_jumps`) and ``ships_on_mmsi``: tracks of at least
+    ``MIN_SHIP_PINGS`` pings (jumps aside) that report during the same hours, i.e. several
+    ships at once (one ship silent for days and back elsewhere is not two)."""
+    cols = ("mmsi", "positions_on_land", "ships_on_mmsi", "position_jumps")
+    if tracks.empty:
+        return pd.DataFrame({c: pd.Series(dtype="int64") for c in cols})
+    tracks = tracks.sort_values(["mmsi", "timestamp"], kind="stable")
+    frame = pd.DataFrame({
+        "mmsi": tracks["mmsi"].to_numpy(), "track": tracks["track"].to_numpy(),
+        "timestamp": tracks["timestamp"].to_numpy(),
+        "on_land": inland_outside_places(tracks["lat"].to_numpy(float),
+                                         tracks["lon"].to_numpy(float), cfg),
+        "jump": _jumps(tracks, cfg)})
+    per_mmsi = frame.groupby("mmsi").agg(positions_on_land=("on_land", "sum"),
+                                         position_jumps=("jump", "sum"))
+    steady = frame[~frame["jump"]]
+    spans = steady.groupby(["mmsi", "track"], sort=True).agg(
+        n=("timestamp", "size"), start=("timestamp", "min"), end=("timestamp", "max"))
+    ships = spans[spans["n"] >= MIN_SHIP_PINGS].reset_index()
+    shared = ships[ships.duplicated("mmsi", keep=False)]
+    pairs = shared.merge(shared, on="mmsi", suffixes=("", "_b"))
+    pairs = pairs[(pairs["track"] != pairs["track_b"]) & (pairs["start"] <= pairs["end_b"])
+                  & (pairs["start_b"] <= pairs["end"])]
+    at_once = pairs.groupby("mmsi")["track"].nunique()
+    per_mmsi["ships_on_mmsi"] = at_once.reindex(per_mmsi.index).fillna(1)
+    return per_mmsi.reset_index()[list(cols)].astype({c: "int64" for c in cols})
+
+
+def spoofing_sentences(mmsi: pd.Series, signals: pd.DataFrame) -> pd.Series:
+    """For each MMSI, a sentence naming its spoofing signs, or "" when it has none."""
+    s = signals.set_index("mmsi").reindex(pd.to_numeric(mmsi, errors="coerce"))
+    land = s["positions_on_land"].fillna(0).astype(int).to_numpy()
+    ships = s["ships_on_mmsi"].fillna(0).astype(int).to_numpy()
+    jumps = s["position_jumps"].fillna(0).astype(int).to_numpy()
+    parts = [
+        np.where(land > 0, [f"{n} position{'s' if n != 1 else ''} reported inland"
+                            for n in land], ""),
+        np.where(ships > 1, [f"MMSI broadcast by {n} ships at once" for n in ships], ""),
+        np.where(jumps > 0, [f"{n} position{'s' if n != 1 else ''} far off its track"
+                             for n in jumps], ""),
+    ]
+    out = []
+    for signs in zip(*parts, strict=True):
+        found = [x for x in signs if x]
+        out.append("Spoofing signs: " + "; ".join(found) + "." if found else "")
+    return pd.Series(out, index=mmsi.index, dtype=object)
+
+
+def at_sea_only(candidates: pd.DataFrame, cfg: Config) -> pd.DataFrame:
+    """Loitering or meetup candidates placed inland fail the rule, with the context saying so
+    (a bad position cannot make a ship-to-ship transfer or loitering at sea)."""
+    if candidates.empty:
+        return candidates
+    on_land = inland_outside_places(candidates["lat"].to_numpy(float),
+                                    candidates["lon"].to_numpy(float), cfg)
+    if not on_land.any():
+        return candidates
+    out = candidates.copy()
+    out.loc[on_land, "passes_rule"] = False
+    out.loc[on_land, "context"] = "on land (spoofed or faulty positions)"
+    return out
+
+
+def signal_notes(signals: pd.DataFrame | None, show: int = 5) -> list[str]:
+    """Summary lines naming the vessels with spoofing signs (flagged or not)."""
+    if signals is None or signals.empty:
+        return []
+    out = []
+    for column, what in (("positions_on_land", "reported positions inland (spoofed or faulty "
+                                                "GPS)"),
+                         ("ships_on_mmsi", "are broadcast by more than one ship at once "
+                                           "(shared or spoofed MMSI)")):
+        limit = 1 if column == "ships_on_mmsi" else 0
+        hit = signals[signals[column] > limit].sort_values([column, "mmsi"],
+                                                           ascending=[False, True])
+        if len(hit):
+            names = ", ".join(f"{m} ({n})" for m, n in zip(hit["mmsi"][:show],
+                                                          hit[column][:show], strict=True))
+            more = f" and {len(hit) - show} more" if len(hit) > show else ""
+            out.append(f"{len(hit)} MMSI(s) {what}: {names}{more}")
+    return out
