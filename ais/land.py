@@ -28,6 +28,7 @@ import pandas as pd
 
 from ais.config import Config
 from ais.geo import haversine_km, nearest_place, watch_area
+from ais.tracks import epoch_ns
 
 INLAND_MARGIN_KM = 5.0
 PLACE_BUFFER_KM = 15.0  # harbour channels and estuaries the 1 km grid calls land
@@ -111,7 +112,7 @@ def inland_outside_places(lat: np.ndarray, lon: np.ndarray, cfg: Config) -> np.n
     return out
 
 
-def _jumps(tracks: pd.DataFrame, cfg: Config) -> np.ndarray:
+def _jumps(tracks: pd.DataFrame, t_h: np.ndarray, cfg: Config) -> np.ndarray:
     """Pings the ship could neither have reached from the MMSI's previous ping nor left for
     its next one, while the previous and next ping are within reach of each other: a single
     position far off the track (pings sorted by mmsi, timestamp)."""
@@ -119,7 +120,7 @@ def _jumps(tracks: pd.DataFrame, cfg: Config) -> np.ndarray:
     if n < 3:
         return np.zeros(n, dtype=bool)
     mmsi = tracks["mmsi"].to_numpy()
-    t = tracks["timestamp"].to_numpy(dtype="datetime64[ns]").astype(np.int64) / 3.6e12
+    t = t_h
     lat = tracks["lat"].to_numpy(float)
     lon = tracks["lon"].to_numpy(float)
     tc = cfg.tracks
@@ -142,13 +143,18 @@ def vessel_signals(tracks: pd.DataFrame, cfg: Config) -> pd.DataFrame:
     cols = ("mmsi", "positions_on_land", "ships_on_mmsi", "position_jumps")
     if tracks.empty:
         return pd.DataFrame({c: pd.Series(dtype="int64") for c in cols})
-    tracks = tracks.sort_values(["mmsi", "timestamp"], kind="stable")
+    t_ns = epoch_ns(tracks["timestamp"])
+    mmsi = tracks["mmsi"].to_numpy()
+    if len(mmsi) > 1 and not np.all((mmsi[1:] > mmsi[:-1])
+                                    | ((mmsi[1:] == mmsi[:-1]) & (t_ns[1:] >= t_ns[:-1]))):
+        order = np.lexsort((t_ns, mmsi))
+        tracks, t_ns = tracks.iloc[order], t_ns[order]
     frame = pd.DataFrame({
         "mmsi": tracks["mmsi"].to_numpy(), "track": tracks["track"].to_numpy(),
-        "timestamp": tracks["timestamp"].to_numpy(),
+        "timestamp": t_ns,
         "on_land": inland_outside_places(tracks["lat"].to_numpy(float),
                                          tracks["lon"].to_numpy(float), cfg),
-        "jump": _jumps(tracks, cfg)})
+        "jump": _jumps(tracks, t_ns / 3.6e12, cfg)})
     per_mmsi = frame.groupby("mmsi").agg(positions_on_land=("on_land", "sum"),
                                          position_jumps=("jump", "sum"))
     steady = frame[~frame["jump"]]
