@@ -52,12 +52,15 @@ def _ns(value: pd.Timestamp | pd.Series) -> np.ndarray | int:
 
 
 def carry_out(tracks: pd.DataFrame, candidates: dict[str, pd.DataFrame], night: Night,
-              cfg: CarryConfig) -> pd.DataFrame:
+              cfg: CarryConfig, identities: pd.DataFrame | None = None) -> pd.DataFrame:
     """Pings to carry into the next night (ingest columns, sorted by mmsi, timestamp):
     each vessel's last ``vessel_tail_h`` of reporting and the first and last ping of each
     identity (name, call sign, IMO) it used, unless it has been silent for more than
     ``keep_days``, and every ping since ``event_pad_h`` before the start of an event still
-    going on at the end of the night. Vectorised over the (mmsi, timestamp) order."""
+    going on at the end of the night (at most ``max_event_carry_h`` of it: a longer event
+    keeps its id and start through :func:`reconcile`). ``identities`` is
+    :func:`identities_of` the same frame, if already computed.
+    Vectorised over the (mmsi, timestamp) order."""
     cols = [c for c in OUTPUT_COLUMNS if c in tracks.columns]
     if tracks.empty:
         return tracks[cols]
@@ -77,15 +80,13 @@ def carry_out(tracks: pd.DataFrame, candidates: dict[str, pd.DataFrame], night: 
 
     # each identity's first and last ping (identity history: tomorrow's names are compared
     # with every name the vessel used lately, however long ago it last reported them)
-    ident = [c for c in ("name_norm", "callsign_norm", "imo") if c in tracks.columns]
-    if ident:
-        sorted_tracks = tracks if order is None else tracks.iloc[order]
-        key = sorted_tracks.groupby(["mmsi", *ident], dropna=False, sort=False).ngroup()
-        key = key.to_numpy()
-        _, first_at = np.unique(key, return_index=True)
-        _, last_rev = np.unique(key[::-1], return_index=True)
-        anchors = np.r_[first_at, len(key) - 1 - last_rev]
-        keep[anchors[last[anchors] >= _ns(night.end) - int(cfg.keep_days * 24 * hour)]] = True
+    ids = identities if identities is not None else identities_of(tracks)
+    anchors = np.r_[ids["first_row"].to_numpy(np.int64), ids["last_row"].to_numpy(np.int64)]
+    if order is not None:  # positions in the frame given -> positions in (mmsi, time) order
+        where = np.empty_like(order)
+        where[order] = np.arange(len(order))
+        anchors = where[anchors]
+    keep[anchors[last[anchors] >= _ns(night.end) - int(cfg.keep_days * 24 * hour)]] = True
 
     # events still going on when the night ends: carry their vessels' pings from their start
     pad = pd.Timedelta(hours=cfg.event_pad_h)
@@ -97,7 +98,8 @@ def carry_out(tracks: pd.DataFrame, candidates: dict[str, pd.DataFrame], night: 
         for col in ("mmsi", "other_mmsi"):
             side = going_on[[col, "start_time"]].dropna()
             vessels.append(side[col].astype("int64").to_numpy())
-            since.append(_ns(side["start_time"]) - int(cfg.event_pad_h * hour))
+            since.append(np.maximum(_ns(side["start_time"]) - int(cfg.event_pad_h * hour),
+                                    _ns(night.end) - int(cfg.max_event_carry_h * hour)))
     if vessels:
         unique = mmsi[starts]
         first = np.full(len(unique), np.iinfo(np.int64).max)
@@ -170,15 +172,23 @@ def reconcile(events: pd.DataFrame, reported: pd.DataFrame, night: Night) -> pd.
     return ev.reset_index(drop=True)
 
 
-def identities_of(pings: pd.DataFrame) -> pd.DataFrame:
-    """Each vessel's identities in ``pings`` with first/last time seen and ping counts."""
+def identities_of(tracks: pd.DataFrame, since: pd.Timestamp | None = None) -> pd.DataFrame:
+    """Each vessel's identities (name, call sign, IMO, ship type): first and last time seen
+    and ping counts among the pings at or after ``since``, and the positions in ``tracks`` of
+    each identity's first and last ping overall (``first_row``, ``last_row``; the frame is in
+    (mmsi, timestamp) order). One hash aggregation in DuckDB."""
     con = connect()
-    con.register("p", pings[["mmsi", "timestamp", "name", "callsign", "imo", "ship_type"]])
-    out = fetch_frame(con, """
+    con.register("p", tracks[["mmsi", "timestamp", "name", "callsign", "imo", "ship_type"]]
+                 .assign(row=np.arange(len(tracks))))
+    tonight = "TRUE" if since is None else f"timestamp >= '{since.isoformat()}'::TIMESTAMPTZ"
+    out = fetch_frame(con, f"""
         SELECT mmsi, name, callsign, imo, CAST(ship_type AS VARCHAR) AS ship_type,
-               min(timestamp) AS first_seen, max(timestamp) AS last_seen, count(*) AS pings
-        FROM p GROUP BY ALL ORDER BY mmsi, first_seen
-    """, non_null_ints=("mmsi", "pings"))
+               min(timestamp) FILTER (WHERE {tonight}) AS first_seen,
+               max(timestamp) FILTER (WHERE {tonight}) AS last_seen,
+               count(*) FILTER (WHERE {tonight}) AS pings,
+               arg_min(row, timestamp) AS first_row, arg_max(row, timestamp) AS last_row
+        FROM p GROUP BY mmsi, name, callsign, imo, ship_type ORDER BY mmsi, first_seen
+    """, non_null_ints=("mmsi", "pings", "first_row", "last_row"))
     con.close()
     return out
 

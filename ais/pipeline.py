@@ -346,7 +346,7 @@ def run_scan(paths: Sequence[str | Path], output: str | Path, cfg: Config,
                             notes, run_id, night)
         if state is not None:
             with timings.stage("state"):
-                _commit(state, result, detected, ingested.pings, from_night, n_carried, carry)
+                _commit(state, result, detected, from_night, n_carried, carry)
         return result
     except BaseException as exc:
         if state is not None and run_id is not None:
@@ -354,7 +354,7 @@ def run_scan(paths: Sequence[str | Path], output: str | Path, cfg: Config,
         raise
 
 
-def _commit(state: State, result: ScanResult, detected: Detected, tonight: pd.DataFrame,
+def _commit(state: State, result: ScanResult, detected: Detected,
             from_night: pd.Timestamp | None, n_carried: int, carry: CarryConfig) -> None:
     """Store tonight in the state: carry, identities, events with their pings, run log."""
     night, events = result.night, result.events
@@ -373,13 +373,15 @@ def _commit(state: State, result: ScanResult, detected: Detected, tonight: pd.Da
                            event_rows=_event_rows(events), event_pings=pd.DataFrame(),
                            identities=None, run=run)
         return
+    identities = identities_of(detected.tracks, night.start)
     state.commit_night(
         result.run_id, night,
-        carry=carry_out(detected.tracks, detected.candidates, night, carry),
+        carry=carry_out(detected.tracks, detected.candidates, night, carry, identities),
         events=events, event_rows=_event_rows(events),
         event_pings=thin_pings(event_pings(events, detected.tracks[
             [c for c in EVENT_PING_COLUMNS if c in detected.tracks.columns]])),
-        identities=identities_of(tonight), run=run)
+        identities=identities[identities["pings"] > 0].drop(columns=["first_row", "last_row"]),
+        run=run)
 
 
 def run_train(paths: Sequence[str | Path], models_dir: str | Path, cfg: Config,

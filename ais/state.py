@@ -57,6 +57,7 @@ class CarryConfig:
     vessel_tail_h: float = 3.0   # each vessel's last hours of reporting
     keep_days: float = 7.0       # forget vessels silent for longer than this
     event_pad_h: float = 2.0     # pings carried from before an unfinished event's start
+    max_event_carry_h: float = 24.0  # ... but not more than this before the night's end
 
 
 @dataclass(frozen=True)

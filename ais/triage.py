@@ -9,6 +9,7 @@ one shape. Pings are rows of :func:`ais.tracks.build_tracks` around the events, 
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from ais.config import TrackConfig
@@ -110,8 +111,9 @@ def event_pings(events: pd.DataFrame, tracks: pd.DataFrame, pad_h: float = DEFAU
         for col in ("mmsi", "other_mmsi")]).dropna(subset=["ev_mmsi"])
     wanted = wanted.astype({"ev_mmsi": "int64"}).drop_duplicates(["event_id", "ev_mmsi"])
     cols = ", ".join(f't."{c}"' for c in tracks.columns if c != "event_id")
+    mine = tracks[np.isin(tracks["mmsi"].to_numpy(), wanted["ev_mmsi"].to_numpy())]
     con = connect()
-    con.register("t", tracks)
+    con.register("t", mine)
     con.register("w", wanted)
     out = fetch_frame(con, f"""
         SELECT w.event_id, {cols} FROM w JOIN t
