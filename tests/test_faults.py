@@ -174,12 +174,15 @@ def _scan_process(out: Path, *extra: str) -> subprocess.Popen:
                              "-q", *extra], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
 
-def _kill_at_random_moments(tmp_path: Path, reference: bytes, kills: int, seed: int) -> None:
+def _kill_at_random_moments(tmp_path: Path, reference: bytes, kills: int, seed: int,
+                            duration: float | None = None) -> None:
+    """Kill ``kills`` scans at random moments of a run (timed here unless ``duration``)."""
     out = tmp_path / "flagged.csv"
     out.write_bytes(b"yesterday\n")
-    t0 = time.monotonic()
-    assert _scan_process(tmp_path / "timing.csv", "--no-state").wait() == 0
-    duration = time.monotonic() - t0
+    if duration is None:
+        t0 = time.monotonic()
+        assert _scan_process(tmp_path / "timing.csv", "--no-state").wait() == 0
+        duration = time.monotonic() - t0
     rng = random.Random(seed)
     for _ in range(kills):
         proc = _scan_process(out, "--no-state")
@@ -196,7 +199,7 @@ def _kill_at_random_moments(tmp_path: Path, reference: bytes, kills: int, seed: 
 
 def test_sigkill_at_random_moments_never_tears_the_csv_and_the_next_run_completes(
         tmp_path, reference):
-    _kill_at_random_moments(tmp_path, reference, kills=2, seed=int(time.time()))
+    _kill_at_random_moments(tmp_path, reference, kills=2, seed=int(time.time()), duration=4.0)
 
 
 @pytest.mark.slow
