@@ -125,6 +125,44 @@ def test_disk_full_mid_write_keeps_the_previous_csv_and_leaves_no_temporary(
     assert out.read_bytes() == reference
 
 
+@contextlib.contextmanager
+def tiny_disk(folder: Path, size_kb: int = 64):
+    """A real, small file system at ``folder`` (a tmpfs; needs root and mount)."""
+    folder.mkdir()
+    if os.geteuid() != 0 or shutil.which("mount") is None or subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", f"size={size_kb}k", "tmpfs", str(folder)],
+            capture_output=True).returncode != 0:
+        pytest.skip("cannot mount a small tmpfs here (needs root)")
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", "-l", str(folder)], check=False)
+
+
+def _fill(folder: Path) -> Path:
+    filler = folder / "filler"
+    with contextlib.suppress(OSError), open(filler, "wb", buffering=0) as fh:
+        while True:
+            fh.write(b"x" * 1024)
+    return filler
+
+
+def test_a_really_full_disk_fails_clearly_and_the_next_run_completes(tmp_path, reference):
+    with tiny_disk(tmp_path / "disk") as disk:
+        out = disk / "flagged.csv"
+        out.write_text("yesterday\n")
+        filler = _fill(disk)
+        result = scan(QUICK, "-o", out, "--no-state", "--log", str(tmp_path / "scan.log"))
+        assert result.exit_code == 1, result.output
+        assert f"Error: {out}: cannot write (No space left on device)" in result.output
+        assert out.read_text() == "yesterday\n"
+        assert temporaries(disk) == []
+        filler.unlink()
+        assert scan(QUICK, "-o", out, "--no-state", "-q", "--log",
+                    str(tmp_path / "scan.log")).exit_code == 0
+        assert out.read_bytes() == reference
+
+
 def test_disk_full_while_saving_models_keeps_the_previous_models(tmp_path, monkeypatch):
     import skops.io as sio
 
@@ -184,13 +222,13 @@ def _kill_at_random_moments(tmp_path: Path, reference: bytes, kills: int, seed: 
         assert _scan_process(tmp_path / "timing.csv", "--no-state").wait() == 0
         duration = time.monotonic() - t0
     rng = random.Random(seed)
-    for _ in range(kills):
+    for kill in range(kills):
         proc = _scan_process(out, "--no-state")
         time.sleep(rng.uniform(0.0, duration * 1.1))
         proc.send_signal(signal.SIGKILL)
         proc.wait()
         # either yesterday's file or a complete new one: never a torn CSV
-        assert out.read_bytes() in (b"yesterday\n", reference)
+        assert out.read_bytes() in (b"yesterday\n", reference), f"seed {seed}, kill {kill}"
     proc = _scan_process(out, "--no-state")
     assert proc.wait() == 0, proc.stderr.read().decode()
     assert out.read_bytes() == reference
