@@ -34,6 +34,7 @@ from ais.tracks import epoch_ns
 INLAND_MARGIN_KM = 5.0
 PLACE_BUFFER_KM = 15.0  # harbour channels and estuaries the 1 km grid calls land
 MIN_SHIP_PINGS = 10  # a shorter track is a glitch, not a second ship
+MIN_JUMPS = 3  # one odd position is a receiver glitch (1 in 2,000 MarineCadastre vessels)
 _KM_PER_DEG = 111.32
 _MASK_FILE = "globe_combined_mask_compressed.npz"
 
@@ -192,8 +193,7 @@ def spoofing_sentences(mmsi: pd.Series, signals: pd.DataFrame) -> pd.Series:
         np.where(land > 0, [f"{n} position{'s' if n != 1 else ''} reported inland"
                             for n in land], ""),
         np.where(ships > 1, [f"MMSI broadcast by {n} ships at once" for n in ships], ""),
-        np.where(jumps > 0, [f"{n} position{'s' if n != 1 else ''} far off its track"
-                             for n in jumps], ""),
+        np.where(jumps >= MIN_JUMPS, [f"{n} positions far off its track" for n in jumps], ""),
     ]
     out = []
     for signs in zip(*parts, strict=True):

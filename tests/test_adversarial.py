@@ -234,3 +234,12 @@ def test_one_timestamp_at_two_places_keeps_one_and_counts_the_other(tmp_path):
     assert len(of(csv, FOREIGN)) <= len(of(alone, FOREIGN))
     again, _ = scan(tmp_path, both.iloc[::-1])
     assert again.equals(csv)
+
+
+def test_one_odd_position_is_a_glitch_three_are_a_sign():
+    signals = pd.DataFrame({"mmsi": [1, 2, 3], "positions_on_land": [0, 0, 1],
+                            "ships_on_mmsi": [1, 1, 2], "position_jumps": [1, 3, 0]})
+    words = land.spoofing_sentences(pd.Series([1, 2, 3, 4]), signals).tolist()
+    assert words == ["", "Spoofing signs: 3 positions far off its track.",
+                     "Spoofing signs: 1 position reported inland; MMSI broadcast by 2 ships "
+                     "at once.", ""]
