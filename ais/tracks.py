@@ -39,8 +39,9 @@ def _reachable(lat: np.ndarray, lon: np.ndarray, t_ns: np.ndarray, rows: np.ndar
     return dist <= np.maximum(cfg.jump_tolerance_km, cfg.max_speed_kn * 1.852 * dt_h)
 
 
-def _parents(pings: pd.DataFrame, cfg: TrackConfig) -> np.ndarray:
-    """For each ping (of a frame sorted by mmsi, timestamp) the row it continues, or itself.
+def _parents(pings: pd.DataFrame, cfg: TrackConfig) -> tuple[np.ndarray, np.ndarray]:
+    """For each ping (of a frame sorted by mmsi, timestamp) the row it continues, or itself;
+    and the distance in km from each row to the next (length n - 1).
 
     A ping continues the nearest of the ``lookback_pings`` previous pings of its MMSI that it
     can reach; only the pings still unlinked are tested at the next distance back, so the
@@ -53,9 +54,10 @@ def _parents(pings: pd.DataFrame, cfg: TrackConfig) -> np.ndarray:
     lon = pings["lon"].to_numpy(float)
     parent = np.arange(n)
     # the previous ping (k = 1) for every ping at once, on whole arrays
+    step = haversine_km(lat[:-1], lon[:-1], lat[1:], lon[1:])
     ok = mmsi[1:] == mmsi[:-1]
-    ok &= haversine_km(lat[:-1], lon[:-1], lat[1:], lon[1:]) <= np.maximum(
-        cfg.jump_tolerance_km, cfg.max_speed_kn * 1.852 * (np.diff(t_ns) / 3.6e12))
+    ok &= step <= np.maximum(cfg.jump_tolerance_km,
+                             cfg.max_speed_kn * 1.852 * (np.diff(t_ns) / 3.6e12))
     parent[1:][ok] = parent[:-1][ok]
     first_of_mmsi = np.r_[True, mmsi[1:] != mmsi[:-1]]
     todo = np.flatnonzero(~first_of_mmsi & (parent == np.arange(n)))
@@ -70,7 +72,7 @@ def _parents(pings: pd.DataFrame, cfg: TrackConfig) -> np.ndarray:
         parent[rows[ok]] = prev[ok]
         todo = rows[~ok]
     if len(todo) == 0:
-        return parent
+        return parent, step
     # Pings that start a fragment look further back (by time) for a ping they can reach:
     # this joins a sparse second ship's pings to each other across the first ship's pings.
     con = connect()
@@ -89,7 +91,7 @@ def _parents(pings: pd.DataFrame, cfg: TrackConfig) -> np.ndarray:
     con.close()
     if len(fixes["row"]):
         parent[fixes["row"].astype(np.int64)] = fixes["parent"].astype(np.int64)
-    return parent
+    return parent, step
 
 
 def epoch_ns(ts: pd.Series) -> np.ndarray:
@@ -174,7 +176,8 @@ def build_tracks(pings: pd.DataFrame, cfg: TrackConfig | None = None) -> pd.Data
             out[col] = pd.Series(dtype=dtype)
         return out
 
-    root = _roots(_parents(out, cfg))
+    parent, step_from_previous_row = _parents(out, cfg)
+    root = _roots(parent)
     # number tracks per MMSI in order of their first ping (roots are first pings)
     mmsi = out["mmsi"].to_numpy()
     is_root = root == np.arange(n)
@@ -186,18 +189,23 @@ def build_tracks(pings: pd.DataFrame, cfg: TrackConfig | None = None) -> pd.Data
     track_of_root[root_rows] = np.arange(len(root_rows)) - group_start
     out["track"] = track_of_root[root]
 
-    # previous ping of the same track: sort by (mmsi, track, time), diff, scatter back
+    # previous ping of the same track: in (mmsi, track, time) order, diff, scatter back; when
+    # every MMSI is one track (the usual case) the rows are in that order already
     t_all = epoch_ns(out["timestamp"])
     track = out["track"].to_numpy()
-    order = track_order(mmsi, track, t_all)
-    t = t_all[order]
-    lat = out["lat"].to_numpy(float)[order]
-    lon = out["lon"].to_numpy(float)[order]
-    key = mmsi[order].astype(np.int64) * 100_000 + track[order]
+    order = None if not track.any() else track_order(mmsi, track, t_all)
+    t = t_all if order is None else t_all[order]
+    key = mmsi.astype(np.int64) * 100_000 + track
+    key = key if order is None else key[order]
     same = np.r_[False, key[1:] == key[:-1]]
     gap_h = np.where(same, np.r_[np.nan, np.diff(t) / 3.6e12], np.nan)
-    step = np.where(same, haversine_km(np.r_[lat[0], lat[:-1]], np.r_[lon[0], lon[:-1]],
-                                       lat, lon), np.nan)
+    if order is None:
+        step = np.where(same, np.r_[np.nan, step_from_previous_row], np.nan)
+    else:
+        lat = out["lat"].to_numpy(float)[order]
+        lon = out["lon"].to_numpy(float)[order]
+        step = np.where(same, np.r_[np.nan, haversine_km(lat[:-1], lon[:-1], lat[1:], lon[1:])],
+                        np.nan)
     new_segment = (~same) | (gap_h > cfg.gap_h)
     # segment number = count of segment starts since the track's first ping
     starts_cum = np.cumsum(new_segment)
@@ -205,9 +213,12 @@ def build_tracks(pings: pd.DataFrame, cfg: TrackConfig | None = None) -> pd.Data
     columns = {"segment": (starts_cum - starts_cum[track_first]).astype(np.int32),
                "gap_before_h": gap_h, "step_km": step}
     for name, values in columns.items():
-        scattered = np.empty(n, dtype=values.dtype)
-        scattered[order] = values
-        out[name] = scattered
+        if order is None:
+            out[name] = values
+        else:
+            scattered = np.empty(n, dtype=values.dtype)
+            scattered[order] = values
+            out[name] = scattered
     return out
 
 
