@@ -123,8 +123,11 @@ def _vessels(tracks: pd.DataFrame, mmsis: pd.Series) -> pd.DataFrame:
     con.register("t", tracks[["mmsi", "name", "callsign", "imo", "ship_type", "vessel_class"]])
     con.register("wanted", pd.DataFrame({"mmsi": pd.to_numeric(mmsis).dropna().astype("int64")}))
     vessels = con.execute("""
-        SELECT mmsi, mode(name) AS vessel_name, mode(callsign) AS callsign,
-               mode(imo) AS imo, mode(ship_type) AS ship_type, mode(vessel_class) AS vessel_type
+        -- mode(x ORDER BY x): a tie goes to the smallest value, the same on every run
+        SELECT mmsi, mode(name ORDER BY name) AS vessel_name,
+               mode(callsign ORDER BY callsign) AS callsign, mode(imo ORDER BY imo) AS imo,
+               mode(ship_type ORDER BY ship_type) AS ship_type,
+               mode(vessel_class ORDER BY vessel_class) AS vessel_type
         FROM t SEMI JOIN wanted USING (mmsi) GROUP BY mmsi
     """).df()
     con.close()

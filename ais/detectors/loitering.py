@@ -135,7 +135,7 @@ def _runs(tracks: pd.DataFrame, cfg: Config) -> pd.DataFrame:
                 avg(CASE WHEN lower(nav_status) LIKE '%anchor%'
                           OR lower(nav_status) LIKE '%moored%' THEN 1.0 ELSE 0.0 END)
                     AS at_anchor_share,
-                mode(vessel_class) AS vessel_class
+                mode(vessel_class ORDER BY vessel_class) AS vessel_class  -- ties: smallest
             FROM slow
             GROUP BY ALL
             HAVING epoch(max(timestamp) - min(timestamp)) / 3600.0 >= {lc.min_duration_h}

@@ -349,7 +349,8 @@ def _vessels_sql(tracks: pd.DataFrame) -> str:
     WITH who AS (
         SELECT mmsi, track FROM meetings UNION SELECT other_mmsi, other_track FROM meetings
     )
-    SELECT p.mmsi, p.track, mode({name}) AS name, mode({vclass}) AS vessel_class
+    SELECT p.mmsi, p.track, mode({name} ORDER BY {name}) AS name,
+           mode({vclass} ORDER BY {vclass}) AS vessel_class  -- ties: the smallest value
     FROM pings p SEMI JOIN who ON p.mmsi = who.mmsi AND p.track = who.track
     GROUP BY p.mmsi, p.track
     """
