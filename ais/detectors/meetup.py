@@ -337,20 +337,22 @@ def _dark_sql(cfg: Config, tracks: pd.DataFrame) -> str:
 
 def _vessels_sql(tracks: pd.DataFrame) -> str:
     """Most common name and vessel class of each track that takes part in a meeting."""
+    def most_common(expr: str) -> str:  # a tie goes to the smallest value, on every run
+        return f"mode({expr} ORDER BY {expr})"
+
     if "vessel_class" in tracks.columns:
-        vclass = "vessel_class"
+        vclass = most_common("vessel_class")
     elif "ship_type" in tracks.columns:
         from ais.ingest import _VESSEL_CLASS  # same classes as ingest gives
-        vclass = _VESSEL_CLASS
+        vclass = most_common(_VESSEL_CLASS)
     else:
         vclass = "'unknown'"
-    name = "name" if "name" in tracks.columns else "CAST(NULL AS VARCHAR)"
+    name = most_common("name") if "name" in tracks.columns else "CAST(NULL AS VARCHAR)"
     return f"""
     WITH who AS (
         SELECT mmsi, track FROM meetings UNION SELECT other_mmsi, other_track FROM meetings
     )
-    SELECT p.mmsi, p.track, mode({name} ORDER BY {name}) AS name,
-           mode({vclass} ORDER BY {vclass}) AS vessel_class  -- ties: the smallest value
+    SELECT p.mmsi, p.track, {name} AS name, {vclass} AS vessel_class
     FROM pings p SEMI JOIN who ON p.mmsi = who.mmsi AND p.track = who.track
     GROUP BY p.mmsi, p.track
     """
