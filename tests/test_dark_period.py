@@ -13,7 +13,7 @@ from ais.detectors import dark_period
 from ais.events import BASE_COLUMNS
 from ais.synth import Scenario
 from ais.tracks import build_tracks
-from tests.conftest import GFW, need, ping_frame
+from tests.conftest import GFW, MARINECADASTRE, need, ping_frame
 
 START = pd.Timestamp("2026-01-05T00:00Z")
 TARGET = 445123917
@@ -106,6 +106,30 @@ def test_reception_hole_silencing_everyone_does_not_pass() -> None:
     assert (ev["neighbours_reporting"] == 0).all()
     assert not ev["passes_rule"].any()
     assert ev["context"].str.startswith("reception hole").all()
+
+
+def test_nearly_everyone_falling_silent_at_once_is_reception_not_the_vessel() -> None:
+    """Like the MarineCadastre sample (25 minutes of a day, then a few stray reports): a
+    couple of vessels still reporting is not good reception when twenty fell silent."""
+    sc = Scenario(seed=5, report_every_s=120)
+    fleet = [412300101 + i for i in range(20)]
+    for i, mmsi in enumerate(fleet):
+        sc.vessel(mmsi, f"FLEET {i}", start=START,
+                  at=(38.30 + 0.01 * i, 124.50 + 0.01 * i)).drift(hours=3, speed_kn=0.5)
+    sc.vessel(TARGET, start=START, at=(38.40, 124.60)).drift(hours=3, speed_kn=0.5)
+    for mmsi, at in zip(OTHERS[:2], [(38.45, 124.62), (38.35, 124.55)], strict=True):
+        sc.vessel(mmsi, "STRAY", start=START, at=at).drift(hours=16, speed_kn=0.5)
+    pings = sc.pings()
+    last = pings[pings["mmsi"] == TARGET].iloc[[-1]]
+    late = last.assign(timestamp=START + pd.Timedelta(hours=15))  # one ping after the silence
+
+    ev = of(events(pd.concat([pings, late], ignore_index=True)), TARGET)
+
+    assert len(ev) == 1 and ev["duration_h"].iloc[0] > 11
+    assert ev["neighbours_reporting"].iloc[0] == 2
+    assert ev["neighbours_before"].iloc[0] >= 20
+    assert not ev["passes_rule"].iloc[0]
+    assert ev["context"].iloc[0].startswith("reception hole or a gap in the data")
 
 
 def test_vessel_still_dark_at_end_of_data_is_an_open_event() -> None:
@@ -203,7 +227,8 @@ def test_same_events_whatever_the_input_row_order() -> None:
 def test_output_schema_and_features() -> None:
     ev = events(_scene())
     assert list(ev.columns) == [*BASE_COLUMNS, *[f for f in dark_period.FEATURES
-                                                 if f not in BASE_COLUMNS]]
+                                                 if f not in BASE_COLUMNS],
+                                *dark_period.RULE_COLUMNS]
     assert ev["other_mmsi"].isna().all()
     assert str(ev["start_time"].dtype).startswith("datetime64") and ev["start_time"].dt.tz
 
@@ -228,3 +253,15 @@ def test_runs_fast_and_sane_on_the_gfw_sample() -> None:
     assert ev.loc[ev["is_open"], "end_time"].isna().all()
     assert ev["night_share"].between(0, 1).all()
     assert (ev["reports_per_h_before"] > 0).all()
+
+
+def test_the_marinecadastre_sample_is_a_hole_in_the_data_not_hundreds_of_dark_ships() -> None:
+    """25 minutes of a day plus a few hundred reports near midnight: every vessel looks silent
+    for 23 h while a few others 'kept reporting'. Nothing passes the rule (681 rows did)."""
+    from ais.ingest import ingest
+
+    tracks = build_tracks(ingest([need(MARINECADASTRE)]).pings)
+    ev = dark_period.detect(tracks, Config(everywhere=True))
+    assert len(ev) > 9000
+    assert not ev["passes_rule"].any()
+    assert ev["context"].str.contains("reception hole").mean() > 0.5

@@ -14,6 +14,11 @@ where reception was good and the vessel was reporting properly before it:
 * ``duration_h >= rule_min_gap_h`` (6 h by default; open gaps: so far),
 * ``neighbours_reporting >= min_neighbours``: other vessels kept reporting near where the
   vessel went dark or reappeared while it was silent; a reception hole silences everyone,
+* and reception stayed usual: at least :data:`MIN_NEIGHBOUR_SHARE` of the vessels that
+  reported near its start in the hour before (``neighbours_before``) kept reporting, at
+  :data:`MIN_NEIGHBOUR_RATE_SHARE` of their report rate (``neighbour_pings_per_h_before``);
+  neither is a forest feature. When nearly everyone goes quiet at once, it is reception or
+  the data, not the vessel,
 * ``reports_per_h_before >= MIN_REPORTS_PER_H`` (1/h) in the ``density_window_h`` before,
 * ``duration_h >= TYPICAL_GAP_FACTOR * typical_gap_h`` (4x the track's median interval):
   a satellite-only or sparsely received vessel has long gaps as its normal rhythm,
@@ -55,6 +60,9 @@ FEATURES: tuple[str, ...] = (
     "in_port",
 )
 
+#: Columns the rule uses that are not forest features (after the features).
+RULE_COLUMNS: tuple[str, ...] = ("neighbours_before", "neighbour_pings_per_h_before")
+
 #: Tracks with fewer pings are never reported as open (still dark at the end of the data).
 MIN_OPEN_TRACK_PINGS = 3
 #: The rule needs at least this many reports per hour in the density window before the gap.
@@ -63,6 +71,14 @@ MIN_REPORTS_PER_H = 1.0
 TYPICAL_GAP_FACTOR = 4.0
 #: Neighbour pings count only this far inside the gap (at most a quarter of the gap).
 EDGE_MARGIN_H = 0.5
+#: A gap counts only if at least this share of the vessels that reported near its start in
+#: the hour before it kept reporting during it: when nearly everyone goes quiet at once it is
+#: reception (or the data: a file holding 25 minutes of one day), not the vessel.
+MIN_NEIGHBOUR_SHARE = 0.25
+#: ... and their reports per hour during it at least this share of the hour before (a few
+#: reports at one end of a day-long hole are not reception).
+MIN_NEIGHBOUR_RATE_SHARE = 0.1
+BEFORE_WINDOW_H = 1.0
 #: Hours over which ``sog_before_kn`` (median speed before the gap) is taken.
 SOG_WINDOW_H = 1.0
 
@@ -172,8 +188,9 @@ def _time_bin_us(durations_h: np.ndarray) -> int:
     return int(max(1.0, np.ceil(hours / _KEY_BUDGET)) * _US_PER_H)
 
 
-def _neighbours_sql(cfg: Config, bin_us: int) -> str:
-    """Other vessels reporting within the radius of either end while the vessel was silent."""
+def _neighbours_sql(cfg: Config, bin_us: int, gaps: str = "gaps") -> str:
+    """Other vessels reporting within the radius of either end while the vessel was silent
+    (the windows of table ``gaps``)."""
     radius = cfg.dark_period.neighbour_radius_km
     cd = 1.05 * radius / _KM_PER_DEG  # cell height in degrees (5 % slack for great circles)
     # a band's cells are as wide (in degrees of longitude) as ``cd`` km-equivalent at its
@@ -191,7 +208,7 @@ def _neighbours_sql(cfg: Config, bin_us: int) -> str:
                CASE WHEN is_open THEN stop_us + 1
                     ELSE stop_us - least({int(EDGE_MARGIN_H * _US_PER_H)},
                                          (stop_us - start_us) // 4) END AS hi_us
-        FROM gaps
+        FROM {gaps}
     ),
     pts AS (
         SELECT gid, lat, lon FROM win
@@ -250,8 +267,9 @@ def _context(ev: pd.DataFrame, cfg: Config) -> list[str]:
     """A few words per event saying why it passes or not (a loop over events, not pings)."""
     d = cfg.dark_period
     out = []
-    for is_open, dur, nb, rate, typ, in_port in zip(
-        ev["is_open"], ev["duration_h"], ev["neighbours_reporting"],
+    for is_open, dur, nb, usual, nb_rate, usual_rate, rate, typ, in_port in zip(
+        ev["is_open"], ev["duration_h"], ev["neighbours_reporting"], ev["neighbours_before"],
+        ev["neighbour_pings_per_h"], ev["neighbour_pings_per_h_before"],
         ev["reports_per_h_before"], ev["typical_gap_h"], ev["in_port"], strict=True,
     ):
         nb = int(nb)
@@ -260,6 +278,12 @@ def _context(ev: pd.DataFrame, cfg: Config) -> list[str]:
         elif nb < d.min_neighbours:
             why = (f"reception hole or empty sea: {nb} other vessels reported within "
                    f"{d.neighbour_radius_km:g} km")
+        elif nb < MIN_NEIGHBOUR_SHARE * usual:
+            why = (f"reception hole or a gap in the data: only {nb} of the {int(usual)} vessels "
+                   f"reporting nearby before kept reporting")
+        elif nb_rate < MIN_NEIGHBOUR_RATE_SHARE * usual_rate:
+            why = (f"reception hole or a gap in the data: vessels nearby sent {nb_rate:.0f} "
+                   f"reports/h during it against {usual_rate:.0f}/h before")
         elif not rate >= MIN_REPORTS_PER_H:
             why = f"sparse reporting before the gap ({rate:.1f} reports/h)"
         elif np.isfinite(typ) and dur < TYPICAL_GAP_FACTOR * typ:
@@ -303,10 +327,24 @@ def detect(tracks: pd.DataFrame, cfg: Config) -> pd.DataFrame:
         before = con.execute(_before_sql(cfg, data_start_us)).df()
         bin_us = _time_bin_us((gaps["stop_us"] - gaps["start_us"]).to_numpy(float) / _US_PER_H)
         neigh = con.execute(_neighbours_sql(cfg, bin_us)).df()
+        # the same count over the hour before the silence, around where it began
+        con.execute(f"""
+            CREATE TEMP TABLE gaps_before AS
+            SELECT gid, mmsi, lat, lon, NULL::DOUBLE AS end_lat, NULL::DOUBLE AS end_lon,
+                   TRUE AS is_open, start_us - {int(BEFORE_WINDOW_H * _US_PER_H)} AS start_us,
+                   start_us AS stop_us
+            FROM gaps
+        """)
+        usual = con.execute(_neighbours_sql(cfg, _US_PER_H, "gaps_before")).df()
     finally:
         con.close()
+    window_h = BEFORE_WINDOW_H * 3 / 4  # the join leaves out the first quarter (edge margin)
+    usual = usual.assign(neighbour_pings_per_h_before=usual["n_neighbour_pings"] / window_h)
+    usual = usual.rename(columns={"neighbours_reporting": "neighbours_before"})
 
-    ev = gaps.merge(before, on="gid", how="left").merge(neigh, on="gid", how="left")
+    ev = (gaps.merge(before, on="gid", how="left").merge(neigh, on="gid", how="left")
+          .merge(usual[["gid", "neighbours_before", "neighbour_pings_per_h_before"]],
+                 on="gid", how="left"))
     ev = ev.sort_values("gid").reset_index(drop=True)
     start_us = ev["start_us"].to_numpy(np.int64)
     stop_us = ev["stop_us"].to_numpy(np.int64)
@@ -349,14 +387,22 @@ def detect(tracks: pd.DataFrame, cfg: Config) -> pd.DataFrame:
         "night_share": _night_share(start_us, stop_us, mid_lon),
     })
     d = cfg.dark_period
+    for col in RULE_COLUMNS:
+        out[col] = ev[col].fillna(0).to_numpy(float)
+    usual_reception = (
+        (out["neighbours_reporting"] >= MIN_NEIGHBOUR_SHARE * out["neighbours_before"])
+        & (out["neighbour_pings_per_h"]
+           >= MIN_NEIGHBOUR_RATE_SHARE * out["neighbour_pings_per_h_before"]))
     typical = out["typical_gap_h"].fillna(0.0)
     out["passes_rule"] = (
         (out["duration_h"] >= d.rule_min_gap_h)
         & (out["neighbours_reporting"] >= d.min_neighbours)
+        & usual_reception
         & (out["reports_per_h_before"].fillna(0.0) >= MIN_REPORTS_PER_H)
         & (out["duration_h"] >= TYPICAL_GAP_FACTOR * typical)
         & ~in_port
     )
     out["in_port"] = in_port.astype(float)
     out["context"] = _context(out, cfg)
+    out = out[[c for c in out.columns if c not in RULE_COLUMNS] + list(RULE_COLUMNS)]
     return conform(out, "dark_period", FEATURES)
