@@ -129,13 +129,17 @@ everywhere_option = click.option(
 @click.option("--memory-limit", default="8GB", show_default=True,
               help="DuckDB's memory budget (e.g. 4GB); it spills to a temporary directory "
                    "beyond it instead of failing.")
+@click.option("--by-day", is_flag=True,
+              help="Scan a long input (a month) one UTC day at a time through the state, "
+                   "like nightly runs: memory bounded by one day of pings.")
 @click.option("-q", "--quiet", is_flag=True,
               help="Print nothing but errors (progress bars show only on a terminal anyway).")
 @click.pass_context
 def scan(ctx: click.Context, paths: tuple[str, ...], output: Path, models_dir: str | None,
          config_path: str | None, everywhere: bool, since: str | None, until: str | None,
          state_path: Path | None, no_state: bool, wait_s: float, log_path: Path | None,
-         timings: bool, skip_bad_files: bool, memory_limit: str, quiet: bool) -> None:
+         timings: bool, skip_bad_files: bool, memory_limit: str, by_day: bool,
+         quiet: bool) -> None:
     """Scan Parquet AIS files, directories or globs (PATHS) and write the ranked CSV of
     flagged events.
 
@@ -168,9 +172,12 @@ def scan(ctx: click.Context, paths: tuple[str, ...], output: Path, models_dir: s
         if bar is not None:
             bar.__enter__()
         with duckdb_memory_limit(memory_limit):
-            result = run_scan(list(paths), output, cfg, models_dir, state=state,
-                              timings=Timings(on_stage=stage_callback(log, bar)),
-                              skip_bad_files=skip_bad_files)
+            scan_fn = run_scan
+            if by_day:
+                from ais.byday import run_scan_by_day as scan_fn
+            result = scan_fn(list(paths), output, cfg, models_dir, state=state,
+                             timings=Timings(on_stage=stage_callback(log, bar)),
+                             skip_bad_files=skip_bad_files)
     except BaseException as exc:
         log.line("scan-failed", seconds=f"{time.perf_counter() - t0:.2f}",
                  error=f"{type(exc).__name__}: {exc}")

@@ -355,6 +355,33 @@ _VESSEL_CLASS = """CASE
     ELSE 'other' END"""
 
 
+def days_with_data(paths: Iterable[str | Path], cfg: CleanConfig | None = None
+                   ) -> list[pd.Timestamp] | None:
+    """The UTC days the inputs have plausible pings on, reading only the time column; None
+    when it cannot be told cheaply (a bad file: the scan itself will say why)."""
+    cfg = cfg or CleanConfig()
+    try:
+        parts = []
+        for path in resolve_inputs(paths):
+            schema = read_schema(path)
+            hive = _hive_keys(path)
+            mapping = map_columns(path, list(schema.names) + list(hive))
+            check_types(path, schema, mapping)
+            parts.append(_file_select(path, schema, mapping, bool(hive)))
+        con = connect()
+        earliest, latest = cfg.earliest.replace("'", ""), cfg.latest.replace("'", "")
+        days = con.execute(f"""
+            SELECT DISTINCT date_trunc('day', timestamp) AS day
+            FROM ({" UNION ALL BY NAME ".join(parts)})
+            WHERE timestamp >= TIMESTAMPTZ '{earliest}' AND timestamp < TIMESTAMPTZ '{latest}'
+            ORDER BY day
+        """).df()["day"]
+        con.close()
+    except (InputError, duckdb.Error):
+        return None
+    return [pd.Timestamp(d).tz_convert("UTC") for d in days]
+
+
 def _reason_sql(cfg: CleanConfig) -> str:
     """Null the sentinels and give each row its first drop reason (NULL: keep)."""
     earliest, latest = cfg.earliest.replace("'", ""), cfg.latest.replace("'", "")
@@ -400,6 +427,7 @@ def ingest(
     *,
     con: duckdb.DuckDBPyConnection | None = None,
     skip_bad_files: bool = False,
+    window: tuple[str, str] | None = None,
 ) -> Ingested:
     """Read, map, coerce, clean and sort AIS pings from Parquet files.
 
@@ -409,6 +437,9 @@ def ingest(
         con: a DuckDB connection to work in (a private in-memory one by default).
         skip_bad_files: leave out files that cannot be read (missing, not Parquet, truncated,
             wrong columns) and name them in ``report.bad_files`` instead of raising.
+        window: (since, until): read only the rows in this UTC window; rows outside it are
+            not part of this read at all (not counted), so a long input can be scanned one
+            window at a time (DuckDB skips row groups outside it).
 
     Returns:
         The cleaned pings sorted by (mmsi, timestamp) and the cleaning report.
@@ -442,8 +473,12 @@ def ingest(
                 r for _, r in report.bad_files))
         report.files = [str(f) for f in parts]
         try:
-            con.execute("CREATE OR REPLACE TEMP VIEW raw AS\n"
-                        + "\nUNION ALL BY NAME\n".join(parts.values()))
+            union = "\nUNION ALL BY NAME\n".join(parts.values())
+            if window is not None:
+                since, until = (w.replace("'", "") for w in window)
+                union = (f"SELECT * FROM ({union}) WHERE timestamp >= TIMESTAMPTZ '{since}' "
+                         f"AND timestamp < TIMESTAMPTZ '{until}'")
+            con.execute("CREATE OR REPLACE TEMP VIEW raw AS\n" + union)
             return _clean(con, report, cfg)
         except (InputError, duckdb.Error) as exc:
             if isinstance(exc, InputError) and not isinstance(exc.__cause__, duckdb.Error):

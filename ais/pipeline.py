@@ -299,8 +299,11 @@ def _event_rows(events: pd.DataFrame) -> list[str]:
 def run_scan(paths: Sequence[str | Path], output: str | Path, cfg: Config,
              models_dir: str | Path | None = None, *, state: State | None = None,
              carry: CarryConfig | None = None, timings: Timings | None = None,
-             skip_bad_files: bool = False) -> ScanResult:
+             skip_bad_files: bool = False, pushdown: bool = False) -> ScanResult:
     """The nightly scan: detect, score against the models, write the CSV atomically.
+
+    ``pushdown``: read only the rows inside ``cfg.clean.since``/``until`` (not counting the
+    others); used to scan a long input one day at a time (:mod:`ais.byday`).
 
     With a ``state``, the scan starts from the pings the previous night carried over, gives
     continuing events their earlier ids, leaves out events reported on an earlier night that
@@ -317,8 +320,9 @@ def run_scan(paths: Sequence[str | Path], output: str | Path, cfg: Config,
         run_id, stale = state.begin_run([str(p) for p in paths], str(output))
         notes.extend(stale)
     try:
+        window = (cfg.clean.since, cfg.clean.until) if pushdown else None
         with timings.stage("ingest"):
-            ingested = ingest(paths, cfg.clean, skip_bad_files=skip_bad_files)
+            ingested = ingest(paths, cfg.clean, skip_bad_files=skip_bad_files, window=window)
         night = night_of(ingested.pings, cfg.clean.since, cfg.clean.until)
         pings, from_night, n_carried = ingested.pings, None, 0
         if state is not None and night is not None:

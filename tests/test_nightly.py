@@ -412,3 +412,33 @@ def test_a_real_week_night_by_night_finds_what_one_scan_of_the_week_finds(tmp_pa
         wanted = set(whole.loc[whole["event_type"] == event_type, "event_id"])
         assert wanted <= found, event_type
     assert len(seen) <= len(whole) + 2
+
+
+# --- a long input, one day at a time --------------------------------------------------------
+
+
+def test_by_day_scan_of_two_days_equals_the_two_nightly_scans(nights, two_nights,
+                                                              tmp_path) -> None:
+    both = pd.concat([pd.read_parquet(nights["day1"]), pd.read_parquet(nights["day2"])])
+    path = write_parquet(tmp_path / "both.parquet", both)
+    result = CliRunner().invoke(main, ["scan", str(path), "-o", str(tmp_path / "f.csv"),
+                                       "--by-day", "--no-state"])
+    assert result.exit_code == 0, result.output
+    assert "scanned 2 days one at a time" in result.output
+    by_day = pd.read_csv(tmp_path / "f.csv")
+    nightly = pd.concat([two_nights["first"], two_nights["second"]]).drop_duplicates(
+        "event_id", keep="last")
+    assert sorted(by_day["event_id"]) == sorted(nightly["event_id"])
+    assert (by_day["status"] == "new").all()
+    assert list(by_day["anomaly_score"]) == sorted(by_day["anomaly_score"], reverse=True)
+    assert not list(tmp_path.glob("*.duckdb"))
+
+
+def test_by_day_reads_only_each_days_rows(nights) -> None:
+    from ais.ingest import days_with_data, ingest
+
+    assert days_with_data([nights["day1"], nights["day2"]]) == [DAY1, DAY2]
+    day = ingest([nights["day1"], nights["day2"]],
+                 window=(DAY2.isoformat(), (DAY2 + pd.Timedelta(days=1)).isoformat()))
+    assert day.report.rows_in == len(pd.read_parquet(nights["day2"]))
+    assert day.pings["timestamp"].min() >= DAY2
