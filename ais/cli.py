@@ -271,17 +271,14 @@ def synth(out_dir: Path, seed: int, days: int, start: str, n_background: int,
         click.echo(str(p))
 
 
-def _default_state(state_path: Path | None) -> Path:
-    import os
-
-    from ais.state import DEFAULT_NAME
-
-    return state_path or Path(os.environ.get("AIS_STATE") or DEFAULT_NAME)
-
-
 state_option = click.option(
     "--state", "state_path", type=click.Path(dir_okay=False, path_type=Path),
     help="State database the scans wrote (default: $AIS_STATE, else ./ais-state.duckdb).")
+
+
+csv_state_option = click.option(
+    "--state", "state_path", type=click.Path(dir_okay=False, path_type=Path),
+    help="State the scan wrote (default: $AIS_STATE, else beside the CSV).")
 
 
 @main.command(context_settings=CONTEXT)
@@ -290,9 +287,9 @@ state_option = click.option(
 def history(mmsi: int, state_path: Path | None) -> None:
     """A vessel's identities and events over the nights scanned so far."""
     from ais.history import history_lines
-    from ais.state import State
+    from ais.state import State, default_path
 
-    with State.open(_default_state(state_path), read_only=True) as state:
+    with State.open(state_path or default_path(), read_only=True) as state:
         lines = history_lines(mmsi, *state.history(mmsi))
     for line in lines:
         click.echo(line)
@@ -334,10 +331,10 @@ def show(event_id: str, state_path: Path | None, png_path: Path | None,
     from ais.errors import ModelError
     from ais.maps import event_map
     from ais.pipeline import DEFAULT_MODELS, FEATURES
-    from ais.state import State
+    from ais.state import State, default_path
     from ais.story import story_lines
 
-    path = _default_state(state_path)
+    path = state_path or default_path()
     with State.open(path, read_only=True) as state:
         events = state.events([event_id])
         pings = state.event_pings([event_id])
@@ -363,8 +360,7 @@ def show(event_id: str, state_path: Path | None, png_path: Path | None,
               help="geojson for QGIS, kml for Google Earth.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
               help="File to write (default: the CSV's name with .geojson or .kml).")
-@click.option("--state", "state_path", type=click.Path(dir_okay=False, path_type=Path),
-              help="State the scan wrote (default: $AIS_STATE, else beside the CSV).")
+@csv_state_option
 def export(flagged: Path, fmt: str, output: Path | None, state_path: Path | None) -> None:
     """Write the flagged events of a CSV with their track segments as GeoJSON or KML."""
     from ais.export import export as write
@@ -382,8 +378,7 @@ def export(flagged: Path, fmt: str, output: Path | None, state_path: Path | None
 @click.argument("flagged", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
               help="HTML file to write (default: the CSV's name with .html).")
-@click.option("--state", "state_path", type=click.Path(dir_okay=False, path_type=Path),
-              help="State the scan wrote (default: $AIS_STATE, else beside the CSV).")
+@csv_state_option
 @config_option
 def report(flagged: Path, output: Path | None, state_path: Path | None,
            config_path: str | None) -> None:

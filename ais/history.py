@@ -7,6 +7,7 @@ import json
 import pandas as pd
 
 from ais.identity import flag_of
+from ais.triage import is_missing
 
 
 def _t(value: object) -> str:
@@ -18,7 +19,7 @@ def _t(value: object) -> str:
 
 
 def _text(value: object) -> str:
-    return "-" if value is None or pd.isna(value) or value == "" else str(value)
+    return "-" if is_missing(value) or value == "" else str(value)
 
 
 def history_lines(mmsi: int, identities: pd.DataFrame, events: pd.DataFrame) -> list[str]:

@@ -17,7 +17,7 @@ import pandas as pd
 
 from ais.config import Config
 from ais.maps import event_map
-from ais.triage import as_events, pings_for
+from ais.triage import as_events, is_missing, pings_for
 
 #: Events beyond this rank are listed without a map (each map costs about 0.2 s).
 MAX_MAPS = 100
@@ -61,14 +61,7 @@ _CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
 
 def _e(value: object) -> str:
     """Escaped text; missing values as an empty string."""
-    if value is None:
-        return ""
-    try:
-        if pd.isna(value):
-            return ""
-    except (TypeError, ValueError):
-        pass
-    return html.escape(str(value), quote=True)
+    return "" if is_missing(value) else html.escape(str(value), quote=True)
 
 
 def _time(ts: object) -> str:

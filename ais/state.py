@@ -90,10 +90,13 @@ CREATE TABLE IF NOT EXISTS identities (
 """
 
 
-def default_path(output: str | Path) -> Path:
-    """``$AIS_STATE`` if set, else ``ais-state.duckdb`` beside the CSV."""
+def default_path(beside: str | Path | None = None) -> Path:
+    """``$AIS_STATE`` if set, else ``ais-state.duckdb`` beside the file ``beside`` (the CSV),
+    or in the current directory."""
     env = os.environ.get("AIS_STATE")
-    return Path(env) if env else Path(output).resolve().parent / DEFAULT_NAME
+    if env:
+        return Path(env)
+    return (Path(beside).resolve().parent if beside is not None else Path()) / DEFAULT_NAME
 
 
 def _now() -> pd.Timestamp:
@@ -176,8 +179,7 @@ class State:
         self.close()
 
     def _has(self, table: str) -> bool:
-        return bool(self.con.execute(
-            "SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [table]).fetchall()[0][0])
+        return _table_exists(self.con, table)
 
     # ------------------------------------------------------------------ the run log
     def begin_run(self, inputs: list[str], output: str) -> tuple[int, list[str]]:
@@ -346,14 +348,17 @@ def _sql_list(items: list[str]) -> str:
     return "[" + ", ".join("'" + str(i).replace("'", "''") + "'" for i in items) + "]"
 
 
+def _table_exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
+    return bool(con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ?",
+                            [table]).fetchall()[0][0])
+
+
 def _replace(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame,
              where: str | None, args: list) -> None:
     """Delete ``where`` rows of ``table`` and insert ``frame`` by column name (creating the
     table from the frame's columns the first time)."""
-    exists = con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ?",
-                         [table]).fetchall()[0][0]
     con.register("_frame", frame)
-    if not exists:
+    if not _table_exists(con, table):
         con.execute(f"CREATE TABLE {table} AS SELECT * FROM _frame LIMIT 0")
     if where:
         con.execute(f"DELETE FROM {table} WHERE {where}", args)

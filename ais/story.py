@@ -16,7 +16,7 @@ import pandas as pd
 from ais.config import TrackConfig
 from ais.geo import haversine_km
 from ais.scoring import QUANTILES, Models
-from ais.triage import as_event, as_pings, pings_for, vessels_of
+from ais.triage import as_event, as_pings, is_missing, pings_for, vessels_of
 
 #: Silences longer than this show in the timeline (the track builder's segment gap).
 GAP_H = TrackConfig.gap_h
@@ -28,13 +28,8 @@ _OTHER_ROLE = {"meetup": "partner", "identity_change": "previous MMSI"}
 
 def _text(value: object) -> str:
     """A value as text; missing values (None, NaN, NA, "") as ''."""
-    if value is None:
+    if is_missing(value):
         return ""
-    try:
-        if pd.isna(value):
-            return ""
-    except (TypeError, ValueError):
-        pass
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value).strip()

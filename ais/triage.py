@@ -23,6 +23,16 @@ _INTS = ("mmsi", "other_mmsi", "imo", "other_imo")
 _FLOATS = ("duration_h", "lat", "lon", "distance_to_port_km", "anomaly_score")
 
 
+def is_missing(value: object) -> bool:
+    """None, NaN, NA or NaT (a list or other non-scalar is not missing)."""
+    if value is None:
+        return True
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False
+
+
 def as_events(events: pd.DataFrame) -> pd.DataFrame:
     """A copy with UTC timestamps (NaT for an open end), nullable integer MMSIs and IMOs and
     float numbers, whether ``events`` came from a scan or from the CSV."""
