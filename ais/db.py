@@ -106,3 +106,14 @@ def arrow_frame(table: pa.Table, non_null_ints: tuple[str, ...] = ()) -> pd.Data
     for col in non_null_ints:
         frame[col] = frame[col].astype("int64")
     return frame
+
+
+def plain_text(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with its categorical (dictionary-encoded) columns as plain text, for a
+    table that outlives the scan (DuckDB would otherwise store them as an ENUM of tonight's
+    values only)."""
+    cats = [c for c in frame.columns if isinstance(frame[c].dtype, pd.CategoricalDtype)]
+    if not cats:
+        return frame
+    return frame.assign(**{c: frame[c].astype(frame[c].cat.categories.dtype) for c in cats})
+

@@ -21,7 +21,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from ais.config import CleanConfig
-from ais.db import arrow_frame, connect
+from ais.db import connect
 from ais.errors import InputError
 from ais.identity import normalise_sql
 
@@ -619,27 +619,55 @@ def _clean(con: duckdb.DuckDBPyConnection, report: CleaningReport, cfg: CleanCon
 
 def _sorted_frame(table: pa.Table, order: np.ndarray, dictionaries: dict[str, pa.Table]
                   ) -> pd.DataFrame:
-    """The rows ``order`` of ``table`` as pandas in :data:`OUTPUT_COLUMNS` order, text looked
-    up in the dictionaries. One column at a time: each Arrow column is released once
-    converted, so the peak is about one copy of the pings, not two."""
+    """The rows ``order`` of ``table`` as pandas in :data:`OUTPUT_COLUMNS` order.
+
+    Numbers are taken with numpy; each text column becomes a pandas ``Categorical`` whose
+    sorted categories are the dictionary's distinct values, so a ping costs four bytes per
+    text column and no string is copied per ping. One column at a time: each Arrow column
+    is released once taken, so the peak is about one copy of the pings, not two.
+    """
     columns = dict(zip(table.column_names, table.columns, strict=True))
     del table
-    take = pa.array(order)
-    arrays: dict[str, pa.ChunkedArray | pa.Array] = {}
+    frame: dict[str, object] = {}
     for name in list(columns):
-        values = columns.pop(name).take(take)
+        values = columns.pop(name)
         if name in dictionaries:
-            ids = values
+            ids = pc.fill_null(values, -1).to_numpy()[order]
             for out in dictionaries[name].column_names:
-                arrays[out] = dictionaries[name][out].take(ids)
+                frame[out] = _categorical(ids, dictionaries[name][out],
+                                          "unknown" if out == "vessel_class" else None)
+        elif name == "timestamp":
+            micros = values.cast(pa.timestamp("us", "UTC")).cast(pa.int64()).to_numpy()
+            frame[name] = pd.Series(micros[order].view("datetime64[us]")).dt.tz_localize("UTC")
+        elif name == "mmsi":
+            frame[name] = values.to_numpy()[order]
+        elif pa.types.is_integer(values.type):
+            data = pc.fill_null(values, 0).to_numpy()[order]
+            mask = values.is_null().to_numpy(zero_copy_only=False)[order]
+            frame[name] = pd.arrays.IntegerArray(data.astype("int64", copy=False), mask)
         else:
-            arrays[name] = values
-    arrays["vessel_class"] = pc.fill_null(arrays["vessel_class"], "unknown")
-    frame = {}
-    for name in OUTPUT_COLUMNS:
-        one = pa.table({name: arrays.pop(name)})
-        frame[name] = arrow_frame(one, non_null_ints=("mmsi",) if name == "mmsi" else ())[name]
-    return pd.DataFrame(frame, copy=False)
+            frame[name] = values.to_numpy(zero_copy_only=False).astype("float64", copy=False
+                                                                       )[order]
+        del values
+    return pd.DataFrame({name: frame[name] for name in OUTPUT_COLUMNS}, copy=False)
+
+
+def _categorical(ids: np.ndarray, values: pa.ChunkedArray, fill: str | None
+                 ) -> pd.Categorical:
+    """Per-ping dictionary ids (-1: none) as a Categorical of the dictionary's ``values``
+    (several ids may share a value; a null value, or no id, is ``fill``)."""
+    text = values.to_numpy(zero_copy_only=False)
+    present = ~values.is_null().to_numpy(zero_copy_only=False)
+    categories, inverse = np.unique(text[present].astype(str), return_inverse=True)
+    code_of_id = np.full(len(text) + 1, -1, dtype=np.int32)  # last: id -1, no value
+    code_of_id[np.flatnonzero(present)] = inverse
+    if fill is not None:
+        spot = int(np.searchsorted(categories, fill))
+        if spot == len(categories) or categories[spot] != fill:
+            categories = np.insert(categories, spot, fill)
+            code_of_id[code_of_id >= spot] += 1
+        code_of_id[code_of_id < 0] = spot
+    return pd.Categorical.from_codes(code_of_id[ids], categories=pd.Index(categories))
 
 
 def _duplicates(table: pa.Table, order: np.ndarray) -> tuple[np.ndarray, dict[str, int]]:

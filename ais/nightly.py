@@ -40,8 +40,13 @@ def combine(carried: pd.DataFrame, tonight: pd.DataFrame) -> pd.DataFrame:
     if carried.empty:
         return tonight
     carried = carried[[c for c in tonight.columns if c in carried.columns]]
-    carried = carried.astype({c: tonight[c].dtype for c in carried.columns})
-    both = pd.concat([carried, tonight], ignore_index=True)
+    dtypes = {c: tonight[c].dtype for c in carried.columns}
+    for c, dtype in dtypes.items():
+        if isinstance(dtype, pd.CategoricalDtype):  # text: tonight's values and the carry's
+            values = pd.concat([pd.Series(dtype.categories), carried[c].dropna()])
+            dtypes[c] = pd.CategoricalDtype(np.sort(values.astype(str).unique()))
+    carried = carried.astype(dtypes)
+    both = pd.concat([carried, tonight.astype(dtypes)], ignore_index=True)
     return both.sort_values(["mmsi", "timestamp"], kind="stable").reset_index(drop=True)
 
 

@@ -35,7 +35,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from ais.db import connect, fetch_frame
+from ais.db import connect, fetch_frame, plain_text
 from ais.errors import AisError
 
 SCHEMA_VERSION = "1"
@@ -357,7 +357,7 @@ def _replace(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame,
              where: str | None, args: list) -> None:
     """Delete ``where`` rows of ``table`` and insert ``frame`` by column name (creating the
     table from the frame's columns the first time)."""
-    con.register("_frame", frame)
+    con.register("_frame", plain_text(frame))
     if not _table_exists(con, table):
         con.execute(f"CREATE TABLE {table} AS SELECT * FROM _frame LIMIT 0")
     if where:
