@@ -151,3 +151,18 @@ def test_slow_pings_are_exactly_those_with_an_hourly_median_below_the_threshold(
     got = {(int(m), int(k), ts.value // 1000) for m, k, ts in
            zip(slow["mmsi"], slow["track"], slow["timestamp"], strict=True)}
     assert got == _rolling_median_slow(tracks, CFG.loitering.max_speed_kn)
+
+
+def test_slow_pings_in_blocks_of_whole_vessels_equal_one_pass():
+    """Blocks of a few vessels give the same slow pings and run ids as the whole frame."""
+    from pathlib import Path
+
+    from ais.ingest import ingest
+    from ais.tracks import build_tracks
+
+    fixture = Path(__file__).resolve().parents[1] / "fixtures" / "nampo_day.parquet"
+    tracks = build_tracks(ingest([fixture]).pings)
+    whole = loitering._slow_pings(tracks, CFG, block_rows=len(tracks) + 1)
+    blocks = loitering._slow_pings(tracks, CFG, block_rows=2_000)
+    assert whole["run"].nunique() > 3 and tracks["mmsi"].nunique() > len(tracks) // 2_000
+    pd.testing.assert_frame_equal(blocks, whole)

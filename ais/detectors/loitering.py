@@ -48,8 +48,35 @@ FIXED_RADIUS_KM = 0.005  # a run that never moves 5 m is a fixed transmitter, no
 _HALF_US = 1_800_000_000  # half of the centred one-hour window, in microseconds
 
 
-def _slow_pings(tracks: pd.DataFrame, cfg: Config) -> pd.DataFrame:
+#: Rows per block of whole vessels in :func:`_slow_pings` (its temporaries are per block).
+BLOCK_ROWS = 1_000_000
+
+
+def _slow_pings(tracks: pd.DataFrame, cfg: Config, block_rows: int = BLOCK_ROWS
+                ) -> pd.DataFrame:
     """Pings whose centred one-hour median speed is below ``max_speed_kn``, with run ids.
+
+    A window never reaches past its vessel, so the work is done in blocks of whole vessels
+    of about ``block_rows`` rows (when the rows are grouped by MMSI, as build_tracks leaves
+    them): a dozen per-ping temporaries then cost a block's memory, not the whole input's.
+    """
+    mmsi = tracks["mmsi"].to_numpy(np.int64)
+    n = len(mmsi)
+    cuts = [0, n]
+    if n > block_rows and np.all(mmsi[1:] >= mmsi[:-1]):
+        cuts = np.unique(np.r_[0, np.searchsorted(
+            mmsi, mmsi[np.arange(block_rows, n, block_rows)], side="left"), n]).tolist()
+    blocks, runs_so_far = [], 0
+    for a, b in zip(cuts[:-1], cuts[1:], strict=True):
+        block, runs_so_far = _slow_block(tracks.iloc[a:b], cfg, runs_so_far)
+        blocks.append(block)
+    return blocks[0] if len(blocks) == 1 else pd.concat(blocks, ignore_index=True)
+
+
+def _slow_block(tracks: pd.DataFrame, cfg: Config, first_run: int
+                ) -> tuple[pd.DataFrame, int]:
+    """:func:`_slow_pings` of one block, its run ids counted on from ``first_run`` (slow and
+    other runs alike, as in one pass), and the last run id.
 
     Per-ping work is numpy over rows in (mmsi, track, time) order. The rolling median needs
     no sorting of window values: with ``n`` speeds in a window of which ``s`` are below the
@@ -111,9 +138,10 @@ def _slow_pings(tracks: pd.DataFrame, cfg: Config) -> pd.DataFrame:
 
     breaks = first | ~(gap_h <= lc.max_gap_h)
     new_run = breaks | np.r_[True, slow[1:] != slow[:-1]]
-    run = np.cumsum(new_run)
+    run = first_run + np.cumsum(new_run)
     rows = order[slow]
-    return pd.DataFrame({
+    last_run = int(run[-1]) if len(run) else first_run
+    frame = pd.DataFrame({
         "mmsi": mmsi[rows], "track": track[rows], "run": run[slow],
         "timestamp": tracks["timestamp"].iloc[rows].reset_index(drop=True),
         "lat": tracks["lat"].to_numpy(float)[rows], "lon": tracks["lon"].to_numpy(float)[rows],
@@ -121,6 +149,7 @@ def _slow_pings(tracks: pd.DataFrame, cfg: Config) -> pd.DataFrame:
         "nav_status": tracks["nav_status"].iloc[rows].reset_index(drop=True),
         "vessel_class": tracks["vessel_class"].iloc[rows].reset_index(drop=True),
     })
+    return frame, last_run
 
 
 def _runs(tracks: pd.DataFrame, cfg: Config) -> pd.DataFrame:
