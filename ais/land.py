@@ -138,13 +138,18 @@ def _jumps(tracks: pd.DataFrame, t_h: np.ndarray, cfg: Config) -> np.ndarray:
     lon = tracks["lon"].to_numpy(float)
     tc = cfg.tracks
 
-    def reachable(a: slice, b: slice) -> np.ndarray:
-        km = haversine_km(lat[a], lon[a], lat[b], lon[b])
-        return km <= np.maximum(tc.jump_tolerance_km, tc.max_speed_kn * 1.852 * (t[b] - t[a]))
+    def reachable(km: np.ndarray, hours: np.ndarray) -> np.ndarray:
+        return km <= np.maximum(tc.jump_tolerance_km, tc.max_speed_kn * 1.852 * hours)
 
+    # each ping to the next: one distance per ping; the previous-to-next distance is needed
+    # only where a ping is unreachable both ways (rare)
+    step = reachable(haversine_km(lat[:-1], lon[:-1], lat[1:], lon[1:]), np.diff(t))
     same = (mmsi[:-2] == mmsi[1:-1]) & (mmsi[1:-1] == mmsi[2:])
-    mid = (same & ~reachable(slice(0, -2), slice(1, -1)) & ~reachable(slice(1, -1), slice(2, None))
-           & reachable(slice(0, -2), slice(2, None)))
+    mid = same & ~step[:-1] & ~step[1:]
+    rows = np.flatnonzero(mid)
+    if len(rows):
+        mid[rows] = reachable(haversine_km(lat[rows], lon[rows], lat[rows + 2], lon[rows + 2]),
+                              t[rows + 2] - t[rows])
     return np.r_[False, mid, False]
 
 
@@ -162,24 +167,31 @@ def vessel_signals(tracks: pd.DataFrame, cfg: Config) -> pd.DataFrame:
                                     | ((mmsi[1:] == mmsi[:-1]) & (t_ns[1:] >= t_ns[:-1]))):
         order = np.lexsort((t_ns, mmsi))
         tracks, t_ns = tracks.iloc[order], t_ns[order]
-    frame = pd.DataFrame({
-        "mmsi": tracks["mmsi"].to_numpy(), "track": tracks["track"].to_numpy(),
-        "timestamp": t_ns,
-        "on_land": inland_outside_places(tracks["lat"].to_numpy(float),
-                                         tracks["lon"].to_numpy(float), cfg),
-        "jump": _jumps(tracks, t_ns / 3.6e12, cfg)})
-    per_mmsi = frame.groupby("mmsi").agg(positions_on_land=("on_land", "sum"),
-                                         position_jumps=("jump", "sum"))
-    steady = frame[~frame["jump"]]
-    spans = steady.groupby(["mmsi", "track"], sort=True).agg(
-        n=("timestamp", "size"), start=("timestamp", "min"), end=("timestamp", "max"))
-    ships = spans[spans["n"] >= MIN_SHIP_PINGS].reset_index()
-    shared = ships[ships.duplicated("mmsi", keep=False)]
-    pairs = shared.merge(shared, on="mmsi", suffixes=("", "_b"))
-    pairs = pairs[(pairs["track"] != pairs["track_b"]) & (pairs["start"] <= pairs["end_b"])
-                  & (pairs["start_b"] <= pairs["end"])]
-    at_once = pairs.groupby("mmsi")["track"].nunique()
-    per_mmsi["ships_on_mmsi"] = at_once.reindex(per_mmsi.index).fillna(1)
+    mmsi = tracks["mmsi"].to_numpy()
+    track = tracks["track"].to_numpy()
+    on_land = inland_outside_places(tracks["lat"].to_numpy(float),
+                                    tracks["lon"].to_numpy(float), cfg)
+    jump = _jumps(tracks, t_ns / 3.6e12, cfg)
+    starts = np.flatnonzero(np.r_[True, mmsi[1:] != mmsi[:-1]])  # rows are by mmsi now
+    per_mmsi = pd.DataFrame({
+        "positions_on_land": np.add.reduceat(on_land.astype(np.int64), starts),
+        "position_jumps": np.add.reduceat(jump.astype(np.int64), starts),
+        "ships_on_mmsi": 1}, index=pd.Index(mmsi[starts], name="mmsi"))
+    # several ships at once: only MMSIs with more than one track can have them
+    several = np.maximum.reduceat(track, starts) > 0
+    rows = ~jump & np.repeat(several, np.diff(np.r_[starts, len(mmsi)]))
+    if rows.any():
+        steady = pd.DataFrame({"mmsi": mmsi[rows], "track": track[rows],
+                               "timestamp": t_ns[rows]})
+        spans = steady.groupby(["mmsi", "track"], sort=True).agg(
+            n=("timestamp", "size"), start=("timestamp", "min"), end=("timestamp", "max"))
+        ships = spans[spans["n"] >= MIN_SHIP_PINGS].reset_index()
+        shared = ships[ships.duplicated("mmsi", keep=False)]
+        pairs = shared.merge(shared, on="mmsi", suffixes=("", "_b"))
+        pairs = pairs[(pairs["track"] != pairs["track_b"]) & (pairs["start"] <= pairs["end_b"])
+                      & (pairs["start_b"] <= pairs["end"])]
+        at_once = pairs.groupby("mmsi")["track"].nunique()
+        per_mmsi["ships_on_mmsi"] = at_once.reindex(per_mmsi.index).fillna(1)
     return per_mmsi.reset_index()[list(cols)].astype({c: "int64" for c in cols})
 
 
