@@ -37,6 +37,30 @@ def haversine_km(lat1, lon1, lat2, lon2) -> np.ndarray:
     return a
 
 
+def consecutive_km(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
+    """Great-circle km from each point to the next (length n - 1): the same arithmetic as
+    :func:`haversine_km` of ``lat[:-1], lon[:-1], lat[1:], lon[1:]``, with each point's
+    radians and cosine computed once instead of twice."""
+    phi = np.radians(np.asarray(lat, dtype=float))
+    lam = np.radians(np.asarray(lon, dtype=float))
+    a = np.subtract(phi[1:], phi[:-1])
+    a *= 0.5
+    np.sin(a, out=a)
+    np.square(a, out=a)
+    b = np.subtract(lam[1:], lam[:-1])
+    b *= 0.5
+    np.sin(b, out=b)
+    np.square(b, out=b)
+    np.cos(phi, out=phi)
+    b *= np.multiply(phi[:-1], phi[1:], out=lam[:-1])
+    a += b
+    np.clip(a, 0.0, 1.0, out=a)
+    np.sqrt(a, out=a)
+    np.arcsin(a, out=a)
+    a *= 2 * EARTH_RADIUS_KM
+    return a
+
+
 def nearest_place(
     lat: np.ndarray, lon: np.ndarray, places: Sequence[Place], kinds: Sequence[str]
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

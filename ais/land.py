@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from ais.config import Config
-from ais.geo import haversine_km, nearest_place, watch_area
+from ais.geo import consecutive_km, haversine_km, nearest_place, watch_area
 from ais.tracks import epoch_ns
 
 INLAND_MARGIN_KM = 5.0
@@ -143,7 +143,7 @@ def _jumps(tracks: pd.DataFrame, t_h: np.ndarray, cfg: Config) -> np.ndarray:
 
     # each ping to the next: one distance per ping; the previous-to-next distance is needed
     # only where a ping is unreachable both ways (rare)
-    step = reachable(haversine_km(lat[:-1], lon[:-1], lat[1:], lon[1:]), np.diff(t))
+    step = reachable(consecutive_km(lat, lon), np.diff(t))
     same = (mmsi[:-2] == mmsi[1:-1]) & (mmsi[1:-1] == mmsi[2:])
     mid = same & ~step[:-1] & ~step[1:]
     rows = np.flatnonzero(mid)

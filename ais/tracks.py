@@ -26,7 +26,7 @@ import pyarrow as pa
 
 from ais.config import TrackConfig
 from ais.db import connect
-from ais.geo import haversine_km
+from ais.geo import consecutive_km, haversine_km
 
 TRACK_COLUMNS = ("track", "segment", "gap_before_h", "step_km")
 
@@ -54,7 +54,7 @@ def _parents(pings: pd.DataFrame, cfg: TrackConfig) -> tuple[np.ndarray, np.ndar
     lon = pings["lon"].to_numpy(float)
     parent = np.arange(n)
     # the previous ping (k = 1) for every ping at once, on whole arrays
-    step = haversine_km(lat[:-1], lon[:-1], lat[1:], lon[1:])
+    step = consecutive_km(lat, lon)
     ok = mmsi[1:] == mmsi[:-1]
     ok &= step <= np.maximum(cfg.jump_tolerance_km,
                              cfg.max_speed_kn * 1.852 * (np.diff(t_ns) / 3.6e12))
@@ -204,8 +204,7 @@ def build_tracks(pings: pd.DataFrame, cfg: TrackConfig | None = None) -> pd.Data
     else:
         lat = out["lat"].to_numpy(float)[order]
         lon = out["lon"].to_numpy(float)[order]
-        step = np.where(same, np.r_[np.nan, haversine_km(lat[:-1], lon[:-1], lat[1:], lon[1:])],
-                        np.nan)
+        step = np.where(same, np.r_[np.nan, consecutive_km(lat, lon)], np.nan)
     new_segment = (~same) | (gap_h > cfg.gap_h)
     # segment number = count of segment starts since the track's first ping
     starts_cum = np.cumsum(new_segment)
