@@ -606,20 +606,26 @@ def _clean(con: duckdb.DuckDBPyConnection, report: CleaningReport, cfg: CleanCon
         raise InputError(f"reading the input failed: {exc}") from exc
     con.execute("DROP VIEW reasoned; DROP VIEW IF EXISTS raw; DROP TABLE IF EXISTS raw; "
                 + " ".join(f"DROP TABLE {t};" for t in _DICTIONARIES))
-    order = np.lexsort((table["timestamp"].cast(pa.int64()).to_numpy(),
-                        table["mmsi"].to_numpy()))
-    order, dup_counts = _duplicates(table, order)
+    mmsi = table["mmsi"].to_numpy()
+    micros = table["timestamp"].cast(pa.timestamp("us", "UTC")).cast(pa.int64()).to_numpy()
+    order = np.lexsort((micros, mmsi))
+    keys = {"mmsi": mmsi[order], "timestamp": micros[order]}  # each gathered once
+    del mmsi, micros
+    order, keep, dup_counts = _duplicates(table, order, keys)
+    if keep is not None:
+        keys = {name: values[keep] for name, values in keys.items()}
     report.rows_in = int(sum(counts.values()))
     report.dropped = {reason: int(counts.get(reason, 0)) + dup_counts.get(reason, 0)
                       for reason in DROP_REASONS}
-    pings = _sorted_frame(table.drop_columns(["content_hash"]), order, dictionaries)
+    pings = _sorted_frame(table.drop_columns(["content_hash"]), order, dictionaries, keys)
     report.rows_out = len(pings)
     return Ingested(pings=pings, report=report)
 
 
-def _sorted_frame(table: pa.Table, order: np.ndarray, dictionaries: dict[str, pa.Table]
-                  ) -> pd.DataFrame:
-    """The rows ``order`` of ``table`` as pandas in :data:`OUTPUT_COLUMNS` order.
+def _sorted_frame(table: pa.Table, order: np.ndarray, dictionaries: dict[str, pa.Table],
+                  keys: dict[str, np.ndarray]) -> pd.DataFrame:
+    """The rows ``order`` of ``table`` as pandas in :data:`OUTPUT_COLUMNS` order (``keys``:
+    the mmsi and timestamp microseconds already in that order).
 
     Numbers are taken with numpy; each text column becomes a pandas ``Categorical`` whose
     sorted categories are the dictionary's distinct values, so a ping costs four bytes per
@@ -637,10 +643,9 @@ def _sorted_frame(table: pa.Table, order: np.ndarray, dictionaries: dict[str, pa
                 frame[out] = _categorical(ids, dictionaries[name][out],
                                           "unknown" if out == "vessel_class" else None)
         elif name == "timestamp":
-            micros = values.cast(pa.timestamp("us", "UTC")).cast(pa.int64()).to_numpy()
-            frame[name] = pd.Series(micros[order].view("datetime64[us]")).dt.tz_localize("UTC")
+            frame[name] = pd.Series(keys[name].view("datetime64[us]")).dt.tz_localize("UTC")
         elif name == "mmsi":
-            frame[name] = values.to_numpy()[order]
+            frame[name] = keys[name]
         elif pa.types.is_integer(values.type):
             data = pc.fill_null(values, 0).to_numpy()[order]
             mask = values.is_null().to_numpy(zero_copy_only=False)[order]
@@ -670,19 +675,20 @@ def _categorical(ids: np.ndarray, values: pa.ChunkedArray, fill: str | None
     return pd.Categorical.from_codes(code_of_id[ids], categories=pd.Index(categories))
 
 
-def _duplicates(table: pa.Table, order: np.ndarray) -> tuple[np.ndarray, dict[str, int]]:
-    """``order`` (rows of ``table`` by mmsi, timestamp) without duplicates, and the drop
-    counts by reason.
+def _duplicates(table: pa.Table, order: np.ndarray, keys: dict[str, np.ndarray]
+                ) -> tuple[np.ndarray, np.ndarray | None, dict[str, int]]:
+    """``order`` (rows of ``table`` by mmsi, timestamp; ``keys`` their mmsi and timestamp in
+    that order) without duplicates, which positions of ``order`` were kept (None: all), and
+    the drop counts by reason.
 
     Of rows sharing (mmsi, timestamp) the first in (lat, lon, content hash) order is kept (a
     deterministic choice whatever the input order); each later one is an exact duplicate
     when its content equals the row before it in that order, else a repeated timestamp.
     """
-    mmsi = table["mmsi"].to_numpy()[order]
-    t = table["timestamp"].cast(pa.int64()).to_numpy()[order]
+    mmsi, t = keys["mmsi"], keys["timestamp"]
     same = (mmsi[1:] == mmsi[:-1]) & (t[1:] == t[:-1])
     if not same.any():
-        return order, {}
+        return order, None, {}
     in_group = np.zeros(len(mmsi), dtype=bool)
     in_group[1:] |= same
     in_group[:-1] |= same
@@ -698,5 +704,5 @@ def _duplicates(table: pa.Table, order: np.ndarray) -> tuple[np.ndarray, dict[st
     exact = later & np.r_[False, hs[1:] == hs[:-1]]
     keep = np.ones(len(mmsi), dtype=bool)
     keep[pos[by][later]] = False
-    return order[keep], {"exact_duplicate": int(exact.sum()),
-                         "repeated_mmsi_timestamp": int((later & ~exact).sum())}
+    return order[keep], keep, {"exact_duplicate": int(exact.sum()),
+                               "repeated_mmsi_timestamp": int((later & ~exact).sum())}
