@@ -650,6 +650,8 @@ def _sorted_frame(table: pa.Table, order: np.ndarray, dictionaries: dict[str, pa
             data = pc.fill_null(values, 0).to_numpy()[order]
             mask = values.is_null().to_numpy(zero_copy_only=False)[order]
             frame[name] = pd.arrays.IntegerArray(data.astype("int64", copy=False), mask)
+        elif values.null_count == len(values):  # a field the source never sends
+            frame[name] = np.full(len(order), np.nan)
         else:
             frame[name] = values.to_numpy(zero_copy_only=False).astype("float64", copy=False
                                                                        )[order]
