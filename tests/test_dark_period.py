@@ -265,3 +265,115 @@ def test_the_marinecadastre_sample_is_a_hole_in_the_data_not_hundreds_of_dark_sh
     assert len(ev) > 9000
     assert not ev["passes_rule"].any()
     assert ev["context"].str.contains("reception hole").mean() > 0.5
+
+
+# --- neighbour counts: a small world where the answer is known ------------------------------
+
+
+def _stationary(mmsi: int, at: tuple[float, float], first_min: int, last_min: int,
+                every_min: int = 10) -> pd.DataFrame:
+    return hand_track(mmsi, list(range(first_min, last_min + 1, every_min)), at=at)
+
+
+def _km_north(at: tuple[float, float], km: float) -> tuple[float, float]:
+    return (at[0] + km / dark_period._KM_PER_DEG, at[1])
+
+
+def _km_east(at: tuple[float, float], km: float) -> tuple[float, float]:
+    return (at[0], at[1] + km / (dark_period._KM_PER_DEG * np.cos(np.radians(at[0]))))
+
+
+def test_neighbour_counts_are_those_in_reach_inside_the_window() -> None:
+    """The target goes dark 14 h at P1 and reappears 60 km east at P2. Counted: vessels within
+    the radius of P1 or P2 reporting strictly inside the gap less the 30 min edge margins;
+    not counted: one just outside the radius, one reporting only before the gap, one only in
+    the first 30 min of it."""
+    radius = Config().dark_period.neighbour_radius_km
+    p1 = (38.40, 124.60)
+    p2 = _km_east(p1, 60)
+    target = pd.concat([hand_track(TARGET, list(range(-120, 1, 2)), at=p1),
+                        hand_track(TARGET, list(range(840, 961, 2)), at=p2)])
+    counted = {  # mmsi: place, reporting every 10 min from -115 to 955 minutes
+        412000001: _km_north(p1, 20),
+        412000002: _km_north(p1, 0.9 * radius),
+        412000003: _km_east(p2, 20),  # near where it reappeared only
+    }
+    ignored = {412000004: _km_north(p1, -1.1 * radius)}
+    frames = [target]
+    frames += [_stationary(m, at, -115, 955) for m, at in {**counted, **ignored}.items()]
+    frames.append(_stationary(412000005, _km_north(p1, -20), -115, -5))  # before it only
+    frames.append(_stationary(412000006, _km_north(p1, -20), 5, 25))  # inside the margin
+
+    ev = of(events(pd.concat(frames, ignore_index=True)), TARGET)
+
+    assert len(ev) == 1
+    row = ev.iloc[0]
+    assert row["duration_h"] == 14.0 and not row["is_open"]
+    assert row["neighbours_reporting"] == 3
+    # each counted vessel's pings from 0:35 to 13:25 (the window is 0:30-13:30)
+    per_vessel = len(range(35, 806, 10))
+    assert row["neighbour_pings_per_h"] == pytest.approx(3 * per_vessel / 14.0)
+    # the hour before: the two near P1 and the one that stopped 5 min before
+    assert row["neighbours_before"] == 3
+
+
+_PAIRWISE_SQL = '''
+WITH win AS (
+    SELECT gid, mmsi, lat, lon, end_lat, end_lon, is_open,
+           start_us + least({margin}, (stop_us - start_us) // 4) AS lo_us,
+           CASE WHEN is_open THEN stop_us + 1
+                ELSE stop_us - least({margin}, (stop_us - start_us) // 4) END AS hi_us
+    FROM {gaps}
+),
+grp AS (
+    SELECT mmsi, count(*) AS n, avg(t_us) AS t_us, avg(lat) AS lat, avg(lon) AS lon
+    FROM pings
+    WHERE t_us > (SELECT min(lo_us) FROM win) AND t_us < (SELECT max(hi_us) FROM win)
+    GROUP BY mmsi, floor(lat / {fd})::BIGINT,
+             floor(lon * cos(radians(floor(lat / {fd}) * {fd})) / {fd})::BIGINT,
+             t_us // {slice_us}
+)
+SELECT w.gid, count(DISTINCT p.mmsi) AS neighbours_reporting, sum(p.n) AS n_neighbour_pings
+FROM win w JOIN grp p ON p.mmsi <> w.mmsi AND p.t_us > w.lo_us AND p.t_us < w.hi_us
+WHERE hav_km(p.lat, p.lon, w.lat, w.lon) <= {radius}
+   OR (NOT w.is_open AND hav_km(p.lat, p.lon, w.end_lat, w.end_lon) <= {radius})
+GROUP BY w.gid
+'''
+
+
+def test_neighbour_counts_match_the_pairwise_test_in_a_busy_sea() -> None:
+    """Every (window, report) pair tested one by one, on a sea busy enough that whole visits,
+    hour visits and single reports are all used: the same counts."""
+    rng = np.random.default_rng(7)
+    sc = Scenario(seed=7, report_every_s=300)
+    for i in range(60):
+        at = (38.4 + rng.uniform(-0.6, 0.6), 124.6 + rng.uniform(-0.8, 0.8))
+        v = sc.vessel(413000000 + i, start=START + pd.Timedelta(minutes=int(rng.integers(60))),
+                      at=at)
+        for _ in range(3):
+            to = (at[0] + rng.uniform(-0.3, 0.3), at[1] + rng.uniform(-0.3, 0.3))
+            v.sail(to=to, hours=float(rng.uniform(2, 6)))
+            if rng.random() < 0.5:
+                v.dark(hours=float(rng.uniform(2.5, 9)))
+            at = to
+    tracks = build_tracks(sc.pings())
+    cfg = Config()
+    pings = dark_period._ping_frame(tracks)
+    con = dark_period.connect()
+    try:
+        con.register("pings", pings)
+        con.execute(dark_period._gaps_sql(cfg, int(pings["t_us"].max())))
+        n_gaps = con.execute("SELECT count(*) FROM gaps").fetchone()[0]
+        assert n_gaps >= 40
+        radius = cfg.dark_period.neighbour_radius_km
+        sql = _PAIRWISE_SQL.format(
+            gaps="gaps", margin=int(dark_period.EDGE_MARGIN_H * dark_period._US_PER_H),
+            fd=radius / dark_period.GROUP_CELLS_PER_RADIUS / dark_period._KM_PER_DEG,
+            slice_us=dark_period.GROUP_MIN * 60_000_000, radius=radius)
+        expected = con.execute(sql + " ORDER BY gid").df()
+        got = (dark_period._neighbours(con, cfg, dark_period._US_PER_H)
+               .sort_values("gid").reset_index(drop=True))
+    finally:
+        con.close()
+    assert expected["neighbours_reporting"].sum() > 100
+    pd.testing.assert_frame_equal(got.astype(float), expected.astype(float))
