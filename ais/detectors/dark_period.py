@@ -24,20 +24,17 @@ where reception was good and the vessel was reporting properly before it:
   a satellite-only or sparsely received vessel has long gaps as its normal rhythm,
 * the vessel went quiet outside every port radius (ships often switch AIS off at berth).
 
-Neighbours are counted in DuckDB without testing every (gap, ping) pair (see
-:func:`_neighbours`): a vessel's pings in one small cell and quarter hour become one weighted
-report; reports are gathered into small units of space and into visits (one vessel, one unit,
-one day or hour), each with the box around its reports and its time span; a visit surely
-within the radius and wholly inside the gap counts whole, one surely out does not, and only
-the rest are checked report by report (time strictly inside the gap, minus
-:data:`EDGE_MARGIN_H` at each end; great-circle distance). The margin keeps a neighbour's last
-ping just before a shared reception hole from counting as "reporting during" another vessel's
-silence. Longitudes are not wrapped at +-180 degrees.
+Neighbours are counted in DuckDB without comparing all pairs: pings are binned into a grid of
+cells at least ``neighbour_radius_km`` wide and into hours; each gap is expanded to the 3x3
+cells around its start and end positions and to the hours it spans; a hash join on
+(cell, hour) then leaves only pings that may qualify, which are checked exactly (time
+strictly inside the gap, minus :data:`EDGE_MARGIN_H` at each end; great-circle distance).
+The margin keeps a neighbour's last ping just before a shared reception hole from counting as
+"reporting during" another vessel's silence. Longitudes are not wrapped at +-180 degrees.
 """
 
 from __future__ import annotations
 
-import duckdb
 import numpy as np
 import pandas as pd
 
@@ -90,15 +87,7 @@ SOG_WINDOW_H = 1.0
 GROUP_CELLS_PER_RADIUS = 5
 GROUP_MIN = 15
 
-#: Reports are gathered into units of 1/this of the radius (within a grid cell) and into
-#: visits of one vessel to one unit per day and per hour (see :func:`_neighbours`).
-UNIT_CELLS_PER_RADIUS = 10
-#: Windows spanning at least this many clock hours start from the day visits.
-LONG_WINDOW_H = 4
-
 _US_PER_H = 3_600_000_000
-_US_PER_DAY = 24 * _US_PER_H
-_EPS_KM = 1e-6  # 1 mm: bounds this sure are not upset by floating-point rounding
 _KM_PER_DEG = np.pi * EARTH_RADIUS_KM / 180.0
 _NIGHT_SAMPLES = 96
 _KEY_BUDGET = 2_000_000  # (gap, cell, time bin) keys of the neighbour join, at most about
@@ -199,69 +188,9 @@ def _time_bin_us(durations_h: np.ndarray) -> int:
     return int(max(1.0, np.ceil(hours / _KEY_BUDGET)) * _US_PER_H)
 
 
-def _space_class(lat: str, lon: str, rho: str, radius: float) -> str:
-    """SQL: 2 if every point within ``rho`` km of (lat, lon) is within ``radius`` of the
-    window's start (or, closed, its end), 0 if none can be, 1 if it must be checked point
-    by point. The triangle inequality on great circles, with 1 mm to spare for rounding."""
-    ds = f"hav_km(w.lat, w.lon, {lat}, {lon})"
-    de = f"hav_km(w.end_lat, w.end_lon, {lat}, {lon})"
-    return f"""CASE
-        WHEN {ds} + {rho} <= {radius - _EPS_KM}
-          OR (NOT w.is_open AND {de} + {rho} <= {radius - _EPS_KM}) THEN 2
-        WHEN {ds} - {rho} > {radius + _EPS_KM}
-          AND (w.is_open OR {de} - {rho} > {radius + _EPS_KM}) THEN 0
-        ELSE 1 END"""
-
-
-#: SQL: 2 if every report of a visit (``v``) lies inside the window (``w``), time and time
-#: bin alike, 0 if none does, 1 if they must be checked one by one.
-_TIME_CLASS = """CASE
-    WHEN v.t0 > w.lo_us AND v.t1 < w.hi_us AND v.hb0 >= w.lo_hb AND v.hb1 <= w.hi_hb THEN 2
-    WHEN v.t1 <= w.lo_us OR v.t0 >= w.hi_us THEN 0
-    ELSE 1 END"""
-
-
-def _ball(lat0: str, lat1: str, lon0: str, lon1: str) -> str:
-    """SQL: the centre of a lat/lon box and the km to its farthest corner (on a sphere the
-    farthest point of a small box from any point is a corner, so from its centre too)."""
-    c = f"({lat0} + {lat1}) / 2, ({lon0} + {lon1}) / 2"
-    rho = ", ".join(f"hav_km({c}, {a}, {b})" for a in (lat0, lat1) for b in (lon0, lon1))
-    return f"({lat0} + {lat1}) / 2 AS clat, ({lon0} + {lon1}) / 2 AS clon, greatest({rho}) AS rho"
-
-
-def _visit_stats(keys: str) -> str:
-    """SQL: one visit per ``keys`` of table nb_grp, with its reports' span and box."""
-    return f"""
-        SELECT {keys}, sum(n) AS n, min(t_us) AS t0, max(t_us) AS t1, min(hb) AS hb0,
-               max(hb) AS hb1, {_ball("min(lat)", "max(lat)", "min(lon)", "max(lon)")}
-        FROM nb_grp GROUP BY {keys}"""
-
-
-def _neighbours(con: duckdb.DuckDBPyConnection, cfg: Config, bin_us: int,
-                gaps: str = "gaps") -> pd.DataFrame:
+def _neighbours_sql(cfg: Config, bin_us: int, gaps: str = "gaps") -> str:
     """Other vessels reporting within the radius of either end while the vessel was silent
-    (the windows of table ``gaps``): ``gid``, ``neighbours_reporting`` (distinct MMSIs) and
-    ``n_neighbour_pings``.
-
-    What counts, exactly: a vessel's pings in one small cell and one slice of
-    :data:`GROUP_MIN` minutes make one weighted report at their mean place and time; a
-    report counts for a window if it is another MMSI's, lies in the 3x3 grid cells (at least
-    the radius wide) around either end, its time is strictly inside the window (minus
-    :data:`EDGE_MARGIN_H` at each end) and in the window's ``bin_us`` time bins, and it lies
-    within the radius of the start or (closed gaps) of the end.
-
-    How, without testing every (window, report) pair (a day-long silence in a busy sea has
-    ~10^5 of them): reports are gathered into *units* (grid cell x a square of
-    1/:data:`UNIT_CELLS_PER_RADIUS` of the radius) and, within a unit, into *visits* of one
-    vessel per UTC day and per hour; each unit and visit carries the box around its reports
-    (a centre and the km to its farthest corner) and its first and last report time. A
-    window first meets the units of its 3x3 cells and drops those that are surely out of
-    reach; then the visits, level by level (day visits for long windows, hour visits for
-    short ones or for what a day visit left open). A visit surely in reach and wholly inside
-    the window counts whole; one surely out of reach, or of the window's own vessel, or
-    wholly outside the window, not at all; only the rest are checked report by report, with
-    the exact test above. The counts are therefore those of the pairwise test.
-    """
+    (the windows of table ``gaps``)."""
     radius = cfg.dark_period.neighbour_radius_km
     cd = 1.05 * radius / _KM_PER_DEG  # cell height in degrees (5 % slack for great circles)
     # a band's cells are as wide (in degrees of longitude) as ``cd`` km-equivalent at its
@@ -269,127 +198,56 @@ def _neighbours(con: duckdb.DuckDBPyConnection, cfg: Config, bin_us: int,
     scale = (f"greatest(cos(radians(least(90.0, greatest(abs(({{y}}) * {cd}), "
              f"abs((({{y}}) + 1) * {cd}))))), 1e-6)")
     fd = radius / GROUP_CELLS_PER_RADIUS / _KM_PER_DEG
-    ud = radius / UNIT_CELLS_PER_RADIUS / _KM_PER_DEG
     cy = f"floor(lat / {cd})::BIGINT"
     cx = f"floor(lon * {scale.format(y='cy')} / {cd})::BIGINT"
-    margin_us = int(EDGE_MARGIN_H * _US_PER_H)
-    long_h = LONG_WINDOW_H
-    statements = [
-        # the windows: strictly inside the gap, minus the edge margin at each end
-        f"""CREATE OR REPLACE TEMP TABLE nb_win AS
-        SELECT *, lo_us // {bin_us} AS lo_hb, (hi_us - 1) // {bin_us} AS hi_hb,
-               hi_us // {_US_PER_H} - lo_us // {_US_PER_H} >= {long_h} AS long_window
-        FROM (
-            SELECT gid, mmsi, lat, lon, end_lat, end_lon, is_open,
-                   start_us + least({margin_us}, (stop_us - start_us) // 4) AS lo_us,
-                   CASE WHEN is_open THEN stop_us + 1
-                        ELSE stop_us - least({margin_us}, (stop_us - start_us) // 4) END
-                       AS hi_us
-            FROM {gaps})""",
-        # the grid cells around both ends
-        f"""CREATE OR REPLACE TEMP TABLE nb_cell AS
-        WITH pts AS (
-            SELECT gid, lat, lon FROM nb_win WHERE hi_us > lo_us
-            UNION ALL SELECT gid, end_lat, end_lon FROM nb_win
-            WHERE hi_us > lo_us AND NOT is_open
-        ),
-        pcell AS (SELECT gid, lat, lon, {cy} AS cy FROM pts)
+    return f"""
+    WITH win AS (
+        SELECT gid, mmsi, lat, lon, end_lat, end_lon, is_open,
+               start_us + least({int(EDGE_MARGIN_H * _US_PER_H)}, (stop_us - start_us) // 4)
+                   AS lo_us,
+               CASE WHEN is_open THEN stop_us + 1
+                    ELSE stop_us - least({int(EDGE_MARGIN_H * _US_PER_H)},
+                                         (stop_us - start_us) // 4) END AS hi_us
+        FROM {gaps}
+    ),
+    pts AS (
+        SELECT gid, lat, lon FROM win
+        UNION ALL SELECT gid, end_lat AS lat, end_lon AS lon FROM win WHERE NOT is_open
+    ),
+    pcell AS (SELECT gid, lat, lon, {cy} AS cy FROM pts),
+    gcell AS (
         SELECT DISTINCT gid, cy + dy AS cy,
                floor(lon * {scale.format(y='cy + dy')} / {cd})::BIGINT + dx AS cx
-        FROM pcell, range(-1, 2) r1(dy), range(-1, 2) r2(dx)""",
-        # a vessel's pings in the same small cell and time slice, as one weighted report
-        f"""CREATE OR REPLACE TEMP TABLE nb_grp AS
-        WITH grp AS (
-            SELECT mmsi, count(*) AS n, avg(t_us) AS t_us, avg(lat) AS lat, avg(lon) AS lon
-            FROM pings
-            WHERE t_us > (SELECT min(lo_us) FROM nb_win)
-              AND t_us < (SELECT max(hi_us) FROM nb_win)
-            GROUP BY mmsi, floor(lat / {fd})::BIGINT,
-                     floor(lon * cos(radians(floor(lat / {fd}) * {fd})) / {fd})::BIGINT,
-                     t_us // {GROUP_MIN * 60_000_000}
-        ),
-        cells AS (
-            SELECT *, {cx} AS cx, floor(lat / {ud})::BIGINT AS uy
-            FROM (SELECT *, {cy} AS cy FROM grp)
-        ),
-        keyed AS (
-            SELECT *, floor(lon * cos(radians(uy * {ud})) / {ud})::BIGINT AS ux,
-                   t_us::BIGINT // {bin_us} AS hb, t_us::BIGINT // {_US_PER_H} AS hr,
-                   t_us::BIGINT // {_US_PER_DAY} AS day
-            FROM cells SEMI JOIN (SELECT DISTINCT cy, cx FROM nb_cell) USING (cy, cx)
-        )
-        SELECT k.*, dense_rank() OVER (ORDER BY cy, cx, uy, ux) AS uid FROM keyed k""",
-        f"""CREATE OR REPLACE TEMP TABLE nb_unit AS
-        SELECT uid, any_value(cy) AS cy, any_value(cx) AS cx,
-               {_ball("min(lat)", "max(lat)", "min(lon)", "max(lon)")}
-        FROM nb_grp GROUP BY uid""",
-        f"CREATE OR REPLACE TEMP TABLE nb_vday AS {_visit_stats('uid, day, mmsi')}",
-        f"CREATE OR REPLACE TEMP TABLE nb_vhour AS {_visit_stats('uid, day, hr, mmsi')}",
-        # units in the cells around each window, less those surely out of reach; each row
-        # carries its window, so that every later step is one equi-join
-        f"""CREATE OR REPLACE TEMP TABLE nb_reach AS
-        SELECT * FROM (
-            SELECT w.*, u.uid, {_space_class("u.clat", "u.clon", "u.rho", radius)} AS sp
-            FROM nb_cell c JOIN nb_unit u USING (cy, cx) JOIN nb_win w USING (gid))
-        WHERE sp > 0""",
-        # long windows meet the day visits, short ones the hour visits
-        f"""CREATE OR REPLACE TEMP TABLE nb_day AS
-        SELECT * FROM (
-            SELECT w.gid, w.uid, v.day, v.mmsi, v.n, {_TIME_CLASS} AS tc,
-                   CASE WHEN w.sp = 2 THEN 2
-                        ELSE {_space_class("v.clat", "v.clon", "v.rho", radius)} END AS sp
-            FROM (SELECT *, unnest(range(lo_us // {_US_PER_DAY}, hi_us // {_US_PER_DAY} + 1))
-                      AS day
-                  FROM nb_reach WHERE long_window) w
-            JOIN nb_vday v USING (uid, day)
-            WHERE v.mmsi <> w.mmsi)
-        WHERE tc > 0 AND sp > 0""",
-        # (one join per statement: DuckDB's join order misjudges these chains)
-        """CREATE OR REPLACE TEMP TABLE nb_day_open AS
-        SELECT r.*, d.day, d.mmsi AS other, d.sp AS day_sp
-        FROM nb_day d JOIN nb_reach r USING (gid, uid) WHERE d.tc = 1 OR d.sp = 1""",
-        f"""CREATE OR REPLACE TEMP TABLE nb_hour AS
-        SELECT * FROM (
-            SELECT w.gid, w.uid, v.hr, v.mmsi, v.n, {_TIME_CLASS} AS tc,
-                   CASE WHEN w.sp = 2 THEN 2
-                        ELSE {_space_class("v.clat", "v.clon", "v.rho", radius)} END AS sp
-            FROM (SELECT *, unnest(range(lo_us // {_US_PER_H}, hi_us // {_US_PER_H} + 1)) AS hr
-                  FROM nb_reach WHERE NOT long_window) w
-            JOIN nb_vhour v USING (uid, hr)
-            WHERE v.mmsi <> w.mmsi
-            UNION ALL
-            -- the day visits neither wholly in nor wholly out, hour by hour
-            SELECT w.gid, w.uid, v.hr, v.mmsi, v.n, {_TIME_CLASS} AS tc,
-                   CASE WHEN w.day_sp = 2 THEN 2
-                        ELSE {_space_class("v.clat", "v.clon", "v.rho", radius)} END AS sp
-            FROM nb_day_open w
-            JOIN nb_vhour v ON v.uid = w.uid AND v.day = w.day AND v.mmsi = w.other)
-        WHERE tc > 0 AND sp > 0""",
-        """CREATE OR REPLACE TEMP TABLE nb_hour_open AS
-        SELECT r.*, h.hr, h.mmsi AS other
-        FROM nb_hour h JOIN nb_reach r USING (gid, uid) WHERE h.tc = 1 OR h.sp = 1""",
-        # the reports of the hour visits neither wholly in nor wholly out, one by one
-        f"""CREATE OR REPLACE TEMP TABLE nb_report AS
-        SELECT w.gid, p.mmsi, p.n
-        FROM nb_hour_open w
-        JOIN nb_grp p ON p.uid = w.uid AND p.hr = w.hr AND p.mmsi = w.other
-        WHERE p.t_us > w.lo_us AND p.t_us < w.hi_us AND p.hb BETWEEN w.lo_hb AND w.hi_hb
-          AND (hav_km(p.lat, p.lon, w.lat, w.lon) <= {radius}
-               OR (NOT w.is_open AND hav_km(p.lat, p.lon, w.end_lat, w.end_lon) <= {radius}))""",
-    ]
-    for sql in statements:
-        con.execute(sql)
-    # what counts whole, plus the reports that passed one by one
-    return con.execute("""
-    WITH hits AS (
-        SELECT gid, mmsi, n FROM nb_day WHERE tc = 2 AND sp = 2
-        UNION ALL SELECT gid, mmsi, n FROM nb_hour WHERE tc = 2 AND sp = 2
-        UNION ALL SELECT gid, mmsi, n FROM nb_report
+        FROM pcell, range(-1, 2) r1(dy), range(-1, 2) r2(dx)
     ),
-    per_vessel AS (SELECT gid, mmsi, sum(n) AS n FROM hits GROUP BY gid, mmsi)
-    SELECT gid, count(*) AS neighbours_reporting, sum(n) AS n_neighbour_pings
-    FROM per_vessel GROUP BY gid
-    """).df()
+    gkey AS (
+        SELECT c.gid, c.cy, c.cx, unnest(range(w.lo_us // {bin_us},
+                                               (w.hi_us - 1) // {bin_us} + 1)) AS hb
+        FROM gcell c JOIN win w USING (gid)
+        WHERE w.hi_us > w.lo_us
+    ),
+    -- a vessel's pings in the same small cell and time slice, as one weighted report
+    grp AS (
+        SELECT mmsi, count(*) AS n, avg(t_us) AS t_us, avg(lat) AS lat, avg(lon) AS lon
+        FROM pings
+        WHERE t_us > (SELECT min(lo_us) FROM win) AND t_us < (SELECT max(hi_us) FROM win)
+        GROUP BY mmsi, floor(lat / {fd})::BIGINT,
+                 floor(lon * cos(radians(floor(lat / {fd}) * {fd})) / {fd})::BIGINT,
+                 t_us // {GROUP_MIN * 60_000_000}
+    ),
+    pp AS (
+        SELECT mmsi, n, t_us, lat, lon, cy, {cx} AS cx, t_us::BIGINT // {bin_us} AS hb
+        FROM (SELECT *, {cy} AS cy FROM grp)
+    )
+    SELECT k.gid, count(DISTINCT p.mmsi) AS neighbours_reporting, sum(p.n) AS n_neighbour_pings
+    FROM gkey k
+    JOIN pp p ON p.cy = k.cy AND p.cx = k.cx AND p.hb = k.hb
+    JOIN win w ON w.gid = k.gid
+    WHERE p.mmsi <> w.mmsi AND p.t_us > w.lo_us AND p.t_us < w.hi_us
+      AND (hav_km(p.lat, p.lon, w.lat, w.lon) <= {radius}
+           OR (NOT w.is_open AND hav_km(p.lat, p.lon, w.end_lat, w.end_lon) <= {radius}))
+    GROUP BY k.gid
+    """
 
 
 def _night_share(start_us: np.ndarray, stop_us: np.ndarray, lon: np.ndarray) -> np.ndarray:
@@ -468,7 +326,7 @@ def detect(tracks: pd.DataFrame, cfg: Config) -> pd.DataFrame:
             return conform(pd.DataFrame(), "dark_period", FEATURES)
         before = con.execute(_before_sql(cfg, data_start_us)).df()
         bin_us = _time_bin_us((gaps["stop_us"] - gaps["start_us"]).to_numpy(float) / _US_PER_H)
-        neigh = _neighbours(con, cfg, bin_us)
+        neigh = con.execute(_neighbours_sql(cfg, bin_us)).df()
         # the same count over the hour before the silence, around where it began
         con.execute(f"""
             CREATE TEMP TABLE gaps_before AS
@@ -477,7 +335,7 @@ def detect(tracks: pd.DataFrame, cfg: Config) -> pd.DataFrame:
                    start_us AS stop_us
             FROM gaps
         """)
-        usual = _neighbours(con, cfg, _US_PER_H, "gaps_before")
+        usual = con.execute(_neighbours_sql(cfg, _US_PER_H, "gaps_before")).df()
     finally:
         con.close()
     window_h = BEFORE_WINDOW_H * 3 / 4  # the join leaves out the first quarter (edge margin)
