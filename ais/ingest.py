@@ -589,8 +589,9 @@ def _clean(con: duckdb.DuckDBPyConnection, report: CleaningReport, cfg: CleanCon
         table = con.sql("""
             SELECT r.mmsi, r.timestamp, r.lat, r.lon, r.sog, r.cog, r.heading, r.imo,
                    r.length, r.width, r.draught,
-                   n.id AS names, c.id AS callsigns, d.id AS destinations, ty.id AS types,
-                   st.id AS statuses,
+                   coalesce(n.id, -1) AS names, coalesce(c.id, -1) AS callsigns,
+                   coalesce(d.id, -1) AS destinations, coalesce(ty.id, -1) AS types,
+                   coalesce(st.id, -1) AS statuses,
                    hash(r.lat, r.lon, r.sog, r.cog, r.heading, n.name, c.callsign, r.imo,
                         r.ship_type, r.nav_status, r.length, r.width, r.draught, d.destination)
                        AS content_hash
@@ -609,7 +610,7 @@ def _clean(con: duckdb.DuckDBPyConnection, report: CleaningReport, cfg: CleanCon
     mmsi = table["mmsi"].to_numpy()
     micros = table["timestamp"].cast(pa.timestamp("us", "UTC")).cast(pa.int64()).to_numpy()
     order = np.lexsort((micros, mmsi))
-    keys = {"mmsi": mmsi[order], "timestamp": micros[order]}  # each gathered once
+    keys = {"mmsi": np.take(mmsi, order), "timestamp": np.take(micros, order)}  # once each
     del mmsi, micros
     order, keep, dup_counts = _duplicates(table, order, keys)
     if keep is not None:
@@ -634,11 +635,12 @@ def _sorted_frame(table: pa.Table, order: np.ndarray, dictionaries: dict[str, pa
     """
     columns = dict(zip(table.column_names, table.columns, strict=True))
     del table
+    rows = pa.array(order)  # Arrow's take gathers several times faster than numpy's indexing
     frame: dict[str, object] = {}
     for name in list(columns):
         values = columns.pop(name)
         if name in dictionaries:
-            ids = pc.fill_null(values, -1).to_numpy()[order]
+            ids = values.take(rows).to_numpy()  # -1: no value
             for out in dictionaries[name].column_names:
                 frame[out] = _categorical(ids, dictionaries[name][out],
                                           "unknown" if out == "vessel_class" else None)
@@ -647,14 +649,15 @@ def _sorted_frame(table: pa.Table, order: np.ndarray, dictionaries: dict[str, pa
         elif name == "mmsi":
             frame[name] = keys[name]
         elif pa.types.is_integer(values.type):
-            data = pc.fill_null(values, 0).to_numpy()[order]
-            mask = values.is_null().to_numpy(zero_copy_only=False)[order]
+            values = values.take(rows)
+            data = pc.fill_null(values, 0).to_numpy()
+            mask = values.is_null().to_numpy(zero_copy_only=False)
             frame[name] = pd.arrays.IntegerArray(data.astype("int64", copy=False), mask)
         elif values.null_count == len(values):  # a field the source never sends
             frame[name] = np.full(len(order), np.nan)
         else:
-            frame[name] = values.to_numpy(zero_copy_only=False).astype("float64", copy=False
-                                                                       )[order]
+            frame[name] = values.take(rows).to_numpy(zero_copy_only=False).astype(
+                "float64", copy=False)
         del values
     return pd.DataFrame({name: frame[name] for name in OUTPUT_COLUMNS}, copy=False)
 
@@ -674,7 +677,8 @@ def _categorical(ids: np.ndarray, values: pa.ChunkedArray, fill: str | None
             categories = np.insert(categories, spot, fill)
             code_of_id[code_of_id >= spot] += 1
         code_of_id[code_of_id < 0] = spot
-    return pd.Categorical.from_codes(code_of_id[ids], categories=pd.Index(categories))
+    return pd.Categorical.from_codes(np.take(code_of_id, ids),
+                                     categories=pd.Index(categories))
 
 
 def _duplicates(table: pa.Table, order: np.ndarray, keys: dict[str, np.ndarray]
