@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import gc
 import platform
 
 # mallopt(3) parameters
@@ -47,3 +48,13 @@ def keep_freed_memory() -> bool:
 
         pa.set_memory_pool(pa.system_memory_pool())
     return applied
+
+
+def quiet_garbage_collector() -> None:
+    """Move every object alive now (the imported libraries) out of the garbage collector's
+    view and collect less often: a scan makes few reference cycles, and each full collection
+    would otherwise walk every object of pandas, scikit-learn and DuckDB (about 1.5% of a
+    10 M-ping scan's CPU time in ``perf``)."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 20)

@@ -653,8 +653,8 @@ def _sorted_frame(table: pa.Table, order: np.ndarray, dictionaries: dict[str, pa
             data = pc.fill_null(values, 0).to_numpy()
             mask = values.is_null().to_numpy(zero_copy_only=False)
             frame[name] = pd.arrays.IntegerArray(data.astype("int64", copy=False), mask)
-        elif values.null_count == len(values):  # a field the source never sends
-            frame[name] = np.full(len(order), np.nan)
+        elif values.null_count == len(values):  # a field the source never sends: one
+            frame[name] = np.broadcast_to(np.float64(np.nan), len(order))  # shared read-only NaN
         else:
             frame[name] = values.take(rows).to_numpy(zero_copy_only=False).astype(
                 "float64", copy=False)

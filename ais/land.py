@@ -19,9 +19,10 @@ out of the rule (they are artefacts of bad positions, not of behaviour at sea).
 
 from __future__ import annotations
 
-import functools
 import importlib.util
+import threading
 import zipfile
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -29,6 +30,7 @@ import pandas as pd
 
 from ais.config import Config
 from ais.geo import consecutive_km, haversine_km, nearest_place, watch_area
+from ais.places import WatchArea
 from ais.tracks import epoch_ns
 
 INLAND_MARGIN_KM = 5.0
@@ -51,14 +53,25 @@ def _grid_file() -> Path:
     return Path(next(iter(spec.submodule_search_locations))) / _MASK_FILE
 
 
-@functools.cache
+_LAND: list[np.ndarray] = []  # the most grid rows unpacked so far in this process
+_LAND_LOCK = threading.Lock()
+
+
 def _mask(blocks: int) -> np.ndarray:
-    """Land bits of the first ``blocks`` blocks of rows (from 90 N southwards; columns from
-    180 W eastwards). The zip is read in order, so a scan near Korea stops a third of the way
-    down the grid instead of unpacking all of it."""
+    """Land bits of at least the first ``blocks`` blocks of rows (from 90 N southwards;
+    columns from 180 W eastwards), unpacked once per process and shared by threads."""
+    with _LAND_LOCK:
+        rows_wanted = min(blocks * _BLOCK, _GRID[0])
+        if not _LAND or len(_LAND[0]) < rows_wanted:
+            _LAND[:] = [_unpack(rows_wanted)]
+        return _LAND[0]
+
+
+def _unpack(rows_wanted: int) -> np.ndarray:
+    """The first ``rows_wanted`` grid rows as bits. The zip is read in order, so a scan near
+    Korea stops a third of the way down the grid instead of unpacking all of it."""
     n_rows, n_cols = _GRID[:2]
     file = _grid_file()
-    rows_wanted = min(blocks * _BLOCK, n_rows)
     land = np.empty((rows_wanted, n_cols // 8), dtype=np.uint8)
     with zipfile.ZipFile(file) as zf, zf.open("mask.npy") as fh:
         major, _ = np.lib.format.read_magic(fh)
@@ -72,6 +85,49 @@ def _mask(blocks: int) -> np.ndarray:
             block = np.frombuffer(fh.read(rows * n_cols), dtype=np.bool_)
             land[start:start + rows] = np.invert(np.packbits(block.reshape(rows, -1), axis=1))
     return land
+
+
+def _area_boxes(areas: Sequence[WatchArea]) -> list[tuple[float, float, float, float]]:
+    """(lat_min, lat_max, lon_min, lon_max) around each watch area, a little generous (a
+    degree of latitude is at least 110.5 km; the box of an area across 180 E is all
+    longitudes)."""
+    boxes = []
+    for area in areas:
+        if area.polygon:
+            lons = [p[0] for p in area.polygon]
+            lats = [p[1] for p in area.polygon]
+            boxes.append((min(lats), max(lats), min(lons), max(lons)))
+            continue
+        dlat = area.radius_km / 110.0
+        lat_lo, lat_hi = max(area.lat - dlat, -90.0), min(area.lat + dlat, 90.0)
+        widest = max(abs(lat_lo), abs(lat_hi))
+        dlon = (360.0 if widest >= 89.0
+                else area.radius_km / (110.0 * np.cos(np.radians(widest))))
+        lon_lo, lon_hi = area.lon - dlon, area.lon + dlon
+        if lon_lo < -180.0 or lon_hi > 180.0:
+            lon_lo, lon_hi = -180.0, 180.0
+        boxes.append((lat_lo, lat_hi, lon_lo, lon_hi))
+    return boxes
+
+
+def near_areas(lat: np.ndarray, lon: np.ndarray, areas: Sequence[WatchArea]) -> np.ndarray:
+    """True for points inside the bounding box of a watch area (a cheap superset of
+    :func:`ais.geo.watch_area`'s points)."""
+    out = np.zeros(len(lat), dtype=bool)
+    for lat_lo, lat_hi, lon_lo, lon_hi in _area_boxes(areas):
+        out |= (lat >= lat_lo) & (lat <= lat_hi) & (lon >= lon_lo) & (lon <= lon_hi)
+    return out
+
+
+def warm(cfg: Config) -> None:
+    """Unpack the grid rows that the watch areas of ``cfg`` need (a scan calls this in the
+    background while it reads its input)."""
+    boxes = _area_boxes(cfg.areas)
+    if boxes:
+        south = min(b[0] for b in boxes) - INLAND_MARGIN_KM / 110.0
+        n_rows, _, lat0, dlat = _GRID[:4]
+        row = int(np.clip((max(south, -90.0) - lat0) / dlat, 0, n_rows - 1))
+        _mask(row // _BLOCK + 1)
 
 
 def is_land(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
@@ -116,7 +172,9 @@ def inland_outside_places(lat: np.ndarray, lon: np.ndarray, cfg: Config) -> np.n
     """
     lat = np.asarray(lat, dtype=float)
     lon = np.asarray(lon, dtype=float)
-    out = inland(lat, lon)
+    out = np.zeros(len(lat), dtype=bool)
+    near = np.flatnonzero(near_areas(lat, lon, cfg.areas))  # the grid is read only there
+    out[near] = inland(lat[near], lon[near])
     idx = np.flatnonzero(out)
     if len(idx):
         _, dist, inside = nearest_place(lat[idx], lon[idx], cfg.places, ("port", "anchorage"))

@@ -22,13 +22,16 @@ import zipfile
 from dataclasses import dataclass, field
 from importlib.metadata import version
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-from sklearn.ensemble import IsolationForest
 
 from ais.errors import ModelError
 from ais.output import atomic_path
+
+if TYPE_CHECKING:  # scikit-learn is imported where a forest is made or read (0.6 s)
+    from sklearn.ensemble import IsolationForest
 
 MODEL_FILE = "ais-forests.skops"
 META_FILE = "ais-forests.json"
@@ -129,6 +132,8 @@ def fit_type(event_type: str, features: tuple[str, ...], baseline: pd.DataFrame,
     model = TypeModel(event_type, feats, None, medians, quant, np.array([]), len(baseline))
     if len(baseline) < MIN_BASELINE:
         return model
+    from sklearn.ensemble import IsolationForest
+
     forest = IsolationForest(n_estimators=100, max_samples=min(256, len(baseline)),
                              random_state=seed)
     forest.fit(model.matrix(baseline))
@@ -220,6 +225,8 @@ def _load_checked(file: str, mtime_ns: int, size: int,
 
 
 def _unpack(path: Path, payload: dict, expected: dict[str, tuple[str, ...]]) -> Models:
+    from sklearn.ensemble import IsolationForest
+
     types: dict[str, TypeModel] = {}
     for t, feats in expected.items():
         entry = payload["types"].get(t)

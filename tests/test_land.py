@@ -1,0 +1,41 @@
+"""The land grid is read only around the watch areas: the boxes must hold every point the
+areas hold, wherever the area is (near a pole, across 180 E, a polygon)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from ais import land
+from ais.config import Config
+from ais.geo import watch_area
+from ais.places import WatchArea
+
+AREAS = {
+    "default (Nampo, Najin)": Config().areas,
+    "across 180 E": (WatchArea("Chukotka", 65.0, 179.5, 300.0),),
+    "near the pole": (WatchArea("Svalbard", 88.5, 15.0, 250.0),),
+    "polygon": (WatchArea("triangle", 51.0, 11.0, 0, polygon=((10.0, 50.0), (12.0, 50.0),
+                                                      (12.0, 52.0), (10.0, 50.0))),),
+}
+
+
+@pytest.mark.parametrize("areas", AREAS.values(), ids=AREAS.keys())
+def test_area_boxes_hold_every_point_of_their_areas(areas):
+    rng = np.random.default_rng(5)
+    lat = rng.uniform(-89.9, 89.9, 400_000)
+    lon = rng.uniform(-180, 180, 400_000)
+    for area in areas:  # and many points close to each area's edge
+        lat = np.r_[lat, np.clip(area.lat + rng.uniform(-5, 5, 100_000), -89.9, 89.9)]
+        lon = np.r_[lon, ((area.lon + rng.uniform(-10, 10, 100_000) + 180) % 360) - 180]
+    inside = watch_area(lat, lon, areas) != ""
+    assert inside.sum() > 1000
+    near = land.near_areas(lat, lon, areas)
+    assert not (inside & ~near).any()
+    assert near.mean() < 0.5  # and the boxes are boxes, not the globe
+
+
+def test_land_far_from_every_watch_area_is_never_read_or_flagged():
+    # the middle of Australia is land, but no watch area is near it
+    assert land.is_land(np.array([-25.0]), np.array([134.0]))[0]
+    assert not land.inland_outside_places(np.array([-25.0]), np.array([134.0]), Config())[0]
