@@ -76,6 +76,7 @@ def connect(
     """
     con = duckdb.connect(database, read_only=read_only)
     con.execute("SET TimeZone = 'UTC'")
+    con.execute("SET enable_progress_bar = false")  # library code never prints
     scoped_limit, spill_dir = _LIMITS.get()
     memory_limit = memory_limit or scoped_limit
     if memory_limit:

@@ -564,17 +564,28 @@ _DICTIONARIES: dict[str, tuple[str, str, tuple[str, ...]]] = {
 }
 
 
+#: Rows per batch streamed from DuckDB into the preallocated arrays.
+_BATCH_ROWS = 1 << 19
+#: Optional numeric fields, read only when some input file has them.
+_OPTIONAL_NUMBERS = ("imo", "length", "width", "draught")
+
+
 def _clean(con: duckdb.DuckDBPyConnection, report: CleaningReport, cfg: CleanConfig
            ) -> Ingested:
     """Null sentinels, drop and count bad rows, normalise identities, sort (view ``raw``).
 
     The input is read in passes that stream (DuckDB keeps nothing per ping): one counts the
     drop reasons; one per text column collects its distinct values, which are cleaned and
-    normalised once each into a small dictionary; the last returns the kept pings with
-    dictionary ids instead of text. Sorting, duplicates and the text columns are then done
-    on arrays: a permutation, neighbours compared, dictionaries indexed.
+    normalised once each into a small dictionary; the last streams the kept pings, with
+    dictionary ids instead of text, into arrays allocated once at their final size. Sorting,
+    duplicates and the text columns are then done on arrays: a permutation, neighbours
+    compared, dictionaries indexed. Each array is released as soon as its sorted copy is
+    made, so the pings are held about once, plus one column.
     """
     con.execute(f"CREATE OR REPLACE TEMP VIEW reasoned AS {_reason_sql(cfg)}")
+    sent = {c for mapping in report.column_mapping.values() for c in mapping}
+    numbers = [c for c in ("lat", "lon", "sog", "cog", "heading", *_OPTIONAL_NUMBERS)
+               if c not in _OPTIONAL_NUMBERS or c in sent]
     try:
         counts = dict(con.execute(
             "SELECT coalesce(drop_reason, ''), count(*) FROM reasoned GROUP BY 1").fetchall())
@@ -586,9 +597,8 @@ def _clean(con: duckdb.DuckDBPyConnection, report: CleaningReport, cfg: CleanCon
             """)
         dictionaries = {t: con.sql(f"SELECT {', '.join(cols)} FROM {t} ORDER BY id")
                         .to_arrow_table() for t, (_, _, cols) in _DICTIONARIES.items()}
-        table = con.sql("""
-            SELECT r.mmsi, r.timestamp, r.lat, r.lon, r.sog, r.cog, r.heading, r.imo,
-                   r.length, r.width, r.draught,
+        reader = con.sql(f"""
+            SELECT r.mmsi, r.timestamp, {", ".join(f"r.{c}" for c in numbers)},
                    coalesce(n.id, -1) AS names, coalesce(c.id, -1) AS callsigns,
                    coalesce(d.id, -1) AS destinations, coalesce(ty.id, -1) AS types,
                    coalesce(st.id, -1) AS statuses,
@@ -602,74 +612,111 @@ def _clean(con: duckdb.DuckDBPyConnection, report: CleaningReport, cfg: CleanCon
             LEFT JOIN types ty ON r.ship_type = ty.raw
             LEFT JOIN statuses st ON r.nav_status = st.raw
             WHERE r.drop_reason IS NULL
-        """).to_arrow_table()  # streamed: DuckDB holds only the small dictionaries
+        """).to_arrow_reader(_BATCH_ROWS)
+        columns = _read_columns(reader, int(counts.get("", 0)))
     except duckdb.Error as exc:
         raise InputError(f"reading the input failed: {exc}") from exc
     con.execute("DROP VIEW reasoned; DROP VIEW IF EXISTS raw; DROP TABLE IF EXISTS raw; "
                 + " ".join(f"DROP TABLE {t};" for t in _DICTIONARIES))
-    mmsi = table["mmsi"].to_numpy()
-    micros = table["timestamp"].cast(pa.timestamp("us", "UTC")).cast(pa.int64()).to_numpy()
+    mmsi, micros = columns.pop("mmsi"), columns.pop("timestamp")
     order = np.lexsort((micros, mmsi))
     keys = {"mmsi": np.take(mmsi, order), "timestamp": np.take(micros, order)}  # once each
     del mmsi, micros
-    order, keep, dup_counts = _duplicates(table, order, keys)
+    order, keep, dup_counts = _duplicates(columns, order, keys)
     if keep is not None:
         keys = {name: values[keep] for name, values in keys.items()}
+    del columns["content_hash"]
     report.rows_in = int(sum(counts.values()))
     report.dropped = {reason: int(counts.get(reason, 0)) + dup_counts.get(reason, 0)
                       for reason in DROP_REASONS}
-    pings = _sorted_frame(table.drop_columns(["content_hash"]), order, dictionaries, keys)
+    pings = _sorted_frame(columns, order, dictionaries, keys)
     report.rows_out = len(pings)
     return Ingested(pings=pings, report=report)
 
 
-def _sorted_frame(table: pa.Table, order: np.ndarray, dictionaries: dict[str, pa.Table],
-                  keys: dict[str, np.ndarray]) -> pd.DataFrame:
-    """The rows ``order`` of ``table`` as pandas in :data:`OUTPUT_COLUMNS` order (``keys``:
+def _read_columns(reader: pa.RecordBatchReader, n: int) -> dict[str, np.ndarray | tuple]:
+    """Stream ``reader``'s ``n`` rows into one numpy array per column, each allocated once:
+    timestamps as epoch microseconds, missing floats as NaN, and a nullable integer column as
+    (values, missing mask)."""
+    out: dict[str, np.ndarray | tuple] = {}
+    for fld in reader.schema:
+        typ = fld.type
+        if pa.types.is_floating(typ):
+            out[fld.name] = np.empty(n, dtype=np.float64)
+        elif pa.types.is_timestamp(typ):
+            out[fld.name] = np.empty(n, dtype=np.int64)
+        elif fld.name == "imo":
+            out[fld.name] = (np.empty(n, dtype=np.int64), np.empty(n, dtype=bool))
+        else:
+            out[fld.name] = np.empty(n, dtype=typ.to_pandas_dtype())
+    at = 0
+    for batch in reader:
+        k = batch.num_rows
+        if at + k > n:
+            raise InputError("the input files changed while they were being read; run the "
+                             "scan again")
+        for fld, values in zip(batch.schema, batch.columns, strict=True):
+            dest = out[fld.name]
+            if isinstance(dest, tuple):
+                dest[0][at:at + k] = pc.fill_null(values, 0).to_numpy()
+                dest[1][at:at + k] = values.is_null().to_numpy(zero_copy_only=False)
+            elif pa.types.is_timestamp(fld.type):
+                dest[at:at + k] = values.cast(pa.timestamp("us", "UTC")).cast(pa.int64()
+                                                                             ).to_numpy()
+            else:
+                dest[at:at + k] = values.to_numpy(zero_copy_only=False)
+        at += k
+    if at != n:
+        raise InputError("the input files changed while they were being read; run the scan "
+                         "again")
+    return out
+
+
+def _sorted_frame(columns: dict[str, np.ndarray | tuple], order: np.ndarray,
+                  dictionaries: dict[str, pa.Table], keys: dict[str, np.ndarray]
+                  ) -> pd.DataFrame:
+    """The rows ``order`` of ``columns`` as pandas in :data:`OUTPUT_COLUMNS` order (``keys``:
     the mmsi and timestamp microseconds already in that order).
 
-    Numbers are taken with numpy; each text column becomes a pandas ``Categorical`` whose
-    sorted categories are the dictionary's distinct values, so a ping costs four bytes per
-    text column and no string is copied per ping. One column at a time: each Arrow column
-    is released once taken, so the peak is about one copy of the pings, not two.
+    Each text column becomes a pandas ``Categorical`` whose sorted categories are the
+    dictionary's distinct values, so a ping costs one or two bytes per text column and no
+    string is copied per ping. One column at a time: each unsorted array is released once
+    its sorted copy is made.
     """
-    columns = dict(zip(table.column_names, table.columns, strict=True))
-    del table
-    rows = pa.array(order)  # Arrow's take gathers several times faster than numpy's indexing
-    frame: dict[str, object] = {}
+    n = len(order)
+    frame: dict[str, object] = {
+        "mmsi": keys["mmsi"],
+        "timestamp": pd.Series(keys["timestamp"].view("datetime64[us]"),
+                               dtype=pd.DatetimeTZDtype("us", "UTC")),
+    }
     for name in list(columns):
         values = columns.pop(name)
         if name in dictionaries:
-            ids = values.take(rows).to_numpy()  # -1: no value
             for out in dictionaries[name].column_names:
-                frame[out] = _categorical(ids, dictionaries[name][out],
+                frame[out] = _categorical(values, order, dictionaries[name][out],
                                           "unknown" if out == "vessel_class" else None)
-        elif name == "timestamp":
-            frame[name] = pd.Series(keys[name].view("datetime64[us]")).dt.tz_localize("UTC")
-        elif name == "mmsi":
-            frame[name] = keys[name]
-        elif pa.types.is_integer(values.type):
-            values = values.take(rows)
-            data = pc.fill_null(values, 0).to_numpy()
-            mask = values.is_null().to_numpy(zero_copy_only=False)
-            frame[name] = pd.arrays.IntegerArray(data.astype("int64", copy=False), mask)
-        elif values.null_count == len(values):  # a field the source never sends: one
-            frame[name] = np.broadcast_to(np.float64(np.nan), len(order))  # shared read-only NaN
+        elif isinstance(values, tuple):
+            frame[name] = pd.arrays.IntegerArray(np.take(values[0], order),
+                                                 np.take(values[1], order))
         else:
-            frame[name] = values.take(rows).to_numpy(zero_copy_only=False).astype(
-                "float64", copy=False)
+            frame[name] = np.take(values, order)
         del values
+    for name in _OPTIONAL_NUMBERS:  # a field no input sends: one shared read-only NaN
+        if name not in frame:
+            frame[name] = (pd.arrays.IntegerArray(np.zeros(n, np.int64), np.ones(n, bool))
+                           if name == "imo" else np.broadcast_to(np.float64(np.nan), n))
     return pd.DataFrame({name: frame[name] for name in OUTPUT_COLUMNS}, copy=False)
 
 
-def _categorical(ids: np.ndarray, values: pa.ChunkedArray, fill: str | None
-                 ) -> pd.Categorical:
-    """Per-ping dictionary ids (-1: none) as a Categorical of the dictionary's ``values``
-    (several ids may share a value; a null value, or no id, is ``fill``)."""
+def _categorical(ids: np.ndarray, order: np.ndarray, values: pa.ChunkedArray,
+                 fill: str | None) -> pd.Categorical:
+    """Per-ping dictionary ids (-1: none), taken in ``order``, as a Categorical of the
+    dictionary's ``values`` (several ids may share a value; a null value, or no id, is
+    ``fill``)."""
     text = values.to_numpy(zero_copy_only=False)
     present = ~values.is_null().to_numpy(zero_copy_only=False)
     categories, inverse = np.unique(text[present].astype(str), return_inverse=True)
-    code_of_id = np.full(len(text) + 1, -1, dtype=np.int32)  # last: id -1, no value
+    code_of_id = np.full(len(text) + 1, -1, dtype=np.int64)  # last: id -1, no value
     code_of_id[np.flatnonzero(present)] = inverse
     if fill is not None:
         spot = int(np.searchsorted(categories, fill))
@@ -677,15 +724,20 @@ def _categorical(ids: np.ndarray, values: pa.ChunkedArray, fill: str | None
             categories = np.insert(categories, spot, fill)
             code_of_id[code_of_id >= spot] += 1
         code_of_id[code_of_id < 0] = spot
-    return pd.Categorical.from_codes(np.take(code_of_id, ids),
-                                     categories=pd.Index(categories))
+    # codes in the narrowest type pandas would choose, mapped per id before the per-ping take
+    code_type = next(t for t in (np.int8, np.int16, np.int32)
+                     if len(categories) < np.iinfo(t).max)
+    codes = np.take(code_of_id.astype(code_type), ids)
+    return pd.Categorical.from_codes(np.take(codes, order), categories=pd.Index(categories),
+                                     validate=False)
 
 
-def _duplicates(table: pa.Table, order: np.ndarray, keys: dict[str, np.ndarray]
+def _duplicates(columns: dict[str, np.ndarray | tuple], order: np.ndarray,
+                keys: dict[str, np.ndarray]
                 ) -> tuple[np.ndarray, np.ndarray | None, dict[str, int]]:
-    """``order`` (rows of ``table`` by mmsi, timestamp; ``keys`` their mmsi and timestamp in
-    that order) without duplicates, which positions of ``order`` were kept (None: all), and
-    the drop counts by reason.
+    """``order`` (rows of ``columns`` by mmsi, timestamp; ``keys`` their mmsi and timestamp
+    in that order) without duplicates, which positions of ``order`` were kept (None: all),
+    and the drop counts by reason.
 
     Of rows sharing (mmsi, timestamp) the first in (lat, lon, content hash) order is kept (a
     deterministic choice whatever the input order); each later one is an exact duplicate
@@ -700,10 +752,8 @@ def _duplicates(table: pa.Table, order: np.ndarray, keys: dict[str, np.ndarray]
     in_group[:-1] |= same
     pos = np.flatnonzero(in_group)  # positions in ``order``
     group = np.cumsum(np.r_[True, ~same][pos])  # a new group where a row differs from the last
-    rows = pa.array(order[pos])
-    lat = table["lat"].take(rows).to_numpy()
-    lon = table["lon"].take(rows).to_numpy()
-    h = table["content_hash"].take(rows).to_numpy()
+    rows = order[pos]
+    lat, lon, h = (np.take(columns[c], rows) for c in ("lat", "lon", "content_hash"))
     by = np.lexsort((h, lon, lat, group))
     g, hs = group[by], h[by]
     later = np.r_[False, g[1:] == g[:-1]]
