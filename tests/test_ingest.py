@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from ais.errors import InputError
-from ais.ingest import DROP_REASONS, ingest
+from ais.ingest import DROP_REASONS, ingest, sort_order
 
 from .conftest import GFW, MARINECADASTRE, need, write_parquet
 
@@ -211,3 +211,16 @@ def test_gfw_padding_is_the_same_normalised_name():
     padded = names.loc[names["name"] == "PEI YUH NO.6@@@@@@BL", "name_norm"]
     assert padded.tolist() == ["PEI YUH NO.6"]
     assert "PEI YUH NO.6@@@@@@BL" in set(names["name"])  # raw value kept for display
+
+
+@pytest.mark.parametrize("rows, vessels, span", [
+    (0, 1, 1), (1, 1, 1), (2_000, 5, 100),            # few vessels, many equal times
+    (50_000, 70_000, 10**6),                          # too many vessels for the radix sort
+    (10_000, 10, 2**60),                              # times too far apart for one key
+    (30_000, 300, 10**9),
+], ids=["empty", "one", "ties", "many-vessels", "wide-times", "typical"])
+def test_sort_order_is_a_stable_sort_by_mmsi_then_time(rows, vessels, span):
+    rng = np.random.default_rng(rows)
+    mmsi = rng.integers(200_000_000, 200_000_000 + vessels, rows)
+    t = rng.integers(0, span, rows)
+    assert np.array_equal(sort_order(mmsi, t), np.lexsort((t, mmsi)))
