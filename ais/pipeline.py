@@ -5,6 +5,7 @@ Nothing here prints: results carry their own summary lines and notes for the CLI
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import threading
 import time
@@ -44,7 +45,8 @@ FEATURES = {t: tuple(m.FEATURES) for t, m in REGISTRY.items()}
 
 
 #: The stages of a scan, in order (for progress displays).
-SCAN_STAGES = ("ingest", "tracks", *REGISTRY, "scoring", "state", "output")
+SCAN_STAGES = ("ingest", "tracks", "loitering", "signals",
+               *(t for t in REGISTRY if t != "loitering"), "scoring", "state", "output")
 
 
 @dataclass
@@ -60,6 +62,14 @@ class Timings:
 
     def stage(self, name: str) -> _Stage:
         return _Stage(self, name)
+
+    def record(self, name: str, seconds: float) -> None:
+        """Add ``seconds`` of work measured elsewhere (e.g. on another thread) to ``name``."""
+        if self.on_stage:
+            self.on_stage(name, None)
+        self.seconds[name] = self.seconds.get(name, 0.0) + seconds
+        if self.on_stage:
+            self.on_stage(name, seconds)
 
     def lines(self) -> list[str]:
         return [f"  {k:<18} {v:8.2f} s" for k, v in self.seconds.items()]
@@ -102,20 +112,36 @@ def detect(paths: Sequence[str | Path], cfg: Config, timings: Timings | None = N
 
 
 def detect_pings(pings: pd.DataFrame, report: CleaningReport, cfg: Config,
-                 timings: Timings | None = None) -> Detected:
-    """Tracks and candidates from already-cleaned pings."""
+                 timings: Timings | None = None, *, workers: int = 2) -> Detected:
+    """Tracks and candidates from already-cleaned pings.
+
+    The detectors and the spoofing signs are independent pure functions of the tracks; they
+    run on ``workers`` threads (numpy and DuckDB release the GIL, so two cores both work).
+    Each stage's seconds are its own wall time, so on two threads they overlap.
+    """
     timings = timings or Timings()
     with timings.stage("tracks"):
         tracks = build_tracks(pings, cfg.tracks)
-        signals = land.vessel_signals(tracks, cfg)
-    candidates = {}
-    for event_type, module in REGISTRY.items():
-        with timings.stage(event_type):
-            found = annotate_places(module.detect(tracks, cfg), cfg)
-            if event_type in ("loitering", "meetup"):  # at sea by definition
-                found = land.at_sea_only(found, cfg)
-            candidates[event_type] = found
-    return Detected(report, tracks, candidates, signals)
+
+    def run(name: str) -> tuple[pd.DataFrame, float]:
+        t0 = time.perf_counter()
+        if name == "signals":
+            return land.vessel_signals(tracks, cfg), time.perf_counter() - t0
+        found = annotate_places(REGISTRY[name].detect(tracks, cfg), cfg)
+        if name in ("loitering", "meetup"):  # at sea by definition
+            found = land.at_sea_only(found, cfg)
+        return found, time.perf_counter() - t0
+
+    jobs = SCAN_STAGES[2:-3]  # the longest first, so the two threads finish together
+    results = {}
+    with concurrent.futures.ThreadPoolExecutor(max(1, workers),
+                                               thread_name_prefix="ais-detect") as pool:
+        futures = {name: pool.submit(run, name) for name in jobs}
+        for name in jobs:  # in a fixed order, whatever finishes first
+            results[name], seconds = futures[name].result()
+            timings.record(name, seconds)
+    candidates = {t: results[t] for t in REGISTRY}
+    return Detected(report, tracks, candidates, results["signals"])
 
 
 def _vessels(tracks: pd.DataFrame, mmsis: pd.Series) -> pd.DataFrame:
@@ -299,15 +325,16 @@ def _event_rows(events: pd.DataFrame) -> list[str]:
 
 
 def _prefetch(models_dir: str | Path | None, cfg: Config) -> threading.Thread:
-    """Load the models (and scikit-learn) and unpack the land grid of the watch areas in a
-    background thread, while the main thread reads the input (DuckDB and numpy release the
-    GIL, so on two cores this is about a second of a 10 M-ping scan done for free)."""
+    """Unpack the land grid of the watch areas and load the models (and scikit-learn) in a
+    background thread, while the main thread builds the tracks: that is numpy work on one
+    core, which releases the GIL, so on two cores this is about a second of a 10 M-ping scan
+    done for free (started during ingest, it slowed DuckDB's reading by as much)."""
     def work() -> None:
         # a failure here is met again, and reported, where the scan needs the thing
         with contextlib.suppress(Exception):
-            scoring.load(models_dir if models_dir is not None else DEFAULT_MODELS, FEATURES)
-        with contextlib.suppress(Exception):
             land.warm(cfg)
+        with contextlib.suppress(Exception):
+            scoring.load(models_dir if models_dir is not None else DEFAULT_MODELS, FEATURES)
 
     thread = threading.Thread(target=work, name="ais-prefetch", daemon=True)
     thread.start()
@@ -331,7 +358,6 @@ def run_scan(paths: Sequence[str | Path], output: str | Path, cfg: Config,
     timings = timings or Timings()
     if models_dir is not None:  # a bad model fails the scan before the long part
         scoring.load(models_dir, FEATURES)
-    prefetch = _prefetch(models_dir, cfg)
     carry = carry or CarryConfig()
     notes: list[str] = []
     run_id = None
@@ -342,6 +368,7 @@ def run_scan(paths: Sequence[str | Path], output: str | Path, cfg: Config,
         window = (cfg.clean.since, cfg.clean.until) if pushdown else None
         with timings.stage("ingest"):
             ingested = ingest(paths, cfg.clean, skip_bad_files=skip_bad_files, window=window)
+        prefetch = _prefetch(models_dir, cfg)
         night = night_of(ingested.pings, cfg.clean.since, cfg.clean.until)
         pings, from_night, n_carried = ingested.pings, None, 0
         if state is not None and night is not None:
