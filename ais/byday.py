@@ -18,10 +18,29 @@ from pathlib import Path
 import pandas as pd
 
 from ais.config import Config
-from ais.ingest import CleaningReport, days_with_data
+from ais.db import memory_bytes
+from ais.ingest import CleaningReport, count_rows, days_with_data
 from ais.output import write_csv
 from ais.pipeline import ScanResult, Timings, run_scan
 from ais.state import State
+
+
+#: Peak resident memory of a whole scan per input ping (10 M synthetic pings: 2.9 GB; the
+#: pings and their tracks live in numpy arrays, about 100 bytes each, plus temporaries).
+BYTES_PER_PING = 300
+
+
+def too_big_for_one_scan(paths: Sequence[str | Path], memory_limit: str) -> str | None:
+    """Why ``paths`` should be scanned one day at a time, or None: a whole scan of them
+    would need more memory than ``memory_limit`` (judged from the Parquet footers)."""
+    rows = count_rows(paths)
+    if rows is None:
+        return None
+    need = rows * BYTES_PER_PING
+    if need <= memory_bytes(memory_limit):
+        return None
+    return (f"the input holds {rows:,} rows, about {need / 1e9:.1f} GB in one scan, over "
+            f"--memory-limit {memory_limit}: scanned one UTC day at a time (as with --by-day)")
 
 
 def _window(day: pd.Timestamp, cfg: Config) -> tuple[str, str] | None:

@@ -127,8 +127,9 @@ everywhere_option = click.option(
 @click.option("--timings", is_flag=True, help="Print the seconds each stage took.")
 @skip_option
 @click.option("--memory-limit", default="8GB", show_default=True,
-              help="DuckDB's memory budget (e.g. 4GB); it spills to a temporary directory "
-                   "beyond it instead of failing.")
+              help="Memory budget (e.g. 4GB): DuckDB spills to a temporary directory beyond "
+                   "it instead of failing, and an input too large to scan whole within it "
+                   "(about 300 bytes a ping) is scanned one day at a time (--by-day).")
 @click.option("--by-day", is_flag=True,
               help="Scan a long input (a month) one UTC day at a time through the state, "
                    "like nightly runs: memory bounded by one day of pings.")
@@ -175,12 +176,17 @@ def scan(ctx: click.Context, paths: tuple[str, ...], output: Path, models_dir: s
         if bar is not None:
             bar.__enter__()
         with duckdb_memory_limit(memory_limit):
-            scan_fn = run_scan
-            if by_day:
-                from ais.byday import run_scan_by_day as scan_fn
+            from ais.byday import run_scan_by_day, too_big_for_one_scan
+
+            why = None if by_day else too_big_for_one_scan(paths, memory_limit)
+            if why:
+                log.line("by-day", reason=why)
+            scan_fn = run_scan_by_day if by_day or why else run_scan
             result = scan_fn(list(paths), output, cfg, models_dir, state=state,
                              timings=Timings(on_stage=stage_callback(log, bar)),
                              skip_bad_files=skip_bad_files)
+            if why:
+                result.notes.append(why)
     except BaseException as exc:
         log.line("scan-failed", seconds=f"{time.perf_counter() - t0:.2f}",
                  error=f"{type(exc).__name__}: {exc}")

@@ -31,6 +31,17 @@ _LIMITS: contextvars.ContextVar[tuple[str | None, str | None]] = contextvars.Con
 _MEMORY = re.compile(r"^\s*\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)\s*$", re.IGNORECASE)
 
 
+_UNITS = {"B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12,
+          "KIB": 2**10, "MIB": 2**20, "GIB": 2**30, "TIB": 2**40}
+
+
+def memory_bytes(limit: str) -> int:
+    """Bytes of a memory limit written like DuckDB's (``8GB`` is 8 * 1000**3, ``8GiB``
+    8 * 1024**3)."""
+    number, unit = re.match(r"^\s*([\d.]+)\s*([A-Za-z]+)\s*$", check_memory_limit(limit)).groups()
+    return int(float(number) * _UNITS[unit.upper()])
+
+
 def check_memory_limit(limit: str) -> str:
     """``limit`` if DuckDB understands it (e.g. ``8GB``, ``500MB``), else a ConfigError."""
     if not _MEMORY.match(limit):

@@ -355,6 +355,15 @@ _VESSEL_CLASS = """CASE
     ELSE 'other' END"""
 
 
+def count_rows(paths: Iterable[str | Path]) -> int | None:
+    """Rows in the input files from their Parquet footers alone (no data is read); None when
+    a file cannot tell (the scan itself will say why)."""
+    try:
+        return sum(pq.ParquetFile(p).metadata.num_rows for p in resolve_inputs(paths))
+    except (InputError, OSError, pa.ArrowException):
+        return None
+
+
 def days_with_data(paths: Iterable[str | Path], cfg: CleanConfig | None = None
                    ) -> list[pd.Timestamp] | None:
     """The UTC days the inputs have plausible pings on, reading only the time column; None

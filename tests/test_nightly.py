@@ -442,3 +442,24 @@ def test_by_day_reads_only_each_days_rows(nights) -> None:
                  window=(DAY2.isoformat(), (DAY2 + pd.Timedelta(days=1)).isoformat()))
     assert day.report.rows_in == len(pd.read_parquet(nights["day2"]))
     assert day.pings["timestamp"].min() >= DAY2
+
+
+def test_an_input_too_big_for_the_memory_limit_is_scanned_day_by_day(nights, tmp_path,
+                                                                      monkeypatch) -> None:
+    import ais.byday
+
+    monkeypatch.setattr(ais.byday, "BYTES_PER_PING", 10_000)  # 4,233 rows: 42 MB > 20 MB
+    both = pd.concat([pd.read_parquet(nights["day1"]), pd.read_parquet(nights["day2"])])
+    path = write_parquet(tmp_path / "both.parquet", both)
+    by_day = CliRunner().invoke(main, ["scan", str(path), "-o", str(tmp_path / "a.csv"),
+                                       "--by-day", "--no-state"])
+    small = CliRunner().invoke(main, ["scan", str(path), "-o", str(tmp_path / "b.csv"),
+                                      "--no-state", "--memory-limit", "20MB"])
+    assert small.exit_code == 0, small.output
+    assert f"the input holds {len(both):,} rows" in small.output
+    assert "over --memory-limit 20MB: scanned one UTC day at a time" in small.output
+    assert "by-day reason=" in (tmp_path / "ais-scan.log").read_text()
+    assert (tmp_path / "a.csv").read_bytes() == (tmp_path / "b.csv").read_bytes()
+    whole = CliRunner().invoke(main, ["scan", str(path), "-o", str(tmp_path / "c.csv"),
+                                      "--no-state"])
+    assert "one UTC day at a time" not in whole.output
