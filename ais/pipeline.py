@@ -59,6 +59,8 @@ class Timings:
 
     seconds: dict[str, float] = field(default_factory=dict)
     on_stage: Callable[[str, float | None], None] | None = None
+    #: perf_counter at the first stage's start and the last stage's end
+    span: list[float] = field(default_factory=list)
 
     def stage(self, name: str) -> _Stage:
         return _Stage(self, name)
@@ -71,8 +73,15 @@ class Timings:
         if self.on_stage:
             self.on_stage(name, seconds)
 
+    @property
+    def total(self) -> float:
+        """Wall seconds from the first stage's start to the last one's end (stages that ran
+        on threads overlap, so this is less than the sum of the stages)."""
+        return self.span[-1] - self.span[0] if len(self.span) == 2 else 0.0
+
     def lines(self) -> list[str]:
-        return [f"  {k:<18} {v:8.2f} s" for k, v in self.seconds.items()]
+        return [f"  {k:<18} {v:8.2f} s" for k, v in self.seconds.items()] + [
+            f"  {'total (wall)':<18} {self.total:8.2f} s"]
 
 
 class _Stage:
@@ -83,9 +92,13 @@ class _Stage:
         if self.timings.on_stage:
             self.timings.on_stage(self.name, None)
         self.t0 = time.perf_counter()
+        if not self.timings.span:
+            self.timings.span.append(self.t0)
 
     def __exit__(self, exc_type: object, *exc: object) -> None:
-        seconds = time.perf_counter() - self.t0
+        end = time.perf_counter()
+        seconds = end - self.t0
+        self.timings.span[1:] = [end]
         self.timings.seconds[self.name] = self.timings.seconds.get(self.name, 0.0) + seconds
         if self.timings.on_stage and exc_type is None:
             self.timings.on_stage(self.name, seconds)

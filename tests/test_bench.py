@@ -29,7 +29,7 @@ def test_benchmark_script_prints_the_table_at_a_tiny_size(tmp_path):
     results = json.loads(result_file.read_text())
     run = results["sizes"]["3000"]
     assert run["wall"] > 0 and run["rss"] > 0
-    assert sum(run["stages"].values()) <= run["wall"]
+    assert 0 < run["total"] <= run["wall"]  # stages may overlap (threads); their span may not
     assert results["movingpandas"]["pings"] <= 3000 and results["movingpandas"]["ratio"] > 0
     assert sorted(p.name for p in (tmp_path / "cache" / "month_4000_2d").iterdir()) == [
         "day=2026-01-05", "day=2026-01-06"]
