@@ -20,6 +20,7 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import gc
+import sys
 import platform
 
 # mallopt(3) parameters
@@ -58,3 +59,13 @@ def quiet_garbage_collector() -> None:
     gc.collect()
     gc.freeze()
     gc.set_threshold(50_000, 20, 20)
+
+
+def short_gil_turns(seconds: float = 0.0005) -> None:
+    """Let a thread waiting for the GIL have it after ``seconds`` instead of Python's 5 ms.
+
+    A scan's main thread runs numpy on whole columns (which releases the GIL) while a
+    background thread imports and loads the models (which holds it): the main thread needs
+    the GIL only briefly between two operations, and with 5 ms turns it waited for most of
+    them (10 M pings, three runs each: 11.8 s median -> 11.0 s)."""
+    sys.setswitchinterval(seconds)

@@ -155,7 +155,7 @@ def scan(ctx: click.Context, paths: tuple[str, ...], output: Path, models_dir: s
     """
     import time
 
-    from ais.allocator import keep_freed_memory, quiet_garbage_collector
+    from ais.allocator import keep_freed_memory, quiet_garbage_collector, short_gil_turns
     from ais.db import memory_limit as duckdb_memory_limit
     from ais.pipeline import SCAN_STAGES, Timings, run_scan
     from ais.scanlog import ScanLog, progress_bar, stage_callback, wants_progress
@@ -163,6 +163,7 @@ def scan(ctx: click.Context, paths: tuple[str, ...], output: Path, models_dir: s
 
     keep_freed_memory()
     quiet_garbage_collector()
+    short_gil_turns()
     cfg = _config(config_path, everywhere, since, until)
     log = ScanLog(log_path or Path(output).resolve().parent / "ais-scan.log")
     log.line("scan-start", inputs=" ".join(paths), output=output)
@@ -227,11 +228,12 @@ def train(ctx: click.Context, paths: tuple[str, ...], models_dir: str, config_pa
     Exit codes: 0 success; 1 bad input or usage;
     3 finished, but some input files were bad and skipped (--skip-bad-files).
     """
-    from ais.allocator import keep_freed_memory, quiet_garbage_collector
+    from ais.allocator import keep_freed_memory, quiet_garbage_collector, short_gil_turns
     from ais.pipeline import run_train
 
     keep_freed_memory()
     quiet_garbage_collector()
+    short_gil_turns()
     models, detected, path = run_train(list(paths), models_dir,
                                        _config(config_path, everywhere),
                                        skip_bad_files=skip_bad_files)

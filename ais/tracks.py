@@ -106,6 +106,17 @@ def epoch_ns(ts: pd.Series) -> np.ndarray:
     return ts.to_numpy(dtype="datetime64[ns]").astype(np.int64)
 
 
+def epoch_us(ts: pd.Series) -> np.ndarray:
+    """Microseconds since 1970 UTC of a tz-aware (or UTC-naive) timestamp column: the stored
+    integers themselves (no copy) when the column is kept in microseconds, as ingest keeps
+    it."""
+    values = ts.array
+    if (isinstance(values, pd.arrays.DatetimeArray) and values.unit == "us"
+            and not values.isna().any()):
+        return values.asi8
+    return epoch_ns(ts) // 1000
+
+
 def _is_sorted(pings: pd.DataFrame) -> bool:
     """Rows ordered by (mmsi, timestamp) and the timestamps comparable (no missing value)."""
     mmsi = pings["mmsi"].to_numpy()

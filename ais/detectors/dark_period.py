@@ -37,12 +37,14 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from ais.config import Config
 from ais.db import EARTH_RADIUS_KM, connect
 from ais.events import conform
 from ais.geo import haversine_km, nearest_place
-from ais.tracks import epoch_ns
+from ais.tracks import epoch_us
 
 #: Feature columns, in order (units in the names; shares are fractions 0..1; ``in_port`` is 1
 #: when the vessel went quiet inside a port radius).
@@ -93,13 +95,14 @@ _NIGHT_SAMPLES = 96
 _KEY_BUDGET = 2_000_000  # (gap, cell, time bin) keys of the neighbour join, at most about
 
 
-def _ping_frame(tracks: pd.DataFrame) -> pd.DataFrame:
-    """The few columns the SQL needs, times as integer microseconds since 1970 UTC."""
+def _ping_frame(tracks: pd.DataFrame) -> pa.Table:
+    """The few columns the SQL needs, times as integer microseconds since 1970 UTC; an Arrow
+    table over the frame's own arrays where their type allows (no copy of every ping)."""
     sog = tracks["sog"] if "sog" in tracks.columns else pd.Series(np.nan, index=tracks.index)
-    return pd.DataFrame({
+    return pa.table({
         "mmsi": tracks["mmsi"].to_numpy(np.int64),
-        "track": tracks["track"].to_numpy(np.int64),
-        "t_us": epoch_ns(tracks["timestamp"]) // 1000,
+        "track": tracks["track"].to_numpy(),
+        "t_us": epoch_us(tracks["timestamp"]),
         "lat": tracks["lat"].to_numpy(float),
         "lon": tracks["lon"].to_numpy(float),
         "sog": pd.to_numeric(sog, errors="coerce").to_numpy(float, na_value=np.nan),
@@ -314,8 +317,8 @@ def detect(tracks: pd.DataFrame, cfg: Config) -> pd.DataFrame:
     if tracks.empty:
         return conform(pd.DataFrame(), "dark_period", FEATURES)
     pings = _ping_frame(tracks)
-    data_start_us = int(pings["t_us"].min())
-    data_end_us = int(pings["t_us"].max())
+    data_start_us = int(pc.min(pings["t_us"]).as_py())
+    data_end_us = int(pc.max(pings["t_us"]).as_py())
     con = connect()
     try:
         con.execute("SET enable_progress_bar = false")
