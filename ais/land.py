@@ -19,7 +19,9 @@ out of the rule (they are artefacts of bad positions, not of behaviour at sea).
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
+import os
 import threading
 import zipfile
 from collections.abc import Sequence
@@ -67,11 +69,44 @@ def _mask(blocks: int) -> np.ndarray:
         return _LAND[0]
 
 
+def _cache_file(grid: Path, rows: int) -> Path | None:
+    """Where the unpacked bits of the first ``rows`` rows of ``grid`` are kept between runs
+    (``$XDG_CACHE_HOME/ais`` or ``~/.cache/ais``), named after the grid file's size and
+    time so that a new grid is unpacked anew; None without a home directory."""
+    try:
+        base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+        stat = grid.stat()
+    except (RuntimeError, OSError):
+        return None
+    return base / "ais" / f"land-bits-{rows}-{stat.st_size}-{stat.st_mtime_ns}.npy"
+
+
 def _unpack(rows_wanted: int) -> np.ndarray:
-    """The first ``rows_wanted`` grid rows as bits. The zip is read in order, so a scan near
-    Korea stops a third of the way down the grid instead of unpacking all of it."""
+    """The first ``rows_wanted`` grid rows as bits, from the cache of an earlier run (a
+    memory map, read in no time) or unpacked from the grid and cached (0.7 s near Korea).
+    A cache that cannot be read or written is left aside, never an error."""
+    grid = _grid_file()
+    cache = _cache_file(grid, rows_wanted)
+    if cache is not None and cache.exists():
+        with contextlib.suppress(OSError, ValueError):
+            bits = np.load(cache, mmap_mode="r")
+            if bits.shape == (rows_wanted, _GRID[1] // 8) and bits.dtype == np.uint8:
+                return bits
+    bits = _unpack_grid(grid, rows_wanted)
+    if cache is not None:
+        with contextlib.suppress(OSError):
+            cache.parent.mkdir(parents=True, exist_ok=True)
+            tmp = cache.with_name(f".{cache.name}.{os.getpid()}.tmp")
+            with open(tmp, "wb") as fh:
+                np.save(fh, bits)
+            os.replace(tmp, cache)
+    return bits
+
+
+def _unpack_grid(file: Path, rows_wanted: int) -> np.ndarray:
+    """The first ``rows_wanted`` grid rows of ``file`` as bits. The zip is read in order, so
+    a scan near Korea stops a third of the way down the grid instead of unpacking all of it."""
     n_rows, n_cols = _GRID[:2]
-    file = _grid_file()
     land = np.empty((rows_wanted, n_cols // 8), dtype=np.uint8)
     with zipfile.ZipFile(file) as zf, zf.open("mask.npy") as fh:
         major, _ = np.lib.format.read_magic(fh)

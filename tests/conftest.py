@@ -15,6 +15,21 @@ MARINECADASTRE = SHARED_DATA / "marinecadastre-2022-01-03" / "AIS_2022_01_03_fir
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _private_cache_dir(tmp_path_factory):
+    """Caches the scans keep between runs (the unpacked land grid) go to a folder of this
+    test session, not the user's home."""
+    import os
+
+    old = os.environ.get("XDG_CACHE_HOME")
+    os.environ["XDG_CACHE_HOME"] = str(tmp_path_factory.mktemp("cache"))
+    yield
+    if old is None:
+        del os.environ["XDG_CACHE_HOME"]
+    else:
+        os.environ["XDG_CACHE_HOME"] = old
+
+
 def need(path: Path) -> Path:
     """Skip the test with a reason when a shared real-data sample is absent."""
     if not path.exists():

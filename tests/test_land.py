@@ -39,3 +39,21 @@ def test_land_far_from_every_watch_area_is_never_read_or_flagged():
     # the middle of Australia is land, but no watch area is near it
     assert land.is_land(np.array([-25.0]), np.array([134.0]))[0]
     assert not land.inland_outside_places(np.array([-25.0]), np.array([134.0]), Config())[0]
+
+
+def test_the_unpacked_grid_is_cached_between_runs_and_a_bad_cache_is_replaced(
+        tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    fresh = land._unpack(1024)
+    (cached,) = (tmp_path / "ais").glob("land-bits-1024-*.npy")
+    again = land._unpack(1024)
+    assert isinstance(again, np.memmap) and np.array_equal(again, fresh)
+    cached.write_bytes(b"not an array")
+    assert np.array_equal(land._unpack(1024), fresh)
+    assert np.load(cached).shape == fresh.shape  # rewritten whole
+
+
+def test_an_unwritable_cache_is_no_error(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "file"))
+    (tmp_path / "file").write_text("a file where the cache folder should be")
+    assert land._unpack(1024).shape == (1024, 43200 // 8)
