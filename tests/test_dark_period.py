@@ -339,3 +339,19 @@ WHERE hav_km(p.lat, p.lon, w.lat, w.lon) <= {radius}
    OR (NOT w.is_open AND hav_km(p.lat, p.lon, w.end_lat, w.end_lon) <= {radius})
 GROUP BY w.gid
 '''
+
+
+def test_typical_interval_is_the_median_of_real_intervals_not_of_the_missing_first_one() -> None:
+    # intervals 1, 1, 1, 10, 10 min and a 7 h silence: the median interval is 5.5 min (a
+    # track's first ping has no interval; counted as one, it would make the median 10 min)
+    ev = events(hand_track(TARGET, [0, 1, 2, 3, 13, 23, 23 + 7 * 60]))
+    assert len(ev) == 1
+    assert ev.loc[0, "typical_gap_h"] == pytest.approx(5.5 / 60)
+    assert ev.loc[0, "sog_before_kn"] == pytest.approx(5.0)
+
+
+def test_speed_before_a_gap_ignores_pings_without_sog() -> None:
+    pings = hand_track(TARGET, [0, 10, 20, 30, 40, 50, 60, 60 + 7 * 60])
+    pings.loc[[4, 5], "sog"] = np.nan  # the last two reports before the silence lack SOG
+    ev = events(pings)
+    assert ev.loc[0, "sog_before_kn"] == pytest.approx(5.0)

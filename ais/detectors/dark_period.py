@@ -97,16 +97,22 @@ _KEY_BUDGET = 2_000_000  # (gap, cell, time bin) keys of the neighbour join, at 
 
 def _ping_frame(tracks: pd.DataFrame) -> pa.Table:
     """The few columns the SQL needs, times as integer microseconds since 1970 UTC; an Arrow
-    table over the frame's own arrays where their type allows (no copy of every ping)."""
+    table over the frame's own arrays where their type allows (no copy of every ping). NaN
+    becomes NULL, as DuckDB reads pandas' NaN, so medians and counts skip it."""
     sog = tracks["sog"] if "sog" in tracks.columns else pd.Series(np.nan, index=tracks.index)
+
+    def floats(values: pd.Series) -> pa.Array:
+        return pa.array(pd.to_numeric(values, errors="coerce").to_numpy(float, na_value=np.nan),
+                        from_pandas=True)
+
     return pa.table({
         "mmsi": tracks["mmsi"].to_numpy(np.int64),
         "track": tracks["track"].to_numpy(),
         "t_us": epoch_us(tracks["timestamp"]),
-        "lat": tracks["lat"].to_numpy(float),
-        "lon": tracks["lon"].to_numpy(float),
-        "sog": pd.to_numeric(sog, errors="coerce").to_numpy(float, na_value=np.nan),
-        "gap_h": tracks["gap_before_h"].to_numpy(float, na_value=np.nan),
+        "lat": floats(tracks["lat"]),
+        "lon": floats(tracks["lon"]),
+        "sog": floats(sog),
+        "gap_h": floats(tracks["gap_before_h"]),
     })
 
 
