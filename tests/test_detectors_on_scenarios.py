@@ -50,3 +50,14 @@ def test_benign_look_alikes_do_not_pass_the_rule(scenario, label):
         passing = pd.concat([passing, swapped], ignore_index=True).assign(other_mmsi=pd.NA)
     hits = [j for j in match(passing, as_truth) if j >= 0]
     assert not hits, f"{label} flagged as {event_type}: {benign.iloc[hits]['note'].tolist()}"
+
+
+def test_detectors_on_two_threads_find_exactly_what_one_thread_finds(scenario):
+    detected, _ = scenario
+    ingested = ingest_frame(generate(21, days=1, events_per_type=4)[0])
+    alone = detect_pings(ingested.pings, ingested.report, Config(), workers=1)
+    assert list(alone.candidates) == list(detected.candidates)
+    for event_type, cand in detected.candidates.items():
+        assert len(cand) > 0, event_type
+        pd.testing.assert_frame_equal(cand, alone.candidates[event_type], obj=event_type)
+    pd.testing.assert_frame_equal(detected.signals, alone.signals)
