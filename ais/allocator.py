@@ -20,8 +20,8 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import gc
-import sys
 import platform
+import sys
 
 # mallopt(3) parameters
 _M_TRIM_THRESHOLD = -1

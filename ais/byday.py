@@ -24,7 +24,6 @@ from ais.output import write_csv
 from ais.pipeline import ScanResult, Timings, run_scan
 from ais.state import State
 
-
 #: Peak resident memory of a whole scan per input ping (10 M synthetic pings: 2.9 GB; the
 #: pings and their tracks live in numpy arrays, about 100 bytes each, plus temporaries).
 BYTES_PER_PING = 300

@@ -453,6 +453,7 @@ def test_an_input_too_big_for_the_memory_limit_is_scanned_day_by_day(nights, tmp
     path = write_parquet(tmp_path / "both.parquet", both)
     by_day = CliRunner().invoke(main, ["scan", str(path), "-o", str(tmp_path / "a.csv"),
                                        "--by-day", "--no-state"])
+    assert by_day.exit_code == 0, by_day.output
     small = CliRunner().invoke(main, ["scan", str(path), "-o", str(tmp_path / "b.csv"),
                                       "--no-state", "--memory-limit", "20MB"])
     assert small.exit_code == 0, small.output
