@@ -14,6 +14,7 @@ import pandas as pd
 
 from ais.config import TrackConfig
 from ais.db import connect, fetch_frame
+from ais.tracks import epoch_us
 
 #: Pings this long before an event's start and after its end belong to its window.
 DEFAULT_PAD_H = 6.0
@@ -106,6 +107,28 @@ def window(event: pd.Series, pad_h: float = DEFAULT_PAD_H) -> tuple[pd.Timestamp
     return start - pad, end + pad
 
 
+def _rows_around(tracks: pd.DataFrame, wanted: pd.DataFrame) -> np.ndarray | None:
+    """Rows of each ``wanted`` vessel from its earliest window start to its latest window end,
+    found by binary search when ``tracks`` is in (mmsi, timestamp) order (as build_tracks
+    leaves it; a loop over vessels, not pings); None when it is not."""
+    mmsi = tracks["mmsi"].to_numpy()
+    if tracks["timestamp"].isna().any():
+        return None
+    t = epoch_us(tracks["timestamp"])
+    dm = np.diff(mmsi)
+    if not np.all((dm > 0) | ((dm == 0) & (np.diff(t) >= 0))):
+        return None
+    span = wanted.groupby("ev_mmsi").agg(lo=("lo", "min"), hi=("hi", "max"))
+    starts = np.searchsorted(mmsi, span.index.to_numpy(), side="left")
+    ends = np.searchsorted(mmsi, span.index.to_numpy(), side="right")
+    parts = []
+    for a, b, lo, hi in zip(starts, ends, epoch_us(span["lo"]), epoch_us(span["hi"]),
+                            strict=True):
+        first = a + np.searchsorted(t[a:b], lo, side="left")
+        parts.append(np.arange(first, a + np.searchsorted(t[a:b], hi, side="right")))
+    return np.concatenate(parts) if parts else np.empty(0, dtype=np.int64)
+
+
 def event_pings(events: pd.DataFrame, tracks: pd.DataFrame, pad_h: float = DEFAULT_PAD_H
                 ) -> pd.DataFrame:
     """The pings of each event's vessel(s) within its :func:`window`, tagged with
@@ -121,7 +144,9 @@ def event_pings(events: pd.DataFrame, tracks: pd.DataFrame, pad_h: float = DEFAU
         for col in ("mmsi", "other_mmsi")]).dropna(subset=["ev_mmsi"])
     wanted = wanted.astype({"ev_mmsi": "int64"}).drop_duplicates(["event_id", "ev_mmsi"])
     cols = ", ".join(f't."{c}"' for c in tracks.columns if c != "event_id")
-    mine = tracks[np.isin(tracks["mmsi"].to_numpy(), wanted["ev_mmsi"].to_numpy())]
+    rows = _rows_around(tracks, wanted)
+    mine = (tracks.iloc[rows] if rows is not None
+            else tracks[np.isin(tracks["mmsi"].to_numpy(), wanted["ev_mmsi"].to_numpy())])
     con = connect()
     con.register("t", mine)
     con.register("w", wanted)

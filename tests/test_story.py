@@ -131,6 +131,20 @@ def test_event_pings_keep_only_the_event_vessels_within_the_padded_window(flagge
         assert mine["timestamp"].max() <= event["end_time"] + pd.Timedelta(hours=2)
 
 
+def test_event_pings_are_the_same_whatever_the_order_of_the_tracks(flagged):
+    # sorted tracks are searched by vessel and time; any other order is filtered row by row
+    ev = as_events(flagged.events)
+    sorted_pings = event_pings(ev, flagged.tracks)
+    shuffled = event_pings(ev, flagged.tracks.sample(frac=1, random_state=3))
+    assert len(sorted_pings) > 0 and set(sorted_pings["event_id"]) == set(ev["event_id"])
+    pd.testing.assert_frame_equal(sorted_pings.reset_index(drop=True),
+                                  shuffled.reset_index(drop=True))
+    # the window is inclusive at both ends, as DuckDB's join has it
+    first = ev.iloc[0]
+    at_edge = event_pings(ev.head(1), flagged.tracks, pad_h=0.0)
+    assert at_edge["timestamp"].min() >= first["start_time"]
+
+
 def test_csv_times_and_an_open_end_read_back_as_utc_timestamps(flagged, tmp_path):
     back = as_events(_csv_events(flagged, tmp_path))
     pd.testing.assert_series_equal(back["start_time"], flagged.events["start_time"]
