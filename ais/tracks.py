@@ -206,22 +206,35 @@ def build_tracks(pings: pd.DataFrame, cfg: TrackConfig | None = None) -> pd.Data
     track = out["track"].to_numpy()
     order = None if not track.any() else track_order(mmsi, track, t_all)
     t = t_all if order is None else t_all[order]
-    key = mmsi.astype(np.int64) * 100_000 + track
-    key = key if order is None else key[order]
-    same = np.r_[False, key[1:] == key[:-1]]
-    gap_h = np.where(same, np.r_[np.nan, np.diff(t) / 3.6e12], np.nan)
+    # each array below is made once and filled in place: on millions of pings the
+    # temporaries, not the arithmetic, are the cost
+    same = np.zeros(n, dtype=bool)  # the row before is the same track
     if order is None:
-        step = np.where(same, np.r_[np.nan, step_from_previous_row], np.nan)
+        np.equal(mmsi[1:], mmsi[:-1], out=same[1:])
     else:
-        lat = out["lat"].to_numpy(float)[order]
-        lon = out["lon"].to_numpy(float)[order]
-        step = np.where(same, np.r_[np.nan, consecutive_km(lat, lon)], np.nan)
-    new_segment = (~same) | (gap_h > cfg.gap_h)
-    # segment number = count of segment starts since the track's first ping
-    starts_cum = np.cumsum(new_segment)
-    track_first = np.maximum.accumulate(np.where(~same, np.arange(n), 0))
-    columns = {"segment": (starts_cum - starts_cum[track_first]).astype(np.int32),
-               "gap_before_h": gap_h, "step_km": step}
+        key = mmsi.astype(np.int64)[order] * 100_000 + track[order]
+        np.equal(key[1:], key[:-1], out=same[1:])
+        del key
+    other = ~same
+    gap_h = np.empty(n)
+    np.subtract(t[1:], t[:-1], out=gap_h[1:])
+    gap_h[1:] /= 3.6e12
+    np.copyto(gap_h, np.nan, where=other)
+    step = np.empty(n)
+    if order is None:
+        step[1:] = step_from_previous_row
+    else:
+        step[1:] = consecutive_km(out["lat"].to_numpy(float)[order],
+                                  out["lon"].to_numpy(float)[order])
+    np.copyto(step, np.nan, where=other)
+    # segment number = segment starts so far minus those before the track's first ping
+    new_segment = other | (gap_h > cfg.gap_h)
+    segment = np.cumsum(new_segment)
+    before_track = np.where(same, 0, segment)
+    np.maximum.accumulate(before_track, out=before_track)  # starts so far never decrease
+    segment -= before_track
+    del before_track
+    columns = {"segment": segment.astype(np.int32), "gap_before_h": gap_h, "step_km": step}
     for name, values in columns.items():
         if order is None:
             out[name] = values
