@@ -53,14 +53,17 @@ def _parents(pings: pd.DataFrame, cfg: TrackConfig) -> tuple[np.ndarray, np.ndar
     lat = pings["lat"].to_numpy(float)
     lon = pings["lon"].to_numpy(float)
     parent = np.arange(n)
-    # the previous ping (k = 1) for every ping at once, on whole arrays
+    # the previous ping (k = 1) for every ping at once, on whole arrays filled in place
     step = consecutive_km(lat, lon)
-    ok = mmsi[1:] == mmsi[:-1]
-    ok &= step <= np.maximum(cfg.jump_tolerance_km,
-                             cfg.max_speed_kn * 1.852 * (np.diff(t_ns) / 3.6e12))
-    parent[1:][ok] = parent[:-1][ok]
-    first_of_mmsi = np.r_[True, mmsi[1:] != mmsi[:-1]]
-    todo = np.flatnonzero(~first_of_mmsi & (parent == np.arange(n)))
+    reach = np.empty(max(n - 1, 0))
+    np.subtract(t_ns[1:], t_ns[:-1], out=reach)
+    reach *= cfg.max_speed_kn * 1.852 / 3.6e12
+    np.maximum(reach, cfg.jump_tolerance_km, out=reach)
+    same_mmsi = mmsi[1:] == mmsi[:-1]
+    ok = same_mmsi & (step <= reach)
+    del reach
+    parent[1:] -= ok  # row i continues row i - 1
+    todo = np.flatnonzero(same_mmsi & ~ok) + 1  # unlinked, with an earlier ping of the MMSI
     # the few pings left look at k = 2, 3, ... previous pings
     for k in range(2, cfg.lookback_pings + 1):
         if len(todo) == 0:
@@ -153,17 +156,18 @@ def _roots(parent: np.ndarray) -> np.ndarray:
     row, so pointer jumping (O(k log k)) runs only over the k rows that start a run.
     """
     n = len(parent)
-    idx = np.arange(n)
-    run_start = np.r_[True, parent[1:] != idx[:-1]]
+    run_start = np.ones(n, dtype=bool)
+    np.not_equal(parent[1:], np.arange(n - 1), out=run_start[1:])
     starts = np.flatnonzero(run_start)
-    run_of = np.cumsum(run_start) - 1  # run number of every row
+    run_of = np.cumsum(run_start)
+    run_of -= 1  # run number of every row
     up = run_of[parent[starts]]  # the run holding each run start's parent (itself at a root)
     while True:
         nxt = up[up]
         if np.array_equal(nxt, up):
             break
         up = nxt
-    return starts[up][run_of]
+    return np.take(starts[up], run_of)
 
 
 def build_tracks(pings: pd.DataFrame, cfg: TrackConfig | None = None) -> pd.DataFrame:
