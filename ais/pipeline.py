@@ -347,9 +347,9 @@ PREFETCH_DURING_INGEST_ROWS = 3_000_000
 
 def _prefetch(models_dir: str | Path | None, cfg: Config) -> threading.Thread:
     """Unpack the land grid of the watch areas and load the models (and scikit-learn) in a
-    background thread, while the main thread builds the tracks: that is numpy work on one
-    core, which releases the GIL, so on two cores this is about a second of a 10 M-ping scan
-    done for free (started during ingest, it slowed DuckDB's reading by as much)."""
+    background thread, while the main thread reads a small input or builds the tracks of a
+    large one (numpy work on one core, which releases the GIL): on two cores about a second
+    of a scan done for free (see :data:`PREFETCH_DURING_INGEST_ROWS`)."""
     def work() -> None:
         # a failure here is met again, and reported, where the scan needs the thing
         with contextlib.suppress(Exception):
