@@ -132,20 +132,21 @@ def _is_sorted(pings: pd.DataFrame) -> bool:
     return bool(np.all((dm > 0) | ((dm == 0) & (np.diff(t) >= 0))))
 
 
-def track_order(mmsi: np.ndarray, track: np.ndarray, t_ns: np.ndarray) -> np.ndarray:
-    """Row order by (mmsi, track, time).
+def track_order(mmsi: np.ndarray, track: np.ndarray, t_ns: np.ndarray) -> np.ndarray | None:
+    """Row order by (mmsi, track, time), or None when the rows are in that order already.
 
     For rows already in (mmsi, time) order (build_tracks' output) a stable sort on
-    (mmsi, track) keeps time order within each track, and is nearly free when each MMSI has
-    one track (the usual case).
+    (mmsi, track) keeps time order within each track, and is not needed at all when each
+    MMSI has one track (the usual case: no gather of every column by an identity order).
     """
-    mmsi = mmsi.astype(np.int64)
-    if len(mmsi) > 1:
-        dm = np.diff(mmsi)
-        if np.all((dm > 0) | ((dm == 0) & (np.diff(t_ns) >= 0))):
-            if not track.any():
-                return np.arange(len(mmsi))
-            return np.argsort(mmsi * 100_000 + track, kind="stable")
+    mmsi = mmsi.astype(np.int64, copy=False)
+    if len(mmsi) < 2:
+        return None
+    dm = np.diff(mmsi)
+    if np.all((dm > 0) | ((dm == 0) & (np.diff(t_ns) >= 0))):
+        if not track.any():
+            return None
+        return np.argsort(mmsi * 100_000 + track, kind="stable")
     return np.lexsort((t_ns, track, mmsi))
 
 
@@ -208,7 +209,7 @@ def build_tracks(pings: pd.DataFrame, cfg: TrackConfig | None = None) -> pd.Data
     # every MMSI is one track (the usual case) the rows are in that order already
     t_all = epoch_ns(out["timestamp"])
     track = out["track"].to_numpy()
-    order = None if not track.any() else track_order(mmsi, track, t_all)
+    order = track_order(mmsi, track, t_all)
     t = t_all if order is None else t_all[order]
     # each array below is made once and filled in place: on millions of pings the
     # temporaries, not the arithmetic, are the cost

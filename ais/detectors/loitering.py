@@ -89,15 +89,19 @@ def _slow_block(tracks: pd.DataFrame, cfg: Config, first_run: int
     mmsi = tracks["mmsi"].to_numpy(np.int64)
     track = tracks["track"].to_numpy(np.int64)
     t_all = epoch_ns(tracks["timestamp"])
-    order = track_order(mmsi, track, t_all)
-    t_us = t_all[order] // 1000  # DuckDB's resolution, as the windows always were
-    key = mmsi[order] * 100_000 + track[order]
+    order = track_order(mmsi, track, t_all)  # None: the rows are in that order already
+
+    def in_order(values: np.ndarray) -> np.ndarray:
+        return values if order is None else values[order]
+
+    t_us = in_order(t_all) // 1000  # DuckDB's resolution, as the windows always were
+    key = in_order(mmsi) * 100_000 + in_order(track)
     n = len(t_us)
     first = np.r_[True, key[1:] != key[:-1]]
 
     def col(name: str) -> np.ndarray:
-        return pd.to_numeric(tracks[name], errors="coerce").to_numpy(float, na_value=np.nan)[
-            order]
+        return in_order(pd.to_numeric(tracks[name], errors="coerce").to_numpy(
+            float, na_value=np.nan))
 
     sog, gap_h, step_km = col("sog"), col("gap_before_h"), col("step_km")
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -139,7 +143,7 @@ def _slow_block(tracks: pd.DataFrame, cfg: Config, first_run: int
     breaks = first | ~(gap_h <= lc.max_gap_h)
     new_run = breaks | np.r_[True, slow[1:] != slow[:-1]]
     run = first_run + np.cumsum(new_run)
-    rows = order[slow]
+    rows = np.flatnonzero(slow) if order is None else order[slow]
     last_run = int(run[-1]) if len(run) else first_run
     frame = pd.DataFrame({
         "mmsi": mmsi[rows], "track": track[rows], "run": run[slow],
