@@ -28,7 +28,8 @@ CREATE OR REPLACE TEMP MACRO hav_km(lat1, lon1, lat2, lon2) AS
 
 _LIMITS: contextvars.ContextVar[tuple[str | None, str | None]] = contextvars.ContextVar(
     "ais_duckdb_limits", default=(None, None))
-_MEMORY = re.compile(r"^\s*\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)\s*$", re.IGNORECASE)
+_MEMORY = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)\s*$",
+                     re.IGNORECASE)
 
 
 _UNITS = {"B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12,
@@ -38,7 +39,7 @@ _UNITS = {"B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12,
 def memory_bytes(limit: str) -> int:
     """Bytes of a memory limit written like DuckDB's (``8GB`` is 8 * 1000**3, ``8GiB``
     8 * 1024**3)."""
-    number, unit = re.match(r"^\s*([\d.]+)\s*([A-Za-z]+)\s*$", check_memory_limit(limit)).groups()
+    number, unit = _MEMORY.match(check_memory_limit(limit)).groups()
     return int(float(number) * _UNITS[unit.upper()])
 
 

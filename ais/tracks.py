@@ -120,16 +120,20 @@ def epoch_us(ts: pd.Series) -> np.ndarray:
     return epoch_ns(ts) // 1000
 
 
-def _is_sorted(pings: pd.DataFrame) -> bool:
+def in_vessel_time_order(mmsi: np.ndarray, t: np.ndarray) -> bool:
+    """Whether rows with these MMSIs and (integer) times are ordered by (mmsi, time)."""
+    dm = np.diff(mmsi)
+    return bool(np.all((dm > 0) | ((dm == 0) & (np.diff(t) >= 0))))
+
+
+def is_sorted(pings: pd.DataFrame) -> bool:
     """Rows ordered by (mmsi, timestamp) and the timestamps comparable (no missing value)."""
     mmsi = pings["mmsi"].to_numpy()
     if len(mmsi) < 2:
         return True
     if pings["timestamp"].isna().any() or pd.isna(mmsi).any():
         return False
-    t = epoch_ns(pings["timestamp"])
-    dm = np.diff(mmsi)
-    return bool(np.all((dm > 0) | ((dm == 0) & (np.diff(t) >= 0))))
+    return in_vessel_time_order(mmsi, epoch_ns(pings["timestamp"]))
 
 
 def track_order(mmsi: np.ndarray, track: np.ndarray, t_ns: np.ndarray) -> np.ndarray | None:
@@ -142,8 +146,7 @@ def track_order(mmsi: np.ndarray, track: np.ndarray, t_ns: np.ndarray) -> np.nda
     mmsi = mmsi.astype(np.int64, copy=False)
     if len(mmsi) < 2:
         return None
-    dm = np.diff(mmsi)
-    if np.all((dm > 0) | ((dm == 0) & (np.diff(t_ns) >= 0))):
+    if in_vessel_time_order(mmsi, t_ns):
         if not track.any():
             return None
         return np.argsort(mmsi * 100_000 + track, kind="stable")
@@ -182,7 +185,7 @@ def build_tracks(pings: pd.DataFrame, cfg: TrackConfig | None = None) -> pd.Data
     # ingest's output is already sorted: skip the sort (and its copy of every column); the
     # frame is copy-on-write (pandas >= 3), so adding columns never touches the caller's
     out = pings.drop(columns=[c for c in TRACK_COLUMNS if c in pings.columns])
-    if not _is_sorted(out):
+    if not is_sorted(out):
         out = out.sort_values(["mmsi", "timestamp"], kind="stable")
     out = out.reset_index(drop=True)
     n = len(out)

@@ -14,7 +14,7 @@ import pandas as pd
 
 from ais.config import TrackConfig
 from ais.db import connect, fetch_frame
-from ais.tracks import epoch_us
+from ais.tracks import epoch_us, is_sorted
 
 #: Pings this long before an event's start and after its end belong to its window.
 DEFAULT_PAD_H = 6.0
@@ -111,13 +111,10 @@ def _rows_around(tracks: pd.DataFrame, wanted: pd.DataFrame) -> np.ndarray | Non
     """Rows of each ``wanted`` vessel from its earliest window start to its latest window end,
     found by binary search when ``tracks`` is in (mmsi, timestamp) order (as build_tracks
     leaves it; a loop over vessels, not pings); None when it is not."""
+    if not is_sorted(tracks):
+        return None
     mmsi = tracks["mmsi"].to_numpy()
-    if tracks["timestamp"].isna().any():
-        return None
     t = epoch_us(tracks["timestamp"])
-    dm = np.diff(mmsi)
-    if not np.all((dm > 0) | ((dm == 0) & (np.diff(t) >= 0))):
-        return None
     span = wanted.groupby("ev_mmsi").agg(lo=("lo", "min"), hi=("hi", "max"))
     starts = np.searchsorted(mmsi, span.index.to_numpy(), side="left")
     ends = np.searchsorted(mmsi, span.index.to_numpy(), side="right")

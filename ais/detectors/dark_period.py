@@ -327,7 +327,6 @@ def detect(tracks: pd.DataFrame, cfg: Config) -> pd.DataFrame:
     data_end_us = int(pc.max(pings["t_us"]).as_py())
     con = connect()
     try:
-        con.execute("SET enable_progress_bar = false")
         con.register("pings", pings)
         con.execute(_gaps_sql(cfg, data_end_us))
         gaps = con.execute("SELECT * FROM gaps ORDER BY gid").df()
