@@ -260,3 +260,17 @@ def near_land(lat: np.ndarray, lon: np.ndarray, km: float) -> np.ndarray:
                                                 * np.maximum(np.cos(np.radians(lat)), 0.01))
             out |= is_land(np.clip(lat + dlat, -90, 90), (lon + dlon + 180) % 360 - 180)
     return out
+
+
+#: A run (slow run, meeting) is not cut by a silence shorter than this many of the track's
+#: own median intervals ...
+CADENCE_GAPS = 3.0
+#: ... nor ever bridged across more than this many hours (a longer silence is a gap).
+MAX_CADENCE_GAP_H = 3.0
+
+
+def allowed_gap_h(cadence_h: np.ndarray, floor_h: float) -> np.ndarray:
+    """The longest silence a run may bridge for tracks of these median intervals:
+    ``max(floor_h, CADENCE_GAPS x cadence)``, at most ``max(floor_h, MAX_CADENCE_GAP_H)``."""
+    cad = np.nan_to_num(np.asarray(cadence_h, float), nan=0.0)
+    return np.clip(CADENCE_GAPS * cad, floor_h, max(floor_h, MAX_CADENCE_GAP_H))
