@@ -66,6 +66,7 @@ FEATURES: tuple[str, ...] = (
 RULE_COLUMNS: tuple[str, ...] = (
     "neighbours_before", "neighbour_pings_per_h_before", "reports_per_h_before",
     "typical_gap_h", "edge_km", "end_edge_km", "left_coverage", "harbour_stay",
+    "neighbours_on_way",
 )
 
 #: Tracks with fewer pings are never reported as open (still dark at the end of the data).
@@ -371,7 +372,7 @@ def _context(ev: pd.DataFrame, cfg: Config) -> list[str]:
     for r in ev[["is_open", "duration_h", "neighbours_reporting", "neighbours_before",
                  "neighbour_pings_per_h", "neighbour_pings_per_h_before",
                  "reports_per_h_before", "typical_gap_h", "in_port", "left_coverage",
-                 "harbour_stay", "edge_km"]].itertuples(index=False):
+                 "harbour_stay", "edge_km", "neighbours_on_way"]].itertuples(index=False):
         nb, usual = int(r.neighbours_reporting), int(r.neighbours_before)
         typ = r.typical_gap_h
         if r.in_port:
@@ -384,6 +385,9 @@ def _context(ev: pd.DataFrame, cfg: Config) -> list[str]:
         elif nb < d.min_neighbours:
             why = (f"reception hole or empty sea: {nb} other vessels reported within "
                    f"{d.neighbour_radius_km:g} km")
+        elif r.neighbours_on_way < d.min_neighbours:
+            why = ("reception unknown on its way: nobody was heard within "
+                   f"{d.neighbour_radius_km:g} km of the middle of its way between its ends")
         elif usual < d.min_neighbours:
             why = (f"reception unknown: no other vessel reported within "
                    f"{d.neighbour_radius_km:g} km in the {BEFORE_WINDOW_H:g} h before")
@@ -451,6 +455,20 @@ def detect(tracks: pd.DataFrame, cfg: Config, window: DataWindow | None = None
             FROM gaps
         """)
         usual = con.execute(_neighbours_sql(cfg, _US_PER_H, "gaps_before")).df()
+        # and around the middle of the way between a closed gap's ends, from the window
+        # before it to its end: was anyone ever heard where the vessel must have passed?
+        con.execute(f"""
+            CREATE TEMP TABLE gaps_way AS
+            SELECT gid, mmsi, (lat + end_lat) / 2 AS lat, (lon + end_lon) / 2 AS lon,
+                   NULL::DOUBLE AS end_lat, NULL::DOUBLE AS end_lon, TRUE AS is_open,
+                   start_us - {int(BEFORE_WINDOW_H * _US_PER_H)} AS start_us, stop_us
+            FROM gaps
+            WHERE NOT is_open
+              AND hav_km(lat, lon, end_lat, end_lon) > {cfg.dark_period.neighbour_radius_km}
+        """)
+        way = con.execute(_neighbours_sql(
+            cfg, _time_bin_us((gaps["stop_us"] - gaps["start_us"]).to_numpy(float)
+                              / _US_PER_H + BEFORE_WINDOW_H), "gaps_way")).df()
     finally:
         con.close()
     # the join leaves out the first EDGE_MARGIN_H (at most a quarter) of the window
@@ -462,7 +480,10 @@ def detect(tracks: pd.DataFrame, cfg: Config, window: DataWindow | None = None
                          / window_h)
     usual = usual.rename(columns={"neighbours_reporting": "neighbours_before"})
 
+    way = way.rename(columns={"neighbours_reporting": "neighbours_on_way"})[
+        ["gid", "neighbours_on_way"]]
     ev = (gaps.merge(before, on="gid", how="left").merge(neigh, on="gid", how="left")
+          .merge(way, on="gid", how="left")
           .merge(ends, on="gid", how="left")
           .merge(usual[["gid", "neighbours_before", "neighbour_pings_per_h_before"]],
                  on="gid", how="left"))
@@ -517,10 +538,13 @@ def detect(tracks: pd.DataFrame, cfg: Config, window: DataWindow | None = None
     cover = _coverage(ev, out, window)
     for col in ("neighbours_before", "neighbour_pings_per_h_before"):
         out[col] = ev[col].fillna(0).to_numpy(float)
+    far_apart = (~is_open) & (np.nan_to_num(distance_km) > d.neighbour_radius_km)
+    out["neighbours_on_way"] = np.where(far_apart, ev["neighbours_on_way"].fillna(0), np.nan)
     for col, values in cover.items():
         out[col] = values.astype(float)
     usual_reception = (
         (out["neighbours_before"] >= d.min_neighbours)  # reception there is known at all
+        & ~(out["neighbours_on_way"] < d.min_neighbours)  # ... and on the way between ends
         & (out["neighbours_reporting"] >= MIN_NEIGHBOUR_SHARE * out["neighbours_before"])
         & (out["neighbour_pings_per_h"]
            >= MIN_NEIGHBOUR_RATE_SHARE * out["neighbour_pings_per_h_before"]))
