@@ -264,7 +264,7 @@ def near_land(lat: np.ndarray, lon: np.ndarray, km: float) -> np.ndarray:
 
 #: A run (slow run, meeting) is not cut by a silence shorter than this many of the track's
 #: own median intervals ...
-CADENCE_GAPS = 3.0
+CADENCE_GAPS = 6.0
 #: ... nor ever bridged across more than this many hours (a longer silence is a gap).
 MAX_CADENCE_GAP_H = 3.0
 

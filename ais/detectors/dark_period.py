@@ -35,6 +35,8 @@ The margin keeps a neighbour's last ping just before a shared reception hole fro
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -77,8 +79,9 @@ MIN_REPORTS_PER_H = 1.0
 #: satellite reporter heard every 30 minutes must be silent 12 h, one heard every 45 minutes
 #: 18 h (a dense reporter is held to ``rule_min_gap_h``).
 SILENCE_INTERVALS = 24.0
-#: A position closer than this to the edge of the data's extent is at its edge ...
-EDGE_MIN_KM = 2.0
+#: A position closer than this to the edge of the data's extent is at its edge (the extent
+#: is drawn around 0.05-degree cells, so its edge lies up to ~7 km beyond the last report) ...
+EDGE_MIN_KM = 10.0
 #: ... or closer than the distance the vessel covers in this many of its own intervals.
 EDGE_INTERVALS = 2.0
 #: A vessel moving at least this fast whose course points within EDGE_CONE_DEG of the
@@ -102,6 +105,11 @@ MIN_NEIGHBOUR_RATE_SHARE = 0.1
 #: Hours before the silence in which other vessels' reports near its start show that
 #: reception there is known (no report there before it: reception unknown, not evidence).
 BEFORE_WINDOW_H = 3.0
+#: Someone must have been heard within this share of ``neighbour_radius_km`` of the middle
+#: of a closed gap's way (ends more than ``neighbour_radius_km`` apart), at any time from
+#: the window before it to its end: else the vessel may simply have crossed water no
+#: receiver hears (reception unknown there is not evidence of switching off).
+WAY_RADIUS_SHARE = 0.5
 #: Hours over which ``sog_before_kn`` (median speed before the gap) is taken.
 SOG_WINDOW_H = 1.0
 
@@ -212,8 +220,8 @@ def _before_sql(cfg: Config, data_start_us: int) -> str:
 
 
 def _ends_sql(cfg: Config) -> str:
-    """Around each gap: the ping before its start (the course it was on), the ping after its
-    end (the course it came back on) and the median speed in the hour after its end."""
+    """Around each gap: the ping before its start (the course it was on), the median speed in
+    the hour after its end, and the speeds reported at its two ends."""
     sog_us = int(round(SOG_WINDOW_H * _US_PER_H))
     return f"""
     WITH prev AS (
@@ -221,20 +229,24 @@ def _ends_sql(cfg: Config) -> str:
         FROM gaps g ASOF LEFT JOIN pings p
           ON p.mmsi = g.mmsi AND p.track = g.track AND p.t_us < g.start_us
     ),
-    nxt AS (
-        SELECT g.gid, p.lat AS next_lat, p.lon AS next_lon
-        FROM (SELECT * FROM gaps WHERE NOT is_open) g ASOF LEFT JOIN pings p
-          ON p.mmsi = g.mmsi AND p.track = g.track AND p.t_us > g.end_us
-    ),
     after AS (
         SELECT g.gid, median(p.sog) AS sog_after_kn
         FROM gaps g JOIN pings p
           ON p.mmsi = g.mmsi AND p.track = g.track
          AND p.t_us >= g.end_us AND p.t_us <= g.end_us + {sog_us}
         GROUP BY g.gid
+    ),
+    at_ends AS (  -- the speeds the vessel reported as it fell silent and as it came back
+        SELECT g.gid, min(p.sog) FILTER (WHERE p.t_us = g.start_us) AS sog_start_kn,
+               min(p.sog) FILTER (WHERE p.t_us = g.end_us) AS sog_end_kn
+        FROM gaps g JOIN pings p
+          ON p.mmsi = g.mmsi AND p.track = g.track
+         AND (p.t_us = g.start_us OR p.t_us = g.end_us)
+        GROUP BY g.gid
     )
-    SELECT g.gid, prev_lat, prev_lon, next_lat, next_lon, sog_after_kn
-    FROM gaps g LEFT JOIN prev USING (gid) LEFT JOIN nxt USING (gid) LEFT JOIN after USING (gid)
+    SELECT g.gid, prev_lat, prev_lon, sog_after_kn, sog_start_kn, sog_end_kn
+    FROM gaps g LEFT JOIN prev USING (gid) LEFT JOIN after USING (gid)
+         LEFT JOIN at_ends USING (gid)
     """
 
 
@@ -319,31 +331,27 @@ def _coverage(ev: pd.DataFrame, out: pd.DataFrame, window: DataWindow) -> dict[s
     typical = np.nan_to_num(out["typical_gap_h"].to_numpy(float), nan=0.0)
     sog_before = out["sog_before_kn"].to_numpy(float)
     sog_after = ev["sog_after_kn"].to_numpy(float, na_value=np.nan)
-    speed = np.fmax(np.nan_to_num(sog_before, nan=0.0), np.nan_to_num(sog_after, nan=0.0))
     course_out = bearing_deg(ev["prev_lat"].to_numpy(float, na_value=np.nan),
                              ev["prev_lon"].to_numpy(float, na_value=np.nan), lat, lon)
-    course_in = bearing_deg(end_lat, end_lon, ev["next_lat"].to_numpy(float, na_value=np.nan),
-                            ev["next_lon"].to_numpy(float, na_value=np.nan))
     edge = window.edge_km(lat, lon)
     end_edge = np.where(is_open, np.nan, window.edge_km(np.nan_to_num(end_lat, nan=lat),
                                                         np.nan_to_num(end_lon, nan=lon)))
-    reach = speed * 1.852 * duration_h
-    # a closed gap's vessel must also come back: out at one edge, in again where it was seen
-    back = np.where(is_open, 0.0, np.clip(np.nan_to_num(end_edge, nan=0.0), 0.0, None))
+    # an open gap's vessel sailing out of the data, able to reach its edge in the silence,
+    # has left it; a closed gap's vessel counts as gone only at an edge (it came back: to
+    # sail out and in again unseen it must have crossed the covered water unheard anyway)
+    reach = np.where(is_open, np.nan_to_num(sog_before, nan=0.0) * 1.852 * duration_h, 0.0)
     margin_out = np.maximum(EDGE_MIN_KM, EDGE_INTERVALS * typical
                             * np.nan_to_num(sog_before, nan=0.0) * 1.852)
     margin_in = np.maximum(EDGE_MIN_KM, EDGE_INTERVALS * typical
                            * np.nan_to_num(sog_after, nan=0.0) * 1.852)
-    kw = dict(moving_kn=MOVING_KN, cone_deg=EDGE_CONE_DEG)
-    went_out = left_coverage(window, lat, lon, course_out, sog_before, margin_out,
-                             reach - back, **kw)
-    came_in = ~is_open & left_coverage(
-        window, np.nan_to_num(end_lat, nan=lat), np.nan_to_num(end_lon, nan=lon),
-        (course_in + 180.0) % 360.0, sog_after, margin_in,
-        reach - np.clip(np.nan_to_num(edge, nan=0.0), 0.0, None), **kw)
+    went_out = left_coverage(window, lat, lon, course_out, sog_before, margin_out, reach,
+                             moving_kn=MOVING_KN, cone_deg=EDGE_CONE_DEG)
+    came_in = ~is_open & (np.nan_to_num(end_edge, nan=np.inf) < margin_in)
+    sog_start = ev["sog_start_kn"].to_numpy(float, na_value=np.nan)
+    sog_end = ev["sog_end_kn"].to_numpy(float, na_value=np.nan)
     with np.errstate(invalid="ignore"):
-        still = ((np.nan_to_num(sog_before, nan=np.inf) <= HARBOUR_KN)
-                 & (np.nan_to_num(sog_after, nan=np.inf) <= HARBOUR_KN)
+        still = ((np.nan_to_num(sog_start, nan=np.inf) <= HARBOUR_KN)
+                 & (np.nan_to_num(sog_end, nan=np.inf) <= HARBOUR_KN)
                  & (out["distance_km"].to_numpy(float) <= HARBOUR_KM))
     harbour = np.zeros(len(out), dtype=bool)
     if still.any():
@@ -387,7 +395,8 @@ def _context(ev: pd.DataFrame, cfg: Config) -> list[str]:
                    f"{d.neighbour_radius_km:g} km")
         elif r.neighbours_on_way < d.min_neighbours:
             why = ("reception unknown on its way: nobody was heard within "
-                   f"{d.neighbour_radius_km:g} km of the middle of its way between its ends")
+                   f"{WAY_RADIUS_SHARE * d.neighbour_radius_km:g} km of the middle of its way "
+                   "between its ends")
         elif usual < d.min_neighbours:
             why = (f"reception unknown: no other vessel reported within "
                    f"{d.neighbour_radius_km:g} km in the {BEFORE_WINDOW_H:g} h before")
@@ -455,6 +464,7 @@ def detect(tracks: pd.DataFrame, cfg: Config, window: DataWindow | None = None
             FROM gaps
         """)
         usual = con.execute(_neighbours_sql(cfg, _US_PER_H, "gaps_before")).df()
+        d = cfg.dark_period
         # and around the middle of the way between a closed gap's ends, from the window
         # before it to its end: was anyone ever heard where the vessel must have passed?
         con.execute(f"""
@@ -466,8 +476,10 @@ def detect(tracks: pd.DataFrame, cfg: Config, window: DataWindow | None = None
             WHERE NOT is_open
               AND hav_km(lat, lon, end_lat, end_lon) > {cfg.dark_period.neighbour_radius_km}
         """)
+        way_cfg = dataclasses.replace(cfg, dark_period=dataclasses.replace(
+            cfg.dark_period, neighbour_radius_km=WAY_RADIUS_SHARE * d.neighbour_radius_km))
         way = con.execute(_neighbours_sql(
-            cfg, _time_bin_us((gaps["stop_us"] - gaps["start_us"]).to_numpy(float)
+            way_cfg, _time_bin_us((gaps["stop_us"] - gaps["start_us"]).to_numpy(float)
                               / _US_PER_H + BEFORE_WINDOW_H), "gaps_way")).df()
     finally:
         con.close()

@@ -4,7 +4,7 @@ Candidates are runs of pings whose centred one-hour median speed is below
 ``max_speed_kn`` (GFW: hourly mean < 2 kn; the median keeps the run's edges where the speed
 changes instead of shaving half an hour off each end, and ignores single speed spikes),
 lasting at least ``min_duration_h``, inside one track (a silence longer than ``max_gap_h``
-*and* longer than the track's own rhythm allows, :func:`ais.coverage.allowed_gap_h`: three
+*and* longer than the track's own rhythm allows, :func:`ais.coverage.allowed_gap_h`: six
 of its median intervals, at most 3 h, ends the run: that is a dark period, not loitering).
 Runs are measured on time, not on ping windows: a drift reported by satellite every 15-45
 minutes is one run. Speed is the reported

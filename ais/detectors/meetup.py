@@ -6,7 +6,7 @@ Method (GFW's encounter definition, vectorised in DuckDB; no all-pairs compariso
    aligned to the Unix epoch, so every vessel shares the same slot instants. A slot gets a
    position only if it lies between two consecutive pings of the track less than
    ``max_interpolation_gap_h`` apart, or less than its own rhythm allows for a sparse
-   (satellite) reporter (:func:`ais.coverage.allowed_gap_h`: three of the track's median
+   (satellite) reporter (:func:`ais.coverage.allowed_gap_h`: six of the track's median
    intervals, at most 3 h; GFW interpolates only across gaps < 1 h, which would leave two
    vessels heard every 30-45 minutes with hardly a shared slot) (lat, lon and SOG are interpolated linearly); nothing
    is invented across longer silences. Only slow ping pairs are sampled (speed below
