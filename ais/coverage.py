@@ -147,6 +147,23 @@ class DataWindow:
         return self._per_hull(lat, lon, "edge_bearing_deg", outside=np.nan)
 
 
+def window_around(lat: float, lon: float, radius_km: float, start_us: int, end_us: int
+                  ) -> DataWindow:
+    """A :class:`DataWindow` whose extent is the circle of ``radius_km`` around (lat, lon):
+    the extract a user downloaded, when it is known rather than read from the data."""
+    b = np.radians(np.arange(0, 360, 5.0))
+    vlat = lat + radius_km * np.cos(b) / _KM_PER_DEG
+    vlon = lon + radius_km * np.sin(b) / (_KM_PER_DEG * max(np.cos(np.radians(lat)), 0.01))
+    # counter-clockwise in (lon east, lat north): walk the bearings backwards
+    hull = _Hull(vlat[::-1].copy(), vlon[::-1].copy())
+    ys = np.arange(np.floor(vlat.min() / REGION_CELL_DEG), np.floor(vlat.max() / REGION_CELL_DEG)
+                   + 1)
+    xs = np.arange(np.floor(vlon.min() / REGION_CELL_DEG), np.floor(vlon.max() / REGION_CELL_DEG)
+                   + 1)
+    keys = np.sort((ys[:, None] * 10_000_000 + xs[None, :]).ravel().astype(np.int64))
+    return DataWindow(int(start_us), int(end_us), (hull,), keys, np.zeros(len(keys), np.int64))
+
+
 def _cell_key(lat: np.ndarray, lon: np.ndarray, deg: float) -> np.ndarray:
     lat = np.nan_to_num(np.asarray(lat, float))
     lon = np.nan_to_num(np.asarray(lon, float))
@@ -159,45 +176,88 @@ def _split_key(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return cy, keys - cy * 10_000_000
 
 
+def _regions(keys: np.ndarray) -> np.ndarray:
+    """Connected-component label (8-neighbours) of each sorted region-cell key (a loop over
+    occupied cells, a few thousand at most, not over pings)."""
+    index = {int(k): i for i, k in enumerate(keys)}
+    cy, cx = _split_key(keys)
+    label = np.full(len(keys), -1, dtype=np.int64)
+    n = 0
+    for i in range(len(keys)):
+        if label[i] >= 0:
+            continue
+        label[i] = n
+        stack = [i]
+        while stack:
+            j = stack.pop()
+            for dy in (-1, 0, 1):
+                for dx in (-1, 0, 1):
+                    k = index.get(int((cy[j] + dy) * 10_000_000 + cx[j] + dx))
+                    if k is not None and label[k] < 0:
+                        label[k] = n
+                        stack.append(k)
+        n += 1
+    return label
+
+
+def _hull_ccw(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Convex hull (Andrew's monotone chain), counter-clockwise, of a few thousand points."""
+    pts = sorted(set(zip(x.tolist(), y.tolist(), strict=True)))
+    if len(pts) < 3:
+        return np.zeros(0), np.zeros(0)
+
+    def half(points: list[tuple[float, float]]) -> list[tuple[float, float]]:
+        out: list[tuple[float, float]] = []
+        for p in points:
+            while len(out) >= 2 and ((out[-1][0] - out[-2][0]) * (p[1] - out[-2][1])
+                                     - (out[-1][1] - out[-2][1]) * (p[0] - out[-2][0])) <= 0:
+                out.pop()
+            out.append(p)
+        return out
+
+    ring = half(pts)[:-1] + half(pts[::-1])[:-1]
+    if len(ring) < 3:
+        return np.zeros(0), np.zeros(0)
+    hx, hy = np.array(ring).T
+    return hx, hy
+
+
 def data_window(tracks: pd.DataFrame) -> DataWindow:
     """The :class:`DataWindow` of a frame of pings (``timestamp``, ``lat``, ``lon``)."""
-    from scipy.ndimage import label
-    from scipy.spatial import ConvexHull, QhullError
-
     lat = tracks["lat"].to_numpy(float)
     lon = tracks["lon"].to_numpy(float)
     ok = np.isfinite(lat) & np.isfinite(lon)
     t = epoch_us(tracks["timestamp"]) if len(tracks) else np.zeros(0, np.int64)
     start = int(t.min()) if len(t) else 0
     end = int(t.max()) if len(t) else 0
-    cells = np.sort(pd.unique(_cell_key(lat[ok], lon[ok], HULL_CELL_DEG)))
+    if not ok.all():
+        lat, lon = lat[ok], lon[ok]
+    cells = pd.unique(_cell_key(lat, lon, HULL_CELL_DEG))
     if len(cells) == 0:
         return DataWindow(start, end)
     cy, cx = _split_key(cells)
-    fine_lat, fine_lon = (cy + 0.5) * HULL_CELL_DEG, (cx + 0.5) * HULL_CELL_DEG
-    # regions: touching occupied coarse cells (8-neighbours)
-    region = np.unique(_cell_key(fine_lat, fine_lon, REGION_CELL_DEG))
-    ry, rx = _split_key(region)
-    grid = np.zeros((ry.max() - ry.min() + 1, rx.max() - rx.min() + 1), dtype=bool)
-    grid[ry - ry.min(), rx - rx.min()] = True
-    labels, _ = label(grid, structure=np.ones((3, 3), dtype=bool))
-    region_label = labels[ry - ry.min(), rx - rx.min()] - 1
-    fine_region = region_label[np.searchsorted(
-        region, _cell_key(fine_lat, fine_lon, REGION_CELL_DEG))]
-    corners_y = np.array([0, 0, 1, 1])
-    corners_x = np.array([0, 1, 1, 0])
+    centre_lat, centre_lon = (cy + 0.5) * HULL_CELL_DEG, (cx + 0.5) * HULL_CELL_DEG
+    region_of_cell = _cell_key(centre_lat, centre_lon, REGION_CELL_DEG)
+    region = np.unique(region_of_cell)
+    region_label = _regions(region)
+    fine_region = region_label[np.searchsorted(region, region_of_cell)]
+    # only each row's westernmost and easternmost cell of a region can hold a hull vertex
+    order = np.lexsort((cx, cy, fine_region))
+    r, y, x = fine_region[order], cy[order], cx[order]
+    row_start = np.r_[True, (r[1:] != r[:-1]) | (y[1:] != y[:-1])]
+    row_end = np.r_[row_start[1:], True]
+    ends = row_start | row_end
+    r, y, x = r[ends], y[ends], x[ends]
+    corners = np.array([[0, 0], [0, 1], [1, 1], [1, 0]])
     hulls = []
-    for r in range(int(region_label.max()) + 1):  # a loop over regions, not positions
-        sel = fine_region == r
-        py = ((cy[sel][:, None] + corners_y[None, :]) * HULL_CELL_DEG).ravel()
-        px = ((cx[sel][:, None] + corners_x[None, :]) * HULL_CELL_DEG).ravel()
-        pts = np.unique(np.c_[px, py], axis=0)
-        try:
-            v = pts[ConvexHull(pts).vertices]  # counter-clockwise for 2-D input
-        except (QhullError, ValueError):
-            v = np.zeros((0, 2))
-        hulls.append(_Hull(v[:, 1].copy(), v[:, 0].copy()))
-    return DataWindow(start, end, tuple(hulls), region, region_label.astype(np.int64))
+    bounds = np.searchsorted(r, np.arange(int(region_label.max()) + 2))
+    for k in range(int(region_label.max()) + 1):  # a loop over regions, not positions
+        a, b = bounds[k], bounds[k + 1]
+        py = ((y[a:b, None] + corners[None, :, 0]) * HULL_CELL_DEG).ravel()
+        px = ((x[a:b, None] + corners[None, :, 1]) * HULL_CELL_DEG).ravel()
+        hx, hy = _hull_ccw(px, py)
+        hulls.append(_Hull(hy, hx))
+    return DataWindow(start, end, tuple(hulls), region, region_label)
 
 
 def track_cadence_h(mmsi: np.ndarray, track: np.ndarray, gap_h: np.ndarray) -> np.ndarray:

@@ -1318,7 +1318,7 @@ def generate(seed: int, start: str = "2026-01-05", days: int = 1, n_background: 
     for geo, n in zip(geos, counts, strict=True):
         _background(g, geo, int(n), benign)
 
-    sparse = synth_coverage.add(g, geos) if coverage else []
+    sparse = synth_coverage.add(g, geos, benign) if coverage else []
     holes = []
     if benign:
         holes = [(geo, *_hole(g, geo)) for geo in geos]

@@ -215,18 +215,19 @@ def _sparse_meetup(g: _Gen, geo: _Geo) -> None:
         v.sail(to=geo.gates[int(g.rng.integers(len(geo.gates)))], speed_kn=g.uniform(8, 11))
 
 
-def add(g: _Gen, geos: list[_Geo]) -> list[int]:
-    """Put the look-alikes and the sparse anomalies into each area of a world being built;
-    returns the MMSIs of the satellite reporters (for :func:`cut`)."""
+def add(g: _Gen, geos: list[_Geo], benign: bool = True) -> list[int]:
+    """Put the look-alikes (when ``benign``) and the sparse anomalies into each area of a
+    world being built; returns the MMSIs of the satellite reporters (for :func:`cut`)."""
     g.sparse = []  # type: ignore[attr-defined]
     for k, geo in enumerate(geos):
-        for _ in range(2):
-            _edge_crossing(g, geo)
-        for _ in range(3):
-            _sparse_transit(g, geo)
-        _satellite_gap(g, geo)
-        _receiver_hole(g, geo)
-        _harbour_nights(g, geo)
+        if benign:
+            for _ in range(2):
+                _edge_crossing(g, geo)
+            for _ in range(3):
+                _sparse_transit(g, geo)
+            _satellite_gap(g, geo)
+            _receiver_hole(g, geo)
+            _harbour_nights(g, geo)
         if k == 0 or len(geos) == 1:
             _sparse_loitering(g, geo)
         if k == len(geos) - 1:

@@ -336,17 +336,29 @@ def _coverage(ev: pd.DataFrame, out: pd.DataFrame, window: DataWindow) -> dict[s
     edge = window.edge_km(lat, lon)
     end_edge = np.where(is_open, np.nan, window.edge_km(np.nan_to_num(end_lat, nan=lat),
                                                         np.nan_to_num(end_lon, nan=lon)))
-    # an open gap's vessel sailing out of the data, able to reach its edge in the silence,
-    # has left it; a closed gap's vessel counts as gone only at an edge (it came back: to
-    # sail out and in again unseen it must have crossed the covered water unheard anyway)
-    reach = np.where(is_open, np.nan_to_num(sog_before, nan=0.0) * 1.852 * duration_h, 0.0)
     margin_out = np.maximum(EDGE_MIN_KM, EDGE_INTERVALS * typical
                             * np.nan_to_num(sog_before, nan=0.0) * 1.852)
     margin_in = np.maximum(EDGE_MIN_KM, EDGE_INTERVALS * typical
                            * np.nan_to_num(sog_after, nan=0.0) * 1.852)
+    # how long the vessel may go unheard inside the covered water before that is itself a
+    # silence: an hour, or SILENCE_INTERVALS of its own intervals
+    unheard_h = np.maximum(1.0, SILENCE_INTERVALS * typical)
+    # open: at the edge, or sailing out and able to leave before it would have been missed
+    reach = np.nan_to_num(sog_before, nan=0.0) * 1.852 * np.minimum(duration_h, unheard_h)
     went_out = left_coverage(window, lat, lon, course_out, sog_before, margin_out, reach,
                              moving_kn=MOVING_KN, cone_deg=EDGE_CONE_DEG)
-    came_in = ~is_open & (np.nan_to_num(end_edge, nan=np.inf) < margin_in)
+    # closed: out and back in at the edges, or the shortest way out and in again (to the
+    # nearest edges at its speed) too short to be missed; a vessel that reappears at the
+    # edge after crossing covered water unheard for longer than that was dark in it
+    inside_km = (np.clip(np.nan_to_num(edge, nan=0.0), 0.0, None)
+                 + np.clip(np.nan_to_num(end_edge, nan=0.0), 0.0, None))
+    speed_kmh = np.fmax(np.nan_to_num(sog_before, nan=0.0),
+                        np.nan_to_num(sog_after, nan=0.0)) * 1.852
+    with np.errstate(divide="ignore", invalid="ignore"):
+        way_h = np.where(speed_kmh > 0, inside_km / speed_kmh, np.inf)
+    both_edges = (edge < margin_out) & (np.nan_to_num(end_edge, nan=np.inf) < margin_in)
+    closed_left = both_edges | (way_h < unheard_h)
+    left = np.where(is_open, went_out, closed_left)
     sog_start = ev["sog_start_kn"].to_numpy(float, na_value=np.nan)
     sog_end = ev["sog_end_kn"].to_numpy(float, na_value=np.nan)
     with np.errstate(invalid="ignore"):
@@ -356,7 +368,7 @@ def _coverage(ev: pd.DataFrame, out: pd.DataFrame, window: DataWindow) -> dict[s
     harbour = np.zeros(len(out), dtype=bool)
     if still.any():
         harbour[still] = near_land(lat[still], lon[still], HARBOUR_LAND_KM)
-    return {"edge_km": edge, "end_edge_km": end_edge, "left_coverage": went_out | came_in,
+    return {"edge_km": edge, "end_edge_km": end_edge, "left_coverage": left,
             "harbour_stay": harbour}
 
 
