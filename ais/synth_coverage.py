@@ -36,7 +36,7 @@ EXTRACT_KM = 150.0
 #: A satellite reporter's intervals are drawn in this range (seconds) ...
 SATELLITE_EVERY_S = (900.0, 2700.0)
 #: ... and this share of its satellite passes are missed (the interval runs on to the next).
-MISSED_PASS_SHARE = 0.12
+MISSED_PASS_SHARE = 0.25
 #: Satellite reporters are rendered this often, then thinned to their passes by :func:`cut`.
 _DENSE_S = 300.0
 
@@ -228,8 +228,7 @@ def add(g: _Gen, geos: list[_Geo], benign: bool = True) -> list[int]:
             _satellite_gap(g, geo)
             _receiver_hole(g, geo)
             _harbour_nights(g, geo)
-        if k == 0 or len(geos) == 1:
-            _sparse_loitering(g, geo)
+        _sparse_loitering(g, geo)
         if k == len(geos) - 1:
             _sparse_meetup(g, geo)
     return list(g.sparse)  # type: ignore[attr-defined]
