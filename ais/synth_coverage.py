@@ -127,7 +127,7 @@ def _receiver_hole(g: _Gen, geo: _Geo) -> None:
     from ais.synth import _destination, _to_s
 
     centre, radius = RECEIVER_HOLES[geo.name]
-    brg = g.uniform(0, 360)
+    brg = g.uniform(60, 140)  # a crossing (and 30 km on) that stays at sea in both areas
     a = _destination(*centre, brg, radius + 15)
     b = _destination(*centre, brg + 180, radius + 15)
     for edge in (a, b):
