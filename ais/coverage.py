@@ -5,16 +5,19 @@ ships sail across, satellite-only vessels are heard every half hour, and a recei
 nothing outside its range. The time-based detectors take this window as an argument
 (DESIGN: "detectors take the data window instead of inferring it from their frame"):
 
-* :class:`DataWindow`: the time span of the data and its spatial extent, the convex hull of
-  every report (computed on 0.05-degree cells, about 5 km, so a hull of ten million pings
-  costs one hash of their cells). :meth:`DataWindow.edge_km` is a position's distance to the
-  edge of that extent (negative outside); :meth:`DataWindow.exit_km` is how far a vessel
-  would sail on a course before it leaves the extent (``inf`` when the course points in).
-  A vessel last seen near the edge, or heading out and able to reach the edge in its
-  silence, has left the data, it has not gone dark.
-* :func:`track_cadence_h`: the median interval between a track's reports, the rhythm it is
-  judged against: a satellite reporter heard every 15-45 minutes is not "silent" after an
-  hour, and its slow runs and meetings are not cut at every missed report.
+* :class:`DataWindow`: the time span of the data and its spatial extent: the reports'
+  0.05-degree cells (about 5 km; ten million pings cost one hash of their cells), grouped
+  into regions of touching 0.5-degree cells, each region's extent the convex hull of its
+  cells (an extract around two ports 600 km apart is two regions, not the land between).
+  :meth:`DataWindow.edge_km` is a position's distance to the edge of its region (negative
+  outside every region); :meth:`DataWindow.exit_km` how far a vessel sails on a course
+  before it leaves it. A vessel last seen near the edge, or sailing out and able to leave
+  before it would be missed, has left the data; it has not gone dark.
+  :func:`window_around` is the window of a known extract (a circle).
+* :func:`allowed_gap_h`: the longest silence a run may bridge for a track of a given median
+  interval: a satellite reporter heard every 15-45 minutes is not "silent" after an hour,
+  and its slow runs and meetings are not cut at every missed pass.
+* :func:`near_land`: land within a few km on the 1 km grid (harbour stays).
 
 Distances are measured in each position's local tangent plane (metres-scale error over the
 few hundred kilometres that matter here); longitudes wrap at +-180 degrees.
@@ -258,16 +261,6 @@ def data_window(tracks: pd.DataFrame) -> DataWindow:
         hx, hy = _hull_ccw(px, py)
         hulls.append(_Hull(hy, hx))
     return DataWindow(start, end, tuple(hulls), region, region_label)
-
-
-def track_cadence_h(mmsi: np.ndarray, track: np.ndarray, gap_h: np.ndarray) -> np.ndarray:
-    """Each row's track's median interval between reports (hours; NaN for a single ping).
-
-    Rows in any order; NaN gaps (a track's first ping) are left out of the median.
-    """
-    frame = pd.DataFrame({"m": np.asarray(mmsi, np.int64), "t": np.asarray(track, np.int64),
-                          "g": np.asarray(gap_h, float)})
-    return frame.groupby(["m", "t"], sort=False)["g"].transform("median").to_numpy(float)
 
 
 def bearing_deg(lat1: np.ndarray, lon1: np.ndarray, lat2: np.ndarray,

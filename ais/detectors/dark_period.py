@@ -8,20 +8,38 @@ of one track (same MMSI and track, so two ships sharing an MMSI never make a fak
 :data:`MIN_OPEN_TRACK_PINGS` pings are not reported as open (one or two stray reports are a
 ship passing the edge of coverage or a garbled MMSI, not a ship that went quiet).
 
-The rule (``passes_rule``) follows GFW's "intentional disabling" reasoning: a gap counts only
-where reception was good and the vessel was reporting properly before it:
+The rule (``passes_rule``) keeps GFW's definitions as anchors (raw gap > 6 h; "intentional
+disabling" >= 12 h where reception was good and the vessel reported densely before) and
+makes them hold on foreign data, a regional extract with satellite reporters in it:
 
-* ``duration_h >= rule_min_gap_h`` (6 h by default; open gaps: so far),
-* ``neighbours_reporting >= min_neighbours``: other vessels kept reporting near where the
-  vessel went dark or reappeared while it was silent; a reception hole silences everyone,
-* and reception stayed usual: at least :data:`MIN_NEIGHBOUR_SHARE` of the vessels that
-  reported near its start in the hour before (``neighbours_before``) kept reporting, at
-  :data:`MIN_NEIGHBOUR_RATE_SHARE` of their report rate (``neighbour_pings_per_h_before``);
-  neither is a forest feature. When nearly everyone goes quiet at once, it is reception or
-  the data, not the vessel,
+* ``duration_h >= rule_min_gap_h`` (6 h by default; open gaps: so far) **and**
+  ``>= SILENCE_INTERVALS * typical_gap_h`` (24 of the track's own median intervals): a
+  satellite reporter heard every 30 minutes must be silent 12 h. (GFW: dense reporting
+  before; here relative, so rare reporting never makes a gap count, nor raises its score:
+  the forest sees ``reporting_vs_usual``, reports in the window before against the vessel's
+  own rhythm, capped at 1, not reports per hour.)
+* reception where the vessel was: ``neighbours_reporting >= min_neighbours`` (others kept
+  reporting near either end while it was silent), **and** ``neighbours_before >=
+  min_neighbours`` (others were heard near where it fell silent in the :data:`BEFORE_WINDOW_H`
+  before: no report there before means reception unknown, which is not evidence), and for a
+  closed gap whose ends lie more than ``neighbour_radius_km`` apart someone heard within
+  :data:`WAY_RADIUS_SHARE` of that radius of the middle of its way (else it may have crossed
+  water no receiver hears). (GFW: reception quality from satellite maps; we have only the file.)
+* reception stayed usual: at least :data:`MIN_NEIGHBOUR_SHARE` of the vessels that reported
+  near its start before kept reporting, at :data:`MIN_NEIGHBOUR_RATE_SHARE` of their report
+  rate. When nearly everyone goes quiet at once, it is reception or the data, not the vessel,
 * ``reports_per_h_before >= MIN_REPORTS_PER_H`` (1/h) in the ``density_window_h`` before,
-* ``duration_h >= TYPICAL_GAP_FACTOR * typical_gap_h`` (4x the track's median interval):
-  a satellite-only or sparsely received vessel has long gaps as its normal rhythm,
+* it happened inside the data's coverage (:mod:`ais.coverage`; the data window is an
+  argument, by default the time span and per-region convex hulls of ``tracks``): an open gap
+  is not dark when the vessel was last seen within ``max(EDGE_MIN_KM, EDGE_INTERVALS``
+  intervals of travel) of the edge, or was sailing (>= :data:`MOVING_KN`) on a course within
+  :data:`EDGE_CONE_DEG` of its nearest edge that leaves the data before it would have been
+  missed (an hour, or 24 of its intervals); a closed gap is not dark when both ends lie at the
+  edge, or the shortest way out and back in at its speed is that short. (GFW's feed is global
+  and has no edges; a user's extract has.)
+* it is not a stay at one spot near land: both ends reported <= :data:`HARBOUR_KN`, <=
+  :data:`HARBOUR_KM` apart, land within :data:`HARBOUR_LAND_KM` (a night in a small harbour
+  that is no configured port is not dark at sea),
 * the vessel went quiet outside every port radius (ships often switch AIS off at berth).
 
 Neighbours are counted in DuckDB without comparing all pairs: pings are binned into a grid of

@@ -8,8 +8,8 @@ Method (GFW's encounter definition, vectorised in DuckDB; no all-pairs compariso
    ``max_interpolation_gap_h`` apart, or less than its own rhythm allows for a sparse
    (satellite) reporter (:func:`ais.coverage.allowed_gap_h`: six of the track's median
    intervals, at most 3 h; GFW interpolates only across gaps < 1 h, which would leave two
-   vessels heard every 30-45 minutes with hardly a shared slot) (lat, lon and SOG are interpolated linearly); nothing
-   is invented across longer silences. Only slow ping pairs are sampled (speed below
+   vessels heard every 30-45 minutes with hardly a shared slot); lat, lon and SOG are
+   interpolated linearly, and nothing is invented across longer silences. Only slow ping pairs are sampled (speed below
    :data:`candidate_speed_kn`, from SOG, or from the implied speed where SOG is missing):
    vessels under way cannot stay within a few hundred metres of each other for hours.
    The pings around each slot instant are found without a window over every ping: a
