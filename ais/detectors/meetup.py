@@ -11,7 +11,8 @@ Method (GFW's encounter definition, vectorised in DuckDB; no all-pairs compariso
    vessels heard every 30-45 minutes with hardly a shared slot); lat, lon and SOG are
    interpolated linearly, and nothing is invented across longer silences. Only slow ping
    pairs are sampled (speed below :data:`candidate_speed_kn`, from SOG, or from the implied
-   speed where SOG is missing): vessels under way cannot stay within a few hundred metres of each other for hours.
+   speed where SOG is missing): vessels under way cannot stay within a few hundred metres
+   of each other for hours.
    The pings around each slot instant are found without a window over every ping: a
    GROUP BY keeps the first and last ping of each track in each slot interval, and a window
    over those (a few per track and slot) pairs the last ping of one interval with the first
