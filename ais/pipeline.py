@@ -39,8 +39,8 @@ from ais.state import CarryConfig, Night, State
 from ais.tracks import build_tracks
 from ais.triage import event_pings
 
-#: The shipped default model (a source checkout or an editable install has it).
-DEFAULT_MODELS = Path(__file__).resolve().parents[1] / "models"
+#: The shipped default models (inside the installed package, or models/ of a checkout).
+DEFAULT_MODELS = scoring.default_models_dir()
 FEATURES = {t: tuple(m.FEATURES) for t, m in REGISTRY.items()}
 
 
