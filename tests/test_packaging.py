@@ -3,12 +3,15 @@ and the third-party libraries the code imports declared as dependencies."""
 
 from __future__ import annotations
 
+import ast
 import os
+import re
 import shutil
 import subprocess
 import sys
 import sysconfig
 import tomllib
+from importlib.metadata import packages_distributions
 from pathlib import Path
 
 import pytest
@@ -78,3 +81,47 @@ def test_an_installed_wheel_scans_with_the_shipped_models(tmp_path):
     assert CliRunner().invoke(main, ["scan", str(FIXTURES / "quickstart.parquet"), "-o",
                                      str(checkout), "--no-state", "-q"]).exit_code == 0
     assert (work / "flagged.csv").read_bytes() == checkout.read_bytes()
+
+
+def _third_party_modules() -> dict[str, set[str]]:
+    """Top-level modules that ais/ imports (or locates with ``importlib.util.find_spec``),
+    outside the standard library, each with the files that use it."""
+    used: dict[str, set[str]] = {}
+    for path in sorted((ROOT / "ais").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names = [node.module]
+            elif (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                  and node.func.attr == "find_spec" and node.args
+                  and isinstance(node.args[0], ast.Constant)):
+                names = [str(node.args[0].value)]
+            else:
+                continue
+            for name in names:
+                top = name.split(".")[0]
+                if top != "ais" and top not in sys.stdlib_module_names:
+                    used.setdefault(top, set()).add(str(path.relative_to(ROOT)))
+    return used
+
+
+def _normalise(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def test_the_declared_dependencies_are_exactly_the_libraries_the_code_imports():
+    """A library imported but not declared works here only by luck (geopandas came with
+    movingpandas); one declared but never used is installed for nothing."""
+    declared = {_normalise(re.match(r"[A-Za-z0-9._-]+", dep).group())
+                for dep in PYPROJECT["project"]["dependencies"]}
+    distributions = packages_distributions()
+    needed: dict[str, set[str]] = {}
+    for module, files in _third_party_modules().items():
+        assert module in distributions, f"{module} (imported by {sorted(files)}) is not installed"
+        for dist in distributions[module]:
+            needed.setdefault(_normalise(dist), set()).update(files)
+    undeclared = {dist: sorted(files) for dist, files in needed.items() if dist not in declared}
+    assert not undeclared, f"imported but not in pyproject's dependencies: {undeclared}"
+    unused = sorted(declared - set(needed))
+    assert not unused, f"in pyproject's dependencies but never imported by ais/: {unused}"
