@@ -20,7 +20,7 @@ from ais import land, scoring
 from ais.config import Config
 from ais.db import connect
 from ais.detectors import REGISTRY
-from ais.errors import ModelError
+from ais.errors import ExitCode, ModelError
 from ais.events import annotate_places
 from ais.explain import reasons, unusual_features
 from ais.identity import flag_of
@@ -429,7 +429,7 @@ def run_scan(paths: Sequence[str | Path], output: str | Path, cfg: Config,
         return result
     except BaseException as exc:
         if state is not None and run_id is not None:
-            state.fail_run(run_id, 1, f"{type(exc).__name__}: {exc}")
+            state.fail_run(run_id, int(ExitCode.ERROR), f"{type(exc).__name__}: {exc}")
         raise
 
 
@@ -438,7 +438,7 @@ def _commit(state: State, result: ScanResult, detected: Detected,
     """Store tonight in the state: carry, identities, events with their pings, run log."""
     night, events = result.night, result.events
     run = {
-        "exit_code": 3 if getattr(result.report, "bad_files", None) else 0,
+        "exit_code": int(ExitCode.after_run(getattr(result.report, "bad_files", None))),
         "carried_from": from_night, "rows_in": result.report.rows_in,
         "rows_out": result.report.rows_out, "carried_pings": n_carried,
         "candidates": result.candidates, "flagged": len(events),
