@@ -138,15 +138,13 @@ def scan(ctx: click.Context, paths: tuple[str, ...], output: Path, models_dir: s
     """
     import time
 
-    from ais.allocator import keep_freed_memory, quiet_garbage_collector, short_gil_turns
+    from ais.allocator import tune_batch_process
     from ais.db import memory_limit as duckdb_memory_limit
     from ais.pipeline import SCAN_STAGES, Timings, run_scan
     from ais.scanlog import ScanLog, progress_bar, stage_callback, wants_progress
     from ais.state import State, default_path
 
-    keep_freed_memory()
-    quiet_garbage_collector()
-    short_gil_turns()
+    tune_batch_process()
     cfg = _config(config_path, everywhere, since, until)
     log = ScanLog(log_path or Path(output).resolve().parent / "ais-scan.log")
     log.line("scan-start", inputs=" ".join(paths), output=output)
@@ -207,12 +205,10 @@ def scan(ctx: click.Context, paths: tuple[str, ...], output: Path, models_dir: s
 def train(ctx: click.Context, paths: tuple[str, ...], models_dir: str, config_path: str | None,
           everywhere: bool, skip_bad_files: bool, quiet: bool) -> None:
     """Fit one isolation forest per event type on a baseline window of AIS (PATHS)."""
-    from ais.allocator import keep_freed_memory, quiet_garbage_collector, short_gil_turns
+    from ais.allocator import tune_batch_process
     from ais.pipeline import run_train
 
-    keep_freed_memory()
-    quiet_garbage_collector()
-    short_gil_turns()
+    tune_batch_process()
     models, detected, path = run_train(list(paths), models_dir,
                                        _config(config_path, everywhere),
                                        skip_bad_files=skip_bad_files)
