@@ -18,22 +18,24 @@ CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 
 
+class _StateBusyError(click.ClickException):
+    exit_code = ExitCode.STATE_BUSY
+
+
 class _Group(click.Group):
     """Turn our own errors into ``Error: message``; usage errors exit 1 like bad input."""
 
-    def invoke(self, ctx: click.Context):  # type: ignore[override]
+    def invoke(self, ctx: click.Context):
         from ais.state import StateBusy
 
         try:
             return super().invoke(ctx)
         except StateBusy as exc:
-            err = click.ClickException(str(exc))
-            err.exit_code = ExitCode.STATE_BUSY
-            raise err from exc
+            raise _StateBusyError(str(exc)) from exc
         except AisError as exc:
             raise click.ClickException(str(exc)) from exc
 
-    def main(self, *args, **kwargs):  # type: ignore[override]
+    def main(self, *args, **kwargs):
         try:
             # non-standalone click returns the exit code of ctx.exit(code) / --help
             code = super().main(*args, standalone_mode=False, **kwargs)

@@ -437,6 +437,7 @@ def _commit(state: State, result: ScanResult, detected: Detected,
             from_night: pd.Timestamp | None, n_carried: int, carry: CarryConfig) -> None:
     """Store tonight in the state: carry, identities, events with their pings, run log."""
     night, events = result.night, result.events
+    assert result.run_id is not None  # begun in this state when the scan started
     run = {
         "exit_code": int(ExitCode.after_run(getattr(result.report, "bad_files", None))),
         "carried_from": from_night, "rows_in": result.report.rows_in,
