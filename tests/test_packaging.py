@@ -26,13 +26,14 @@ PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
 
 
 def test_every_package_under_ais_is_listed_for_the_wheel():
-    """The package list is explicit (the top-level models/ folder is mapped in as ais.models),
-    so a new subpackage must be added to it or `pip install .` would leave it out."""
+    """The package list is explicit (the top-level models/ folder is mapped in as
+    ais.default_models), so a new subpackage must be added to it or `pip install .` would
+    leave it out."""
     on_disk = {".".join(p.parent.relative_to(ROOT).parts)
                for p in (ROOT / "ais").rglob("__init__.py")}
     listed = set(PYPROJECT["tool"]["setuptools"]["packages"])
-    assert listed - {"ais.models"} == on_disk
-    assert PYPROJECT["tool"]["setuptools"]["package-dir"]["ais.models"] == "models"
+    assert listed - {"ais.default_models"} == on_disk
+    assert PYPROJECT["tool"]["setuptools"]["package-dir"]["ais.default_models"] == "models"
 
 
 @pytest.mark.slow
@@ -73,7 +74,7 @@ def test_an_installed_wheel_scans_with_the_shipped_models(tmp_path):
         [str(venv / "bin" / "ais"), "scan", "quickstart.parquet", "-o", "flagged.csv",
          "--no-state"], cwd=work, env=env, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
-    shipped = site / "ais" / "models"
+    shipped = site / "ais" / "default_models"
     assert f"scored with the shipped default models ({shipped})" in result.stderr
     assert "fitted the forests on the scanned data" not in result.stderr
 
