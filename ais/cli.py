@@ -2,7 +2,7 @@
 
 Exit codes: 0 success (whether or not anything was flagged), 1 bad input or usage,
 3 finished but some input files were bad and skipped (``--skip-bad-files``), 4 the state
-database is held by another scan.
+database is held by another scan, 130 / 143 stopped by SIGINT / SIGTERM.
 """
 
 from __future__ import annotations
@@ -19,9 +19,11 @@ from ais.errors import AisError
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 EXIT_OK, EXIT_ERROR, EXIT_SKIPPED_FILES, EXIT_STATE_BUSY = 0, 1, 3, 4
+EXIT_SIGINT, EXIT_SIGTERM = 130, 143  # 128 + the signal's number, as shells report it
 EXIT_CODES = """Exit codes: 0 success (whether or not anything was flagged); 1 bad input or usage;
 3 finished, but some input files were bad and skipped (--skip-bad-files); 4 the state database
-is in use by another scan (retry later, or pass --wait)."""
+is in use by another scan (retry later, or pass --wait); 130 / 143 stopped by SIGINT / SIGTERM
+(previous outputs kept)."""
 
 
 class _Group(click.Group):
@@ -40,9 +42,14 @@ class _Group(click.Group):
             raise click.ClickException(str(exc)) from exc
 
     def main(self, *args, **kwargs):  # type: ignore[override]
+        from ais.stopping import ScanStopped
+
         try:
             # non-standalone click returns the exit code of ctx.exit(code) / --help
             code = super().main(*args, standalone_mode=False, **kwargs)
+        except ScanStopped as exc:
+            click.echo(f"Error: {exc}", err=True)
+            sys.exit(exc.exit_code)
         except click.UsageError as exc:
             exc.show()
             sys.exit(EXIT_ERROR)
@@ -64,8 +71,20 @@ def main() -> None:
     \b
     Exit codes: 0 success (whether or not anything was flagged); 1 bad input or usage;
     3 finished, but some input files were bad and skipped (--skip-bad-files);
-    4 the state database is in use by another scan (retry later, or pass --wait).
+    4 the state database is in use by another scan (retry later, or pass --wait);
+    130 / 143 stopped by SIGINT / SIGTERM (the previous CSV and state are kept).
     """
+
+
+def _exit_code(exc: BaseException) -> int:
+    """The exit code a failure ends the process with (see EXIT_CODES)."""
+    from ais.state import StateBusy
+
+    if isinstance(exc, StateBusy):
+        return EXIT_STATE_BUSY
+    if isinstance(exc, click.exceptions.Exit):
+        return exc.exit_code
+    return getattr(exc, "exit_code", EXIT_ERROR)
 
 
 def _say(quiet: bool, line: str) -> None:
@@ -151,7 +170,8 @@ def scan(ctx: click.Context, paths: tuple[str, ...], output: Path, models_dir: s
     \b
     Exit codes: 0 success (whether or not anything was flagged); 1 bad input or usage;
     3 finished, but some input files were bad and skipped (--skip-bad-files);
-    4 the state database is in use by another scan (retry later, or pass --wait).
+    4 the state database is in use by another scan (retry later, or pass --wait);
+    130 / 143 stopped by SIGINT / SIGTERM (the previous CSV and state are kept).
     """
     import time
 
@@ -160,6 +180,7 @@ def scan(ctx: click.Context, paths: tuple[str, ...], output: Path, models_dir: s
     from ais.pipeline import SCAN_STAGES, Timings, run_scan
     from ais.scanlog import ScanLog, progress_bar, stage_callback, wants_progress
     from ais.state import State, default_path
+    from ais.stopping import stop_on_signals
 
     keep_freed_memory()
     quiet_garbage_collector()
@@ -170,7 +191,9 @@ def scan(ctx: click.Context, paths: tuple[str, ...], output: Path, models_dir: s
     t0 = time.perf_counter()
     state = None
     bar = progress_bar(SCAN_STAGES) if wants_progress(quiet) else None
+    stop = stop_on_signals()
     try:
+        stop.__enter__()
         if not no_state:
             state = State.open(state_path or default_path(output), wait_s=wait_s)
             log.line("state", path=state.path)
@@ -189,7 +212,7 @@ def scan(ctx: click.Context, paths: tuple[str, ...], output: Path, models_dir: s
             if why:
                 result.notes.append(why)
     except BaseException as exc:
-        log.line("scan-failed", seconds=f"{time.perf_counter() - t0:.2f}",
+        log.line("scan-failed", exit=_exit_code(exc), seconds=f"{time.perf_counter() - t0:.2f}",
                  error=f"{type(exc).__name__}: {exc}")
         log.close()
         raise
@@ -198,6 +221,7 @@ def scan(ctx: click.Context, paths: tuple[str, ...], output: Path, models_dir: s
             bar.__exit__(None, None, None)
         if state is not None:
             state.close()
+        stop.__exit__(None, None, None)
     code = EXIT_SKIPPED_FILES if getattr(result.report, "bad_files", None) else EXIT_OK
     log.line("scan-done", exit=code, run=result.run_id, flagged=len(result.events),
              seconds=f"{time.perf_counter() - t0:.2f}", output=result.output)
