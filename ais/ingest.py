@@ -480,9 +480,14 @@ def _disagreement(con: duckdb.DuckDBPyConnection, group: list[_Source], name: st
         a = _field_sql(canonical, _q(mapping[canonical]), types[mapping[canonical]])
         for other in others:
             b = _field_sql(canonical, _q(other), types[other])
-            row = con.execute(f"SELECT {label}, CAST({a} AS VARCHAR), CAST({b} AS VARCHAR) "
-                              f"FROM {from_sql} WHERE {a} IS NOT NULL AND {b} IS NOT NULL "
-                              f"AND {a} <> {b} LIMIT 1").fetchall()
+            try:
+                row = con.execute(
+                    f"SELECT {label}, CAST({a} AS VARCHAR), CAST({b} AS VARCHAR) "
+                    f"FROM {from_sql} WHERE {a} IS NOT NULL AND {b} IS NOT NULL "
+                    f"AND {a} <> {b} LIMIT 1").fetchall()
+            except duckdb.Error:
+                return None  # an unreadable file: the read itself names it
+
             if row:
                 path, va, vb = row[0]
                 cand = dict(first.candidates)[canonical]

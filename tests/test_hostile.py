@@ -367,3 +367,112 @@ def test_the_memory_limit_reaches_the_detector_threads(monkeypatch):
         pipeline.detect_pings(ingested.pings, ingested.report, pipeline.Config())
     ((limit, spill),) = seen
     assert limit == "286.1 MiB" and "ais-duckdb-spill-" in spill
+
+
+# ---------------------------------------------------------------- any Arrow type in any column
+
+ARROW_TYPES = [
+    pa.int8(), pa.int16(), pa.int32(), pa.int64(), pa.uint8(), pa.uint16(), pa.uint32(),
+    pa.uint64(), pa.float16(), pa.float32(), pa.float64(), pa.decimal128(18, 3),
+    pa.decimal128(38, 0), pa.decimal256(40, 2), pa.bool_(), pa.string(), pa.large_string(),
+    pa.string_view(), pa.binary(), pa.large_binary(), pa.binary_view(), pa.binary(9),
+    pa.date32(), pa.date64(), pa.time32("s"), pa.time64("us"), pa.timestamp("s"),
+    pa.timestamp("ms", tz="UTC"), pa.timestamp("us", tz="Asia/Pyongyang"),
+    pa.timestamp("ns"), pa.duration("s"), pa.month_day_nano_interval(),
+    pa.dictionary(pa.int8(), pa.string()), pa.dictionary(pa.int32(), pa.large_string()),
+    pa.list_(pa.int64()), pa.large_list(pa.float64()), pa.struct([("v", pa.int64())]),
+    pa.map_(pa.string(), pa.int64()), pa.null(),
+]
+
+
+def as_type(values: pa.Array, typ: pa.DataType) -> pa.Array:
+    """``values`` in ``typ``: cast directly, else through text, else nulls of that type."""
+    for through in (None, pa.string()):
+        try:
+            arr = values if through is None else values.cast(through)
+            return arr.cast(typ, safe=False)
+        except (pa.ArrowException, NotImplementedError):
+            continue
+    return pa.nulls(len(values), typ)
+
+
+BASE_COLUMNS = {
+    "mmsi": pa.array([MMSI_A] * 4 + [MMSI_B] * 4, pa.int64()),
+    "timestamp": pa.array(pd.date_range("2026-01-05", periods=8, freq="10min", tz="UTC")),
+    "lat": pa.array(38.5 + np.arange(8) * 1e-3), "lon": pa.array(124.6 + np.arange(8) * 1e-3),
+    "sog": pa.array(np.full(8, 0.4)), "name": pa.array(["A"] * 4 + ["B"] * 4),
+    "imo": pa.array(["9123456"] * 8), "ship_type": pa.array(["80"] * 8),
+}
+
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=150, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(types=st.fixed_dictionaries({c: st.sampled_from(ARROW_TYPES) for c in BASE_COLUMNS}),
+       dropped=st.sets(st.sampled_from(sorted(BASE_COLUMNS))))
+def test_no_arrow_type_in_any_column_raises_anything_but_our_errors(tmp_path, types, dropped):
+    from ais.errors import AisError
+    from ais.tracks import build_tracks
+
+    table = pa.table({c: as_type(v, types[c]) for c, v in BASE_COLUMNS.items()
+                      if c not in dropped})
+    path = tmp_path / "any.parquet"
+    try:
+        pq.write_table(table, path)
+    except (pa.ArrowException, NotImplementedError):
+        return  # Parquet cannot hold this type: not an input anyone can give us
+    try:
+        read = ingest([path])
+    except AisError as exc:
+        assert str(exc).startswith(str(path)) or "no usable input" in str(exc), exc
+        return
+    build_tracks(read.pings)
+
+
+# ---------------------------------------------------------------- peak memory under the limit
+
+def _many_vessels(folder: Path) -> Path:
+    from ais.synth import generate_pings
+
+    return write(folder / "fleet.parquet", generate_pings(1_500_000, seed=11))
+
+
+def _one_vessel(folder: Path) -> Path:
+    n = 2_500_000
+    t0 = np.datetime64("2026-01-05T00:00:00", "s")
+    along_km = (np.arange(n) * 2 * 8 * 1.852 / 3600) % 60  # 8 kn back and forth, 30 km
+    return write(folder / "one.parquet", pd.DataFrame({
+        "mmsi": np.full(n, MMSI_A, dtype=np.int64),
+        "timestamp": pd.DatetimeIndex(t0 + np.arange(n) * np.timedelta64(1, "s"), tz="UTC"),
+        "lat": 38.30 + np.where(along_km < 30, along_km, 60 - along_km) / 111.0,
+        "lon": np.full(n, 124.50), "sog": np.full(n, 8.0)}))
+
+
+def _many_files(folder: Path) -> Path:
+    marinecadastre_files(folder / "files", 3000)
+    return folder / "files"
+
+
+def _days_beyond_the_limit(folder: Path) -> Path:
+    from ais.synth import generate_pings
+
+    for day in range(4):  # 4 M pings: about 1.2 GB in one scan, over the limit: by day
+        frame = generate_pings(1_000_000, seed=20 + day, start=f"2026-01-0{5 + day}")
+        write(folder / "days" / f"date=2026-01-0{5 + day}" / "part.parquet", frame)
+    return folder / "days"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("make", [_many_files, _many_vessels, _one_vessel,
+                                  _days_beyond_the_limit],
+                         ids=["3,000 files", "2,000 vessels", "one vessel, 2.5 M pings",
+                              "4 days over the limit"])
+def test_a_scans_peak_memory_stays_under_the_memory_limit(tmp_path, make):
+    path = make(tmp_path)
+    code, wall, peak_gb, err = run_child(["scan", path, "-o", tmp_path / "f.csv",
+                                          "--memory-limit", "1GB", "--timings"])
+    assert code == 0, err
+    assert peak_gb * 2**30 < 1e9, f"peak {peak_gb:.2f} GiB over --memory-limit 1GB\n{err}"
