@@ -42,6 +42,9 @@ _DENSE_S = 300.0
 
 #: Small fishing harbours (sea, land within 2 km, 65-85 km from the area's port).
 HARBOURS: dict[str, tuple[float, float]] = {"Nampo": (37.997, 125.06), "Najin": (41.773, 129.82)}
+#: Bearings from each harbour whose way out (8-14 km) and fishing ground are sea on that grid.
+HARBOUR_SEAWARD_DEG: dict[str, tuple[float, float]] = {"Nampo": (265.0, 295.0),
+                                                       "Najin": (155.0, 185.0)}
 #: Open water a receiver does not hear (centre, radius km), away from the events' box.
 #: (Sea to 50 km around them on the same grid; 100 km from the port, 45 km inside the extract.)
 RECEIVER_HOLES: dict[str, tuple[tuple[float, float], float]] = {
@@ -149,8 +152,8 @@ def _harbour_nights(g: _Gen, geo: _Geo) -> None:
     from ais.synth import _destination, _to_s
 
     berth = HARBOURS[geo.name]
-    ground = _destination(*berth, g.uniform(150, 210) if geo.name == "Nampo" else
-                          g.uniform(100, 160), g.uniform(8, 14))
+    ground = _destination(*berth, g.uniform(*HARBOUR_SEAWARD_DEG[geo.name]),
+                          g.uniform(8, 14))
     mid = 445
     night = _vessel(g, mid, "fishing", "fishing_kp", berth, g.t0 + 3600, g.every)
     worker = _vessel(g, mid, "fishing", "fishing_kp", ground, g.t0 - 3 * 3600, g.every)

@@ -223,14 +223,14 @@ def test_fishing_boat_switched_off_overnight_at_its_harbour_berth_is_not_dark_at
     the night, and sails again in the morning; its neighbour fishes nearby all night."""
     berth = (37.997, 125.06)  # sea on the 1 km land grid, land within 2 km
     sc = Scenario(seed=37, report_every_s=120)
-    watchers(sc, _dest(berth, 190, 5), n=2)
+    watchers(sc, _dest(berth, 280, 5), n=2)
     for i, brg in enumerate((200, 250)):  # some traffic offshore, so the harbour is inside
         sc.vessel(412500200 + i, "TRANSIT", start=START, at=_dest(berth, brg, 80)).sail(
             to=_dest(berth, brg + 90, 80), speed_kn=10)
     boat = sc.vessel(TARGET, "FISHER", ship_type="fishing", start=START, at=berth)
-    boat.moor(hours=1).sail(to=_dest(berth, 200, 12), speed_kn=8).trawl(hours=5)
+    boat.moor(hours=1).sail(to=_dest(berth, 280, 12), speed_kn=8).trawl(hours=5)
     boat.sail(to=berth, speed_kn=8).moor(hours=0.5).dark(hours=11, to=berth).moor(hours=0.5)
-    boat.sail(to=_dest(berth, 200, 12), speed_kn=8).trawl(hours=3)
+    boat.sail(to=_dest(berth, 280, 12), speed_kn=8).trawl(hours=3)
 
     night = dark_rows(sc.pings(), closed=True)
 

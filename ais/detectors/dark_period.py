@@ -80,12 +80,13 @@ FEATURES: tuple[str, ...] = (
     "distance_to_port_km",
     "night_share",
     "in_port",
+    "edge_km",
 )
 
 #: Columns the rule uses that are not forest features (after the features).
 RULE_COLUMNS: tuple[str, ...] = (
     "neighbours_before", "neighbour_pings_per_h_before", "reports_per_h_before",
-    "typical_gap_h", "edge_km", "end_edge_km", "left_coverage", "harbour_stay",
+    "typical_gap_h", "end_edge_km", "left_coverage", "harbour_stay",
     "neighbours_on_way",
 )
 
