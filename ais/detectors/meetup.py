@@ -18,13 +18,13 @@ Method (GFW's encounter definition, vectorised in DuckDB; no all-pairs compariso
    over those (a few per track and slot) pairs the last ping of one interval with the first
    of the next. A slot exactly on a ping is taken from the ping.
 2. **Bin and join.** Slots are put in a space grid whose cells are slightly bigger than
-   ``max_distance_m`` (longitude cells widened by 1/cos(latitude) of the grid row's
-   poleward neighbour, up to the pole, where a row is one cell). Each slot is joined, by
-   hash equality on (slot, cell), to the slots of *other* MMSIs copied into half of its
-   neighbourhood (own cell, east, and the three cells south), so every pair of nearby
-   slots is compared exactly once; one MMSI never meets itself, not even across its tracks. A flat-earth test screens candidates and the
-   haversine distance <= ``max_distance_m`` decides. Work grows with the number of vessels
-   near each vessel, not with the square of all vessels.
+   ``max_distance_m`` (longitude cells widened by 1/cos(latitude) of the grid row's poleward
+   neighbour, up to the pole, where a row is one cell). Each slot is joined, by hash equality
+   on (slot, cell), to the slots of *other* MMSIs copied into half of its neighbourhood (own
+   cell, east, and the three cells south), so every pair of nearby slots is compared exactly
+   once; one MMSI never meets itself, not even across its tracks. A flat-earth test screens
+   candidates and the haversine distance <= ``max_distance_m`` decides. Work grows with the
+   number of vessels near each vessel, not with the square of all vessels.
 3. **Runs.** Close slots of the same pair of tracks form runs; runs less than
    ``merge_gap_h`` apart merge into one meeting; meetings spanning at least
    ``min_duration_h`` (first to last close slot) are candidates. (Close slots are first
