@@ -35,6 +35,12 @@ def two_days() -> pd.DataFrame:
     for i, mmsi in enumerate(NEIGHBOURS):
         sc.vessel(mmsi, f"NEIGHBOUR {i}", start=DAY1,
                   at=(38.36 + 0.04 * i, 124.55 + 0.05 * i)).drift(hours=48, speed_kn=0.4)
+    # traffic far around, all day: the data covers Korea Bay, not just the patch below
+    # (a vessel going dark at the edge of the data has left it, not gone dark)
+    for i, (a, b) in enumerate((((37.90, 123.80), (37.90, 125.00)),
+                                (((38.95, 123.80), (38.95, 124.95))))):
+        patrol(sc.vessel(412000101 + i, f"TRANSIT {i}", start=DAY1, at=a), a, b,
+               DAY2 + pd.Timedelta(hours=23))
     sea_a, sea_b = (38.30, 124.45), (38.50, 124.75)
     # sails, goes dark about 18:00 -> 08:00 across midnight, sails on
     dark = sc.vessel(DARK, "CHON MA SAN", start=DAY1, at=sea_a)
