@@ -11,8 +11,7 @@ ships sitting still is what analysts look for.
 
 ``ais train`` learns them from its baseline and writes :data:`FILE` beside the models (CSV
 with the counts and the rule; never a pickle); a scan uses the stored ones and learns from its
-own data too. An event whose position lies in an anchorage cell or one of its eight neighbours
-is a wait (:mod:`ais.waits`).
+own data too. An event whose position lies in an anchorage cell is a wait (:mod:`ais.waits`).
 """
 
 from __future__ import annotations
@@ -66,12 +65,19 @@ def learn(tracks: pd.DataFrame, cfg: Config) -> pd.DataFrame:
                        count(*) AS n, sum(lat) AS slat, sum(lon) AS slon
                 FROM pings WHERE sog < {p.stationary_kn}
                 GROUP BY ALL HAVING count(*) >= {p.anchorage_min_pings}
+            ), around AS (  -- each vessel counts in its cell and the eight around it
+                SELECT DISTINCT mmsi, cell_lat + di AS cell_lat, cell_lon + dj AS cell_lon
+                FROM still, (SELECT unnest([-1, 0, 1]) AS di), (SELECT unnest([-1, 0, 1]) AS dj)
+            ), busy AS (
+                SELECT cell_lat, cell_lon, count(*) AS vessels FROM around
+                GROUP BY ALL HAVING count(*) >= {p.anchorage_min_vessels}
             )
-            SELECT cell_lat, cell_lon, sum(slat) / sum(n) AS lat, sum(slon) / sum(n) AS lon,
-                   count(*) AS vessels, sum(n) AS pings
-            FROM still GROUP BY cell_lat, cell_lon
-            HAVING count(*) >= {p.anchorage_min_vessels}
-            ORDER BY cell_lat, cell_lon
+            SELECT s.cell_lat, s.cell_lon, sum(s.slat) / sum(s.n) AS lat,
+                   sum(s.slon) / sum(s.n) AS lon, any_value(b.vessels) AS vessels,
+                   sum(s.n) AS pings
+            FROM still s JOIN busy b USING (cell_lat, cell_lon)
+            GROUP BY s.cell_lat, s.cell_lon
+            ORDER BY s.cell_lat, s.cell_lon
         """).df()
     finally:
         con.close()
@@ -98,8 +104,8 @@ def combine(*tables: pd.DataFrame | None) -> pd.DataFrame:
 
 def inside(lat: np.ndarray, lon: np.ndarray, anchorages: pd.DataFrame | None
            ) -> tuple[np.ndarray, np.ndarray]:
-    """For each point: the vessel count of the anchorage cell it lies in or next to (0 when
-    none), and whether there is one."""
+    """For each point: the vessel count of the anchorage cell it lies in (0 when none), and
+    whether there is one."""
     lat = np.atleast_1d(np.asarray(lat, dtype=float))
     lon = np.atleast_1d(np.asarray(lon, dtype=float))
     count = np.zeros(len(lat), dtype=np.int64)
@@ -113,10 +119,8 @@ def inside(lat: np.ndarray, lon: np.ndarray, anchorages: pd.DataFrame | None
         ok = np.isfinite(lat) & np.isfinite(lon)
         ci = np.floor(np.where(ok, lat, 0) / deg).astype(np.int64)
         cj = np.floor(np.where(ok, lon, 0) / deg).astype(np.int64)
-        for di in (-1, 0, 1):  # the cell and its eight neighbours (9 vectorised look-ups)
-            for dj in (-1, 0, 1):
-                hit = keys.reindex((ci + di) * 100_000 + (cj + dj)).fillna(0).to_numpy()
-                count = np.maximum(count, np.where(ok, hit, 0).astype(np.int64))
+        hit = keys.reindex(ci * 100_000 + cj).fillna(0).to_numpy()
+        count = np.maximum(count, np.where(ok, hit, 0).astype(np.int64))
     return count, count > 0
 
 

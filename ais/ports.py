@@ -11,7 +11,8 @@ sphere (scikit-learn's ``BallTree`` with the haversine metric; no loop over port
 configured in ``[[places]]`` (Nampo and Najin by default, with their own radii) are part of the
 same index, so every "in port" rule, ``distance_to_port_km`` and ``nearest_port`` use one
 answer wherever an event is, with or without ``--everywhere``. A table port's zone is
-``cfg.ports.zone_km`` around its point.
+``cfg.ports.zone_km`` around its point, or its own ``radius_km`` where the table gives one
+(2 km for single piers and terminals).
 """
 
 from __future__ import annotations
@@ -27,7 +28,8 @@ from ais.db import EARTH_RADIUS_KM
 from ais.places import Place
 
 PORTS_FILE = "ports.csv"
-TABLE_COLUMNS = ("name", "locode", "country", "lat", "lon", "source", "uncertainty_km")
+TABLE_COLUMNS = ("name", "locode", "country", "lat", "lon", "radius_km", "source",
+                 "uncertainty_km")
 
 
 @functools.cache
@@ -37,6 +39,7 @@ def port_table() -> pd.DataFrame:
         table = pd.read_csv(fh, dtype={"locode": str, "country": str}, keep_default_na=False)
     table["lat"] = table["lat"].astype(float)
     table["lon"] = table["lon"].astype(float)
+    table["radius_km"] = pd.to_numeric(table["radius_km"], errors="coerce")  # "" = zone_km
     return table[list(TABLE_COLUMNS)]
 
 
@@ -90,7 +93,7 @@ def _index(places: tuple[Place, ...], table: bool, zone_km: float) -> PortIndex:
         names += t["name"].tolist()
         lat += t["lat"].tolist()
         lon += t["lon"].tolist()
-        radius += [zone_km] * len(t)
+        radius += t["radius_km"].fillna(zone_km).tolist()
     return PortIndex(np.array(names, dtype=object), np.array(lat), np.array(lon),
                      np.array(radius))
 

@@ -43,7 +43,7 @@ SERVICE_CLASSES = ("fishing", "tug", "pilot", "service")
 FISHING_STATUS_SHARE = 0.2
 #: Names of fishing vessels: Chinese "YU" (渔) hull numbers (LU RONG YU 1234, ZHEYU...),
 #: Japanese "MARU NO.n" boats, and the words themselves.
-FISHING_NAME = r"(?:\bYU\s*\d|YU\d|\bF/?V\b|FISHING|TRAWL|MARU\s*NO\b|MARU\s*NO\.?\s*\d)"
+FISHING_NAME = r"(?:YU\s*\d|\bF/?V\b|FISHING|TRAWL|MARU\s*NO\.?\s*\d)"
 #: Hours of pings before a dark period read for its vessel's status.
 DARK_STATUS_WINDOW_H = 1.0
 

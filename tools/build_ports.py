@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-COLUMNS = ("name", "locode", "country", "lat", "lon", "source", "uncertainty_km")
+COLUMNS = ("name", "locode", "country", "lat", "lon", "radius_km", "source", "uncertainty_km")
 
 
 def main(geojson: str) -> None:
@@ -25,7 +25,7 @@ def main(geojson: str) -> None:
                      "country": str(p.get("cty") or "").replace("_", " "),
                      "lat": round(float(lat), 5), "lon": round(float(lon), 5),
                      "source": "searoute 1.6.0 ports.geojson (Apache-2.0)",
-                     "uncertainty_km": 3.0})
+                     "radius_km": "", "uncertainty_km": 3.0})
     with open(ROOT / "tools" / "ports_extra.csv", encoding="utf-8") as fh:
         extra = list(csv.DictReader(fh))
     replaced = {r["locode"] for r in extra if r["locode"]}
