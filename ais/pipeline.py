@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from ais import anchorages as anch
-from ais import land, scoring, waits
+from ais import land, ports, scoring, waits
 from ais.config import Config
 from ais.db import connect
 from ais.detectors import REGISTRY
@@ -364,6 +364,8 @@ def _prefetch(models_dir: str | Path | None, cfg: Config) -> threading.Thread:
         # a failure here is met again, and reported, where the scan needs the thing
         with contextlib.suppress(Exception):
             land.warm(cfg)
+        with contextlib.suppress(Exception):
+            ports.port_index(cfg)
         with contextlib.suppress(Exception):
             scoring.load(models_dir if models_dir is not None else DEFAULT_MODELS, FEATURES)
 

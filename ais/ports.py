@@ -18,6 +18,7 @@ answer wherever an event is, with or without ``--everywhere``. A table port's zo
 from __future__ import annotations
 
 import functools
+import threading
 from importlib import resources
 
 import numpy as np
@@ -98,10 +99,14 @@ def _index(places: tuple[Place, ...], table: bool, zone_km: float) -> PortIndex:
                      np.array(radius))
 
 
+_BUILD = threading.Lock()  # the detectors' threads ask at once: build the index once
+
+
 def port_index(cfg: Config) -> PortIndex:
     """The ports of ``cfg``: its configured ports and, unless ``[ports] table = false``, the
-    shipped table (built once per distinct configuration)."""
-    return _index(tuple(cfg.places), cfg.ports.table, cfg.ports.zone_km)
+    shipped table (built once per distinct configuration, about 0.1 s)."""
+    with _BUILD:
+        return _index(tuple(cfg.places), cfg.ports.table, cfg.ports.zone_km)
 
 
 def nearest_port(lat: np.ndarray, lon: np.ndarray, cfg: Config

@@ -36,6 +36,7 @@ from ais.db import connect
 from ais.geo import nearest_place
 from ais.ports import nearest_port
 from ais.shore import distance_to_shore_km
+from ais.tracks import epoch_ns
 
 SERVICE_CLASSES = ("fishing", "tug", "pilot", "service")
 #: Share of a vessel's pings with a status reporting "engaged in fishing" that makes it a
@@ -48,6 +49,12 @@ FISHING_NAME = r"(?:YU\s*\d|\bF/?V\b|FISHING|TRAWL|MARU\s*NO\.?\s*\d)"
 DARK_STATUS_WINDOW_H = 1.0
 
 
+def _take(frame: pd.DataFrame, col: str, rows: np.ndarray) -> np.ndarray:
+    """Values of ``frame[col]`` at positions ``rows`` as objects (taken before converting,
+    so a million-row categorical or Arrow column is not turned into objects whole)."""
+    return frame[col].take(rows).to_numpy(object)
+
+
 def vessel_roles(tracks: pd.DataFrame, mmsis: pd.Series | np.ndarray) -> pd.Series:
     """For each MMSI asked about: "fishing", "tug", "pilot", "service" or "" (see the module
     docstring: any reported type, fishing status, name)."""
@@ -56,11 +63,11 @@ def vessel_roles(tracks: pd.DataFrame, mmsis: pd.Series | np.ndarray) -> pd.Seri
     out = pd.Series("", index=pd.Index(wanted, name="mmsi"), dtype=object)
     if not len(wanted) or tracks.empty:
         return out
-    rows = np.isin(tracks["mmsi"].to_numpy(np.int64), wanted)
+    rows = np.flatnonzero(np.isin(tracks["mmsi"].to_numpy(np.int64), wanted))
     sub = pd.DataFrame({"mmsi": tracks["mmsi"].to_numpy(np.int64)[rows]})
-    sub["cls"] = (tracks["vessel_class"].to_numpy(object)[rows]
-                  if "vessel_class" in tracks.columns else "unknown")
-    status = (navstatus.codes(tracks["nav_status"].to_numpy(object)[rows])
+    sub["cls"] = (_take(tracks, "vessel_class", rows) if "vessel_class" in tracks.columns
+                  else "unknown")
+    status = (navstatus.codes(_take(tracks, "nav_status", rows))
               if "nav_status" in tracks.columns else np.full(len(sub), -1))
     sub["fishing_status"] = (status == navstatus.FISHING).astype(float)
     sub["has_status"] = (status >= 0).astype(float)
@@ -76,9 +83,10 @@ def vessel_roles(tracks: pd.DataFrame, mmsis: pd.Series | np.ndarray) -> pd.Seri
         share["fishing_status"] >= FISHING_STATUS_SHARE * share["has_status"])]
     out.loc[fishing[out.loc[fishing] == ""]] = "fishing"
     if "name" in tracks.columns:
-        names = pd.Series(tracks["name"].to_numpy(object)[rows], dtype=object)
-        hit = names.fillna("").astype(str).str.upper().str.contains(FISHING_NAME, regex=True)
-        by_name = pd.unique(sub["mmsi"].to_numpy()[hit.to_numpy()])
+        ids, names = pd.factorize(pd.Series(_take(tracks, "name", rows), dtype=object))
+        words = pd.Series(names, dtype=object).astype(str).str.upper()
+        fishy = np.r_[words.str.contains(FISHING_NAME, regex=True).to_numpy(bool), False]
+        by_name = pd.unique(sub["mmsi"].to_numpy()[fishy[ids]])  # -1 (no name) is False
         unset = [m for m in by_name if out.loc[m] == ""]
         out.loc[unset] = "fishing"
     return out
@@ -103,12 +111,12 @@ def at_rest_share(events: pd.DataFrame, tracks: pd.DataFrame, key: str = "mmsi",
     if ev.empty:
         return out
     ev["mmsi"] = ev["mmsi"].astype(np.int64)
-    rows = np.isin(tracks["mmsi"].to_numpy(np.int64), ev["mmsi"].to_numpy())
-    if not rows.any():
+    rows = np.flatnonzero(np.isin(tracks["mmsi"].to_numpy(np.int64), ev["mmsi"].to_numpy()))
+    if not len(rows):
         return out
     pings = pd.DataFrame({"mmsi": tracks["mmsi"].to_numpy(np.int64)[rows],
-                          "t": pd.to_datetime(tracks["timestamp"].to_numpy()[rows], utc=True),
-                          "code": navstatus.codes(tracks["nav_status"].to_numpy(object)[rows])})
+                          "t": pd.to_datetime(epoch_ns(tracks["timestamp"])[rows], utc=True),
+                          "code": navstatus.codes(_take(tracks, "nav_status", rows))})
     pings = pings[pings["code"] >= 0]
     if pings.empty:
         return out
@@ -150,14 +158,19 @@ def apply(events: pd.DataFrame, event_type: str, tracks: pd.DataFrame, cfg: Conf
     near_port = port_km <= pc.berth_port_km
     berth = (shore_km <= pc.berth_shore_km) & near_port & ~in_sts
     on_land = (shore_km == 0.0) & (event_type != "dark_period")
-    rest = at_rest_share(out, tracks, "mmsi",
+    passes = out["passes_rule"].to_numpy(bool)
+    todo = np.flatnonzero(passes)  # statuses and roles are read only for what would flag
+    sub = out.iloc[todo]
+    rest_major = np.zeros(len(out), dtype=bool)
+    rest = at_rest_share(sub, tracks, "mmsi",
                          DARK_STATUS_WINDOW_H if event_type == "dark_period" else 0.0)
-    rest_major = np.nan_to_num(rest) > 0.5
+    rest_major[todo] = np.nan_to_num(rest) > 0.5
     if event_type == "meetup":
-        other_rest = np.nan_to_num(at_rest_share(out, tracks, "other_mmsi")) > 0.5
+        other_rest = np.zeros(len(out), dtype=bool)
+        other_rest[todo] = np.nan_to_num(at_rest_share(sub, tracks, "other_mmsi")) > 0.5
         coastal = (shore_km <= 2 * pc.berth_shore_km) | near_port
         rest_major = (rest_major & other_rest) | ((rest_major | other_rest) & coastal)
-    roles = vessel_roles(tracks, pd.concat([out["mmsi"], out.get(
+    roles = vessel_roles(tracks, pd.concat([sub["mmsi"], sub.get(
         "other_mmsi", pd.Series(dtype="Int64"))]))
     role = roles.reindex(pd.to_numeric(out["mmsi"], errors="coerce")).fillna("").to_numpy()
     service = role != ""
@@ -183,7 +196,6 @@ def apply(events: pd.DataFrame, event_type: str, tracks: pd.DataFrame, cfg: Conf
     wait = np.zeros(n, dtype=bool)
     for cond, _ in reasons:
         wait |= cond
-    passes = out["passes_rule"].to_numpy(bool)
     hit = passes & wait
     if hit.any():
         words = np.select([c for c, _ in reasons],
