@@ -245,3 +245,24 @@ def test_moored_ship_switching_off_at_zarubino_berth_is_not_a_dark_period():
     mine = found[found["mmsi"] == 273001401]
     assert len(mine) == 1 and mine["duration_h"].iloc[0] >= 8
     assert not mine["passes_rule"].any()
+
+
+def test_ais_train_writes_the_learned_anchorages_beside_the_models(tmp_path):
+    from click.testing import CliRunner
+
+    from ais.cli import main
+    from tests.conftest import FIXTURES
+
+    models = tmp_path / "models"
+    result = CliRunner().invoke(main, ["train", str(FIXTURES / "quickstart.parquet"),
+                                       "--models", str(models)])
+    assert result.exit_code == 0, result.output
+    stored = anchorages.load(models)
+    roadstead = SPOTS["Nampo"]["roadstead"]
+    km = haversine_km(stored["lat"], stored["lon"], roadstead[0], roadstead[1])
+    assert (km < 2).any()  # the generator's roadstead, where five ships wait
+    assert (stored["vessels"] >= 4).all() and stored["rule"].str.contains("distinct MMSIs").all()
+    result = CliRunner().invoke(main, ["scan", str(FIXTURES / "quickstart.parquet"), "-o",
+                                       str(tmp_path / "f.csv"), "--models", str(models),
+                                       "--no-state", "-q"])
+    assert result.exit_code == 0, result.output
