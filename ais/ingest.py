@@ -494,9 +494,10 @@ def ingest(
         except (InputError, duckdb.Error) as exc:
             if isinstance(exc, InputError) and not isinstance(exc.__cause__, duckdb.Error):
                 raise
-            path, problem = _failing_file(con, parts)
-            if path is None:
+            failing, problem = _failing_file(con, parts)
+            if failing is None:
                 raise InputError(f"reading the input failed: {exc}") from exc
+            path = failing
             if "string encoding" in problem and str(path) not in report.repaired_text:
                 parts[path] = _repaired_select(con, path, report, len(report.repaired_text))
                 report.repaired_text.append(str(path))
@@ -628,6 +629,7 @@ def _clean(con: duckdb.DuckDBPyConnection, report: CleaningReport, cfg: CleanCon
     con.execute("DROP VIEW reasoned; DROP VIEW IF EXISTS raw; DROP TABLE IF EXISTS raw; "
                 + " ".join(f"DROP TABLE {t};" for t in _DICTIONARIES))
     mmsi, micros = columns.pop("mmsi"), columns.pop("timestamp")
+    assert isinstance(mmsi, np.ndarray) and isinstance(micros, np.ndarray)  # plain columns
     order = sort_order(mmsi, micros)
     keys = {"mmsi": np.take(mmsi, order), "timestamp": np.take(micros, order)}  # once each
     del mmsi, micros
