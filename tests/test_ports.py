@@ -162,6 +162,14 @@ def test_fishing_type_in_one_ping_in_ten_still_makes_a_fishing_vessel():
     assert found["context"].iloc[0] == "fishing vessel working"
 
 
+def test_dredger_restricted_in_manoeuvre_by_its_status_is_not_loitering():
+    pings = _jigger(244001008, "SEA STAR 5", None).pings()
+    pings["nav_status"] = "3"  # restricted manoeuvrability: dredging, survey, cable work
+    found = candidates(pings)["loitering"]
+    assert len(found) == 1 and flagged_by_rule(found, 244001008).empty
+    assert found["context"].iloc[0].startswith("restricted in her ability to manoeuvre")
+
+
 def test_fishing_status_or_name_makes_a_fishing_vessel_without_any_type():
     by_status = _jigger(412001006, "SEA STAR 4", None).pings()
     by_status["nav_status"] = "7"
