@@ -9,7 +9,9 @@ reason in ``context``) when:
 - it lies in or next to an anchorage learned from traffic (``ais.anchorages``);
 - its vessel reports at anchor, moored or aground (ITU codes 1, 5, 6, as text or numbers,
   ``ais.navstatus``) in most of its pings of the event (for a dark period: of the hour before
-  it went quiet); for a meetup, both vessels do, or one does next to land or a port;
+  it went quiet); for a meetup, both vessels do, or one does next to land or a port; never
+  inside a configured ship-to-ship transfer site (``kind = "sts_site"``), where lying at
+  anchor is how transfers are done;
 - it is next to land near a port (``ais.shore``): within ``[ports] berth_shore_km`` of land
   and ``berth_port_km`` of a port, outside configured ship-to-ship transfer sites: a berth, a
   marina, a lock or a river;
@@ -176,6 +178,7 @@ def apply(events: pd.DataFrame, event_type: str, tracks: pd.DataFrame, cfg: Conf
         other_rest[todo] = np.nan_to_num(at_rest_share(sub, tracks, "other_mmsi")) > 0.5
         coastal = (shore_km <= 2 * pc.berth_shore_km) | near_port
         rest_major = (rest_major & other_rest) | ((rest_major | other_rest) & coastal)
+    rest_major &= ~in_sts  # at a reported transfer site, lying at anchor is how it is done
     roles = vessel_roles(tracks, pd.concat([sub["mmsi"], sub.get(
         "other_mmsi", pd.Series(dtype="Int64"))]))
     role = roles.reindex(pd.to_numeric(out["mmsi"], errors="coerce")).fillna("").to_numpy()

@@ -274,3 +274,15 @@ def test_ais_train_writes_the_learned_anchorages_beside_the_models(tmp_path):
                                        str(tmp_path / "f.csv"), "--models", str(models),
                                        "--no-state", "-q"])
     assert result.exit_code == 0, result.output
+
+
+def test_transfer_at_sok_to_with_one_ship_at_anchor_is_still_a_meetup():
+    from ais.places import SOK_TO
+
+    site = (SOK_TO.lat, SOK_TO.lon)
+    tanker = ship(667001501, near(site, 0, -20_000)).sail(to=site, speed_kn=10).wait(
+        hours=6, nav_status="1").sail(to=(38.3, 124.6), speed_kn=10)
+    daughter = ship(445001502, near(site, 20_000)).sail(to=near(site, 120), speed_kn=10,
+                                                        ).wait(hours=5, nav_status="0")
+    found = candidates(tanker, daughter)["meetup"]
+    assert len(found) == 1 and found["passes_rule"].all()
