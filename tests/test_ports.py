@@ -286,3 +286,37 @@ def test_transfer_at_sok_to_with_one_ship_at_anchor_is_still_a_meetup():
                                                         ).wait(hours=5, nav_status="0")
     found = candidates(tanker, daughter)["meetup"]
     assert len(found) == 1 and found["passes_rule"].all()
+
+
+def test_real_gfw_sample_flags_no_harbour_and_keeps_the_rename(tmp_path):
+    """GFW's segmenter fixtures, scanned everywhere: before #13, 35 of 92 flagged rows lay
+    within 5 km of a table port or belonged to a vessel moored / at anchor for most of the
+    event; now none does, and 413222000's rename is still found (416070900's '@' padding is
+    not a rename)."""
+    from click.testing import CliRunner
+
+    from ais.cli import main
+    from tests.conftest import GFW, need
+
+    out = tmp_path / "f.csv"
+    result = CliRunner().invoke(main, ["scan", str(need(GFW)), "-o", str(out), "--no-state",
+                                       "--everywhere", "-q"])
+    assert result.exit_code == 0, result.output
+    flagged = pd.read_csv(out)
+    _, km, _ = nearest_port(flagged["lat"].to_numpy(float), flagged["lon"].to_numpy(float),
+                            Config(places=()))
+    assert (km > CFG.ports.zone_km).all()
+    pos = pd.read_parquet(GFW, columns=["mmsi", "ts", "nav_status"])
+    pos["ts"] = pd.to_datetime(pos["ts"], utc=True)
+    pos["rest"] = navstatus.at_rest(pos["nav_status"].to_numpy(object))
+    pos["known"] = navstatus.codes(pos["nav_status"].to_numpy(object)) >= 0
+    for _, row in flagged[flagged["event_type"] != "identity_change"].iterrows():
+        t0 = pd.Timestamp(row["start_time"])
+        t1 = pd.Timestamp(row["end_time"]) if pd.notna(row["end_time"]) else t0
+        if row["event_type"] == "dark_period":
+            t0, t1 = t0 - pd.Timedelta(hours=1), t0
+        p = pos[(pd.to_numeric(pos["mmsi"]) == row["mmsi"]) & pos["ts"].between(t0, t1)
+                & pos["known"]]
+        assert not len(p) or p["rest"].mean() <= 0.5, row["event_id"]
+    idc = flagged[flagged["event_type"] == "identity_change"]
+    assert 413222000 in set(idc["mmsi"]) and 416070900 not in set(flagged["mmsi"])
