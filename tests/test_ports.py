@@ -206,6 +206,15 @@ def test_two_ships_lying_together_do_not_make_an_anchorage():
     assert anchorages.learn(tracks_of(*_roadstead(2)), CFG).empty
 
 
+def test_five_ships_sitting_at_a_reported_transfer_site_never_make_an_anchorage():
+    from ais.places import SOK_TO
+    from tests.conftest import tracks_of
+
+    ships = [ship(445001600 + k, near((SOK_TO.lat, SOK_TO.lon), 300 * k)).wait(
+        hours=8, nav_status=None) for k in range(5)]
+    assert anchorages.learn(tracks_of(*ships), CFG).empty
+
+
 def test_anchorages_learned_by_train_are_stored_and_used_by_a_scan(tmp_path):
     from tests.conftest import tracks_of
 
