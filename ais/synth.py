@@ -1133,7 +1133,9 @@ def _identity(g: _Gen, geo: _Geo, i: int) -> None:
         what = f"name {old_name} -> {new_name}"
         if change_cs:
             what += f", call sign {old_cs} -> {v._who.callsign}"
-        g.row("identity_change", "anomaly", v.mmsi, ts, _to_s(v.clock), p, geo.name, what)
+        # the new name is first broadcast by the first report after the rename
+        g.row("identity_change", "anomaly", v.mmsi, ts, _to_s(v.clock) + int(2 * g.every), p,
+              geo.name, what)
     g.leave(v, geo, g.uniform(8, 12))
 
 

@@ -69,3 +69,122 @@ def test_duplicate_mmsi_time_keeps_the_name_that_only_one_row_carries():
     last = got.iloc[-1]
     assert last["name"] == "LIAO YU 88" and last["callsign"] == "BZXY2"
     assert last["lat"] == pytest.approx(frame["lat"].iloc[1])  # the position of one row
+
+
+# ------------------------------------------------------------------ 3. names as people read them
+
+def ship(mmsi: int = 412345678, name: str | None = "JIANGSUTUO2200", callsign=None, imo=None,
+         every: float = 120):
+    return vessel(mmsi, name, callsign=callsign, imo=imo, ship_type="fishing", at=SEA,
+                  report_every_s=every, seed=mmsi)
+
+
+@pytest.mark.parametrize("short", [
+    pytest.param("JI", id="cut-at-the-end"),
+    pytest.param("2200", id="cut-at-the-start"),
+    pytest.param("JIANGSU TUO 2200@@@@@@BL", id="padding-and-spacing"),
+    pytest.param("Jiangsutuo2200", id="re-cased"),
+])
+def test_a_name_cut_short_or_respelled_is_not_a_rename(short):
+    v = ship()
+    for _ in range(3):  # back and forth, hours each
+        v.sail(to=(38.0, 124.0), hours=1.5).rename(name=short)
+        v.sail(to=(38.3, 124.6), hours=1.5).rename(name="JIANGSUTUO2200")
+    assert identity_change.detect(tracks_of(v), CFG).empty
+
+
+def test_a_longer_number_is_a_new_name_not_a_cut_short_one():
+    v = ship(name="LIAO YU 1")
+    v.sail(to=(38.0, 124.0), hours=2).rename(name="LIAO YU 12")
+    v.sail(to=(38.3, 124.6), hours=2)
+    events = identity_change.detect(tracks_of(v), CFG)
+    assert events["name_after"].tolist() == ["LIAO YU 12"]
+
+
+def test_a_rename_is_dated_at_the_new_names_first_broadcast():
+    v = ship(name="DONGFANGXING28")
+    v.sail(to=(38.0, 124.0), hours=2).dark(hours=20).rename(name="LIAO DA ZHONG 25027")
+    v.sail(to=(38.3, 124.6), hours=2)
+    tracks = tracks_of(v)
+    first_new = tracks.loc[tracks["name"] == "LIAO DA ZHONG 25027", "timestamp"].min()
+    ev = identity_change.detect(tracks, CFG).iloc[0]
+    assert ev["start_time"] == first_new and ev["end_time"] >= ev["start_time"]
+
+
+# ------------------------------------------------------------------ 4. one static report
+
+def static_only(v, every_h: float = 6.0) -> pd.DataFrame:
+    """Pings whose identity fields are only on a static report every ``every_h`` hours (and
+    not on the position reports), like a fleet that sends type 5/24 rarely."""
+    p = v.pings()
+    hours = (p["timestamp"] - p["timestamp"].iloc[0]).dt.total_seconds() / 3600
+    static = np.r_[True, np.diff(np.floor(hours / every_h)) > 0]
+    for col in ("name", "callsign", "imo"):
+        p[col] = p[col].where(static, None)
+    return p
+
+
+def test_a_name_broadcast_once_is_a_rename_dated_at_that_report():
+    v = ship(name="LU RONG YU 1", callsign="BZAB1")
+    v.sail(to=(38.0, 124.0), hours=11.5).rename(name="ZHE DAI YU 8")
+    v.sail(to=(38.3, 124.6), hours=4)  # one static report with the new name, then the end
+    p = static_only(v)
+    once = p.loc[p["name"] == "ZHE DAI YU 8", "timestamp"]
+    assert len(once) == 1
+    events = identity_change.detect(tracks_of(p), CFG)
+    assert len(events) == 1
+    assert events["name_after"].item() == "ZHE DAI YU 8"
+    assert events["start_time"].item() == once.item()
+
+
+@pytest.mark.parametrize("garbled, field", [
+    pytest.param("SE#?Q%", "name", id="name-of-symbols"),
+    pytest.param("L;OI3CL", "callsign", id="call-sign-with-punctuation"),
+    pytest.param("9074728", "imo", id="imo-failing-its-check-digit"),
+])
+def test_a_garbled_one_off_identity_is_not_a_change(garbled, field):
+    v = ship(name="SEA STAR", callsign="BZAB1", imo="9074729")
+    v.sail(to=(38.0, 124.0), hours=6)
+    p = v.pings()
+    p.loc[p.index[-1], field] = garbled  # the last report only: nothing to return to
+    assert identity_change.detect(tracks_of(p), CFG).empty
+
+
+def test_a_brief_name_that_reverts_minutes_later_is_not_a_rename():
+    v = ship(name="KORYO MARU NO38", every=60)
+    v.sail(to=(38.0, 124.0), hours=4).rename(name="KORYO C")
+    v.sail(to=(38.0, 124.1), hours=0.05).rename(name="KORYO MARU NO38")
+    v.sail(to=(38.3, 124.6), hours=4)
+    assert identity_change.detect(tracks_of(v), CFG).empty
+
+
+# ------------------------------------------------------------------ 6. chains are dated
+
+def test_every_rename_of_a_chain_is_its_own_dated_row_and_returns_are_not_new():
+    v = ship(name="HAI XING 1")
+    for name in ("PU YANG 3", "KUM SAN 2", "HAI XING 1", "PU YANG 3", "ASIA BRIDGE"):
+        v.sail(to=(38.0, 124.0), hours=2).rename(name=name)
+    v.sail(to=(38.3, 124.6), hours=2)
+    tracks = tracks_of(v)
+    events = identity_change.detect(tracks, CFG).sort_values("start_time")
+    assert events["name_after"].tolist() == ["PU YANG 3", "KUM SAN 2", "ASIA BRIDGE"]
+    firsts = [tracks.loc[tracks["name"] == n, "timestamp"].min() for n in events["name_after"]]
+    assert events["start_time"].tolist() == firsts
+    assert "rename 3 of 3 in this track" in events["context"].iloc[-1]
+    assert "HAI XING 1 -> PU YANG 3 -> KUM SAN 2 -> ASIA BRIDGE" in events["context"].iloc[-1]
+
+
+# ------------------------------------------------------------------ 7. two transponders
+
+def test_two_mmsis_of_one_yacht_reporting_together_are_one_hull_not_a_handover():
+    a = ship(mmsi=367123451, name="SEA BREEZE", callsign="WDA1234")
+    a.sail(to=(38.0, 124.0), hours=3)
+    b = a.pings().assign(mmsi=367123452, timestamp=lambda p: p["timestamp"]
+                         + pd.Timedelta(seconds=20), lat=lambda p: p["lat"] + 0.0002)
+    b = b.iloc[5:]  # the second transponder starts a little later
+    events = identity_change.detect(tracks_of(a.pings(), b), CFG)
+    assert len(events) == 1
+    ev = events.iloc[0]
+    assert ev["two_transponders"] == 1 and "two transponders" in ev["context"]
+    assert {ev["mmsi"], ev["other_mmsi"]} == {367123451, 367123452}
+    assert ev["end_time"] >= ev["start_time"] and ev["duration_h"] >= 0
