@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ais import gear as fishing_gear
 from ais import land, scoring
 from ais.config import Config
 from ais.db import connect
@@ -24,6 +25,7 @@ from ais.errors import ModelError
 from ais.events import annotate_places
 from ais.explain import reasons, unusual_features
 from ais.identity import flag_of
+from ais.mmsi import flag_label, irregularity
 from ais.ingest import CleaningReport, count_rows, ingest
 from ais.nightly import (
     EVENT_PING_COLUMNS,
@@ -113,6 +115,8 @@ class Detected:
     candidates: dict[str, pd.DataFrame]
     #: per MMSI spoofing signs (see ais.land.vessel_signals)
     signals: pd.DataFrame | None = None
+    #: fishing gear and buoys set aside (mmsi, why; see ais.gear)
+    gear: pd.DataFrame | None = None
 
 
 def detect(paths: Sequence[str | Path], cfg: Config, timings: Timings | None = None,
@@ -135,12 +139,14 @@ def detect_pings(pings: pd.DataFrame, report: CleaningReport, cfg: Config,
     timings = timings or Timings()
     with timings.stage("tracks"):
         tracks = build_tracks(pings, cfg.tracks)
+        gear = fishing_gear.find(tracks)
 
     def run(name: str) -> tuple[pd.DataFrame, float]:
         t0 = time.perf_counter()
         if name == "signals":
             return land.vessel_signals(tracks, cfg), time.perf_counter() - t0
-        found = annotate_places(REGISTRY[name].detect(tracks, cfg), cfg)
+        found = fishing_gear.set_aside(REGISTRY[name].detect(tracks, cfg), gear)
+        found = annotate_places(found, cfg)
         if name in ("loitering", "meetup"):  # at sea by definition
             found = land.at_sea_only(found, cfg)
         return found, time.perf_counter() - t0
@@ -154,7 +160,7 @@ def detect_pings(pings: pd.DataFrame, report: CleaningReport, cfg: Config,
             results[name], seconds = futures[name].result()
             timings.record(name, seconds)
     candidates = {t: results[t] for t in REGISTRY}
-    return Detected(report, tracks, candidates, results["signals"])
+    return Detected(report, tracks, candidates, results["signals"], gear)
 
 
 def _vessels(tracks: pd.DataFrame, mmsis: pd.Series) -> pd.DataFrame:
@@ -173,7 +179,7 @@ def _vessels(tracks: pd.DataFrame, mmsis: pd.Series) -> pd.DataFrame:
     """).df()
     con.close()
     flags = flag_of(vessels["mmsi"])
-    vessels["flag"] = flags["flag"].to_numpy()
+    vessels["flag"] = flag_label(vessels["mmsi"]).to_numpy()  # or what is irregular
     vessels["flag_iso2"] = flags["flag_iso2"].to_numpy()
     return vessels
 
@@ -258,6 +264,9 @@ def score_events(detected: Detected, models: scoring.Models, cfg: Config) -> pd.
     if detected.signals is not None:
         signs = land.spoofing_sentences(events["mmsi"], detected.signals)
         events["reason"] = (events["reason"] + " " + signs).str.strip()
+    odd = irregularity(events["mmsi"]).to_numpy()
+    events["reason"] = (events["reason"] + " " + np.where(
+        odd != "", "Irregular MMSI: " + odd.astype(str) + ".", "")).str.strip()
     ident = _vessels(detected.tracks, pd.concat([events["mmsi"], events["other_mmsi"]])
                      ).set_index("mmsi")
     for prefix, key in (("", "mmsi"), ("other_", "other_mmsi")):
@@ -312,6 +321,18 @@ def load_models(models_dir: str | Path | None, detected: Detected, cfg: Config
                              {"trained_on": "the scanned data itself"})
         return models, (f"no usable default model ({exc}); fitted the forests on the scanned "
                         "data itself, so scores say how unusual an event is within this scan")
+
+
+def _irregular_note(tracks: pd.DataFrame, show: int = 5) -> list[str]:
+    """The scan summary's line on kept MMSIs of an irregular form (a signal, not an error)."""
+    mmsis = pd.Series(tracks["mmsi"].unique())
+    odd = irregularity(mmsis)
+    hit = odd[odd != ""]
+    if hit.empty:
+        return []
+    kinds = hit.str.replace(r" \(.*| \d+$", "", regex=True).value_counts()
+    return [f"kept {len(hit)} MMSI(s) of an irregular form, named in their events' flag and "
+            "reason: " + ", ".join(f"{k} {v}" for k, v in kinds.head(show).items())]
 
 
 def _versions() -> dict[str, str]:
@@ -413,6 +434,8 @@ def run_scan(paths: Sequence[str | Path], output: str | Path, cfg: Config,
             events = score_events(detected, models, cfg)
         notes.append(note)
         notes.extend(land.signal_notes(detected.signals))
+        notes.extend(fishing_gear.note(detected.gear))
+        notes.extend(_irregular_note(detected.tracks))
         if state is not None and night is not None:
             with timings.stage("state"):
                 reported = state.reported(night.start - pd.Timedelta(days=carry.keep_days))

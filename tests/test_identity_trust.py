@@ -188,3 +188,45 @@ def test_two_mmsis_of_one_yacht_reporting_together_are_one_hull_not_a_handover()
     assert ev["two_transponders"] == 1 and "two transponders" in ev["context"]
     assert {ev["mmsi"], ev["other_mmsi"]} == {367123451, 367123452}
     assert ev["end_time"] >= ev["start_time"] and ev["duration_h"] >= 0
+
+
+# ------------------------------------------------------------------ 5. gear is not a vessel
+
+def fleet_with_gear() -> tuple[pd.DataFrame, list[int]]:
+    """A trawler drifting at sea beside three of its net buoys all day: a battery-level name
+    that changes every few hours, an ITU 98MID gear MMSI, and a tiny class-B hull."""
+    from ais.synth import Scenario
+
+    sc = Scenario(seed=15, report_every_s=300)
+    start = pd.Timestamp("2026-01-05T00:00Z")
+    boat = sc.vessel(412600001, "LU RONG YU 6", ship_type="fishing", start=start, at=SEA)
+    boat.drift(hours=20, speed_kn=0.4)
+    levels = sc.vessel(150600002, "IOAN JAYA-B-89%", ship_type=None, start=start,
+                       at=(SEA[0] + 0.001, SEA[1]))
+    for pct in (88, 87, 86, 85):
+        levels.drift(hours=4, speed_kn=0.4).rename(name=f"IOAN JAYA-B-{pct}%")
+    levels.drift(hours=4, speed_kn=0.4)
+    sc.vessel(984121234, "LU RONG YU 6-1", ship_type=None, start=start,
+              at=(SEA[0], SEA[1] + 0.001)).drift(hours=20, speed_kn=0.4)
+    sc.vessel(412600004, "LRY6 B", ship_type=None, start=start,
+              at=(SEA[0] - 0.001, SEA[1])).drift(hours=20, speed_kn=0.4)
+    p = sc.pings()
+    p["length"] = np.where(p["mmsi"] == 412600004, 2.0, np.nan)
+    p["width"] = np.where(p["mmsi"] == 412600004, 1.0, np.nan)
+    return p, [150600002, 984121234, 412600004]
+
+
+def test_gear_buoys_beside_their_boat_are_set_aside_and_counted(tmp_path):
+    from ais.pipeline import run_scan
+
+    pings, gear = fleet_with_gear()
+    result = run_scan([write_parquet(tmp_path / "g.parquet", pings)], tmp_path / "f.csv",
+                      Config(everywhere=True))
+    for event_type in ("identity_change", "meetup", "loitering"):
+        ev = result.events
+        if len(ev):
+            ev = ev[ev["event_type"] == event_type]
+            involved = set(ev["mmsi"]) | set(pd.to_numeric(ev["other_mmsi"]).dropna())
+            assert not involved & set(gear), (event_type, ev["reason"].tolist())
+    line = next(n for n in result.notes if "fishing-gear" in n)
+    assert line.startswith("set aside 3 fishing-gear/buoy MMSI(s)")
