@@ -248,7 +248,7 @@ def score_events(detected: Detected, models: scoring.Models, cfg: Config) -> pd.
             continue
         model = models.types[event_type]
         ev = cand.copy()
-        ev["anomaly_score"] = model.score(ev)
+        ev["anomaly_score"] = scoring.score(event_type, model, ev)
         ev["rule_decisive"] = _decisive(ev, cfg) & cfg.scoring.decisive
         keep = ev["passes_rule"] & ((ev["anomaly_score"] >= cfg.scoring.threshold)
                                     | ev["rule_decisive"])

@@ -50,6 +50,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from ais import synth_identity
 from ais.db import EARTH_RADIUS_KM
 from ais.places import (
     NAJIN_ANCHORAGE,
@@ -1256,7 +1257,8 @@ def _hole(g: _Gen, geo: _Geo) -> tuple[LatLon, float, int, float]:
 
 def generate(seed: int, start: str = "2026-01-05", days: int = 1, n_background: int = 60,
              report_every_s: int = 120, events_per_type: int = 3, benign: bool = True,
-             areas: Sequence[str] = ("Nampo", "Najin")) -> tuple[pd.DataFrame, pd.DataFrame]:
+             areas: Sequence[str] = ("Nampo", "Najin"), identity_games: bool = True
+             ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Generate days of AIS traffic around Nampo and/or Najin with injected anomalies.
 
     Background: port calls (gate -> approach lane -> anchorage wait -> berth with a tug),
@@ -1277,6 +1279,9 @@ def generate(seed: int, start: str = "2026-01-05", days: int = 1, n_background: 
             a reception hole per area, padded/re-cased names) and record them in the truth with
             kind "benign". Without them the background is port calls and transits only.
         areas: Which areas to populate: "Nampo", "Najin" or both.
+        identity_games: Add :mod:`ais.synth_identity`'s fleet on an unallocated MID with
+            static-only, cut-short and duplicated identity reports, its net buoys and a yacht
+            with two transponders.
 
     Returns:
         ``(pings, truth)``: pings with the :data:`COLUMNS` contract clipped to the days asked
@@ -1318,13 +1323,14 @@ def generate(seed: int, start: str = "2026-01-05", days: int = 1, n_background: 
     holes = []
     if benign:
         holes = [(geo, *_hole(g, geo)) for geo in geos]
+    heard = synth_identity.add(g, geos) if identity_games else (lambda pings: pings)
     cols, hits = g.sc._render(_ts(g.t0), _ts(g.t_end))
     for (geo, centre, radius, start_s, hours), mm in zip(holes, hits, strict=True):
         for m in mm:
             g.row("reception_hole", "benign", int(m), start_s, start_s + int(round(hours * 3600)),
                   centre, geo.name, f"reception hole r={radius:.0f} km, {hours:.1f} h, "
                   f"{len(mm)} vessels quiet")
-    return _frame(cols), _truth_frame(g.truth, g.t0, g.t_end)
+    return heard(_frame(cols)), _truth_frame(g.truth, g.t0, g.t_end)
 
 
 def _background(g: _Gen, geo: _Geo, n: int, benign: bool) -> None:
