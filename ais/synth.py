@@ -1281,7 +1281,7 @@ def generate(seed: int, start: str = "2026-01-05", days: int = 1, n_background: 
         areas: Which areas to populate: "Nampo", "Najin" or both.
         identity_games: Add :mod:`ais.synth_identity`'s fleet on an unallocated MID with
             static-only, cut-short and duplicated identity reports, its net buoys and a yacht
-            with two transponders.
+            with two transponders (with ``benign`` only: the buoys are look-alikes).
 
     Returns:
         ``(pings, truth)``: pings with the :data:`COLUMNS` contract clipped to the days asked
@@ -1323,7 +1323,8 @@ def generate(seed: int, start: str = "2026-01-05", days: int = 1, n_background: 
     holes = []
     if benign:
         holes = [(geo, *_hole(g, geo)) for geo in geos]
-    heard = synth_identity.add(g, geos) if identity_games else (lambda pings: pings)
+    heard = (synth_identity.add(g, geos) if identity_games and benign
+             else (lambda pings: pings))
     cols, hits = g.sc._render(_ts(g.t0), _ts(g.t_end))
     for (geo, centre, radius, start_s, hours), mm in zip(holes, hits, strict=True):
         for m in mm:

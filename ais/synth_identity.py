@@ -94,17 +94,15 @@ def add(g: Any, geos: Sequence[Any]) -> Callable[[pd.DataFrame], pd.DataFrame]:
 
 
 def _yacht(g: Any, geo: Any, rng: np.random.Generator) -> dict[str, Any]:
-    from ais.synth import _destination, _sea_point, _to_s, _ts
+    from ais.synth import _sea_point, _to_s, _ts
 
     a = _sea_point(rng, geo, g.event_points[geo.name], min_sep_km=12.0)
     g.event_points[geo.name].append(a)
-    b = _destination(*a, float(rng.uniform(0, 360)), 45.0)
     t = int(g.t0 + rng.uniform(2, 8) * 3600)
     v = g.sc.vessel(g.ids.mmsi(440), g.ids.name("english"), callsign=g.ids.callsign(440),
                     ship_type="pleasure", start=_ts(t), at=a, report_every_s=g.every)
-    speed = float(rng.uniform(6, 9))
-    v.sail(to=b, speed_kn=speed)
-    v.sail(to=geo.gates[int(rng.integers(len(geo.gates)))], speed_kn=speed)  # and away
+    # from open water out along a sea lane (the way the generator's traffic leaves)
+    v.sail(to=geo.gates[int(rng.integers(len(geo.gates)))], speed_kn=float(rng.uniform(6, 9)))
     second = g.ids.mmsi(440)
     g.row("identity_change", "anomaly", second, t, _to_s(v.clock), a, geo.name,
           f"one yacht, two transponders: {v.mmsi} and {second} report together", other=v.mmsi)
