@@ -66,9 +66,9 @@ def _identity(ev: pd.Series) -> str:
     parts = []
     if ev.get("two_transponders") == 1:
         return (f"One hull, two transponders: MMSI {ev['mmsi']} and MMSI {ev['other_mmsi']} "
-                f"report the same positions at the same times "
+                "send the same hull identity from the same place over the same hours "
                 f"({_num(float(ev.get('handover_km', 0) or 0) * 1000, 0)} m apart in median "
-                f"over {_num(ev.get('n_switches'), 0)} reports), {_where(ev)}")
+                f"over {_num(ev.get('n_switches'), 0)} paired reports), {_where(ev)}")
     if ev.get("mmsi_changed") == 1:
         fb, fa = ev.get("flag_before") or "?", ev.get("flag_after") or "?"
         parts.append(f"new MMSI {ev['mmsi']} ({fa}) took over from {ev['other_mmsi']} ({fb}) "

@@ -230,3 +230,108 @@ def test_gear_buoys_beside_their_boat_are_set_aside_and_counted(tmp_path):
             assert not involved & set(gear), (event_type, ev["reason"].tolist())
     line = next(n for n in result.notes if "fishing-gear" in n)
     assert line.startswith("set aside 3 fishing-gear/buoy MMSI(s)")
+
+
+def test_a_class_a_and_a_class_b_set_of_one_moored_yacht_are_one_hull():
+    # MarineCadastre 2022-01-03, GRAN FINALE: the class-A set reports 00:02-00:11 and once at
+    # 23:59, the class-B set at 00:20 and 00:21, 25 m away: it was a "handover" of -0.3 h
+    rows = [(377039001, "2022-01-03T00:02:38", 33.61814, -117.92553),
+            (377039001, "2022-01-03T00:05:37", 33.61813, -117.92554),
+            (377039001, "2022-01-03T00:08:37", 33.61813, -117.92553),
+            (377039001, "2022-01-03T00:11:37", 33.61811, -117.92553),
+            (377039000, "2022-01-03T00:20:13", 33.61813, -117.92525),
+            (377039000, "2022-01-03T00:21:43", 33.61811, -117.92527),
+            (377039001, "2022-01-03T23:59:37", 33.61811, -117.92553)]
+    p = pd.DataFrame(rows, columns=["mmsi", "timestamp", "lat", "lon"]).assign(
+        name="GRAN FINALE", callsign="J8Y2969", imo="IMO9022180")
+    events = identity_change.detect(tracks_of(p), CFG)
+    assert len(events) == 1 and events["two_transponders"].item() == 1
+    assert (events["end_time"] >= events["start_time"]).all()
+
+
+# ------------------------------------------------------------------ never a negative duration
+
+def test_no_row_of_any_type_ends_before_it_starts(tmp_path):
+    from ais.pipeline import run_scan
+    from ais.synth import generate
+
+    pings, _ = generate(4415, days=1, n_background=30, events_per_type=2)
+    result = run_scan([write_parquet(tmp_path / "w.parquet", pings)], tmp_path / "f.csv",
+                      Config(everywhere=True))
+    ev = result.events
+    assert set(ev["event_type"]) >= {"identity_change", "loitering", "meetup", "dark_period"}
+    closed = ev["end_time"].notna()
+    assert (ev.loc[closed, "end_time"] >= ev.loc[closed, "start_time"]).all()
+    assert (ev["duration_h"] >= 0).all()
+
+
+def test_marinecadastre_has_no_row_ending_before_it_starts(tmp_path):
+    from ais.pipeline import run_scan
+
+    from .conftest import MARINECADASTRE, need
+
+    result = run_scan([need(MARINECADASTRE)], tmp_path / "f.csv", Config(everywhere=True))
+    ev = result.events
+    assert len(ev)
+    closed = ev["end_time"].notna()
+    assert (ev.loc[closed, "end_time"] >= ev.loc[closed, "start_time"]).all()
+    assert (ev["duration_h"] >= 0).all()
+
+
+# ------------------------------------------------------------------ 8. a score that ranks
+
+def test_identity_changes_rank_by_how_rare_they_are(tmp_path):
+    from ais.pipeline import run_scan
+
+    far = vessel(352123456, "SEA STAR", callsign="3EAB1", imo="9074729", ship_type="tanker",
+                 at=(38.30, 124.40), report_every_s=120)
+    far.sail(to=(38.2, 124.3), hours=3).rename(name="KUM SAN 7", callsign="3EZZ9")
+    far.sail(to=(38.1, 124.2), hours=3)
+    near = vessel(412123457, "LURONGYU0788", ship_type="fishing", at=(38.72, 125.38),
+                  report_every_s=120)  # moored in Nampo
+    near.moor(hours=3).rename(name="LURONGYU50788").moor(hours=3)
+    result = run_scan([write_parquet(tmp_path / "r.parquet",
+                                     pd.concat([far.pings(), near.pings()]))],
+                      tmp_path / "f.csv", Config(everywhere=True))
+    ev = result.events[result.events["event_type"] == "identity_change"].set_index("mmsi")
+    assert ev.loc[352123456, "anomaly_score"] >= 0.99
+    assert 0.5 < ev.loc[412123457, "anomaly_score"] < ev.loc[352123456, "anomaly_score"]
+
+
+def test_every_true_rename_of_a_world_is_in_the_top_half_of_the_csv(tmp_path):
+    from ais.evaluate import match
+    from ais.pipeline import run_scan
+    from ais.synth import generate
+
+    pings, truth = generate(4416, days=1, n_background=40, events_per_type=3)
+    result = run_scan([write_parquet(tmp_path / "w.parquet", pings)], tmp_path / "f.csv",
+                      Config())
+    csv = pd.read_csv(tmp_path / "f.csv")
+    renames = truth[(truth["kind"] == "anomaly") & (truth["event_type"] == "identity_change")]
+    hit = match(csv, renames.reset_index(drop=True))
+    found = np.flatnonzero(hit >= 0)
+    assert len(set(hit[found])) == len(renames)
+    assert found.max() < len(csv) / 2, csv[["event_type", "anomaly_score"]].to_string()
+    assert len(result.events)
+
+
+# ------------------------------------------------------------------ 9. the generator
+
+def test_the_generated_world_holds_the_identity_games_with_their_truth():
+    from ais.synth import generate
+
+    pings, truth = generate(4417, days=1, n_background=20, events_per_type=1)
+    notes = truth["note"]
+    fleet = truth[notes.str.contains("unallocated MID 150")]
+    assert len(fleet) >= 6 and (fleet["kind"] == "anomaly").all()
+    assert (truth["event_type"] == "fishing_gear").sum() >= 6
+    assert (truth["event_type"] == "truncated_name").any()
+    yacht = truth[notes.str.contains("two transponders")]
+    assert len(yacht) == 1 and pd.notna(yacht["other_mmsi"].item())
+    fleet_pings = pings[pings["mmsi"].astype(str).str.startswith("150")]
+    dup = fleet_pings[fleet_pings.duplicated(["mmsi", "timestamp"], keep=False)]
+    assert len(dup) and (dup.groupby(["mmsi", "timestamp"])["name"].count() == 1).all()
+    # one rename is heard in a single static report: its truth ends at that report
+    counts = [(fleet_pings["name"] == n.split(" -> ")[1].split(" (")[0]).sum()
+              for n in fleet["note"]]
+    assert 1 in counts

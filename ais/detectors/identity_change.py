@@ -246,36 +246,41 @@ def _mmsi_handovers(tracks: pd.DataFrame, cfg: Config) -> pd.DataFrame:
     return pd.concat(out, ignore_index=True) if out else pd.DataFrame()
 
 
-#: two MMSIs whose reports at the same time (within ``_PAIR_S`` seconds) are this close, in
-#: median, are one hull
+#: two MMSIs of one hull identity whose reports close in time (within ``PAIR_H``) are this
+#: close, in median, are one hull with two transponders
 TWO_TRANSPONDERS_KM = 1.0
-_PAIR_S = 120
+PAIR_H = 1.0
 
 
 def _two_transponders(tracks: pd.DataFrame, together: pd.DataFrame) -> pd.DataFrame:
-    """One row per pair of MMSIs of one hull identity that report at the same time from the
-    same place (median distance <= TWO_TRANSPONDERS_KM over their common reports)."""
+    """One row per pair of MMSIs of one hull identity (same IMO, or name and call sign) that
+    are on the air over the same hours from the same place: each report of the MMSI that
+    reported less is paired with the other's nearest within ``PAIR_H``, and the pair is one
+    hull when every report found a partner and their median distance is at most
+    ``TWO_TRANSPONDERS_KM``. From the later first report to the earlier last one."""
     lo = np.minimum(together["old_mmsi"], together["new_mmsi"])
     hi = np.maximum(together["old_mmsi"], together["new_mmsi"])
     pairs = together.assign(a=lo, b=hi).drop_duplicates(["a", "b"])
     rows = []
+    cols = ["timestamp", "lat", "lon", "track", "name_norm"]
     for a, b in zip(pairs["a"], pairs["b"], strict=True):  # a few pairs, not pings
-        pa = tracks.loc[tracks["mmsi"] == a, ["timestamp", "lat", "lon", "name_norm"]]
-        pb = tracks.loc[tracks["mmsi"] == b, ["timestamp", "lat", "lon", "track"]]
-        both = pd.merge_asof(pa.sort_values("timestamp"), pb.sort_values("timestamp"),
-                             on="timestamp", direction="nearest",
-                             tolerance=pd.Timedelta(seconds=_PAIR_S), suffixes=("", "_b"))
-        both = both.dropna(subset=["lat_b"])
-        if len(both) < 3:
+        pa = tracks.loc[tracks["mmsi"] == a, cols].sort_values("timestamp")
+        pb = tracks.loc[tracks["mmsi"] == b, cols].sort_values("timestamp")
+        few, many = (pa, pb) if len(pa) <= len(pb) else (pb, pa)
+        both = pd.merge_asof(few, many, on="timestamp", direction="nearest",
+                             tolerance=pd.Timedelta(hours=PAIR_H), suffixes=("", "_o"))
+        if len(both) < 2 or both["lat_o"].isna().any():
             continue
-        km = haversine_km(both["lat"], both["lon"], both["lat_b"], both["lon_b"])
+        km = haversine_km(both["lat"], both["lon"], both["lat_o"], both["lon_o"])
         if float(np.median(km)) > TWO_TRANSPONDERS_KM:
             continue
-        name = both["name_norm"].dropna()
+        start = max(pa["timestamp"].iloc[0], pb["timestamp"].iloc[0])
+        end = max(min(pa["timestamp"].iloc[-1], pb["timestamp"].iloc[-1]), start)
+        at = pb[pb["timestamp"] >= start].iloc[0]
+        name = pb["name_norm"].dropna()
         rows.append({
-            "mmsi": b, "track": int(both["track"].iloc[0]), "other_mmsi": a, "mmsi_before": a,
-            "start_time": both["timestamp"].min(), "end_time": both["timestamp"].max(),
-            "lat": both["lat"].iloc[0], "lon": both["lon"].iloc[0],
+            "mmsi": b, "track": int(at["track"]), "other_mmsi": a, "mmsi_before": a,
+            "start_time": start, "end_time": end, "lat": at["lat"], "lon": at["lon"],
             "name_before": name.iloc[0] if len(name) else None,
             "name_after": name.iloc[0] if len(name) else None,
             "dn": False, "dc": False, "di": False, "n_switches": len(both),
@@ -340,9 +345,10 @@ def detect(tracks: pd.DataFrame, cfg: Config) -> pd.DataFrame:
 def _context(r: dict) -> str:
     """What changed, in a few words (the CSV's ``context``)."""
     if r.get("two_transponders") == 1:
-        return (f"two transponders: MMSIs {r['other_mmsi']} and {r['mmsi']} report the same "
-                f"positions at the same times ({r['n_switches']:.0f} reports, median "
-                f"{r['handover_km'] * 1000:.0f} m apart): one hull")
+        return (f"two transponders: MMSIs {r['other_mmsi']} and {r['mmsi']} of one hull "
+                f"identity report from the same place over the same hours ("
+                f"{r['n_switches']:.0f} reports paired, median {r['handover_km'] * 1000:.0f} m "
+                "apart): one hull, not a handover")
     what = [w for w, on in (("new MMSI", r["mmsi_changed"] == 1), ("name", r["dn"]),
                             ("call sign", r["dc"]), ("IMO", r["di"])) if on]
     parts = [", ".join(what)]
