@@ -6,16 +6,24 @@ their names carry a battery level that changes with every report ('IOAN JAYA-B-8
 '-88%': an "identity change"). None of that is a vessel's behaviour, so their MMSIs are set
 aside before events are reported, and the scan says how many.
 
-A transmitter is gear when any of these hold (:func:`find`):
+A transmitter is gear when one of its names carries a battery level ('-89%', '284%',
+'12.5V': no vessel's name does), or, when it declares no vessel type (no AIS ship type, or
+one of the "other"/reserved types; a yacht called 'FLOAT ON' or 'NO BUOYS' declares one),
+when any of these hold (:func:`find`):
 
-- ``name``: one of its names carries a battery level ('-89%', '284%', '12.5V') or a gear word
-  (BUOY, NET, NETMARK, FLOAT, GEAR, MARKER, or BIAO, pinyin for "marker");
+- ``name``: a gear word in a name (BUOY, NET, NETMARK, FLOAT, GEAR, MARKER, or BIAO, pinyin
+  for "marker");
 - ``mmsi_form``: its MMSI has an ITU form for craft that are not vessels and that gear
-  transmitters use (``98MIDxxxx``, ``979xxxxxx``, ``8MIDxxxxx``; :func:`ais.mmsi.gear_form`);
+  transmitters use (``98MIDxxxx``, ``979xxxxxx``, ``8MIDxxxxx``; :func:`ais.mmsi.gear_form`),
+  and no hull longer than ``TENDER_LENGTH_M``;
 - ``tiny``: it reports hull dimensions of at most ``TINY_LENGTH_M`` by ``TINY_WIDTH_M`` and
   never moves faster than ``GEAR_MAX_KN`` (a buoy's drift, not a boat).
 
-The work is one pass over the distinct (MMSI, name) pairs and one grouped aggregate.
+On MarineCadastre's US sample (10,662 tracks) the declared-type condition is what keeps
+pleasure craft named 'FLOAT ON', fishing boats with a mistyped 1 m length and cruise-ship
+tenders on ``98MID`` numbers out of the gear.
+
+The work is one regular expression per distinct name and a few numpy passes over the pings.
 """
 
 from __future__ import annotations
@@ -28,39 +36,88 @@ from ais.mmsi import gear_form
 BATTERY = r"(?:\d{1,3}\s*%|\b\d{1,2}(?:\.\d)?\s*V\b)"
 GEAR_WORDS = r"\b(?:BUOY|BUOYS|NET|NETS|NETMARK|FLOAT|GEAR|MARKER|BIAO)\b"
 TINY_LENGTH_M = 3.0
+TENDER_LENGTH_M = 12.0
 TINY_WIDTH_M = 2.0
 GEAR_MAX_KN = 4.0
 
-REASONS = {"name": "battery level or gear word in the name", "mmsi_form":
-           "ITU gear MMSI form (98MID, 979, 8MID)", "tiny": "tiny hull that never moves "
-           f"faster than {GEAR_MAX_KN:.0f} kn"}
+REASONS = {"battery": "battery level in the name",
+           "name": "gear word in the name, no vessel type", "mmsi_form":
+           "ITU gear MMSI form (98MID, 979, 8MID), no vessel type",
+           "tiny": f"tiny hull that never moves faster than {GEAR_MAX_KN:.0f} kn, no vessel "
+                   "type"}
 
 
 def find(tracks: pd.DataFrame) -> pd.DataFrame:
     """The gear MMSIs in ``tracks`` with why: columns ``mmsi`` and ``why`` (a key of
-    :data:`REASONS`, the first that applies)."""
+    :data:`REASONS`, the first that applies).
+
+    Vectorised: the name patterns are tested once per distinct name (the column's
+    categories), the pings only gathered by code; the hull test looks only at the MMSIs that
+    report a tiny length.
+    """
+    empty = pd.DataFrame({"mmsi": pd.Series(dtype="int64"), "why": pd.Series(dtype=str)})
     if tracks.empty:
-        return pd.DataFrame({"mmsi": pd.Series(dtype="int64"), "why": pd.Series(dtype=str)})
-    names = tracks[["mmsi", "name"]].dropna().drop_duplicates()
-    text = names["name"].astype(str).str.upper()
-    by_name = set(names.loc[(text.str.contains(BATTERY, regex=True)
-                             | text.str.contains(GEAR_WORDS, regex=True)).to_numpy(),
-                            "mmsi"].tolist())
-    mmsis = pd.Series(tracks["mmsi"].unique())
-    by_form = set(mmsis[gear_form(mmsis).to_numpy()].tolist())
-    by_size: set = set()
+        return empty
+    mmsi = tracks["mmsi"].to_numpy()
+    by_battery = mmsi[_matches(tracks["name"], BATTERY)]
+
+    def untyped(cand: np.ndarray) -> np.ndarray:  # those that declare no vessel type
+        cand = pd.unique(cand)
+        if not len(cand):
+            return cand
+        rows = np.isin(mmsi, cand)
+        typed = mmsi[rows][_declared_vessel(tracks[rows])]
+        return np.setdiff1d(cand, typed)
+
+    by_name = untyped(mmsi[_matches(tracks["name"], GEAR_WORDS)])
+    vessels = pd.Series(pd.unique(mmsi))
+    by_form = untyped(vessels[gear_form(vessels).to_numpy()].to_numpy())
+    if "length" in tracks.columns and len(by_form):
+        length = tracks["length"].to_numpy(dtype=float)
+        by_form = np.setdiff1d(by_form, mmsi[length > TENDER_LENGTH_M])
+    by_size = np.array([], dtype=np.int64)
     if {"length", "width", "sog"} <= set(tracks.columns):
-        sized = tracks[["mmsi", "length", "width", "sog"]]
-        agg = sized.groupby("mmsi").agg(length=("length", "max"), width=("width", "max"),
-                                        sog=("sog", "max"))
-        tiny = ((agg["length"] > 0) & (agg["length"] <= TINY_LENGTH_M)
-                & (agg["width"].fillna(0) <= TINY_WIDTH_M) & (agg["sog"].fillna(0)
-                                                               <= GEAR_MAX_KN))
-        by_size = set(agg.index[tiny.to_numpy()].tolist())
-    rows = [(m, why) for why, found in (("name", by_name), ("mmsi_form", by_form),
-                                        ("tiny", by_size)) for m in sorted(found)]
-    out = pd.DataFrame(rows, columns=["mmsi", "why"]).drop_duplicates("mmsi")
-    return out.astype({"mmsi": "int64"}).reset_index(drop=True)
+        length = tracks["length"].to_numpy(dtype=float)
+        small = (length > 0) & (length <= TINY_LENGTH_M)
+        if small.any():
+            width = tracks["width"].to_numpy(dtype=float)
+            cand = untyped(mmsi[small & ~(width > TINY_WIDTH_M)])
+            rows = np.isin(mmsi, cand)
+            sub = pd.DataFrame({"mmsi": mmsi[rows], "length": length[rows],
+                                "width": width[rows],
+                                "sog": tracks["sog"].to_numpy(dtype=float)[rows]})
+            agg = sub.groupby("mmsi").max()
+            tiny = ((agg["length"] <= TINY_LENGTH_M) & ~(agg["width"] > TINY_WIDTH_M)
+                    & ~(agg["sog"] > GEAR_MAX_KN))
+            by_size = agg.index[tiny.to_numpy()].to_numpy()
+    parts = [pd.DataFrame({"mmsi": np.unique(found).astype(np.int64), "why": why})
+             for why, found in (("battery", by_battery), ("name", by_name),
+                                ("mmsi_form", by_form), ("tiny", by_size))
+             if len(found)]
+    if not parts:
+        return empty
+    return pd.concat(parts, ignore_index=True).drop_duplicates("mmsi").reset_index(drop=True)
+
+
+def _matches(names: pd.Series, pattern: str) -> np.ndarray:
+    """Per ping: its name matches ``pattern`` (tested once per distinct name)."""
+    if isinstance(names.dtype, pd.CategoricalDtype):
+        text = pd.Series(names.cat.categories.astype(str)).str.upper()
+        hit = np.r_[text.str.contains(pattern, regex=True).to_numpy(dtype=bool), False]
+        return hit[names.cat.codes.to_numpy()]  # code -1 (no name) takes the last: False
+    text = names.astype("string").str.upper()
+    return text.str.contains(pattern, regex=True).fillna(False).to_numpy(dtype=bool)
+
+
+def _declared_vessel(tracks: pd.DataFrame) -> np.ndarray:
+    """Per ping: it declares a vessel type (a class other than unknown and other)."""
+    if "vessel_class" not in tracks.columns:
+        return np.zeros(len(tracks), dtype=bool)
+    cls = tracks["vessel_class"]
+    if isinstance(cls.dtype, pd.CategoricalDtype):
+        vessel = np.r_[~np.isin(cls.cat.categories.astype(str), ["unknown", "other"]), False]
+        return vessel[cls.cat.codes.to_numpy()]
+    return ~cls.astype(str).isin(["unknown", "other", "nan", "None"]).to_numpy()
 
 
 def set_aside(events: pd.DataFrame, gear: pd.DataFrame) -> pd.DataFrame:

@@ -335,3 +335,18 @@ def test_the_generated_world_holds_the_identity_games_with_their_truth():
     counts = [(fleet_pings["name"] == n.split(" -> ")[1].split(" (")[0]).sum()
               for n in fleet["note"]]
     assert 1 in counts
+
+
+@pytest.mark.parametrize("name, ship_type, is_gear", [
+    pytest.param("NO BUOYS", "pleasure", False, id="yacht-named-after-buoys"),
+    pytest.param("FLOAT ON", "pleasure", False, id="yacht-named-float-on"),
+    pytest.param("BIAO 00451-284%", "fishing", True, id="battery-level-whatever-the-type"),
+    pytest.param("ZHE LING YU NET 3", None, True, id="gear-word-and-no-type"),
+])
+def test_gear_is_told_by_its_name_only_where_it_declares_no_vessel_type(name, ship_type,
+                                                                        is_gear):
+    from ais import gear
+
+    v = vessel(412700001, name, ship_type=ship_type, at=SEA, report_every_s=300)
+    v.drift(hours=3, speed_kn=0.3)
+    assert (412700001 in set(gear.find(tracks_of(v))["mmsi"])) == is_gear
