@@ -110,14 +110,23 @@ def _matches(names: pd.Series, pattern: str) -> np.ndarray:
 
 
 def _declared_vessel(tracks: pd.DataFrame) -> np.ndarray:
-    """Per ping: it declares a vessel type (a class other than unknown and other)."""
-    if "vessel_class" not in tracks.columns:
+    """Per ping: it declares a vessel type: an AIS ship type 20-89 (wing in ground, fishing,
+    towing, pleasure, high speed, pilot, passenger, cargo, tanker, ...), or a type given as
+    text ('pleasure', 'trawler') other than 'unknown' / 'not available'."""
+    if "ship_type" not in tracks.columns:
         return np.zeros(len(tracks), dtype=bool)
-    cls = tracks["vessel_class"]
-    if isinstance(cls.dtype, pd.CategoricalDtype):
-        vessel = np.r_[~np.isin(cls.cat.categories.astype(str), ["unknown", "other"]), False]
-        return vessel[cls.cat.codes.to_numpy()]
-    return ~cls.astype(str).isin(["unknown", "other", "nan", "None"]).to_numpy()
+    st = tracks["ship_type"]
+    cats = st.cat.categories if isinstance(st.dtype, pd.CategoricalDtype) else None
+    text = pd.Series(cats.astype(str) if cats is not None else st.astype("string"))
+    number = pd.to_numeric(text, errors="coerce")
+    lowered = text.str.strip().str.lower()
+    vessel = np.where(number.notna(), (number >= 20) & (number <= 89),
+                      lowered.notna() & ~lowered.isin(["", "unknown", "not available", "none",
+                                                       "nan", "other", "0"]))
+    vessel = np.asarray(pd.Series(vessel).fillna(False), dtype=bool)
+    if cats is None:
+        return vessel
+    return np.r_[vessel, False][st.cat.codes.to_numpy()]
 
 
 def set_aside(events: pd.DataFrame, gear: pd.DataFrame) -> pd.DataFrame:
