@@ -139,14 +139,13 @@ def detect_pings(pings: pd.DataFrame, report: CleaningReport, cfg: Config,
     timings = timings or Timings()
     with timings.stage("tracks"):
         tracks = build_tracks(pings, cfg.tracks)
-        gear = fishing_gear.find(tracks)
 
-    def run(name: str) -> tuple[pd.DataFrame, float]:
+    def run(name: str) -> tuple[object, float]:
         t0 = time.perf_counter()
-        if name == "signals":
-            return land.vessel_signals(tracks, cfg), time.perf_counter() - t0
-        found = fishing_gear.set_aside(REGISTRY[name].detect(tracks, cfg), gear)
-        found = annotate_places(found, cfg)
+        if name == "signals":  # and the fishing gear to set aside (ais.gear)
+            return ((land.vessel_signals(tracks, cfg), fishing_gear.find(tracks)),
+                    time.perf_counter() - t0)
+        found = annotate_places(REGISTRY[name].detect(tracks, cfg), cfg)
         if name in ("loitering", "meetup"):  # at sea by definition
             found = land.at_sea_only(found, cfg)
         return found, time.perf_counter() - t0
@@ -159,8 +158,9 @@ def detect_pings(pings: pd.DataFrame, report: CleaningReport, cfg: Config,
         for name in jobs:  # in a fixed order, whatever finishes first
             results[name], seconds = futures[name].result()
             timings.record(name, seconds)
-    candidates = {t: results[t] for t in REGISTRY}
-    return Detected(report, tracks, candidates, results["signals"], gear)
+    signals, gear = results["signals"]
+    candidates = {t: fishing_gear.set_aside(results[t], gear) for t in REGISTRY}
+    return Detected(report, tracks, candidates, signals, gear)
 
 
 def _vessels(tracks: pd.DataFrame, mmsis: pd.Series) -> pd.DataFrame:
