@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import contextlib
+import contextvars
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -16,12 +17,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ais import anchorages as anch
 from ais import gear as fishing_gear
-from ais import land, scoring
+from ais import land, ports, scoring, waits
 from ais.config import Config
 from ais.db import connect
 from ais.detectors import REGISTRY
-from ais.errors import ModelError
+from ais.errors import ExitCode, ModelError
 from ais.events import annotate_places
 from ais.explain import reasons, unusual_features
 from ais.identity import flag_of
@@ -41,8 +43,8 @@ from ais.state import CarryConfig, Night, State
 from ais.tracks import build_tracks
 from ais.triage import event_pings
 
-#: The shipped default model (a source checkout or an editable install has it).
-DEFAULT_MODELS = Path(__file__).resolve().parents[1] / "models"
+#: The shipped default models (inside the installed package, or models/ of a checkout).
+DEFAULT_MODELS = scoring.default_models_dir()
 FEATURES = {t: tuple(m.FEATURES) for t, m in REGISTRY.items()}
 
 
@@ -115,30 +117,38 @@ class Detected:
     candidates: dict[str, pd.DataFrame]
     #: per MMSI spoofing signs (see ais.land.vessel_signals)
     signals: pd.DataFrame | None = None
+    #: anchorages used: those given (stored beside the models) and those learned here
+    anchorages: pd.DataFrame | None = None
     #: fishing gear and buoys set aside (mmsi, why; see ais.gear)
     gear: pd.DataFrame | None = None
 
 
 def detect(paths: Sequence[str | Path], cfg: Config, timings: Timings | None = None,
-           *, skip_bad_files: bool = False) -> Detected:
+           *, skip_bad_files: bool = False, anchorages: pd.DataFrame | None = None
+           ) -> Detected:
     """Ingest, build tracks and run every detector (``skip_bad_files``: see ``ingest``)."""
     timings = timings or Timings()
     with timings.stage("ingest"):
         ingested = ingest(paths, cfg.clean, skip_bad_files=skip_bad_files)
-    return detect_pings(ingested.pings, ingested.report, cfg, timings)
+    return detect_pings(ingested.pings, ingested.report, cfg, timings, anchorages=anchorages)
 
 
 def detect_pings(pings: pd.DataFrame, report: CleaningReport, cfg: Config,
-                 timings: Timings | None = None, *, workers: int = 2) -> Detected:
+                 timings: Timings | None = None, *, workers: int = 2,
+                 anchorages: pd.DataFrame | None = None) -> Detected:
     """Tracks and candidates from already-cleaned pings.
 
     The detectors and the spoofing signs are independent pure functions of the tracks; they
     run on ``workers`` threads (numpy and DuckDB release the GIL, so two cores both work).
     Each stage's seconds are its own wall time, so on two threads they overlap.
+    Anchorages learned from ``tracks`` join the ``anchorages`` given (:mod:`ais.anchorages`);
+    every candidate then meets the checks of :mod:`ais.waits` (ports of the table, learned
+    anchorages, navigational status, shore, vessel roles).
     """
     timings = timings or Timings()
     with timings.stage("tracks"):
         tracks = build_tracks(pings, cfg.tracks)
+        known = anch.combine(anchorages, anch.learn(tracks, cfg))
 
     def run(name: str) -> tuple[object, float]:
         t0 = time.perf_counter()
@@ -148,19 +158,26 @@ def detect_pings(pings: pd.DataFrame, report: CleaningReport, cfg: Config,
         found = annotate_places(REGISTRY[name].detect(tracks, cfg), cfg)
         if name in ("loitering", "meetup"):  # at sea by definition
             found = land.at_sea_only(found, cfg)
+        found = waits.apply(found, name, tracks, cfg, known)
         return found, time.perf_counter() - t0
 
     jobs = SCAN_STAGES[2:-3]  # the longest first, so the two threads finish together
     results = {}
-    with concurrent.futures.ThreadPoolExecutor(max(1, workers),
-                                               thread_name_prefix="ais-detect") as pool:
-        futures = {name: pool.submit(run, name) for name in jobs}
+    # each job runs in a copy of this context, so the DuckDB memory limit and spill folder
+    # of ais.db.memory_limit reach the connections the detectors open on their threads
+    pool = concurrent.futures.ThreadPoolExecutor(max(1, workers),
+                                                 thread_name_prefix="ais-detect")
+    try:
+        futures = {name: pool.submit(contextvars.copy_context().run, run, name)
+                   for name in jobs}
         for name in jobs:  # in a fixed order, whatever finishes first
             results[name], seconds = futures[name].result()
             timings.record(name, seconds)
+    finally:  # a failure or a stop (SIGTERM) does not wait for the jobs not yet started
+        pool.shutdown(wait=True, cancel_futures=True)
     signals, gear = results["signals"]
     candidates = {t: fishing_gear.set_aside(results[t], gear) for t in REGISTRY}
-    return Detected(report, tracks, candidates, signals, gear)
+    return Detected(report, tracks, candidates, signals, known, gear)
 
 
 def _vessels(tracks: pd.DataFrame, mmsis: pd.Series) -> pd.DataFrame:
@@ -376,9 +393,12 @@ def _prefetch(models_dir: str | Path | None, cfg: Config) -> threading.Thread:
         with contextlib.suppress(Exception):
             land.warm(cfg)
         with contextlib.suppress(Exception):
+            ports.port_index(cfg)
+        with contextlib.suppress(Exception):
             scoring.load(models_dir if models_dir is not None else DEFAULT_MODELS, FEATURES)
 
-    thread = threading.Thread(target=work, name="ais-prefetch", daemon=True)
+    thread = threading.Thread(target=contextvars.copy_context().run, args=(work,),
+                              name="ais-prefetch", daemon=True)
     thread.start()
     return thread
 
@@ -414,6 +434,7 @@ def run_scan(paths: Sequence[str | Path], output: str | Path, cfg: Config,
                     and rows <= PREFETCH_DURING_INGEST_ROWS else None)
         with timings.stage("ingest"):
             ingested = ingest(paths, cfg.clean, skip_bad_files=skip_bad_files, window=window)
+        stored = anch.load(models_dir if models_dir is not None else DEFAULT_MODELS)
         prefetch = prefetch or _prefetch(models_dir, cfg)
         night = night_of(ingested.pings, cfg.clean.since, cfg.clean.until)
         pings, from_night, n_carried = ingested.pings, None, 0
@@ -427,7 +448,7 @@ def run_scan(paths: Sequence[str | Path], output: str | Path, cfg: Config,
                              f"{carried['mmsi'].nunique():,} vessels from the night starting "
                              f"{from_night:%Y-%m-%d %H:%M} UTC")
             pings = combine(carried, pings)
-        detected = detect_pings(pings, ingested.report, cfg, timings)
+        detected = detect_pings(pings, ingested.report, cfg, timings, anchorages=stored)
         with timings.stage("scoring"):
             prefetch.join()
             models, note = load_models(models_dir, detected, cfg)
@@ -452,7 +473,8 @@ def run_scan(paths: Sequence[str | Path], output: str | Path, cfg: Config,
         return result
     except BaseException as exc:
         if state is not None and run_id is not None:
-            state.fail_run(run_id, 1, f"{type(exc).__name__}: {exc}")
+            state.fail_run(run_id, int(getattr(exc, "exit_code", ExitCode.ERROR)),
+                           f"{type(exc).__name__}: {exc}")
         raise
 
 
@@ -460,8 +482,9 @@ def _commit(state: State, result: ScanResult, detected: Detected,
             from_night: pd.Timestamp | None, n_carried: int, carry: CarryConfig) -> None:
     """Store tonight in the state: carry, identities, events with their pings, run log."""
     night, events = result.night, result.events
+    assert result.run_id is not None  # begun in this state when the scan started
     run = {
-        "exit_code": 3 if getattr(result.report, "bad_files", None) else 0,
+        "exit_code": int(ExitCode.after_run(getattr(result.report, "bad_files", None))),
         "carried_from": from_night, "rows_in": result.report.rows_in,
         "rows_out": result.report.rows_out, "carried_pings": n_carried,
         "candidates": result.candidates, "flagged": len(events),
@@ -500,4 +523,6 @@ def run_train(paths: Sequence[str | Path], models_dir: str | Path, cfg: Config,
     }
     models = scoring.fit(detected.candidates, FEATURES, cfg.seed, meta)
     path = scoring.save(models, models_dir)
+    anch.save(detected.anchorages if detected.anchorages is not None else anch.empty(),
+              models_dir)
     return models, detected, path

@@ -43,14 +43,14 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeAlias
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ais import synth_identity
+from ais import synth_identity, synth_ports
 from ais.db import EARTH_RADIUS_KM
 from ais.places import (
     NAJIN_ANCHORAGE,
@@ -79,7 +79,7 @@ __all__ = [
 ]
 
 LatLon = tuple[float, float]
-TimeLike = str | pd.Timestamp
+TimeLike: TypeAlias = str | pd.Timestamp
 
 #: Canonical ping columns and their dtypes, in order.
 COLUMNS: dict[str, str] = {
@@ -1320,6 +1320,7 @@ def generate(seed: int, start: str = "2026-01-05", days: int = 1, n_background: 
     for geo, n in zip(geos, counts, strict=True):
         _background(g, geo, int(n), benign)
 
+    lookalikes = synth_ports.add(g, geos, seed) if benign else synth_ports.Plan()
     holes = []
     if benign:
         holes = [(geo, *_hole(g, geo)) for geo in geos]
@@ -1331,7 +1332,8 @@ def generate(seed: int, start: str = "2026-01-05", days: int = 1, n_background: 
             g.row("reception_hole", "benign", int(m), start_s, start_s + int(round(hours * 3600)),
                   centre, geo.name, f"reception hole r={radius:.0f} km, {hours:.1f} h, "
                   f"{len(mm)} vessels quiet")
-    return heard(_frame(cols)), _truth_frame(g.truth, g.t0, g.t_end)
+    pings = heard(synth_ports.finish(_frame(cols), lookalikes, seed))
+    return pings, _truth_frame(g.truth, g.t0, g.t_end)
 
 
 def _background(g: _Gen, geo: _Geo, n: int, benign: bool) -> None:
