@@ -143,12 +143,15 @@ def test_name_change_at_midnight_is_found_from_yesterdays_name(two_nights) -> No
 
 @pytest.mark.parametrize(("mmsi", "old", "new"), [(LATE, "HAI XING 9", "PU YANG 3"),
                                                    (SPARSE, "SEA STAR", "SEA MOON")])
-def test_a_name_change_confirmed_only_by_tonights_pings_is_reported_tonight(
+def test_a_name_change_late_in_the_night_is_reported_that_night_and_not_again(
         two_nights, mmsi: int, old: str, new: str) -> None:
-    assert of(two_nights["first"], "identity_change", mmsi).empty
-    change = of(two_nights["second"], "identity_change", mmsi)
+    # issue 15 changed this: one consistent static report is evidence, so the change is
+    # reported on the night of the new name's first broadcast (it used to wait for more)
+    change = of(two_nights["first"], "identity_change", mmsi)
     assert len(change) == 1 and change.iloc[0]["status"] == "new"
     assert old in change.iloc[0]["reason"] and new in change.iloc[0]["reason"]
+    first = pd.Timestamp(change.iloc[0]["start_time"])
+    assert first < DAY2 and of(two_nights["second"], "identity_change", mmsi).empty
 
 
 def test_loitering_through_midnight_keeps_its_id_and_grows(two_nights) -> None:
