@@ -15,7 +15,8 @@ Method (GFW's encounter definition, vectorised in DuckDB; no all-pairs compariso
    of the next. A slot exactly on a ping is taken from the ping.
 2. **Bin and join.** Slots are put in a space grid whose cells are slightly bigger than
    ``max_distance_m`` (longitude cells widened by 1/cos(latitude) of the grid row's
-   poleward neighbour, up to the pole, where a row is one cell). Each slot is joined, by hash equality on (slot, cell), to the slots
+   poleward neighbour, up to the pole, where a row is one cell). Each slot is joined, by
+   hash equality on (slot, cell), to the slots
    of *other* MMSIs copied into half of its neighbourhood (own cell, east, and the three
    cells south), so every pair of nearby slots is compared exactly once; one MMSI never
    meets itself, not even across its tracks. A flat-earth test screens candidates and the
