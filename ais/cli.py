@@ -1,8 +1,7 @@
 """The ``ais`` command line: thin commands over the library; errors become ``Error: ...``.
 
-Exit codes: 0 success (whether or not anything was flagged), 1 bad input or usage,
-3 finished but some input files were bad and skipped (``--skip-bad-files``), 4 the state
-database is held by another scan, 130 / 143 stopped by SIGINT / SIGTERM.
+The exit codes are :class:`ais.errors.ExitCode`; each command's help lists the ones it uses
+(130 / 143 when SIGINT / SIGTERM stops a scan).
 """
 
 from __future__ import annotations
@@ -14,30 +13,25 @@ import click
 
 from ais import __version__
 from ais.config import load_config
-from ais.errors import AisError
+from ais.errors import AisError, ExitCode, exit_codes_help
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
-EXIT_OK, EXIT_ERROR, EXIT_SKIPPED_FILES, EXIT_STATE_BUSY = 0, 1, 3, 4
-EXIT_SIGINT, EXIT_SIGTERM = 130, 143  # 128 + the signal's number, as shells report it
-EXIT_CODES = """Exit codes: 0 success (whether or not anything was flagged); 1 bad input or usage;
-3 finished, but some input files were bad and skipped (--skip-bad-files); 4 the state database
-is in use by another scan (retry later, or pass --wait); 130 / 143 stopped by SIGINT / SIGTERM
-(previous outputs kept)."""
+
+class _StateBusyError(click.ClickException):
+    exit_code = ExitCode.STATE_BUSY
 
 
 class _Group(click.Group):
     """Turn our own errors into ``Error: message``; usage errors exit 1 like bad input."""
 
-    def invoke(self, ctx: click.Context):  # type: ignore[override]
+    def invoke(self, ctx: click.Context):
         from ais.state import StateBusy
 
         try:
             return super().invoke(ctx)
         except StateBusy as exc:
-            err = click.ClickException(str(exc))
-            err.exit_code = EXIT_STATE_BUSY
-            raise err from exc
+            raise _StateBusyError(str(exc)) from exc
         except AisError as exc:
             raise click.ClickException(str(exc)) from exc
 
@@ -52,39 +46,32 @@ class _Group(click.Group):
             sys.exit(exc.exit_code)
         except click.UsageError as exc:
             exc.show()
-            sys.exit(EXIT_ERROR)
+            sys.exit(ExitCode.ERROR)
         except click.ClickException as exc:
             exc.show()
             sys.exit(exc.exit_code)
         except click.Abort:
             click.echo("Aborted!", err=True)
-            sys.exit(EXIT_ERROR)
-        sys.exit(code if isinstance(code, int) else EXIT_OK)
+            sys.exit(ExitCode.ERROR)
+        sys.exit(code if isinstance(code, int) else ExitCode.OK)
 
 
-@click.group(cls=_Group, context_settings=CONTEXT)
+@click.group(cls=_Group, context_settings=CONTEXT, epilog=exit_codes_help())
 @click.version_option(__version__, "--version", prog_name="ais")
 def main() -> None:
     """Find loitering, dark periods, ship-to-ship meetups and identity changes in AIS tracks
-    near Nampo and Najin.
-
-    \b
-    Exit codes: 0 success (whether or not anything was flagged); 1 bad input or usage;
-    3 finished, but some input files were bad and skipped (--skip-bad-files);
-    4 the state database is in use by another scan (retry later, or pass --wait);
-    130 / 143 stopped by SIGINT / SIGTERM (the previous CSV and state are kept).
-    """
+    near Nampo and Najin."""
 
 
 def _exit_code(exc: BaseException) -> int:
-    """The exit code a failure ends the process with (see EXIT_CODES)."""
+    """The exit code a failure ends the process with (see ais.errors.ExitCode)."""
     from ais.state import StateBusy
 
     if isinstance(exc, StateBusy):
-        return EXIT_STATE_BUSY
+        return int(ExitCode.STATE_BUSY)
     if isinstance(exc, click.exceptions.Exit):
         return exc.exit_code
-    return getattr(exc, "exit_code", EXIT_ERROR)
+    return int(getattr(exc, "exit_code", ExitCode.ERROR))
 
 
 def _say(quiet: bool, line: str) -> None:
@@ -124,7 +111,7 @@ everywhere_option = click.option(
     "--everywhere", is_flag=True, help="Report events anywhere, not only in the watch areas.")
 
 
-@main.command(context_settings=CONTEXT)
+@main.command(context_settings=CONTEXT, epilog=exit_codes_help())
 @click.argument("paths", nargs=-1, required=True)
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
               help="Flagged-events CSV to write (atomically: a crash never leaves half a file).")
@@ -167,25 +154,17 @@ def scan(ctx: click.Context, paths: tuple[str, ...], output: Path, models_dir: s
     With the state (on by default) the scan continues last night's: a vessel dark across
     midnight is measured whole, a name seen yesterday is compared with today's, an event that
     goes on keeps its event_id (status 'continuing'), and re-running a night gives the same CSV.
-
-    \b
-    Exit codes: 0 success (whether or not anything was flagged); 1 bad input or usage;
-    3 finished, but some input files were bad and skipped (--skip-bad-files);
-    4 the state database is in use by another scan (retry later, or pass --wait);
-    130 / 143 stopped by SIGINT / SIGTERM (the previous CSV and state are kept).
     """
     import time
 
-    from ais.allocator import keep_freed_memory, quiet_garbage_collector, short_gil_turns
+    from ais.allocator import tune_batch_process
     from ais.db import memory_limit as duckdb_memory_limit
     from ais.pipeline import SCAN_STAGES, Timings, run_scan
     from ais.scanlog import ScanLog, progress_bar, stage_callback, wants_progress
     from ais.state import State, default_path
     from ais.stopping import stop_on_signals
 
-    keep_freed_memory()
-    quiet_garbage_collector()
-    short_gil_turns()
+    tune_batch_process()
     cfg = _config(config_path, everywhere, since, until)
     log = ScanLog(log_path or Path(output).resolve().parent / "ais-scan.log")
     log.line("scan-start", inputs=" ".join(paths), output=output)
@@ -223,7 +202,7 @@ def scan(ctx: click.Context, paths: tuple[str, ...], output: Path, models_dir: s
         if state is not None:
             state.close()
         stop.__exit__(None, None, None)
-    code = EXIT_SKIPPED_FILES if getattr(result.report, "bad_files", None) else EXIT_OK
+    code = ExitCode.after_run(getattr(result.report, "bad_files", None))
     log.line("scan-done", exit=code, run=result.run_id, flagged=len(result.events),
              seconds=f"{time.perf_counter() - t0:.2f}", output=result.output)
     log.close()
@@ -236,7 +215,8 @@ def scan(ctx: click.Context, paths: tuple[str, ...], output: Path, models_dir: s
     ctx.exit(code)
 
 
-@main.command(context_settings=CONTEXT)
+@main.command(context_settings=CONTEXT, epilog=exit_codes_help(
+    (ExitCode.OK, ExitCode.ERROR, ExitCode.SKIPPED_FILES)))
 @click.argument("paths", nargs=-1, required=True)
 @click.option("--models", "models_dir", type=click.Path(file_okay=False), required=True,
               help="Directory to write the forests to.")
@@ -247,18 +227,11 @@ def scan(ctx: click.Context, paths: tuple[str, ...], output: Path, models_dir: s
 @click.pass_context
 def train(ctx: click.Context, paths: tuple[str, ...], models_dir: str, config_path: str | None,
           everywhere: bool, skip_bad_files: bool, quiet: bool) -> None:
-    """Fit one isolation forest per event type on a baseline window of AIS (PATHS).
-
-    \b
-    Exit codes: 0 success; 1 bad input or usage;
-    3 finished, but some input files were bad and skipped (--skip-bad-files).
-    """
-    from ais.allocator import keep_freed_memory, quiet_garbage_collector, short_gil_turns
+    """Fit one isolation forest per event type on a baseline window of AIS (PATHS)."""
+    from ais.allocator import tune_batch_process
     from ais.pipeline import run_train
 
-    keep_freed_memory()
-    quiet_garbage_collector()
-    short_gil_turns()
+    tune_batch_process()
     models, detected, path = run_train(list(paths), models_dir,
                                        _config(config_path, everywhere),
                                        skip_bad_files=skip_bad_files)
@@ -269,7 +242,7 @@ def train(ctx: click.Context, paths: tuple[str, ...], models_dir: str, config_pa
         _say(quiet, f"{t}: {m.n_baseline} baseline candidates ({state})")
     _say(quiet, f"wrote {path}")
     _say_skipped(quiet, detected.report)
-    ctx.exit(EXIT_SKIPPED_FILES if detected.report.bad_files else EXIT_OK)
+    ctx.exit(ExitCode.after_run(detected.report.bad_files))
 
 
 @main.command(context_settings=CONTEXT)

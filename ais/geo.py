@@ -11,6 +11,10 @@ import shapely
 from ais.db import EARTH_RADIUS_KM
 from ais.places import Place, WatchArea
 
+#: Kilometres per degree of latitude (and of longitude at the equator) on the sphere of
+#: :data:`ais.db.EARTH_RADIUS_KM`.
+KM_PER_DEG = np.pi * EARTH_RADIUS_KM / 180
+
 
 def haversine_km(lat1, lon1, lat2, lon2) -> np.ndarray:
     """Great-circle distance in km; arguments broadcast like numpy arrays."""
@@ -60,6 +64,20 @@ def consecutive_km(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
     np.arcsin(a, out=a)
     a *= 2 * EARTH_RADIUS_KM
     return a
+
+
+def destination(lat, lon, bearing_deg, dist_km) -> tuple[np.ndarray, np.ndarray]:
+    """(lat, lon) in degrees reached from ``lat, lon`` after ``dist_km`` along the great circle
+    that starts at ``bearing_deg`` (clockwise from north); arguments broadcast like numpy
+    arrays. Longitudes are not wrapped to [-180, 180), so a circle drawn around a point near
+    the antimeridian stays in one piece."""
+    la, lo = np.radians(lat), np.radians(lon)
+    bearing = np.radians(bearing_deg)
+    d = np.asarray(dist_km, dtype=float) / EARTH_RADIUS_KM
+    lat2 = np.arcsin(np.sin(la) * np.cos(d) + np.cos(la) * np.sin(d) * np.cos(bearing))
+    lon2 = lo + np.arctan2(np.sin(bearing) * np.sin(d) * np.cos(la),
+                           np.cos(d) - np.sin(la) * np.sin(lat2))
+    return np.degrees(lat2), np.degrees(lon2)
 
 
 def nearest_place(

@@ -828,6 +828,7 @@ def _clean(con: duckdb.DuckDBPyConnection, report: CleaningReport, cfg: CleanCon
     con.execute("DROP VIEW reasoned; DROP VIEW IF EXISTS raw; DROP TABLE IF EXISTS raw; "
                 + " ".join(f"DROP TABLE {t};" for t in _DICTIONARIES))
     mmsi, micros = columns.pop("mmsi"), columns.pop("timestamp")
+    assert isinstance(mmsi, np.ndarray) and isinstance(micros, np.ndarray)  # plain columns
     order = sort_order(mmsi, micros)
     keys = {"mmsi": np.take(mmsi, order), "timestamp": np.take(micros, order)}  # once each
     del mmsi, micros

@@ -22,11 +22,10 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
 from ais.config import Config, TrackConfig
-from ais.db import EARTH_RADIUS_KM
+from ais.geo import KM_PER_DEG, destination
 from ais.output import atomic_path
 from ais.triage import as_event, as_pings, pings_for, vessels_of
 
-KM_PER_DEG = math.pi * EARTH_RADIUS_KM / 180
 #: Silences longer than this are drawn dashed (the track builder's segment gap).
 GAP_H = TrackConfig.gap_h
 #: The view is at least this many km across, so a vessel at anchor is not a dot.
@@ -52,13 +51,8 @@ def _plain(text: object) -> str:
 def _circle(lat: float, lon: float, radius_km: float, n: int = 181
             ) -> tuple[np.ndarray, np.ndarray]:
     """Lon/lat of a circle on the sphere (great-circle destination points)."""
-    bearing = np.linspace(0, 2 * np.pi, n)
-    d = radius_km / EARTH_RADIUS_KM
-    la, lo = math.radians(lat), math.radians(lon)
-    lat2 = np.arcsin(np.sin(la) * np.cos(d) + np.cos(la) * np.sin(d) * np.cos(bearing))
-    lon2 = lo + np.arctan2(np.sin(bearing) * np.sin(d) * np.cos(la),
-                           np.cos(d) - np.sin(la) * np.sin(lat2))
-    return np.degrees(lon2), np.degrees(lat2)
+    lat2, lon2 = destination(lat, lon, np.linspace(0, 360, n), radius_km)
+    return lon2, lat2
 
 
 def _view(lats: np.ndarray, lons: np.ndarray, ratio: float

@@ -21,7 +21,7 @@ from ais import land, scoring
 from ais.config import Config
 from ais.db import connect
 from ais.detectors import REGISTRY
-from ais.errors import ModelError
+from ais.errors import ExitCode, ModelError
 from ais.events import annotate_places
 from ais.explain import reasons, unusual_features
 from ais.identity import flag_of
@@ -40,8 +40,8 @@ from ais.state import CarryConfig, Night, State
 from ais.tracks import build_tracks
 from ais.triage import event_pings
 
-#: The shipped default model (a source checkout or an editable install has it).
-DEFAULT_MODELS = Path(__file__).resolve().parents[1] / "models"
+#: The shipped default models (inside the installed package, or models/ of a checkout).
+DEFAULT_MODELS = scoring.default_models_dir()
 FEATURES = {t: tuple(m.FEATURES) for t, m in REGISTRY.items()}
 
 
@@ -437,7 +437,8 @@ def run_scan(paths: Sequence[str | Path], output: str | Path, cfg: Config,
         return result
     except BaseException as exc:
         if state is not None and run_id is not None:
-            state.fail_run(run_id, getattr(exc, "exit_code", 1), f"{type(exc).__name__}: {exc}")
+            state.fail_run(run_id, int(getattr(exc, "exit_code", ExitCode.ERROR)),
+                           f"{type(exc).__name__}: {exc}")
         raise
 
 
@@ -445,8 +446,9 @@ def _commit(state: State, result: ScanResult, detected: Detected,
             from_night: pd.Timestamp | None, n_carried: int, carry: CarryConfig) -> None:
     """Store tonight in the state: carry, identities, events with their pings, run log."""
     night, events = result.night, result.events
+    assert result.run_id is not None  # begun in this state when the scan started
     run = {
-        "exit_code": 3 if getattr(result.report, "bad_files", None) else 0,
+        "exit_code": int(ExitCode.after_run(getattr(result.report, "bad_files", None))),
         "carried_from": from_night, "rows_in": result.report.rows_in,
         "rows_out": result.report.rows_out, "carried_pings": n_carried,
         "candidates": result.candidates, "flagged": len(events),

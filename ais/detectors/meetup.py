@@ -388,7 +388,7 @@ def _meetings(tracks: pd.DataFrame, cfg: Config) -> tuple[pd.DataFrame, pd.DataF
         """).df().drop(columns=["pair"])
         vessels = con.execute(_vessels_sql(tracks)).df() if len(meetings) else pd.DataFrame(
             columns=["mmsi", "track", "name", "vessel_class"])
-        t_end = con.execute("SELECT max(epoch_ms(timestamp)) FROM pings").fetchone()[0]
+        t_end = (con.execute("SELECT max(epoch_ms(timestamp)) FROM pings").fetchone() or [0])[0]
     finally:
         con.close()
     return meetings, vessels, int(t_end or 0)
