@@ -480,3 +480,20 @@ def test_a_scans_peak_memory_stays_under_the_memory_limit(tmp_path, make):
     assert peak_gb * 2**30 < 2e9, f"peak {peak_gb:.2f} GiB over --memory-limit 2GB\n{err}"
     if make is _days_beyond_the_limit:
         assert "scanned 6 days one at a time" in err
+
+
+def test_the_memory_limit_reaches_the_state_connection(tmp_path, monkeypatch):
+    import ais.state
+
+    seen = []
+    real = ais.state.connect
+
+    def connect(*args, **kwargs):
+        con = real(*args, **kwargs)
+        seen.append(con.execute("SELECT current_setting('memory_limit')").fetchone()[0])
+        return con
+
+    monkeypatch.setattr(ais.state, "connect", connect)
+    result = run("scan", QUICK, "-o", tmp_path / "f.csv", "--memory-limit", "300MB", "-q")
+    assert result.exit_code == 0, result.output
+    assert seen == ["286.1 MiB"]
