@@ -460,7 +460,9 @@ def _days_beyond_the_limit(folder: Path) -> Path:
     from ais.synth import generate_pings
 
     for day in range(6):  # 1.8 M pings: about 1.04 GB in one scan, over 1GB: by day
-        frame = generate_pings(300_000, seed=20 + day, start=f"2026-01-{5 + day:02d}")
+        # the same fleet every day, as nightly files are (a new fleet each day would carry
+        # 3 h of every vessel of the last 7 days into each day: see README, by-day)
+        frame = generate_pings(300_000, seed=20, start=f"2026-01-{5 + day:02d}")
         write(folder / "days" / f"date=2026-01-{5 + day:02d}" / "part.parquet", frame)
     return folder / "days"
 
