@@ -135,7 +135,8 @@ everywhere_option = click.option(
 @click.option("--memory-limit", default="8GB", show_default=True,
               help="Memory budget (e.g. 4GB): DuckDB spills to a temporary directory beyond "
                    "it instead of failing, and an input too large to scan whole within it "
-                   "(about 300 bytes a ping) is scanned one day at a time (--by-day).")
+                   "(about 0.5 GB plus 300 bytes a ping) is scanned one day at a time "
+                   "(--by-day).")
 @click.option("--by-day", is_flag=True,
               help="Scan a long input (a month) one UTC day at a time through the state, "
                    "like nightly runs: memory bounded by one day of pings.")
@@ -154,6 +155,7 @@ def scan(ctx: click.Context, paths: tuple[str, ...], output: Path, models_dir: s
     midnight is measured whole, a name seen yesterday is compared with today's, an event that
     goes on keeps its event_id (status 'continuing'), and re-running a night gives the same CSV.
     """
+    import contextlib
     import time
 
     from ais.allocator import tune_batch_process
@@ -170,26 +172,27 @@ def scan(ctx: click.Context, paths: tuple[str, ...], output: Path, models_dir: s
     t0 = time.perf_counter()
     state = None
     bar = progress_bar(SCAN_STAGES) if wants_progress(quiet) else None
-    stop = stop_on_signals()
+    scope = contextlib.ExitStack()
     try:
-        stop.__enter__()
+        scope.enter_context(stop_on_signals())
+        # every DuckDB connection of the scan, the state's included, gets the limit
+        scope.enter_context(duckdb_memory_limit(memory_limit))
         if not no_state:
             state = State.open(state_path or default_path(output), wait_s=wait_s)
             log.line("state", path=state.path)
         if bar is not None:
             bar.__enter__()
-        with duckdb_memory_limit(memory_limit):
-            from ais.byday import run_scan_by_day, too_big_for_one_scan
+        from ais.byday import run_scan_by_day, too_big_for_one_scan
 
-            why = None if by_day else too_big_for_one_scan(paths, memory_limit)
-            if why:
-                log.line("by-day", reason=why)
-            scan_fn = run_scan_by_day if by_day or why else run_scan
-            result = scan_fn(list(paths), output, cfg, models_dir, state=state,
-                             timings=Timings(on_stage=stage_callback(log, bar)),
-                             skip_bad_files=skip_bad_files)
-            if why:
-                result.notes.append(why)
+        why = None if by_day else too_big_for_one_scan(paths, memory_limit)
+        if why:
+            log.line("by-day", reason=why)
+        scan_fn = run_scan_by_day if by_day or why else run_scan
+        result = scan_fn(list(paths), output, cfg, models_dir, state=state,
+                         timings=Timings(on_stage=stage_callback(log, bar)),
+                         skip_bad_files=skip_bad_files)
+        if why:
+            result.notes.append(why)
     except BaseException as exc:
         log.line("scan-failed", exit=_exit_code(exc), seconds=f"{time.perf_counter() - t0:.2f}",
                  error=f"{type(exc).__name__}: {exc}")
@@ -200,7 +203,7 @@ def scan(ctx: click.Context, paths: tuple[str, ...], output: Path, models_dir: s
             bar.__exit__(None, None, None)
         if state is not None:
             state.close()
-        stop.__exit__(None, None, None)
+        scope.close()  # the spill folder goes after the last connection
     code = ExitCode.after_run(getattr(result.report, "bad_files", None))
     log.line("scan-done", exit=code, run=result.run_id, flagged=len(result.events),
              seconds=f"{time.perf_counter() - t0:.2f}", output=result.output)
