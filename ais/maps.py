@@ -29,8 +29,8 @@ from matplotlib.text import Text
 
 from ais.config import Config, TrackConfig
 from ais.db import EARTH_RADIUS_KM
-from ais.places import Place
 from ais.output import atomic_path
+from ais.places import Place
 from ais.triage import as_event, as_pings, pings_for, vessels_of
 
 KM_PER_DEG = math.pi * EARTH_RADIUS_KM / 180
