@@ -212,8 +212,9 @@ def render_report(events: pd.DataFrame, pings: pd.DataFrame, cfg: Config | None,
 <footer>anomaly_score: share of the baseline's candidates of the same type that were less
 unusual (0..1). Maps: land shaded, positions coloured by time (dark early, yellow late; the
 bar on each map gives the times), earlier positions drawn larger, the vessel as circles, a
-partner or previous MMSI as triangles, silences dashed red, the event as a star, dashed purple. <code>ais show EVENT_ID</code> tells each event's story with a
-full-size map.</footer>
+partner or previous MMSI as triangles, silences dashed red, the event as a star, watch areas
+dashed purple. <code>ais show EVENT_ID</code> tells each event's story with a full-size
+map.</footer>
 </body>
 </html>
 """
