@@ -309,11 +309,9 @@ def history(mmsi: int, state_path: Path | None) -> None:
         click.echo(line)
 
 
-def _flagged_with_pings(flagged: Path, state_path: Path | None):
-    """The CSV's events and, from the state the scan wrote, their pings."""
+def _read_flagged(flagged: Path):
+    """The flagged-events CSV `ais scan` wrote, or a clear error."""
     import pandas as pd
-
-    from ais.state import State, default_path
 
     try:
         events = pd.read_csv(flagged, dtype={"event_id": str})
@@ -322,6 +320,14 @@ def _flagged_with_pings(flagged: Path, state_path: Path | None):
     if "event_id" not in events.columns:
         raise click.ClickException(f"{flagged}: no event_id column; pass the CSV `ais scan` "
                                    "wrote")
+    return events
+
+
+def _flagged_with_pings(flagged: Path, state_path: Path | None):
+    """The CSV's events and, from the state the scan wrote, their pings."""
+    from ais.state import State, default_path
+
+    events = _read_flagged(flagged)
     with State.open(state_path or default_path(flagged), read_only=True) as state:
         pings = state.event_pings(list(events["event_id"]))
         runs = state.runs()
@@ -370,17 +376,34 @@ def show(event_id: str, state_path: Path | None, png_path: Path | None,
 
 @main.command(context_settings=CONTEXT)
 @click.argument("flagged", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--format", "fmt", type=click.Choice(["geojson", "kml"]), required=True,
-              help="geojson for QGIS, kml for Google Earth.")
+@click.option("--format", "fmt", type=click.Choice(["geojson", "kml", "xlsx"],
+                                                   case_sensitive=False), required=True,
+              help="geojson for QGIS, kml for Google Earth, xlsx for a spreadsheet.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
-              help="File to write (default: the CSV's name with .geojson or .kml).")
+              help="File to write (default: the CSV's name with .geojson, .kml or .xlsx).")
+@click.option("--maps", "maps_dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="xlsx: folder of EVENT_ID.png maps to link each event id to (default: the "
+                   "CSV's folder, then the current one, where `ais show` writes them).")
 @csv_state_option
-def export(flagged: Path, fmt: str, output: Path | None, state_path: Path | None) -> None:
-    """Write the flagged events of a CSV with their track segments as GeoJSON or KML."""
+def export(flagged: Path, fmt: str, output: Path | None, maps_dir: Path | None,
+           state_path: Path | None) -> None:
+    """Write the flagged events of a CSV with their track segments and dark gaps as GeoJSON
+    or KML, or the events as an Excel workbook."""
     from ais.export import export as write
 
+    fmt = fmt.lower()
+    out_path = output or flagged.with_suffix(f".{fmt}")
+    if fmt == "xlsx":  # the rows only: no tracks, no state needed
+        events = _read_flagged(flagged)
+        folders = [maps_dir] if maps_dir else [flagged.resolve().parent, Path.cwd()]
+        out = write(events, events.iloc[:0], out_path, fmt, maps=folders)
+        from ais.xlsx import map_links
+
+        n_maps = len(map_links([str(e) for e in events["event_id"]], folders))
+        click.echo(f"wrote {out}: {len(events)} events, {n_maps} linked to their map")
+        return
     events, pings, _, missing = _flagged_with_pings(flagged, state_path)
-    out = write(events, pings, output or flagged.with_suffix(f".{fmt}"), fmt)
+    out = write(events, pings, out_path, fmt)
     click.echo(f"wrote {out}: {len(events)} events, {len(pings):,} track points")
     if missing:
         click.echo(f"{len(missing)} events have no stored track (scanned with --no-state, or "
