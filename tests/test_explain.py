@@ -51,11 +51,13 @@ def test_the_most_extreme_reference_broken_is_quoted(model):
     assert "duration_h 30.00 (baseline max " in text.iloc[0]
 
 
-def test_a_value_equal_to_the_baselines_low_end_is_not_called_unusual():
-    """Mostly in port in the baseline, a few at sea: in_port 0 is rare but it is the
-    baseline's p1 itself, so 'in_port 0.00 (baseline p1 0.00)' would mislead."""
+def test_a_value_equal_to_the_reference_is_never_quoted_as_breaking_it():
+    """Mostly in port in the baseline, a few at sea: in_port 0 is rare, but the baseline's
+    p1 is 0 itself, so 'in_port 0.00 (baseline p1 0.00)' would mislead."""
     baseline = pd.DataFrame({"in_port": np.r_[np.zeros(8), np.ones(192)],
                              "duration_h": np.linspace(1.0, 10.0, 200)})
     model = fit_type("loitering", FEATURES, baseline, seed=1)
     text = unusual_features(pd.DataFrame([{"in_port": 0.0, "duration_h": 5.0}]), model)
-    assert text.iloc[0] == ""
+    assert "(baseline p1 0.00)" not in text.iloc[0]
+    for name, value, _, ref in _listed(text.iloc[0]):
+        assert value < ref, text.iloc[0]  # strictly below what it quotes
