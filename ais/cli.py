@@ -19,6 +19,9 @@ from ais.errors import AisError
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 EXIT_OK, EXIT_ERROR, EXIT_SKIPPED_FILES, EXIT_STATE_BUSY = 0, 1, 3, 4
+#: Where every command looks for the state without --state: one rule for all of them.
+STATE_RULE = ("$AIS_STATE, else ais-state.duckdb beside the flagged CSV: the one scan "
+              "writes with -o, export and report read, show and history name with --csv")
 EXIT_CODES = """Exit codes: 0 success (whether or not anything was flagged); 1 bad input or usage;
 3 finished, but some input files were bad and skipped (--skip-bad-files); 4 the state database
 is in use by another scan (retry later, or pass --wait)."""
@@ -38,6 +41,8 @@ class _Group(click.Group):
             raise err from exc
         except AisError as exc:
             raise click.ClickException(str(exc)) from exc
+        except BrokenPipeError:  # before click's own handler, which exits 1
+            _quiet_broken_pipe()
 
     def main(self, *args, **kwargs):  # type: ignore[override]
         try:
@@ -52,7 +57,23 @@ class _Group(click.Group):
         except click.Abort:
             click.echo("Aborted!", err=True)
             sys.exit(EXIT_ERROR)
+        except BrokenPipeError:
+            _quiet_broken_pipe()
         sys.exit(code if isinstance(code, int) else EXIT_OK)
+
+
+def _quiet_broken_pipe() -> None:
+    """The reader of our output went away (``ais show ID | head``): that is not an error.
+    Point stdout at /dev/null so the interpreter's final flush cannot fail again, and exit
+    0 without a traceback."""
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+    sys.exit(EXIT_OK)
 
 
 @click.group(cls=_Group, context_settings=CONTEXT)
@@ -66,6 +87,19 @@ def main() -> None:
     3 finished, but some input files were bad and skipped (--skip-bad-files);
     4 the state database is in use by another scan (retry later, or pass --wait).
     """
+
+
+def _exit_code_of(exc: BaseException) -> int:
+    """The exit code the command will end with for ``exc`` (what the log records)."""
+    from ais.state import StateBusy
+
+    if isinstance(exc, StateBusy):
+        return EXIT_STATE_BUSY
+    if isinstance(exc, SystemExit):
+        return exc.code if isinstance(exc.code, int) else EXIT_ERROR
+    if isinstance(exc, KeyboardInterrupt):
+        return 130
+    return EXIT_ERROR
 
 
 def _say(quiet: bool, line: str) -> None:
@@ -116,8 +150,7 @@ everywhere_option = click.option(
 @click.option("--since", help="Only pings at or after this UTC time (e.g. 2026-01-05).")
 @click.option("--until", help="Only pings before this UTC time (e.g. 2026-01-06).")
 @click.option("--state", "state_path", type=click.Path(dir_okay=False, path_type=Path),
-              help="State database kept from night to night (default: $AIS_STATE, else "
-                   "ais-state.duckdb beside the CSV).")
+              help=f"State database kept from night to night (default: {STATE_RULE}).")
 @click.option("--no-state", is_flag=True,
               help="Scan these files on their own: read and write no state.")
 @click.option("--wait", "wait_s", type=float, default=0.0, show_default=True,
@@ -189,7 +222,8 @@ def scan(ctx: click.Context, paths: tuple[str, ...], output: Path, models_dir: s
             if why:
                 result.notes.append(why)
     except BaseException as exc:
-        log.line("scan-failed", seconds=f"{time.perf_counter() - t0:.2f}",
+        log.line("scan-failed", exit=_exit_code_of(exc),
+                 seconds=f"{time.perf_counter() - t0:.2f}",
                  error=f"{type(exc).__name__}: {exc}")
         log.close()
         raise
@@ -199,7 +233,10 @@ def scan(ctx: click.Context, paths: tuple[str, ...], output: Path, models_dir: s
         if state is not None:
             state.close()
     code = EXIT_SKIPPED_FILES if getattr(result.report, "bad_files", None) else EXIT_OK
-    log.line("scan-done", exit=code, run=result.run_id, flagged=len(result.events),
+    for note in result.notes:  # what a reader of the log must not miss
+        if note.startswith(("warning:", "note:")):
+            log.line(note.split(":", 1)[0], text=note.split(":", 1)[1].strip())
+    log.line("scan-done", exit=code, state_run=result.run_id, flagged=len(result.events),
              seconds=f"{time.perf_counter() - t0:.2f}", output=result.output)
     log.close()
     for line in result.summary_lines():
@@ -255,10 +292,19 @@ def evaluate(flagged: str, truth: str) -> None:
     """Precision, recall and F1 of a flagged CSV against a truth table."""
     import pandas as pd
 
+    from ais.evaluate import check_inputs
     from ais.evaluate import evaluate as run
 
     try:
-        result = run(pd.read_csv(flagged), pd.read_csv(truth))
+        flagged_rows, truth_rows = pd.read_csv(flagged), pd.read_csv(truth)
+    except (ValueError, pd.errors.ParserError) as exc:
+        raise click.ClickException(f"cannot read {flagged} or {truth} as CSV: {exc}") from exc
+    try:
+        check_inputs(flagged_rows, truth_rows, str(flagged), str(truth))
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+    try:
+        result = run(flagged_rows, truth_rows)
     except (KeyError, ValueError) as exc:
         raise click.ClickException(f"cannot compare {flagged} with {truth}: {exc}") from exc
     for line in result.lines():
@@ -287,23 +333,28 @@ def synth(out_dir: Path, seed: int, days: int, start: str, n_background: int,
 
 state_option = click.option(
     "--state", "state_path", type=click.Path(dir_okay=False, path_type=Path),
-    help="State database the scans wrote (default: $AIS_STATE, else ./ais-state.duckdb).")
+    help=f"State database the scans wrote (default: {STATE_RULE}).")
+flagged_csv_option = click.option(
+    "--csv", "flagged_csv", type=click.Path(dir_okay=False, path_type=Path),
+    default=Path("flagged.csv"), show_default=True,
+    help="The flagged CSV the scan wrote: its state is beside it (see --state).")
 
 
 csv_state_option = click.option(
     "--state", "state_path", type=click.Path(dir_okay=False, path_type=Path),
-    help="State the scan wrote (default: $AIS_STATE, else beside the CSV).")
+    help=f"State the scan wrote (default: {STATE_RULE}).")
 
 
 @main.command(context_settings=CONTEXT)
 @click.argument("mmsi", type=int)
 @state_option
-def history(mmsi: int, state_path: Path | None) -> None:
+@flagged_csv_option
+def history(mmsi: int, state_path: Path | None, flagged_csv: Path) -> None:
     """A vessel's identities and events over the nights scanned so far."""
     from ais.history import history_lines
     from ais.state import State, default_path
 
-    with State.open(state_path or default_path(), read_only=True) as state:
+    with State.open(state_path or default_path(flagged_csv), read_only=True) as state:
         lines = history_lines(mmsi, *state.history(mmsi))
     for line in lines:
         click.echo(line)
@@ -338,12 +389,13 @@ def _flagged_with_pings(flagged: Path, state_path: Path | None):
 @main.command(context_settings=CONTEXT)
 @click.argument("event_id")
 @state_option
+@flagged_csv_option
 @click.option("--png", "png_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Map to write (default: EVENT_ID.png in the current directory).")
 @click.option("--models", "models_dir", type=click.Path(exists=True, file_okay=False),
               help="Forests to compare the features with (default: the shipped models).")
 @config_option
-def show(event_id: str, state_path: Path | None, png_path: Path | None,
+def show(event_id: str, state_path: Path | None, flagged_csv: Path, png_path: Path | None,
          models_dir: str | None, config_path: str | None) -> None:
     """The story of one flagged event (identities, timeline, features against the baseline)
     and a PNG map of the tracks around it."""
@@ -354,7 +406,7 @@ def show(event_id: str, state_path: Path | None, png_path: Path | None,
     from ais.state import State, default_path
     from ais.story import story_lines
 
-    path = state_path or default_path()
+    path = state_path or default_path(flagged_csv)
     with State.open(path, read_only=True) as state:
         events = state.events([event_id])
         pings = state.event_pings([event_id])
@@ -367,10 +419,12 @@ def show(event_id: str, state_path: Path | None, png_path: Path | None,
     except ModelError:
         models = None
     event = events.iloc[0]
-    for line in story_lines(event, pings, models):
-        click.echo(line)
+    lines = story_lines(event, pings, models)
+    # the map first: a reader that stops early (`| head`) still gets it
     png = event_map(event, pings, load_config(config_path),
                     path=png_path or Path(f"{event_id}.png"))
+    for line in lines:
+        click.echo(line)
     click.echo(f"map: {png_path or Path(f'{event_id}.png')} ({len(png):,} bytes)")
 
 

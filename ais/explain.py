@@ -100,9 +100,9 @@ def reasons(events: pd.DataFrame) -> pd.Series:
 
 def _broken_reference(value: float, quantiles: np.ndarray, tail: float
                       ) -> tuple[str, float] | None:
-    """("p99", 9.5) or ("max", 11.3): the most extreme baseline percentile that ``value`` lies strictly
-    beyond, when it is at least as far out as the ``tail`` (p90 or above / p10 or below);
-    None when the value breaks no such reference."""
+    """("p99", 9.5) or ("max", 11.3): the most extreme baseline percentile that ``value``
+    lies strictly beyond, when it is at least as far out as the ``tail`` (p90 or above / p10
+    or below); None when the value breaks no such reference."""
     if not np.isfinite(value) or not np.isfinite(quantiles).any():
         return None
     finite = np.isfinite(quantiles)

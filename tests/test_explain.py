@@ -41,7 +41,7 @@ def test_only_features_that_break_the_reference_they_quote_are_listed(model, cas
     text = unusual_features(pd.DataFrame([row]), model).iloc[0]
     listed = _listed(text)
     assert {name for name, *_ in listed} == expected, text
-    for name, value, ref_name, ref in listed:
+    for _name, value, ref_name, ref in listed:
         low = ref_name in ("min",) or (ref_name.startswith("p") and int(ref_name[1:]) <= 10)
         assert (value < ref) if low else (value > ref), text
 
@@ -59,5 +59,5 @@ def test_a_value_equal_to_the_reference_is_never_quoted_as_breaking_it():
     model = fit_type("loitering", FEATURES, baseline, seed=1)
     text = unusual_features(pd.DataFrame([{"in_port": 0.0, "duration_h": 5.0}]), model)
     assert "(baseline p1 0.00)" not in text.iloc[0]
-    for name, value, _, ref in _listed(text.iloc[0]):
+    for _name, value, _, ref in _listed(text.iloc[0]):
         assert value < ref, text.iloc[0]  # strictly below what it quotes
