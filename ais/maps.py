@@ -294,26 +294,32 @@ def map_places(cfg: Config, view: tuple[float, float, float, float, float]
 
 def land_grid(view: tuple[float, float, float, float, float]
               ) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
-    """(lons, lats, land) sampled over the view from the shipped land grid: 1 where the
-    ~1 km cell is land. None when the grid is not installed."""
+    """(lons, lats, land) sampled over the view from the shipped land grid: about 1 where
+    the ~1 km cell is land, 0 at sea. None when the grid is not installed.
+
+    Between 200 and ``_LAND_SAMPLES`` samples a side: a view a few km across samples each
+    1 km cell several times; the samples are then smoothed over about one cell, so the
+    coastline drawn at 0.5 rounds the cells' corners instead of showing a staircase."""
+    from scipy.ndimage import gaussian_filter
+
     from ais.land import is_land
 
     lon0, lon1, lat0, lat1, _ = view
     step = 1 / 120  # the grid's own resolution
-    nx = int(min(max((lon1 - lon0) / step, 2), _LAND_SAMPLES)) + 1
-    ny = int(min(max((lat1 - lat0) / step, 2), _LAND_SAMPLES)) + 1
+    cells_x, cells_y = (lon1 - lon0) / step, (lat1 - lat0) / step
+    nx = int(np.clip(cells_x * 3, 200, _LAND_SAMPLES)) + 1
+    ny = int(np.clip(cells_y * 3, 200, _LAND_SAMPLES)) + 1
     lons = np.linspace(lon0, lon1, nx)
     lats = np.linspace(lat0, lat1, ny)
     glon, glat = np.meshgrid(((lons + 180) % 360) - 180, lats)
     try:
-        land = is_land(glat.ravel(), glon.ravel()).reshape(glat.shape)
+        land = is_land(glat.ravel(), glon.ravel()).reshape(glat.shape).astype(float)
     except (ModuleNotFoundError, OSError, ValueError):
         return None
-    land = land.astype(float)
-    if len(lons) < _LAND_SAMPLES and len(lats) < _LAND_SAMPLES:  # the 1 km cells show:
-        from scipy.ndimage import gaussian_filter  # round their corners off the coastline
-
-        land = gaussian_filter(land, sigma=0.8, mode="nearest")
+    per_cell = (nx / max(cells_x, 1e-9), ny / max(cells_y, 1e-9))  # samples per 1 km cell
+    sigma = (0.6 * per_cell[1], 0.6 * per_cell[0])
+    if min(sigma) >= 0.3:  # a wide view samples cells sparsely: nothing to round off
+        land = gaussian_filter(land, sigma=sigma, mode="nearest")
     return lons, lats, land
 
 
@@ -379,7 +385,9 @@ def _frame(ax, view: tuple[float, float, float, float, float], fs: float,
     ax.set_ylim(lat0, lat1)
     ax.set_aspect(KM_PER_DEG / kx, adjustable="box")
     ax.set_facecolor(_SEA_COLOUR)
-    _draw_land(ax, view, small)
+    if _draw_land(ax, view, small) and ticks:
+        ax.text(0.995, 0.005, "land: GLOBE 30\u2033 grid (~1 km)", transform=ax.transAxes,
+                ha="right", va="bottom", fontsize=fs - 3, color="#6b6655", zorder=7)
     _scale_bar(ax, view, fs)
     if ticks:
         ax.tick_params(labelsize=fs - 1)
@@ -437,7 +445,7 @@ def event_map(event: pd.Series, pings: pd.DataFrame, cfg: Config | None = None,
 
     fig = Figure(figsize=(3.4, 2.9) if small else (10.0, 7.6), dpi=100 if small else 110)
     FigureCanvasAgg(fig)
-    ax = fig.add_axes((0.01, 0.01, 0.98, 0.98) if small else (0.08, 0.08, 0.64, 0.77))
+    ax = fig.add_axes((0.01, 0.01, 0.98, 0.98) if small else (0.10, 0.08, 0.62, 0.77))
     fs = 6 if small else 9
     box = ax.get_position()
     ratio = (box.width * fig.get_figwidth()) / (box.height * fig.get_figheight())
@@ -550,11 +558,13 @@ def _inset(fig, ax, ev, p, vessels, times, tlim, view, fs) -> None:
     extent_km = max((lons.max() - lons.min()) * kx, (lats.max() - lats.min()) * KM_PER_DEG)
     if extent_km > (lon1 - lon0) * kx / 5:
         return
+    zoom = _view(lats, lons, 1.0)
+    if (zoom[1] - zoom[0]) * zoom[4] > (lon1 - lon0) * kx / 3:
+        return  # the map is already about as close as the zoom would be
     corner = _quiet_corner(p, view)
     x = 0.02 if corner % 2 == 0 else 0.60
     y = 0.02 if corner < 2 else 0.60
     inset = ax.inset_axes((x, y, 0.38, 0.38))
-    zoom = _view(lats, lons, 1.0)
     _draw_tracks(inset, ev, p, vessels, times, tlim, False, fs - 1, notes=False)
     _frame(inset, zoom, fs - 1, ticks=False, small=True)
     inset.set_title("zoom on the event", fontsize=fs - 1, pad=2)

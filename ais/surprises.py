@@ -37,6 +37,10 @@ def pings_in_watch_areas(pings: pd.DataFrame, cfg: Config) -> bool:
     return False
 
 
+def _deg(value: float, positive: str, negative: str) -> str:
+    return f"{abs(value):.2f}°{positive if value >= 0 else negative}"
+
+
 def watch_area_warning(pings: pd.DataFrame, cfg: Config) -> str | None:
     """The warning for a scan whose pings all lie outside the watch areas (None when some
     ping is inside one, when events are reported everywhere, or when there are no pings)."""
@@ -45,10 +49,10 @@ def watch_area_warning(pings: pd.DataFrame, cfg: Config) -> str | None:
     names = ", ".join(a.name for a in cfg.areas) or "none configured"
     lat = pings["lat"].to_numpy(dtype=float)
     lon = pings["lon"].to_numpy(dtype=float)
-    box = (f"{np.nanmin(lat):.2f}..{np.nanmax(lat):.2f} N, "
-           f"{np.nanmin(lon):.2f}..{np.nanmax(lon):.2f} E")
+    box = (f"{_deg(np.nanmin(lat), 'N', 'S')} to {_deg(np.nanmax(lat), 'N', 'S')}, "
+           f"{_deg(np.nanmin(lon), 'E', 'W')} to {_deg(np.nanmax(lon), 'E', 'W')}")
     return (f"{WARNING}none of the {len(pings):,} pings lies in a watch area ({names}); the "
-            f"input covers lat {box}. No event can be flagged: check that the feed is the "
+            f"input covers {box}. No event can be flagged: check that the feed is the "
             "right region, set the areas with --config, or pass --everywhere to report "
             "events anywhere")
 
