@@ -17,6 +17,8 @@ from ais.config import Config
 from ais.geo import watch_area
 from ais.land import near_areas
 
+#: How the watch-area warning begins (the by-day scan merges the days' ones by it).
+OUTSIDE_AREAS = "warning: none of the "
 #: Pings checked at a time for one inside a watch area (the check stops at the first).
 _CHUNK = 1_000_000
 WARNING = "warning: "

@@ -51,6 +51,14 @@ def test_no_ping_in_a_watch_area_warns_in_the_summary_and_the_log(gulf_of_mexico
     assert "--everywhere" in log
 
 
+def test_a_scan_by_day_of_the_wrong_region_warns_once(tmp_path):
+    a = vessel(367123453, "GULF THREE", at=(28.5, -90.5)).sail((29.5, -88.0), hours=40)
+    path = write_parquet(tmp_path / "two_days.parquet", a.pings())
+    result = run("scan", str(path), "-o", str(tmp_path / "f.csv"), "--by-day", "--no-state")
+    warnings = [line for line in result.output.splitlines() if line.startswith("warning:")]
+    assert len(warnings) == 1 and "--everywhere" in warnings[0] and "2 days" in warnings[0]
+
+
 def test_everywhere_or_a_feed_of_the_watch_areas_gives_no_warning(gulf_of_mexico, tmp_path):
     result = run("scan", str(gulf_of_mexico), "-o", str(tmp_path / "a.csv"), "--no-state",
                  "--everywhere")
