@@ -1,4 +1,6 @@
-"""Keep freed memory in the process for the next array instead of returning it to the OS.
+"""Process-wide tuning of a batch command (``ais scan``, ``ais train``): :func:`tune_batch_process`.
+
+Keep freed memory in the process for the next array instead of returning it to the OS.
 
 A scan allocates and frees column-sized arrays (80 MB each at 10 M pings) hundreds of times.
 By default glibc serves every block over 32 MB with a fresh ``mmap`` and unmaps it on
@@ -69,3 +71,13 @@ def short_gil_turns(seconds: float = 0.0005) -> None:
     the GIL only briefly between two operations, and with 5 ms turns it waited for most of
     them (10 M pings, three runs each: 11.8 s median -> 11.0 s)."""
     sys.setswitchinterval(seconds)
+
+
+def tune_batch_process() -> None:
+    """Tune this process for one long batch run (a scan or a training): keep freed memory
+    (:func:`keep_freed_memory`), collect garbage rarely (:func:`quiet_garbage_collector`) and
+    hand the GIL over quickly (:func:`short_gil_turns`). Call it once, at the start, from the
+    command that owns the process; a library caller that shares its process need not."""
+    keep_freed_memory()
+    quiet_garbage_collector()
+    short_gil_turns()

@@ -1,8 +1,7 @@
 """The ``ais`` command line: thin commands over the library; errors become ``Error: ...``.
 
-Exit codes: 0 success (whether or not anything was flagged), 1 bad input or usage,
-3 finished but some input files were bad and skipped (``--skip-bad-files``), 4 the state
-database is held by another scan.
+The exit codes are :class:`ais.errors.ExitCode`; each command's help lists the ones it uses
+(130 / 143 when SIGINT / SIGTERM stops a scan).
 """
 
 from __future__ import annotations
@@ -14,52 +13,55 @@ import click
 
 from ais import __version__
 from ais.config import load_config
-from ais.errors import AisError
+from ais.errors import AisError, ExitCode, exit_codes_help
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
-EXIT_OK, EXIT_ERROR, EXIT_SKIPPED_FILES, EXIT_STATE_BUSY = 0, 1, 3, 4
 #: Where every command looks for the state without --state: one rule for all of them.
 STATE_RULE = ("$AIS_STATE, else ais-state.duckdb beside the flagged CSV: the one scan "
               "writes with -o, export and report read, show and history name with --csv")
-EXIT_CODES = """Exit codes: 0 success (whether or not anything was flagged); 1 bad input or usage;
-3 finished, but some input files were bad and skipped (--skip-bad-files); 4 the state database
-is in use by another scan (retry later, or pass --wait)."""
+
+
+class _StateBusyError(click.ClickException):
+    exit_code = ExitCode.STATE_BUSY
 
 
 class _Group(click.Group):
     """Turn our own errors into ``Error: message``; usage errors exit 1 like bad input."""
 
-    def invoke(self, ctx: click.Context):  # type: ignore[override]
+    def invoke(self, ctx: click.Context):
         from ais.state import StateBusy
 
         try:
             return super().invoke(ctx)
         except StateBusy as exc:
-            err = click.ClickException(str(exc))
-            err.exit_code = EXIT_STATE_BUSY
-            raise err from exc
+            raise _StateBusyError(str(exc)) from exc
         except AisError as exc:
             raise click.ClickException(str(exc)) from exc
         except BrokenPipeError:  # before click's own handler, which exits 1
             _quiet_broken_pipe()
 
     def main(self, *args, **kwargs):  # type: ignore[override]
+        from ais.stopping import ScanStopped
+
         try:
             # non-standalone click returns the exit code of ctx.exit(code) / --help
             code = super().main(*args, standalone_mode=False, **kwargs)
+        except ScanStopped as exc:
+            click.echo(f"Error: {exc}", err=True)
+            sys.exit(exc.exit_code)
         except click.UsageError as exc:
             exc.show()
-            sys.exit(EXIT_ERROR)
+            sys.exit(ExitCode.ERROR)
         except click.ClickException as exc:
             exc.show()
             sys.exit(exc.exit_code)
         except click.Abort:
             click.echo("Aborted!", err=True)
-            sys.exit(EXIT_ERROR)
+            sys.exit(ExitCode.ERROR)
         except BrokenPipeError:
             _quiet_broken_pipe()
-        sys.exit(code if isinstance(code, int) else EXIT_OK)
+        sys.exit(code if isinstance(code, int) else ExitCode.OK)
 
 
 def _quiet_broken_pipe() -> None:
@@ -73,33 +75,25 @@ def _quiet_broken_pipe() -> None:
         os.dup2(devnull, sys.stdout.fileno())
     except (OSError, ValueError):
         pass
-    sys.exit(EXIT_OK)
+    sys.exit(ExitCode.OK)
 
 
-@click.group(cls=_Group, context_settings=CONTEXT)
+@click.group(cls=_Group, context_settings=CONTEXT, epilog=exit_codes_help())
 @click.version_option(__version__, "--version", prog_name="ais")
 def main() -> None:
     """Find loitering, dark periods, ship-to-ship meetups and identity changes in AIS tracks
-    near Nampo and Najin.
-
-    \b
-    Exit codes: 0 success (whether or not anything was flagged); 1 bad input or usage;
-    3 finished, but some input files were bad and skipped (--skip-bad-files);
-    4 the state database is in use by another scan (retry later, or pass --wait).
-    """
+    near Nampo and Najin."""
 
 
-def _exit_code_of(exc: BaseException) -> int:
-    """The exit code the command will end with for ``exc`` (what the log records)."""
+def _exit_code(exc: BaseException) -> int:
+    """The exit code a failure ends the process with (see ais.errors.ExitCode)."""
     from ais.state import StateBusy
 
     if isinstance(exc, StateBusy):
-        return EXIT_STATE_BUSY
-    if isinstance(exc, SystemExit):
-        return exc.code if isinstance(exc.code, int) else EXIT_ERROR
-    if isinstance(exc, KeyboardInterrupt):
-        return 130
-    return EXIT_ERROR
+        return int(ExitCode.STATE_BUSY)
+    if isinstance(exc, click.exceptions.Exit):
+        return exc.exit_code
+    return int(getattr(exc, "exit_code", ExitCode.ERROR))
 
 
 def _say(quiet: bool, line: str) -> None:
@@ -139,7 +133,7 @@ everywhere_option = click.option(
     "--everywhere", is_flag=True, help="Report events anywhere, not only in the watch areas.")
 
 
-@main.command(context_settings=CONTEXT)
+@main.command(context_settings=CONTEXT, epilog=exit_codes_help())
 @click.argument("paths", nargs=-1, required=True)
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
               help="Flagged-events CSV to write (atomically: a crash never leaves half a file).")
@@ -180,30 +174,26 @@ def scan(ctx: click.Context, paths: tuple[str, ...], output: Path, models_dir: s
     With the state (on by default) the scan continues last night's: a vessel dark across
     midnight is measured whole, a name seen yesterday is compared with today's, an event that
     goes on keeps its event_id (status 'continuing'), and re-running a night gives the same CSV.
-
-    \b
-    Exit codes: 0 success (whether or not anything was flagged); 1 bad input or usage;
-    3 finished, but some input files were bad and skipped (--skip-bad-files);
-    4 the state database is in use by another scan (retry later, or pass --wait).
     """
     import time
 
-    from ais.allocator import keep_freed_memory, quiet_garbage_collector, short_gil_turns
+    from ais.allocator import tune_batch_process
     from ais.db import memory_limit as duckdb_memory_limit
     from ais.pipeline import SCAN_STAGES, Timings, run_scan
     from ais.scanlog import ScanLog, progress_bar, stage_callback, wants_progress
     from ais.state import State, default_path
+    from ais.stopping import stop_on_signals
 
-    keep_freed_memory()
-    quiet_garbage_collector()
-    short_gil_turns()
+    tune_batch_process()
     cfg = _config(config_path, everywhere, since, until)
     log = ScanLog(log_path or Path(output).resolve().parent / "ais-scan.log")
     log.line("scan-start", inputs=" ".join(paths), output=output)
     t0 = time.perf_counter()
     state = None
     bar = progress_bar(SCAN_STAGES) if wants_progress(quiet) else None
+    stop = stop_on_signals()
     try:
+        stop.__enter__()
         if not no_state:
             state = State.open(state_path or default_path(output), wait_s=wait_s)
             log.line("state", path=state.path)
@@ -222,8 +212,7 @@ def scan(ctx: click.Context, paths: tuple[str, ...], output: Path, models_dir: s
             if why:
                 result.notes.append(why)
     except BaseException as exc:
-        log.line("scan-failed", exit=_exit_code_of(exc),
-                 seconds=f"{time.perf_counter() - t0:.2f}",
+        log.line("scan-failed", exit=_exit_code(exc), seconds=f"{time.perf_counter() - t0:.2f}",
                  error=f"{type(exc).__name__}: {exc}")
         log.close()
         raise
@@ -232,7 +221,8 @@ def scan(ctx: click.Context, paths: tuple[str, ...], output: Path, models_dir: s
             bar.__exit__(None, None, None)
         if state is not None:
             state.close()
-    code = EXIT_SKIPPED_FILES if getattr(result.report, "bad_files", None) else EXIT_OK
+        stop.__exit__(None, None, None)
+    code = ExitCode.after_run(getattr(result.report, "bad_files", None))
     for note in result.notes:  # what a reader of the log must not miss
         if note.startswith(("warning:", "note:")):
             log.line(note.split(":", 1)[0], text=note.split(":", 1)[1].strip())
@@ -248,7 +238,8 @@ def scan(ctx: click.Context, paths: tuple[str, ...], output: Path, models_dir: s
     ctx.exit(code)
 
 
-@main.command(context_settings=CONTEXT)
+@main.command(context_settings=CONTEXT, epilog=exit_codes_help(
+    (ExitCode.OK, ExitCode.ERROR, ExitCode.SKIPPED_FILES)))
 @click.argument("paths", nargs=-1, required=True)
 @click.option("--models", "models_dir", type=click.Path(file_okay=False), required=True,
               help="Directory to write the forests to.")
@@ -259,18 +250,11 @@ def scan(ctx: click.Context, paths: tuple[str, ...], output: Path, models_dir: s
 @click.pass_context
 def train(ctx: click.Context, paths: tuple[str, ...], models_dir: str, config_path: str | None,
           everywhere: bool, skip_bad_files: bool, quiet: bool) -> None:
-    """Fit one isolation forest per event type on a baseline window of AIS (PATHS).
-
-    \b
-    Exit codes: 0 success; 1 bad input or usage;
-    3 finished, but some input files were bad and skipped (--skip-bad-files).
-    """
-    from ais.allocator import keep_freed_memory, quiet_garbage_collector, short_gil_turns
+    """Fit one isolation forest per event type on a baseline window of AIS (PATHS)."""
+    from ais.allocator import tune_batch_process
     from ais.pipeline import run_train
 
-    keep_freed_memory()
-    quiet_garbage_collector()
-    short_gil_turns()
+    tune_batch_process()
     models, detected, path = run_train(list(paths), models_dir,
                                        _config(config_path, everywhere),
                                        skip_bad_files=skip_bad_files)
@@ -281,7 +265,7 @@ def train(ctx: click.Context, paths: tuple[str, ...], models_dir: str, config_pa
         _say(quiet, f"{t}: {m.n_baseline} baseline candidates ({state})")
     _say(quiet, f"wrote {path}")
     _say_skipped(quiet, detected.report)
-    ctx.exit(EXIT_SKIPPED_FILES if detected.report.bad_files else EXIT_OK)
+    ctx.exit(ExitCode.after_run(detected.report.bad_files))
 
 
 @main.command(context_settings=CONTEXT)

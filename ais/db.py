@@ -39,7 +39,9 @@ _UNITS = {"B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12,
 def memory_bytes(limit: str) -> int:
     """Bytes of a memory limit written like DuckDB's (``8GB`` is 8 * 1000**3, ``8GiB``
     8 * 1024**3)."""
-    number, unit = _MEMORY.match(check_memory_limit(limit)).groups()
+    match = _MEMORY.match(check_memory_limit(limit))
+    assert match is not None  # check_memory_limit raised otherwise
+    number, unit = match.groups()
     return int(float(number) * _UNITS[unit.upper()])
 
 

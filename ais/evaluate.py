@@ -63,7 +63,7 @@ def match(flagged: pd.DataFrame, truth: pd.DataFrame) -> np.ndarray:
         for j in np.flatnonzero(same):
             vessels_agree = f_v[i] == t_v[j] if pair else bool(f_v[i] & t_v[j])
             if j not in used and vessels_agree:
-                used.add(j)
+                used.add(int(j))
                 out[i] = j
                 break
     return out

@@ -26,6 +26,7 @@ import json
 import math
 import xml.etree.ElementTree as ET
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -84,7 +85,7 @@ def _iso(ts: pd.Timestamp) -> str:
     return ts.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _segments(event: pd.Series, pings: pd.DataFrame) -> list[dict[str, object]]:
+def _segments(event: pd.Series, pings: pd.DataFrame) -> list[dict[str, Any]]:
     """The event's track segments as movingpandas trajectories, one dict per LineString."""
     p = pings_for(pings, event["event_id"])
     if p.empty:

@@ -6,9 +6,14 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
+import shapely
 
 from ais.db import EARTH_RADIUS_KM
 from ais.places import Place, WatchArea
+
+#: Kilometres per degree of latitude (and of longitude at the equator) on the sphere of
+#: :data:`ais.db.EARTH_RADIUS_KM`.
+KM_PER_DEG = np.pi * EARTH_RADIUS_KM / 180
 
 
 def haversine_km(lat1, lon1, lat2, lon2) -> np.ndarray:
@@ -61,6 +66,20 @@ def consecutive_km(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
     return a
 
 
+def destination(lat, lon, bearing_deg, dist_km) -> tuple[np.ndarray, np.ndarray]:
+    """(lat, lon) in degrees reached from ``lat, lon`` after ``dist_km`` along the great circle
+    that starts at ``bearing_deg`` (clockwise from north); arguments broadcast like numpy
+    arrays. Longitudes are not wrapped to [-180, 180), so a circle drawn around a point near
+    the antimeridian stays in one piece."""
+    la, lo = np.radians(lat), np.radians(lon)
+    bearing = np.radians(bearing_deg)
+    d = np.asarray(dist_km, dtype=float) / EARTH_RADIUS_KM
+    lat2 = np.arcsin(np.sin(la) * np.cos(d) + np.cos(la) * np.sin(d) * np.cos(bearing))
+    lon2 = lo + np.arctan2(np.sin(bearing) * np.sin(d) * np.cos(la),
+                           np.cos(d) - np.sin(la) * np.sin(lat2))
+    return np.degrees(lat2), np.degrees(lon2)
+
+
 def nearest_place(
     lat: np.ndarray, lon: np.ndarray, places: Sequence[Place], kinds: Sequence[str]
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -84,19 +103,10 @@ def nearest_place(
     return names, dist, dist <= radius
 
 
-def _in_polygon(lat: np.ndarray, lon: np.ndarray, ring: Sequence[tuple[float, float]]
-                ) -> np.ndarray:
-    """Even-odd ray casting, vectorised over points (ring as (lon, lat) pairs)."""
-    inside = np.zeros(len(lat), dtype=bool)
-    xs = np.array([p[0] for p in ring])
-    ys = np.array([p[1] for p in ring])
-    for i in range(len(ring)):  # loop over polygon edges, not over points
-        x1, y1, x2, y2 = xs[i - 1], ys[i - 1], xs[i], ys[i]
-        crosses = (y1 > lat) != (y2 > lat)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            x_at = x1 + (lat - y1) * (x2 - x1) / (y2 - y1)
-        inside ^= crosses & (lon < x_at)
-    return inside
+def in_geometry(lat: np.ndarray, lon: np.ndarray, geometry) -> np.ndarray:
+    """Whether each point lies inside a shapely (Multi)Polygon given in (lon, lat), holes
+    and every part included (shapely's vectorised ``contains_xy``, on its prepared tree)."""
+    return shapely.contains_xy(geometry, np.asarray(lon, float), np.asarray(lat, float))
 
 
 def watch_area(lat: np.ndarray, lon: np.ndarray, areas: Sequence[WatchArea]) -> np.ndarray:
@@ -105,8 +115,8 @@ def watch_area(lat: np.ndarray, lon: np.ndarray, areas: Sequence[WatchArea]) -> 
     lon = np.asarray(lon, float)
     out = np.full(len(lat), "", dtype=object)
     for area in reversed(areas):  # earlier areas win where they overlap
-        if area.polygon:
-            inside = _in_polygon(lat, lon, area.polygon)
+        if area.geometry is not None:
+            inside = in_geometry(lat, lon, area.geometry)
         else:
             inside = haversine_km(lat, lon, area.lat, area.lon) <= area.radius_km
         out[inside] = area.name

@@ -28,12 +28,11 @@ from matplotlib.lines import Line2D
 from matplotlib.text import Text
 
 from ais.config import Config, TrackConfig
-from ais.db import EARTH_RADIUS_KM
+from ais.geo import KM_PER_DEG, destination
 from ais.output import atomic_path
 from ais.places import Place
 from ais.triage import as_event, as_pings, pings_for, vessels_of
 
-KM_PER_DEG = math.pi * EARTH_RADIUS_KM / 180
 #: Silences longer than this are drawn dashed (the track builder's segment gap).
 GAP_H = TrackConfig.gap_h
 #: The view is at least this many km across, so a vessel at anchor is not a dot.
@@ -67,13 +66,8 @@ def _plain(text: object) -> str:
 def _circle(lat: float, lon: float, radius_km: float, n: int = 181
             ) -> tuple[np.ndarray, np.ndarray]:
     """Lon/lat of a circle on the sphere (great-circle destination points)."""
-    bearing = np.linspace(0, 2 * np.pi, n)
-    d = radius_km / EARTH_RADIUS_KM
-    la, lo = math.radians(lat), math.radians(lon)
-    lat2 = np.arcsin(np.sin(la) * np.cos(d) + np.cos(la) * np.sin(d) * np.cos(bearing))
-    lon2 = lo + np.arctan2(np.sin(bearing) * np.sin(d) * np.cos(la),
-                           np.cos(d) - np.sin(la) * np.sin(lat2))
-    return np.degrees(lon2), np.degrees(lat2)
+    lat2, lon2 = destination(lat, lon, np.linspace(0, 360, n), radius_km)
+    return lon2, lat2
 
 
 def _view(lats: np.ndarray, lons: np.ndarray, ratio: float
@@ -241,6 +235,16 @@ def _draw_tracks(ax, ev: pd.Series, p: pd.DataFrame, vessels: list[int], times: 
     return scatter
 
 
+def _area_outlines(area) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(lons, lats) of each ring of a watch area: its circle, or every outer ring and hole
+    of its polygons."""
+    if area.geometry is None:
+        return [_circle(area.lat, area.lon, area.radius_km, n=721)]
+    polygons = getattr(area.geometry, "geoms", [area.geometry])
+    rings = [r for p in polygons for r in (p.exterior, *p.interiors)]
+    return [tuple(np.asarray(c) for c in r.xy) for r in rings]
+
+
 def _draw_context(ax, cfg: Config, view: tuple[float, float, float, float, float],
                   small: bool, fs: float) -> list[Line2D]:
     """Watch areas and the places inside the view; returns their legend entries."""
@@ -248,12 +252,9 @@ def _draw_context(ax, cfg: Config, view: tuple[float, float, float, float, float
     legend = []
     in_view = False
     for area in cfg.areas:
-        if area.polygon:
-            xs, ys = (np.array(c) for c in zip(*(area.polygon + area.polygon[:1]), strict=True))
-        else:
-            xs, ys = _circle(area.lat, area.lon, area.radius_km, n=721)
-        ax.plot(xs, ys, color=_AREA_COLOUR, linewidth=1.2, linestyle=(0, (6, 3)), zorder=1)
-        in_view |= bool(np.any((xs >= lon0) & (xs <= lon1) & (ys >= lat0) & (ys <= lat1)))
+        for xs, ys in _area_outlines(area):
+            ax.plot(xs, ys, color=_AREA_COLOUR, linewidth=1.2, linestyle=(0, (6, 3)), zorder=1)
+            in_view |= bool(np.any((xs >= lon0) & (xs <= lon1) & (ys >= lat0) & (ys <= lat1)))
     if in_view:
         legend.append(Line2D([], [], color=_AREA_COLOUR, linestyle=(0, (6, 3)),
                              label="watch area"))

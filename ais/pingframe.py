@@ -109,6 +109,7 @@ def sorted_frame(columns: dict[str, np.ndarray | tuple], order: np.ndarray,
     for name in list(columns):
         values = columns.pop(name)
         if name in dictionaries:
+            assert isinstance(values, np.ndarray)  # dictionary ids: a plain column
             for out in dictionaries[name].column_names:
                 frame[out] = _categorical(values, order, dictionaries[name][out],
                                           "unknown" if out == "vessel_class" else None)

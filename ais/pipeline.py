@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import contextlib
+import contextvars
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -20,7 +21,7 @@ from ais import land, scoring
 from ais.config import Config
 from ais.db import connect
 from ais.detectors import REGISTRY
-from ais.errors import ModelError
+from ais.errors import ExitCode, ModelError
 from ais.events import annotate_places
 from ais.explain import reasons, unusual_features
 from ais.identity import flag_of
@@ -40,8 +41,8 @@ from ais.surprises import WARNING, baseline_kind, synthetic_baseline_note, watch
 from ais.tracks import build_tracks
 from ais.triage import event_pings
 
-#: The shipped default model (a source checkout or an editable install has it).
-DEFAULT_MODELS = Path(__file__).resolve().parents[1] / "models"
+#: The shipped default models (inside the installed package, or models/ of a checkout).
+DEFAULT_MODELS = scoring.default_models_dir()
 FEATURES = {t: tuple(m.FEATURES) for t, m in REGISTRY.items()}
 
 
@@ -148,12 +149,18 @@ def detect_pings(pings: pd.DataFrame, report: CleaningReport, cfg: Config,
 
     jobs = SCAN_STAGES[2:-3]  # the longest first, so the two threads finish together
     results = {}
-    with concurrent.futures.ThreadPoolExecutor(max(1, workers),
-                                               thread_name_prefix="ais-detect") as pool:
-        futures = {name: pool.submit(run, name) for name in jobs}
+    # each job runs in a copy of this context, so the DuckDB memory limit and spill folder
+    # of ais.db.memory_limit reach the connections the detectors open on their threads
+    pool = concurrent.futures.ThreadPoolExecutor(max(1, workers),
+                                                 thread_name_prefix="ais-detect")
+    try:
+        futures = {name: pool.submit(contextvars.copy_context().run, run, name)
+                   for name in jobs}
         for name in jobs:  # in a fixed order, whatever finishes first
             results[name], seconds = futures[name].result()
             timings.record(name, seconds)
+    finally:  # a failure or a stop (SIGTERM) does not wait for the jobs not yet started
+        pool.shutdown(wait=True, cancel_futures=True)
     candidates = {t: results[t] for t in REGISTRY}
     return Detected(report, tracks, candidates, results["signals"])
 
@@ -364,7 +371,8 @@ def _prefetch(models_dir: str | Path | None, cfg: Config) -> threading.Thread:
         with contextlib.suppress(Exception):
             scoring.load(models_dir if models_dir is not None else DEFAULT_MODELS, FEATURES)
 
-    thread = threading.Thread(target=work, name="ais-prefetch", daemon=True)
+    thread = threading.Thread(target=contextvars.copy_context().run, args=(work,),
+                              name="ais-prefetch", daemon=True)
     thread.start()
     return thread
 
@@ -442,7 +450,8 @@ def run_scan(paths: Sequence[str | Path], output: str | Path, cfg: Config,
         return result
     except BaseException as exc:
         if state is not None and run_id is not None:
-            state.fail_run(run_id, 1, f"{type(exc).__name__}: {exc}")
+            state.fail_run(run_id, int(getattr(exc, "exit_code", ExitCode.ERROR)),
+                           f"{type(exc).__name__}: {exc}")
         raise
 
 
@@ -450,8 +459,9 @@ def _commit(state: State, result: ScanResult, detected: Detected,
             from_night: pd.Timestamp | None, n_carried: int, carry: CarryConfig) -> None:
     """Store tonight in the state: carry, identities, events with their pings, run log."""
     night, events = result.night, result.events
+    assert result.run_id is not None  # begun in this state when the scan started
     run = {
-        "exit_code": 3 if getattr(result.report, "bad_files", None) else 0,
+        "exit_code": int(ExitCode.after_run(getattr(result.report, "bad_files", None))),
         "carried_from": from_night, "rows_in": result.report.rows_in,
         "rows_out": result.report.rows_out, "carried_pings": n_carried,
         "candidates": result.candidates, "flagged": len(events),

@@ -54,6 +54,18 @@ _TRUSTED = [
 ]
 
 
+def default_models_dir() -> Path:
+    """The shipped default forests: ``ais/default_models`` inside an installed wheel (the
+    build maps the top-level ``models/`` folder there, see pyproject.toml), else the
+    top-level ``models/`` of the source checkout this package runs from (an editable install
+    or ``PYTHONPATH``)."""
+    package = Path(__file__).resolve().parent
+    shipped, checkout = package / "default_models", package.parent
+    if not (shipped / MODEL_FILE).is_file() and (checkout / "pyproject.toml").is_file():
+        return checkout / "models"
+    return shipped
+
+
 def _is_log_feature(name: str) -> bool:
     return name.endswith(("_h", "_km", "_m", "_kn", "_per_h")) or name.startswith("n_") \
         or name.startswith("neighbour")

@@ -43,7 +43,7 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeAlias
 
 import numpy as np
 import pandas as pd
@@ -78,7 +78,7 @@ __all__ = [
 ]
 
 LatLon = tuple[float, float]
-TimeLike = str | pd.Timestamp
+TimeLike: TypeAlias = str | pd.Timestamp
 
 #: Canonical ping columns and their dtypes, in order.
 COLUMNS: dict[str, str] = {

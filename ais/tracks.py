@@ -237,12 +237,13 @@ def build_tracks(pings: pd.DataFrame, cfg: TrackConfig | None = None) -> pd.Data
     np.copyto(step, np.nan, where=other)
     # segment number = segment starts so far minus those before the track's first ping
     new_segment = other | (gap_h > cfg.gap_h)
-    segment = np.cumsum(new_segment)
+    segment = np.cumsum(new_segment, dtype=np.int64)
     before_track = np.where(same, 0, segment)
     np.maximum.accumulate(before_track, out=before_track)  # starts so far never decrease
     segment -= before_track
     del before_track
-    columns = {"segment": segment.astype(np.int32), "gap_before_h": gap_h, "step_km": step}
+    columns: dict[str, np.ndarray] = {"segment": segment.astype(np.int32),
+                                      "gap_before_h": gap_h, "step_km": step}
     for name, values in columns.items():
         if order is None:
             out[name] = values

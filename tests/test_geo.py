@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ais.geo import consecutive_km, haversine_km
+from ais.geo import KM_PER_DEG, consecutive_km, destination, haversine_km
 
 
 @pytest.mark.parametrize("n", [0, 1, 2, 7, 1000])
@@ -16,3 +16,25 @@ def test_consecutive_distances_equal_haversine_of_each_pair_bit_for_bit(n):
     lat[::3] = lat[::3].round(3)  # repeated and near-repeated positions
     expected = haversine_km(lat[:-1], lon[:-1], lat[1:], lon[1:]) if n else np.empty(0)
     assert np.array_equal(consecutive_km(lat, lon), expected)
+
+
+def test_a_destination_lies_at_its_distance_and_heading_north_moves_along_a_meridian():
+    rng = np.random.default_rng(7)
+    lat, lon = rng.uniform(-80, 80, 500), rng.uniform(-180, 180, 500)
+    bearing, km = rng.uniform(0, 360, 500), rng.uniform(0, 2000, 500)
+    lat2, lon2 = destination(lat, lon, bearing, km)
+    assert np.allclose(haversine_km(lat, lon, lat2, lon2), km, rtol=0, atol=1e-6)
+    north_lat, north_lon = destination(38.7, 125.2, 0.0, 55.0)
+    assert north_lat == pytest.approx(38.7 + 55.0 / KM_PER_DEG) and north_lon == 125.2
+
+
+def test_destination_agrees_with_the_synthetic_worlds_scalar_copy():
+    """ais.synth keeps a scalar copy for its generator; both say the same place."""
+    from ais.synth import _destination
+
+    for lat, lon, bearing, km in [(38.7, 125.2, 45.0, 12.0), (42.2, 130.3, 270.0, 0.4),
+                                  (-33.9, 179.9, 90.0, 50.0)]:
+        lat2, lon2 = destination(lat, lon, bearing, km)
+        want = _destination(lat, lon, bearing, km)
+        assert lat2 == pytest.approx(want[0], abs=1e-12)
+        assert (lon2 + 540.0) % 360.0 - 180.0 == pytest.approx(want[1], abs=1e-12)
