@@ -130,7 +130,7 @@ def unusual_features(events: pd.DataFrame, model: TypeModel, top: int = 3,
     out = []
     for i in range(len(events)):  # loop over events
         order = np.argsort(-extreme[i], kind="stable")
-        words = []
+        words: list[str] = []
         for j in order:
             if len(words) == top:
                 break

@@ -25,6 +25,7 @@ import html
 import json
 import math
 import xml.etree.ElementTree as ET
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -368,7 +369,7 @@ def to_kml(events: pd.DataFrame, pings: pd.DataFrame) -> str:
 
 
 def export(events: pd.DataFrame, pings: pd.DataFrame, path: str | Path, fmt: str,
-           maps: str | Path | None = None) -> Path:
+           maps: str | Path | Iterable[str | Path] | None = None) -> Path:
     """Write the events and their track segments as ``fmt`` (geojson, kml or xlsx)
     atomically.
 
@@ -378,7 +379,7 @@ def export(events: pd.DataFrame, pings: pd.DataFrame, path: str | Path, fmt: str
             (see :func:`ais.triage.event_pings`).
         path: the file to write.
         fmt: ``"geojson"``, ``"kml"`` or ``"xlsx"``, in any case.
-        maps: for xlsx, a folder holding ``EVENT_ID.png`` maps to link each event id to.
+        maps: for xlsx, folder(s) holding ``EVENT_ID.png`` maps to link each event id to.
     """
     fmt = fmt.lower()
     if fmt not in FORMATS:

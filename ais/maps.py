@@ -120,7 +120,7 @@ def _place_labels(ax, labels: list[tuple[float, float, str]], fs: float) -> None
     if not labels:
         return
     renderer = ax.figure.canvas.get_renderer()
-    placed = []
+    placed: list = []  # window extents (Bbox) of the labels placed so far
     for x, y, text in labels:
         note = None
         for dx, dy in _LABEL_OFFSETS:
