@@ -284,13 +284,43 @@ def _draw_context(ax, cfg: Config, view: tuple[float, float, float, float, float
     return legend
 
 
+#: At most this many ports of the global table are marked on one map (the nearest to its
+#: centre): a view of a busy coast would otherwise be all markers.
+MAX_TABLE_PORTS = 30
+
+
 def map_places(cfg: Config, view: tuple[float, float, float, float, float]
                ) -> list[Place]:
     """The ports, anchorages and reported transfer sites to mark inside the view: the one
-    place where the map looks them up (the configured places today; a global port table can
-    be added here)."""
-    lon0, lon1, lat0, lat1, _ = view
-    return [pl for pl in cfg.places if lon0 <= pl.lon <= lon1 and lat0 <= pl.lat <= lat1]
+    place where the map looks them up. The configured places first (Nampo, Najin, their
+    anchorages, Sok-to, ...), then the ports of the global table (:mod:`ais.ports`, unless
+    ``[ports] table = false``) that lie in the view and are not a configured port already
+    (same name, or within 2 km)."""
+    lon0, lon1, lat0, lat1, kx = view
+    mine = [pl for pl in cfg.places if lon0 <= pl.lon <= lon1 and lat0 <= pl.lat <= lat1]
+    if not getattr(getattr(cfg, "ports", None), "table", False):
+        return mine
+    from ais.ports import port_table
+
+    t = port_table()
+    t = t[(t["lon"] >= lon0) & (t["lon"] <= lon1) & (t["lat"] >= lat0) & (t["lat"] <= lat1)]
+    if t.empty:
+        return mine
+    configured = [pl for pl in cfg.places if pl.kind == "port"]
+    names = {pl.name.strip().lower() for pl in configured}
+    keep = ~t["name"].str.strip().str.lower().isin(names)
+    for pl in configured:
+        km = np.hypot((t["lon"] - pl.lon) * kx, (t["lat"] - pl.lat) * KM_PER_DEG)
+        keep &= km > 2.0
+    t = t[keep]
+    lon_c, lat_c = (lon0 + lon1) / 2, (lat0 + lat1) / 2
+    centre_km = np.hypot((t["lon"] - lon_c) * kx, (t["lat"] - lat_c) * KM_PER_DEG)
+    t = t.assign(_d=centre_km).sort_values("_d", kind="stable").head(MAX_TABLE_PORTS)
+    zone = float(cfg.ports.zone_km)
+    return mine + [Place(str(r.name), "port", float(r.lat), float(r.lon),
+                         float(r.radius_km) if pd.notna(r.radius_km) else zone,
+                         str(r.source), float(r.uncertainty_km))
+                   for r in t.itertuples(index=False)]
 
 
 def land_grid(view: tuple[float, float, float, float, float]

@@ -17,7 +17,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ais import land, scoring
+from ais import anchorages as anch
+from ais import land, ports, scoring, waits
 from ais.config import Config
 from ais.db import connect
 from ais.detectors import REGISTRY
@@ -115,28 +116,36 @@ class Detected:
     candidates: dict[str, pd.DataFrame]
     #: per MMSI spoofing signs (see ais.land.vessel_signals)
     signals: pd.DataFrame | None = None
+    #: anchorages used: those given (stored beside the models) and those learned here
+    anchorages: pd.DataFrame | None = None
 
 
 def detect(paths: Sequence[str | Path], cfg: Config, timings: Timings | None = None,
-           *, skip_bad_files: bool = False) -> Detected:
+           *, skip_bad_files: bool = False, anchorages: pd.DataFrame | None = None
+           ) -> Detected:
     """Ingest, build tracks and run every detector (``skip_bad_files``: see ``ingest``)."""
     timings = timings or Timings()
     with timings.stage("ingest"):
         ingested = ingest(paths, cfg.clean, skip_bad_files=skip_bad_files)
-    return detect_pings(ingested.pings, ingested.report, cfg, timings)
+    return detect_pings(ingested.pings, ingested.report, cfg, timings, anchorages=anchorages)
 
 
 def detect_pings(pings: pd.DataFrame, report: CleaningReport, cfg: Config,
-                 timings: Timings | None = None, *, workers: int = 2) -> Detected:
+                 timings: Timings | None = None, *, workers: int = 2,
+                 anchorages: pd.DataFrame | None = None) -> Detected:
     """Tracks and candidates from already-cleaned pings.
 
     The detectors and the spoofing signs are independent pure functions of the tracks; they
     run on ``workers`` threads (numpy and DuckDB release the GIL, so two cores both work).
     Each stage's seconds are its own wall time, so on two threads they overlap.
+    Anchorages learned from ``tracks`` join the ``anchorages`` given (:mod:`ais.anchorages`);
+    every candidate then meets the checks of :mod:`ais.waits` (ports of the table, learned
+    anchorages, navigational status, shore, vessel roles).
     """
     timings = timings or Timings()
     with timings.stage("tracks"):
         tracks = build_tracks(pings, cfg.tracks)
+        known = anch.combine(anchorages, anch.learn(tracks, cfg))
 
     def run(name: str) -> tuple[pd.DataFrame, float]:
         t0 = time.perf_counter()
@@ -145,6 +154,7 @@ def detect_pings(pings: pd.DataFrame, report: CleaningReport, cfg: Config,
         found = annotate_places(REGISTRY[name].detect(tracks, cfg), cfg)
         if name in ("loitering", "meetup"):  # at sea by definition
             found = land.at_sea_only(found, cfg)
+        found = waits.apply(found, name, tracks, cfg, known)
         return found, time.perf_counter() - t0
 
     jobs = SCAN_STAGES[2:-3]  # the longest first, so the two threads finish together
@@ -162,7 +172,7 @@ def detect_pings(pings: pd.DataFrame, report: CleaningReport, cfg: Config,
     finally:  # a failure or a stop (SIGTERM) does not wait for the jobs not yet started
         pool.shutdown(wait=True, cancel_futures=True)
     candidates = {t: results[t] for t in REGISTRY}
-    return Detected(report, tracks, candidates, results["signals"])
+    return Detected(report, tracks, candidates, results["signals"], known)
 
 
 def _vessels(tracks: pd.DataFrame, mmsis: pd.Series) -> pd.DataFrame:
@@ -369,6 +379,8 @@ def _prefetch(models_dir: str | Path | None, cfg: Config) -> threading.Thread:
         with contextlib.suppress(Exception):
             land.warm(cfg)
         with contextlib.suppress(Exception):
+            ports.port_index(cfg)
+        with contextlib.suppress(Exception):
             scoring.load(models_dir if models_dir is not None else DEFAULT_MODELS, FEATURES)
 
     thread = threading.Thread(target=contextvars.copy_context().run, args=(work,),
@@ -408,6 +420,7 @@ def run_scan(paths: Sequence[str | Path], output: str | Path, cfg: Config,
                     and rows <= PREFETCH_DURING_INGEST_ROWS else None)
         with timings.stage("ingest"):
             ingested = ingest(paths, cfg.clean, skip_bad_files=skip_bad_files, window=window)
+        stored = anch.load(models_dir if models_dir is not None else DEFAULT_MODELS)
         prefetch = prefetch or _prefetch(models_dir, cfg)
         night = night_of(ingested.pings, cfg.clean.since, cfg.clean.until)
         pings, from_night, n_carried = ingested.pings, None, 0
@@ -424,7 +437,7 @@ def run_scan(paths: Sequence[str | Path], output: str | Path, cfg: Config,
         outside = watch_area_warning(ingested.pings, cfg)
         if outside:
             notes.append(outside)
-        detected = detect_pings(pings, ingested.report, cfg, timings)
+        detected = detect_pings(pings, ingested.report, cfg, timings, anchorages=stored)
         with timings.stage("scoring"):
             prefetch.join()
             models, note = load_models(models_dir, detected, cfg)
@@ -501,4 +514,6 @@ def run_train(paths: Sequence[str | Path], models_dir: str | Path, cfg: Config,
     }
     models = scoring.fit(detected.candidates, FEATURES, cfg.seed, meta)
     path = scoring.save(models, models_dir)
+    anch.save(detected.anchorages if detected.anchorages is not None else anch.empty(),
+              models_dir)
     return models, detected, path

@@ -50,6 +50,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from ais import synth_ports
 from ais.db import EARTH_RADIUS_KM
 from ais.places import (
     NAJIN_ANCHORAGE,
@@ -1313,6 +1314,7 @@ def generate(seed: int, start: str = "2026-01-05", days: int = 1, n_background: 
     for geo, n in zip(geos, counts, strict=True):
         _background(g, geo, int(n), benign)
 
+    lookalikes = synth_ports.add(g, geos, seed) if benign else synth_ports.Plan()
     holes = []
     if benign:
         holes = [(geo, *_hole(g, geo)) for geo in geos]
@@ -1322,7 +1324,8 @@ def generate(seed: int, start: str = "2026-01-05", days: int = 1, n_background: 
             g.row("reception_hole", "benign", int(m), start_s, start_s + int(round(hours * 3600)),
                   centre, geo.name, f"reception hole r={radius:.0f} km, {hours:.1f} h, "
                   f"{len(mm)} vessels quiet")
-    return _frame(cols), _truth_frame(g.truth, g.t0, g.t_end)
+    pings = synth_ports.finish(_frame(cols), lookalikes, seed)
+    return pings, _truth_frame(g.truth, g.t0, g.t_end)
 
 
 def _background(g: _Gen, geo: _Geo, n: int, benign: bool) -> None:

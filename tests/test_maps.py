@@ -189,7 +189,17 @@ def test_gap_labels_at_the_same_place_do_not_overlap():
 
 
 def test_map_places_are_the_ports_and_anchorages_in_the_view(flagged):
+    import dataclasses
+
     from ais.maps import map_places
 
-    names = {p.name for p in map_places(flagged.cfg, (125.0, 125.6, 38.5, 38.9, 87.0))}
+    view = (125.0, 125.6, 38.5, 38.9, 87.0)  # Nampo and the Taedong estuary
+    places = map_places(flagged.cfg, view)
+    names = [p.name for p in places]
     assert "Nampo" in names and "Najin" not in names
+    assert "Taean" in names  # a DPRK port of the global table, not configured
+    assert names.count("Nampo") == 1  # the table's Nampo is the configured one
+    assert all(view[0] <= p.lon <= view[1] and view[2] <= p.lat <= view[3] for p in places)
+    no_table = dataclasses.replace(
+        flagged.cfg, ports=dataclasses.replace(flagged.cfg.ports, table=False))
+    assert "Taean" not in [p.name for p in map_places(no_table, view)]

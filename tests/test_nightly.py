@@ -296,7 +296,7 @@ def test_rerunning_a_real_week_with_state_gives_the_same_csv(tmp_path) -> None:
     second, log = scan(GFW, tmp_path / "b.csv", tmp_path / "s.duckdb", "--everywhere")
     assert "already scanned" in log
     assert (tmp_path / "a.csv").read_bytes() == (tmp_path / "b.csv").read_bytes()
-    assert len(first) > 50
+    assert len(first) > 20  # 30 since #13 took harbour waits out (92 before)
 
 
 def test_night_report_marks_continuing_events(two_nights) -> None:

@@ -43,7 +43,8 @@ import pyarrow.compute as pc
 from ais.config import Config
 from ais.db import EARTH_RADIUS_KM, connect
 from ais.events import conform
-from ais.geo import haversine_km, nearest_place
+from ais.geo import haversine_km
+from ais.ports import nearest_port
 from ais.tracks import epoch_us
 
 #: Feature columns, in order (units in the names; shares are fractions 0..1; ``in_port`` is 1
@@ -370,7 +371,7 @@ def detect(tracks: pd.DataFrame, cfg: Config) -> pd.DataFrame:
     with np.errstate(divide="ignore", invalid="ignore"):
         nb_rate = np.where(duration_h > 0,
                            ev["n_neighbour_pings"].fillna(0).to_numpy(float) / duration_h, 0.0)
-    _, port_km, in_port = nearest_place(lat, lon, cfg.places, ("port",))
+    _, port_km, in_port = nearest_port(lat, lon, cfg)
     port_km = np.where(np.isfinite(port_km), port_km, np.nan)
     mid_lon = np.where(is_open, lon, np.nanmean(np.c_[lon, end_lon], axis=1)
                        if len(lon) else lon)

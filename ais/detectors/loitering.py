@@ -17,10 +17,12 @@ Features (units in the names):
 - ``duration_h``: run length.
 - ``mean_speed_kn`` / ``max_speed_kn``: over the run's pings.
 - ``radius_km``: largest distance of a position from the run's mean position.
-- ``distance_to_port_km`` / ``distance_to_anchorage_km``: to the nearest configured place.
+- ``distance_to_port_km``: to the nearest port of the table or the configuration
+  (:mod:`ais.ports`); ``distance_to_anchorage_km``: to the nearest configured anchorage.
 - ``in_port`` / ``in_anchorage``: 1 when the mean position lies within that place's radius.
 - ``night_share``: share of pings at local (solar) night.
-- ``at_anchor_share``: share of pings reporting navigational status "at anchor" or "moored".
+- ``at_anchor_share``: share of pings reporting navigational status "at anchor" or "moored"
+  (as text or as ITU codes 1 and 5, :mod:`ais.navstatus`).
 - ``is_service_vessel``: 1 for fishing, tug, pilot and service craft.
 """
 
@@ -33,6 +35,8 @@ from ais.config import Config
 from ais.db import connect
 from ais.events import conform
 from ais.geo import nearest_place, night_share
+from ais.navstatus import SQL_CODE
+from ais.ports import nearest_port
 from ais.tracks import epoch_ns, track_order
 
 FEATURES: tuple[str, ...] = (
@@ -165,8 +169,7 @@ def _runs(tracks: pd.DataFrame, cfg: Config) -> pd.DataFrame:
             SELECT mmsi, track, run, min(timestamp) AS start_time, max(timestamp) AS end_time,
                 avg(lat) AS lat, avg(lon) AS lon, avg(speed_kn) AS mean_speed_kn,
                 max(speed_kn) AS max_speed_kn, count(*) AS n_pings,
-                avg(CASE WHEN lower(nav_status) LIKE '%anchor%'
-                          OR lower(nav_status) LIKE '%moored%' THEN 1.0 ELSE 0.0 END)
+                avg(CASE WHEN {SQL_CODE} IN (1, 5) THEN 1.0 ELSE 0.0 END)
                     AS at_anchor_share,
                 mode(vessel_class ORDER BY vessel_class) AS vessel_class  -- ties: smallest
             FROM slow
@@ -191,7 +194,7 @@ def detect(tracks: pd.DataFrame, cfg: Config) -> pd.DataFrame:
     if runs.empty:
         return conform(pd.DataFrame(), "loitering", FEATURES)
     lat, lon = runs["lat"].to_numpy(float), runs["lon"].to_numpy(float)
-    port_name, port_km, in_port = nearest_place(lat, lon, cfg.places, ("port",))
+    port_name, port_km, in_port = nearest_port(lat, lon, cfg)
     anch_name, anch_km, in_anch = nearest_place(lat, lon, cfg.places, ("anchorage",))
     runs["distance_to_port_km"] = port_km
     runs["distance_to_anchorage_km"] = anch_km

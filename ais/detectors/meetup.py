@@ -85,6 +85,7 @@ from ais.errors import InputError
 from ais.events import conform
 from ais.geo import nearest_place
 from ais.identity import DPRK_MID, flag_of
+from ais.ports import nearest_port
 
 FEATURES: tuple[str, ...] = (
     "duration_h", "close_share", "median_distance_m", "min_distance_m", "median_speed_kn",
@@ -436,7 +437,7 @@ def detect(tracks: pd.DataFrame, cfg: Config) -> pd.DataFrame:
     ev["tug_or_pilot"] = tug.astype(float)
 
     lat, lon = ev["lat"].to_numpy(float), ev["lon"].to_numpy(float)
-    _, port_km, in_port = nearest_place(lat, lon, cfg.places, ("port",))
+    _, port_km, in_port = nearest_port(lat, lon, cfg)
     anch_name, anch_km, in_anch = nearest_place(lat, lon, cfg.places, ("anchorage",))
     _, sts_km, _ = nearest_place(lat, lon, cfg.places, ("sts_site",))
     for col, km in (("distance_to_port_km", port_km), ("distance_to_anchorage_km", anch_km),
