@@ -538,8 +538,9 @@ def event_map(event: pd.Series, pings: pd.DataFrame, cfg: Config | None = None,
 
 def _thumbnail_time_legend(fig, ax, scatter, tlim: tuple[float, float], p: pd.DataFrame,
                            view: tuple[float, float, float, float, float], fs: float) -> None:
-    """A small horizontal colour bar in the upper corner with the fewer pings, its ends
-    labelled with the first and last time (UTC): colour = time on the thumbnail too."""
+    """A small horizontal colour bar in the corner (upper left, upper right or lower right)
+    with the fewest pings, its ends labelled with the first and last time (UTC): colour =
+    time on the thumbnail too."""
     lon0, lon1, lat0, lat1, _ = view
     x = (p["lon"].to_numpy(float) - lon0) / (lon1 - lon0)
     y = (p["lat"].to_numpy(float) - lat0) / (lat1 - lat0)
