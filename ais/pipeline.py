@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from ais import anchorages as anch
+from ais import gear as fishing_gear
 from ais import land, ports, scoring, waits
 from ais.config import Config
 from ais.db import connect
@@ -26,6 +27,7 @@ from ais.errors import ExitCode, ModelError
 from ais.events import annotate_places
 from ais.explain import reasons, unusual_features
 from ais.identity import flag_of
+from ais.mmsi import flag_label, irregularity
 from ais.ingest import CleaningReport, count_rows, ingest
 from ais.nightly import (
     EVENT_PING_COLUMNS,
@@ -118,6 +120,8 @@ class Detected:
     signals: pd.DataFrame | None = None
     #: anchorages used: those given (stored beside the models) and those learned here
     anchorages: pd.DataFrame | None = None
+    #: fishing gear and buoys set aside (mmsi, why; see ais.gear)
+    gear: pd.DataFrame | None = None
 
 
 def detect(paths: Sequence[str | Path], cfg: Config, timings: Timings | None = None,
@@ -147,10 +151,11 @@ def detect_pings(pings: pd.DataFrame, report: CleaningReport, cfg: Config,
         tracks = build_tracks(pings, cfg.tracks)
         known = anch.combine(anchorages, anch.learn(tracks, cfg))
 
-    def run(name: str) -> tuple[pd.DataFrame, float]:
+    def run(name: str) -> tuple[object, float]:
         t0 = time.perf_counter()
-        if name == "signals":
-            return land.vessel_signals(tracks, cfg), time.perf_counter() - t0
+        if name == "signals":  # and the fishing gear to set aside (ais.gear)
+            return ((land.vessel_signals(tracks, cfg), fishing_gear.find(tracks)),
+                    time.perf_counter() - t0)
         found = annotate_places(REGISTRY[name].detect(tracks, cfg), cfg)
         if name in ("loitering", "meetup"):  # at sea by definition
             found = land.at_sea_only(found, cfg)
@@ -171,8 +176,9 @@ def detect_pings(pings: pd.DataFrame, report: CleaningReport, cfg: Config,
             timings.record(name, seconds)
     finally:  # a failure or a stop (SIGTERM) does not wait for the jobs not yet started
         pool.shutdown(wait=True, cancel_futures=True)
-    candidates = {t: results[t] for t in REGISTRY}
-    return Detected(report, tracks, candidates, results["signals"], known)
+    signals, gear = results["signals"]
+    candidates = {t: fishing_gear.set_aside(results[t], gear) for t in REGISTRY}
+    return Detected(report, tracks, candidates, signals, known, gear)
 
 
 def _vessels(tracks: pd.DataFrame, mmsis: pd.Series) -> pd.DataFrame:
@@ -191,7 +197,7 @@ def _vessels(tracks: pd.DataFrame, mmsis: pd.Series) -> pd.DataFrame:
     """).df()
     con.close()
     flags = flag_of(vessels["mmsi"])
-    vessels["flag"] = flags["flag"].to_numpy()
+    vessels["flag"] = flag_label(vessels["mmsi"]).to_numpy()  # or what is irregular
     vessels["flag_iso2"] = flags["flag_iso2"].to_numpy()
     return vessels
 
@@ -260,7 +266,7 @@ def score_events(detected: Detected, models: scoring.Models, cfg: Config) -> pd.
             continue
         model = models.types[event_type]
         ev = cand.copy()
-        ev["anomaly_score"] = model.score(ev)
+        ev["anomaly_score"] = scoring.score(event_type, model, ev)
         ev["rule_decisive"] = _decisive(ev, cfg) & cfg.scoring.decisive
         keep = ev["passes_rule"] & ((ev["anomaly_score"] >= cfg.scoring.threshold)
                                     | ev["rule_decisive"])
@@ -276,6 +282,9 @@ def score_events(detected: Detected, models: scoring.Models, cfg: Config) -> pd.
     if detected.signals is not None:
         signs = land.spoofing_sentences(events["mmsi"], detected.signals)
         events["reason"] = (events["reason"] + " " + signs).str.strip()
+    odd = irregularity(events["mmsi"]).to_numpy()
+    events["reason"] = (events["reason"] + " " + np.where(
+        odd != "", "Irregular MMSI: " + odd.astype(str) + ".", "")).str.strip()
     ident = _vessels(detected.tracks, pd.concat([events["mmsi"], events["other_mmsi"]])
                      ).set_index("mmsi")
     for prefix, key in (("", "mmsi"), ("other_", "other_mmsi")):
@@ -336,6 +345,18 @@ def load_models(models_dir: str | Path | None, detected: Detected, cfg: Config
                              {"trained_on": "the scanned data itself"})
         return models, (f"no usable default model ({exc}); fitted the forests on the scanned "
                         "data itself, so scores say how unusual an event is within this scan")
+
+
+def _irregular_note(tracks: pd.DataFrame, show: int = 5) -> list[str]:
+    """The scan summary's line on kept MMSIs of an irregular form (a signal, not an error)."""
+    mmsis = pd.Series(tracks["mmsi"].unique())
+    odd = irregularity(mmsis)
+    hit = odd[odd != ""]
+    if hit.empty:
+        return []
+    kinds = hit.str.replace(r" \(.*| \d+$", "", regex=True).value_counts()
+    return [f"kept {len(hit)} MMSI(s) of an irregular form, named in their events' flag and "
+            "reason: " + ", ".join(f"{k} {v}" for k, v in kinds.head(show).items())]
 
 
 def _versions() -> dict[str, str]:
@@ -447,6 +468,8 @@ def run_scan(paths: Sequence[str | Path], output: str | Path, cfg: Config,
         if synthetic:
             notes.append(synthetic)
         notes.extend(land.signal_notes(detected.signals))
+        notes.extend(fishing_gear.note(detected.gear))
+        notes.extend(_irregular_note(detected.tracks))
         if state is not None and night is not None:
             with timings.stage("state"):
                 reported = state.reported(night.start - pd.Timedelta(days=carry.keep_days))
