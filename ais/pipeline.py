@@ -27,8 +27,8 @@ from ais.errors import ExitCode, ModelError
 from ais.events import annotate_places
 from ais.explain import reasons, unusual_features
 from ais.identity import flag_of
-from ais.mmsi import flag_label, irregularity
 from ais.ingest import CleaningReport, count_rows, ingest
+from ais.mmsi import flag_label, irregularity
 from ais.nightly import (
     EVENT_PING_COLUMNS,
     carry_out,
