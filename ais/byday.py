@@ -23,6 +23,7 @@ from ais.ingest import CleaningReport, count_rows, days_with_data
 from ais.output import write_csv
 from ais.pipeline import ScanResult, Timings, run_scan
 from ais.state import State
+from ais.surprises import OUTSIDE_AREAS
 
 #: Peak resident memory of a whole scan per input ping (10 M synthetic pings: 2.9 GB; the
 #: pings and their tracks live in numpy arrays, about 100 bytes each, plus temporaries).
@@ -102,8 +103,13 @@ def run_scan_by_day(paths: Sequence[str | Path], output: str | Path, cfg: Config
         events = events.sort_values(["anomaly_score", "event_id"], ascending=[False, True],
                                     kind="stable").reset_index(drop=True)
     out = write_csv(events, output)
-    notes = [n for r in results for n in r.notes if not n.startswith("state: carried")]
+    notes = [n for r in results for n in r.notes
+             if not n.startswith(("state: carried", OUTSIDE_AREAS))]
     notes = list(dict.fromkeys(notes))
+    outside = [n for r in results for n in r.notes if n.startswith(OUTSIDE_AREAS)]
+    if results and len(outside) == len(results):  # every day: one warning, not one a day
+        notes.append(outside[0] + (f" (the first of {len(results)} days; the same on every "
+                                   "other day)" if len(results) > 1 else ""))
     notes.append(f"scanned {len(results)} days one at a time (--by-day), each through the "
                  f"state like a nightly run; memory is bounded by one day of pings")
     candidates: dict[str, int] = {}

@@ -40,6 +40,7 @@ from ais.nightly import (
 )
 from ais.output import format_events, write_csv
 from ais.state import CarryConfig, Night, State
+from ais.surprises import WARNING, baseline_kind, synthetic_baseline_note, watch_area_warning
 from ais.tracks import build_tracks
 from ais.triage import event_pings
 
@@ -314,7 +315,7 @@ class ScanResult:
         lines = list(self.report.lines())
         lines.append(f"built {self.tracks:,} vessel tracks; candidates: " + ", ".join(
             f"{k} {v}" for k, v in self.candidates.items()))
-        lines.extend(self.notes)
+        lines.extend(n for n in self.notes if not n.startswith(WARNING))
         counts = self.events["event_type"].value_counts() if len(self.events) else {}
         per_type = ", ".join(f"{k} {v}" for k, v in sorted(dict(counts).items())) or "none"
         status = ""
@@ -323,7 +324,13 @@ class ScanResult:
             status = f"; {st.get('new', 0)} new, {st.get('continuing', 0)} continuing"
         lines.append(f"flagged {len(self.events)} events ({per_type}){status}; "
                      f"wrote {self.output}")
+        lines.extend(self.warnings)  # last, where a reader of the summary looks
         return lines
+
+    @property
+    def warnings(self) -> list[str]:
+        """Notes that say the result may be empty or misleading for a reason to fix."""
+        return [n for n in self.notes if n.startswith(WARNING)]
 
 def load_models(models_dir: str | Path | None, detected: Detected, cfg: Config
                 ) -> tuple[scoring.Models, str]:
@@ -448,12 +455,18 @@ def run_scan(paths: Sequence[str | Path], output: str | Path, cfg: Config,
                              f"{carried['mmsi'].nunique():,} vessels from the night starting "
                              f"{from_night:%Y-%m-%d %H:%M} UTC")
             pings = combine(carried, pings)
+        outside = watch_area_warning(ingested.pings, cfg)
+        if outside:
+            notes.append(outside)
         detected = detect_pings(pings, ingested.report, cfg, timings, anchorages=stored)
         with timings.stage("scoring"):
             prefetch.join()
             models, note = load_models(models_dir, detected, cfg)
             events = score_events(detected, models, cfg)
         notes.append(note)
+        synthetic = synthetic_baseline_note(models.meta)
+        if synthetic:
+            notes.append(synthetic)
         notes.extend(land.signal_notes(detected.signals))
         notes.extend(fishing_gear.note(detected.gear))
         notes.extend(_irregular_note(detected.tracks))
@@ -519,6 +532,7 @@ def run_train(paths: Sequence[str | Path], models_dir: str | Path, cfg: Config,
         "training_window": [times.min().isoformat() if len(times) else None,
                             times.max().isoformat() if len(times) else None],
         "rows": detected.report.rows_out,
+        "baseline": baseline_kind(list(detected.report.files)),
         "thresholds": {"scoring.threshold": cfg.scoring.threshold},
     }
     models = scoring.fit(detected.candidates, FEATURES, cfg.seed, meta)

@@ -137,7 +137,8 @@ class State:
         path = Path(path)
         if read_only and not path.exists():
             raise StateError(f"{path}: no state database here; run `ais scan` first, or pass "
-                             "--state with the file the scan wrote")
+                             "--state with the file the scan wrote (or --csv with the flagged "
+                             "CSV it wrote: the state is beside it)")
         if not read_only:
             path.parent.mkdir(parents=True, exist_ok=True)
         deadline = time.monotonic() + max(wait_s, 0.0)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -247,15 +245,13 @@ def test_output_schema_and_features() -> None:
 # --- real data -----------------------------------------------------------------------------
 
 
-def test_runs_fast_and_sane_on_the_gfw_sample() -> None:
+def test_runs_sane_on_the_gfw_sample() -> None:
+    # Its speed is measured by bench/run.py, not here: a timed assertion fails on a busy machine.
     from ais.ingest import ingest
 
     tracks = build_tracks(ingest([need(GFW)]).pings)
-    t0 = time.perf_counter()
     ev = dark_period.detect(tracks, Config())
-    elapsed = time.perf_counter() - t0
 
-    assert elapsed < 5.0
     assert len(ev) > 0
     assert (ev["duration_h"] >= Config().dark_period.min_gap_h - 1e-9).all()
     assert (ev["neighbours_reporting"] >= 0).all() and (ev["neighbour_pings_per_h"] >= 0).all()

@@ -7,6 +7,8 @@ through midnight, among neighbours reporting all the time.
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 import pytest
 from click.testing import CliRunner
@@ -236,6 +238,8 @@ def test_second_scan_on_a_held_state_exits_4(nights, tmp_path) -> None:
         assert result.exit_code == 4
         assert "in use by another scan" in result.output
         assert not (tmp_path / "f.csv").exists()
+        log = (tmp_path / "ais-scan.log").read_text()
+        assert re.search(r"run=[0-9a-f]{12} scan-failed exit=4 ", log), log
     finally:
         holder.kill()
         holder.wait()
