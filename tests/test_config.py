@@ -217,10 +217,9 @@ def _toml(value) -> str:
     return str(value)
 
 
-SECTIONS = {
-    name: [f for f in type(getattr(Config(), name)).__dataclass_fields__]
-    for name in ("clean", "tracks", "loitering", "dark_period", "meetup", "identity_change",
-                 "scoring")
+SECTIONS = {  # every section of the config, whoever adds one
+    name: list(type(value).__dataclass_fields__)
+    for name, value in vars(Config()).items() if hasattr(value, "__dataclass_fields__")
 }
 PLACE_KEYS = ["name", "kind", "lat", "lon", "radius_km", "source", "uncertainty_km", "bogus"]
 AREA_KEYS = ["name", "lat", "lon", "radius_km", "source", "polygon", "geojson"]
