@@ -32,14 +32,13 @@ from ais.nightly import (
     carry_out,
     combine,
     identities_of,
+    kept_event_pings,
     night_of,
     reconcile,
-    thin_pings,
 )
 from ais.output import format_events, write_csv
 from ais.state import CarryConfig, Night, State
 from ais.tracks import build_tracks
-from ais.triage import event_pings
 
 #: The shipped default models (inside the installed package, or models/ of a checkout).
 DEFAULT_MODELS = scoring.default_models_dir()
@@ -480,8 +479,8 @@ def _commit(state: State, result: ScanResult, detected: Detected,
         result.run_id, night,
         carry=carry_out(detected.tracks, detected.candidates, night, carry, identities),
         events=events, event_rows=_event_rows(events),
-        event_pings=thin_pings(event_pings(events, detected.tracks[
-            [c for c in EVENT_PING_COLUMNS if c in detected.tracks.columns]])),
+        event_pings=kept_event_pings(events, detected.tracks, [
+            c for c in EVENT_PING_COLUMNS if c in detected.tracks.columns]),
         identities=identities[identities["pings"] > 0].drop(columns=["first_row", "last_row"]),
         run=run)
 

@@ -192,14 +192,17 @@ def scan(path: Path, repeat: int, workdir: Path, extra: tuple[str, ...] = ()) ->
         cmd = [*_ais_command(), "scan", str(path), "-o", str(out / "flagged.csv"),
                "--timings", "-q", *extra]
         wall, rss, stderr = run_child(cmd)
+        state = out / "ais-state.duckdb"
         runs.append({"wall": wall, "rss": rss, "stages": stage_times(stderr),
-                     "total": total_time(stderr)})
+                     "total": total_time(stderr),
+                     "state_mb": state.stat().st_size / 2**20 if state.exists() else 0.0})
     names = list(dict.fromkeys(k for r in runs for k in r["stages"]))
     return {
         "wall": statistics.median(r["wall"] for r in runs),
         "walls": [r["wall"] for r in runs],
         "rss": statistics.median(r["rss"] for r in runs),
         "total": statistics.median(r["total"] for r in runs),
+        "state_mb": statistics.median(r["state_mb"] for r in runs),
         "stages": {k: statistics.median(r["stages"].get(k, 0.0) for r in runs) for k in names},
     }
 
@@ -268,7 +271,8 @@ def bytes_per_ping(rss_gb: float, rows: int) -> float:
 
 def _fmt_row(rows: int, r: dict, stages: list[str]) -> str:
     cells = [f"{rows:>12,}", f"{r['wall']:>7.2f}", f"{rows / r['wall']:>11,.0f}",
-             f"{r['rss']:>7.2f}", f"{bytes_per_ping(r['rss'], rows):>7,.0f}"]
+             f"{r['rss']:>7.2f}", f"{bytes_per_ping(r['rss'], rows):>7,.0f}",
+             f"{r.get('state_mb', 0.0):>8.1f}"]
     cells += [f"{r['stages'].get(s, float('nan')):>{max(7, len(s))}.2f}" for s in stages]
     return " ".join(cells)
 
@@ -333,7 +337,7 @@ def main(argv: list[str] | None = None) -> int:
                 results["sizes"][n]["rss"], n)
         stages = list(dict.fromkeys(s for r in results["sizes"].values() for s in r["stages"]))
         head = [f"{'rows':>12}", f"{'wall s':>7}", f"{'pings/s':>11}", f"{'RSS GB':>7}",
-                f"{'B/ping':>7}"]
+                f"{'B/ping':>7}", f"{'state MB':>8}"]
         head += [f"{s:>{max(7, len(s))}}" for s in stages]
         print(f"ais scan{' --by-day' if args.by_day else ''}{' '.join(('', *passed))} on "
               f"the {args.shape} shape, end to end, median of "

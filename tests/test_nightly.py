@@ -464,3 +464,26 @@ def test_an_input_too_big_for_the_memory_limit_is_scanned_day_by_day(nights, tmp
     whole = CliRunner().invoke(main, ["scan", str(path), "-o", str(tmp_path / "c.csv"),
                                       "--no-state"])
     assert "one UTC day at a time" not in whole.output
+
+
+def test_stored_event_pings_are_bounded_per_vessel_and_event_whatever_the_rate() -> None:
+    """A day-long event of a 10-second feed keeps at most 2 * (100 + 1) pings per vessel,
+    evenly spread, with its first and last ping, both ends of its gap and its rename."""
+    from ais.nightly import THIN_BUCKETS, thin_pings
+
+    times = [DAY1 + pd.Timedelta(seconds=10 * i) for i in range(3600)]             # 10 h
+    times += [DAY1 + pd.Timedelta(hours=12, seconds=10 * i) for i in range(4320)]  # 12 h
+    names = ["OLD NAME"] * 5000 + ["NEW NAME"] * (len(times) - 5000)
+    one = pd.DataFrame({"event_id": "LOI-x", "mmsi": 412345671,
+                        "timestamp": pd.to_datetime(times, utc=True), "lat": 38.4,
+                        "lon": 124.6, "name": names})
+    other = one.assign(mmsi=412345672, name="PARTNER")
+    thin = thin_pings(pd.concat([one, other], ignore_index=True))
+    for _, mine in thin.groupby("mmsi"):
+        assert len(mine) <= 2 * (THIN_BUCKETS + 1)
+        kept = set(mine["timestamp"])
+        assert {times[0], times[-1], times[3599], times[3600]} <= kept
+        hours = mine["timestamp"].dt.floor("h").nunique()
+        assert hours >= 22  # evenly spread: every hour with pings keeps some
+    renamed = thin[thin["mmsi"] == 412345671]
+    assert {times[4999], times[5000]} <= set(renamed["timestamp"])
