@@ -60,7 +60,8 @@ def _ns(value: pd.Timestamp | pd.Series) -> np.ndarray | int:
 
 
 def carry_out(tracks: pd.DataFrame, candidates: dict[str, pd.DataFrame], night: Night,
-              cfg: CarryConfig, identities: pd.DataFrame | None = None) -> pd.DataFrame:
+              cfg: CarryConfig, identities: pd.DataFrame | None = None,
+              flagged: pd.DataFrame | None = None) -> pd.DataFrame:
     """Pings to carry into the next night (ingest columns, sorted by mmsi, timestamp):
     each vessel's last ``vessel_tail_h`` of reporting and the first and last ping of each
     identity (name, call sign, IMO) it used, unless it has been silent for more than
@@ -68,6 +69,12 @@ def carry_out(tracks: pd.DataFrame, candidates: dict[str, pd.DataFrame], night: 
     going on at the end of the night (at most ``max_event_carry_h`` of it: a longer event
     keeps its id and start through :func:`reconcile`). ``identities`` is
     :func:`identities_of` the same frame, if already computed.
+
+    ``flagged``: tonight's flagged events. When given, an unfinished candidate of a vessel in
+    none of them (in a dense region: every ship at anchor, every slow fisher) carries its
+    pings older than the vessel's tail thinned to the first and the last of each
+    ``unflagged_every_s`` (both ends of every longer gap stay): its start, hence its id and
+    its duration, come out the same tomorrow, at a fraction of the pings.
     Vectorised over the (mmsi, timestamp) order."""
     cols = [c for c in OUTPUT_COLUMNS if c in tracks.columns]
     if tracks.empty:
@@ -115,9 +122,28 @@ def carry_out(tracks: pd.DataFrame, candidates: dict[str, pd.DataFrame], night: 
         at = np.searchsorted(unique, v)
         found = (at < len(unique)) & (unique[np.minimum(at, len(unique) - 1)] == v)
         np.minimum.at(first, at[found], t[found])
-        keep |= ts >= np.repeat(first, counts)
+        since_event = ts >= np.repeat(first, counts)
+        if flagged is not None:
+            whole = np.isin(unique, _vessels_of(flagged))
+            every = max(int(cfg.unflagged_every_s), 1) * 1_000_000_000
+            bucket = ts // every
+            vessel_start = np.zeros(len(ts), dtype=bool)
+            vessel_start[starts] = True
+            edge = np.r_[True, (bucket[1:] != bucket[:-1]) | vessel_start[1:]]
+            edge |= np.r_[edge[1:], True]
+            since_event &= np.repeat(whole, counts) | edge
+        keep |= since_event
     picked = np.flatnonzero(keep) if order is None else order[keep]
     return tracks.iloc[picked][cols].reset_index(drop=True)
+
+
+def _vessels_of(events: pd.DataFrame) -> np.ndarray:
+    """The MMSIs taking part in ``events`` (``mmsi`` and ``other_mmsi``)."""
+    if events.empty:
+        return np.empty(0, dtype=np.int64)
+    both = pd.concat([pd.to_numeric(events[c], errors="coerce")
+                      for c in ("mmsi", "other_mmsi") if c in events.columns])
+    return both.dropna().astype("int64").unique()
 
 
 def reconcile(events: pd.DataFrame, reported: pd.DataFrame, night: Night) -> pd.DataFrame:

@@ -477,7 +477,8 @@ def _commit(state: State, result: ScanResult, detected: Detected,
     identities = identities_of(detected.tracks, night.start)
     state.commit_night(
         result.run_id, night,
-        carry=carry_out(detected.tracks, detected.candidates, night, carry, identities),
+        carry=carry_out(detected.tracks, detected.candidates, night, carry, identities,
+                        flagged=events),
         events=events, event_rows=_event_rows(events),
         event_pings=kept_event_pings(events, detected.tracks, [
             c for c in EVENT_PING_COLUMNS if c in detected.tracks.columns]),

@@ -342,6 +342,44 @@ def test_carry_is_each_vessels_recent_reporting_and_unfinished_events() -> None:
     pd.testing.assert_frame_equal(carried, shuffled)
 
 
+def test_an_unflagged_vessels_unfinished_candidate_carries_its_start_and_thinned_pings() -> None:
+    """Two ships at anchor all day, each with a loitering candidate still going on at
+    midnight; only one of them is in a flagged event. The flagged one carries every ping
+    since its candidate began, the other its last 3 h whole and, before that, one ping
+    every 10 minutes from its candidate's start (so tomorrow it starts at the same time)."""
+    from ais.nightly import carry_out
+    from ais.state import CarryConfig, Night
+    from tests.conftest import ping_frame, tracks_of
+
+    flagged_ship, anchored = 412345671, 412345672
+    every_min = [DAY1 + pd.Timedelta(minutes=i) for i in range(24 * 60)]
+    rows = [(m, t, 38.4, 124.6) for m in (flagged_ship, anchored) for t in every_min]
+    tracks = tracks_of(ping_frame(rows))
+    night = Night(DAY1, every_min[-1])
+    going_on = pd.DataFrame({
+        "mmsi": [flagged_ship, anchored], "other_mmsi": pd.array([pd.NA] * 2, dtype="Int64"),
+        "start_time": [DAY1 + pd.Timedelta(hours=4)] * 2, "end_time": [night.end] * 2,
+        "is_open": [True, True]})
+    flagged = going_on.head(1)
+
+    carried = carry_out(tracks, {"loitering": going_on}, night, CarryConfig(), flagged=flagged)
+    whole = carry_out(tracks, {"loitering": going_on}, night, CarryConfig())
+
+    def minutes_of(frame: pd.DataFrame, mmsi: int) -> pd.Series:
+        times = frame.loc[frame["mmsi"] == mmsi, "timestamp"]
+        return ((times - DAY1).dt.total_seconds() // 60).astype(int)
+
+    assert list(minutes_of(carried, flagged_ship)) == list(minutes_of(whole, flagged_ship))
+    thin = minutes_of(carried, anchored)
+    assert len(thin) < len(minutes_of(whole, anchored)) / 3
+    assert thin.min() == minutes_of(whole, anchored).min() == 0  # the identity's first ping
+    assert 2 * 60 in set(thin)  # the candidate's start, less event_pad_h (2 h)
+    tail = set(range(24 * 60 - 3 * 60, 24 * 60))
+    assert tail <= set(thin)  # the last 3 h whole
+    older = thin[(thin >= 120) & (thin < 21 * 60)]
+    assert set(older // 10) == set(range(12, 126))  # every 10 minutes, none skipped
+
+
 def test_a_night_without_usable_pings_is_logged_and_changes_nothing(nights, tmp_path) -> None:
     from tests.conftest import ping_frame
 
