@@ -154,6 +154,7 @@ def scan(ctx: click.Context, paths: tuple[str, ...], output: Path, models_dir: s
     midnight is measured whole, a name seen yesterday is compared with today's, an event that
     goes on keeps its event_id (status 'continuing'), and re-running a night gives the same CSV.
     """
+    import functools
     import time
 
     from ais.allocator import tune_batch_process
@@ -184,7 +185,8 @@ def scan(ctx: click.Context, paths: tuple[str, ...], output: Path, models_dir: s
             why = None if by_day else too_big_for_one_scan(paths, memory_limit)
             if why:
                 log.line("by-day", reason=why)
-            scan_fn = run_scan_by_day if by_day or why else run_scan
+            scan_fn = (functools.partial(run_scan_by_day, memory_limit=memory_limit)
+                       if by_day or why else run_scan)
             result = scan_fn(list(paths), output, cfg, models_dir, state=state,
                              timings=Timings(on_stage=stage_callback(log, bar)),
                              skip_bad_files=skip_bad_files)

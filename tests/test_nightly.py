@@ -486,7 +486,8 @@ def test_an_input_too_big_for_the_memory_limit_is_scanned_day_by_day(nights, tmp
                                                                       monkeypatch) -> None:
     import ais.byday
 
-    monkeypatch.setattr(ais.byday, "BYTES_PER_PING", 10_000)  # 4,233 rows: 42 MB > 20 MB
+    # 4,233 rows: 25 MB > 20 MB; each day alone (about 2,100 rows, 13 MB) fits
+    monkeypatch.setattr(ais.byday, "BYTES_PER_PING", 6_000)
     both = pd.concat([pd.read_parquet(nights["day1"]), pd.read_parquet(nights["day2"])])
     path = write_parquet(tmp_path / "both.parquet", both)
     by_day = CliRunner().invoke(main, ["scan", str(path), "-o", str(tmp_path / "a.csv"),
@@ -525,3 +526,34 @@ def test_stored_event_pings_are_bounded_per_vessel_and_event_whatever_the_rate()
         assert hours >= 22  # evenly spread: every hour with pings keeps some
     renamed = thin[thin["mmsi"] == 412345671]
     assert {times[4999], times[5000]} <= set(renamed["timestamp"])
+
+
+def test_days_too_big_for_the_memory_limit_are_scanned_in_windows_of_hours(nights, tmp_path,
+                                                                           monkeypatch) -> None:
+    """A day that alone is over --memory-limit cannot go by day: the scan cuts it into
+    windows of whole hours through the state, says so, and the dark vessel's gap across
+    midnight and the loiterer's drift still come out whole, with the ids of a scan by day."""
+    import ais.byday
+
+    monkeypatch.setattr(ais.byday, "BYTES_PER_PING", 20_000)  # a day: ~2,100 rows, 42 MB
+    both = pd.concat([pd.read_parquet(nights["day1"]), pd.read_parquet(nights["day2"])])
+    path = write_parquet(tmp_path / "both.parquet", both)
+    small = CliRunner().invoke(main, ["scan", str(path), "-o", str(tmp_path / "b.csv"),
+                                      "--no-state", "--memory-limit", "20MB"])
+    assert small.exit_code == 0, small.output
+    assert "scanned 5 windows one at a time" in small.output
+    assert "2026-01-05 (2,241 rows, about 45 MB) in 3 windows of 8 h" in small.output
+    assert "2026-01-06 (1,992 rows, about 40 MB) in 2 windows of 12 h" in small.output
+    by_day = CliRunner().invoke(main, ["scan", str(path), "-o", str(tmp_path / "a.csv"),
+                                       "--no-state", "--by-day"])
+    assert by_day.exit_code == 0 and "windows of" not in by_day.output
+    cut, days = pd.read_csv(tmp_path / "b.csv"), pd.read_csv(tmp_path / "a.csv")
+
+    def story(frame: pd.DataFrame, kind: str, mmsi: int) -> list[tuple]:
+        rows = frame[(frame["event_type"] == kind) & (frame["mmsi"] == mmsi)]
+        return list(rows[["event_id", "start_time", "end_time"]].itertuples(index=False))
+
+    assert len(story(days, "dark_period", DARK)) == 1
+    assert story(cut, "dark_period", DARK) == story(days, "dark_period", DARK)
+    assert len(story(days, "loitering", LOITERER)) == 1
+    assert story(cut, "loitering", LOITERER) == story(days, "loitering", LOITERER)
