@@ -71,7 +71,7 @@ class CarryConfig:
     max_event_carry_h: float = 24.0  # ... but not more than this before the night's end
     #: the unfinished candidates of vessels with no flagged event tonight carry their pings
     #: older than ``vessel_tail_h`` thinned to the first and last of each such interval
-    unflagged_every_s: int = 600
+    unflagged_every_s: int = 1800
 
 
 @dataclass(frozen=True)
