@@ -415,7 +415,10 @@ def run_scan(paths: Sequence[str | Path], output: str | Path, cfg: Config,
         stored = anch.load(models_dir if models_dir is not None else DEFAULT_MODELS)
         prefetch = prefetch or _prefetch(models_dir, cfg)
         night = night_of(ingested.pings, cfg.clean.since, cfg.clean.until)
-        pings, from_night, n_carried = ingested.pings, None, 0
+        # hold tonight's pings in one place only: once the carry is put before them, the
+        # frame ingest returned is garbage (else it would sit beside the combined one)
+        report, pings, from_night, n_carried = ingested.report, ingested.pings, None, 0
+        del ingested
         if state is not None and night is not None:
             seen, from_night = state.previous_nights(night)
             notes.extend(seen)
@@ -426,7 +429,9 @@ def run_scan(paths: Sequence[str | Path], output: str | Path, cfg: Config,
                              f"{carried['mmsi'].nunique():,} vessels from the night starting "
                              f"{from_night:%Y-%m-%d %H:%M} UTC")
             pings = combine(carried, pings)
-        detected = detect_pings(pings, ingested.report, cfg, timings, anchorages=stored)
+            del carried
+        detected = detect_pings(pings, report, cfg, timings, anchorages=stored)
+        del pings  # the tracks hold what is needed
         with timings.stage("scoring"):
             prefetch.join()
             models, note = load_models(models_dir, detected, cfg)
@@ -440,7 +445,7 @@ def run_scan(paths: Sequence[str | Path], output: str | Path, cfg: Config,
         with timings.stage("output"):
             out = write_csv(events, output)
         n_tracks = int(detected.tracks[["mmsi", "track"]].drop_duplicates().shape[0])
-        result = ScanResult(ingested.report, events, out, n_tracks,
+        result = ScanResult(report, events, out, n_tracks,
                             {k: len(v) for k, v in detected.candidates.items()}, timings,
                             notes, run_id, night)
         if state is not None:
