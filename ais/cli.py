@@ -17,6 +17,10 @@ from ais.errors import AisError, ExitCode, exit_codes_help
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
+#: Where every command looks for the state without --state: one rule for all of them.
+STATE_RULE = ("$AIS_STATE, else ais-state.duckdb beside the flagged CSV: the one scan "
+              "writes with -o, export and report read, show and history name with --csv")
+
 
 class _StateBusyError(click.ClickException):
     exit_code = ExitCode.STATE_BUSY
@@ -34,6 +38,8 @@ class _Group(click.Group):
             raise _StateBusyError(str(exc)) from exc
         except AisError as exc:
             raise click.ClickException(str(exc)) from exc
+        except BrokenPipeError:  # before click's own handler, which exits 1
+            _quiet_broken_pipe()
 
     def main(self, *args, **kwargs):  # type: ignore[override]
         from ais.stopping import ScanStopped
@@ -53,7 +59,23 @@ class _Group(click.Group):
         except click.Abort:
             click.echo("Aborted!", err=True)
             sys.exit(ExitCode.ERROR)
+        except BrokenPipeError:
+            _quiet_broken_pipe()
         sys.exit(code if isinstance(code, int) else ExitCode.OK)
+
+
+def _quiet_broken_pipe() -> None:
+    """The reader of our output went away (``ais show ID | head``): that is not an error.
+    Point stdout at /dev/null so the interpreter's final flush cannot fail again, and exit
+    0 without a traceback."""
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+    sys.exit(ExitCode.OK)
 
 
 @click.group(cls=_Group, context_settings=CONTEXT, epilog=exit_codes_help())
@@ -122,8 +144,7 @@ everywhere_option = click.option(
 @click.option("--since", help="Only pings at or after this UTC time (e.g. 2026-01-05).")
 @click.option("--until", help="Only pings before this UTC time (e.g. 2026-01-06).")
 @click.option("--state", "state_path", type=click.Path(dir_okay=False, path_type=Path),
-              help="State database kept from night to night (default: $AIS_STATE, else "
-                   "ais-state.duckdb beside the CSV).")
+              help=f"State database kept from night to night (default: {STATE_RULE}).")
 @click.option("--no-state", is_flag=True,
               help="Scan these files on their own: read and write no state.")
 @click.option("--wait", "wait_s", type=float, default=0.0, show_default=True,
@@ -135,7 +156,8 @@ everywhere_option = click.option(
 @click.option("--memory-limit", default="8GB", show_default=True,
               help="Memory budget (e.g. 4GB): DuckDB spills to a temporary directory beyond "
                    "it instead of failing, and an input too large to scan whole within it "
-                   "(about 300 bytes a ping) is scanned one day at a time (--by-day).")
+                   "(about 0.5 GB plus 300 bytes a ping) is scanned one day at a time "
+                   "(--by-day).")
 @click.option("--by-day", is_flag=True,
               help="Scan a long input (a month) one UTC day at a time through the state, "
                    "like nightly runs: memory bounded by one day of pings.")
@@ -154,6 +176,7 @@ def scan(ctx: click.Context, paths: tuple[str, ...], output: Path, models_dir: s
     midnight is measured whole, a name seen yesterday is compared with today's, an event that
     goes on keeps its event_id (status 'continuing'), and re-running a night gives the same CSV.
     """
+    import contextlib
     import functools
     import time
 
@@ -171,27 +194,28 @@ def scan(ctx: click.Context, paths: tuple[str, ...], output: Path, models_dir: s
     t0 = time.perf_counter()
     state = None
     bar = progress_bar(SCAN_STAGES) if wants_progress(quiet) else None
-    stop = stop_on_signals()
+    scope = contextlib.ExitStack()
     try:
-        stop.__enter__()
+        scope.enter_context(stop_on_signals())
+        # every DuckDB connection of the scan, the state's included, gets the limit
+        scope.enter_context(duckdb_memory_limit(memory_limit))
         if not no_state:
             state = State.open(state_path or default_path(output), wait_s=wait_s)
             log.line("state", path=state.path)
         if bar is not None:
             bar.__enter__()
-        with duckdb_memory_limit(memory_limit):
-            from ais.byday import run_scan_by_day, too_big_for_one_scan
+        from ais.byday import run_scan_by_day, too_big_for_one_scan
 
-            why = None if by_day else too_big_for_one_scan(paths, memory_limit)
-            if why:
-                log.line("by-day", reason=why)
-            scan_fn = (functools.partial(run_scan_by_day, memory_limit=memory_limit)
-                       if by_day or why else run_scan)
-            result = scan_fn(list(paths), output, cfg, models_dir, state=state,
-                             timings=Timings(on_stage=stage_callback(log, bar)),
-                             skip_bad_files=skip_bad_files)
-            if why:
-                result.notes.append(why)
+        why = None if by_day else too_big_for_one_scan(paths, memory_limit)
+        if why:
+            log.line("by-day", reason=why)
+        scan_fn = (functools.partial(run_scan_by_day, memory_limit=memory_limit)
+                   if by_day or why else run_scan)
+        result = scan_fn(list(paths), output, cfg, models_dir, state=state,
+                         timings=Timings(on_stage=stage_callback(log, bar)),
+                         skip_bad_files=skip_bad_files)
+        if why:
+            result.notes.append(why)
     except BaseException as exc:
         log.line("scan-failed", exit=_exit_code(exc), seconds=f"{time.perf_counter() - t0:.2f}",
                  error=f"{type(exc).__name__}: {exc}")
@@ -202,9 +226,12 @@ def scan(ctx: click.Context, paths: tuple[str, ...], output: Path, models_dir: s
             bar.__exit__(None, None, None)
         if state is not None:
             state.close()
-        stop.__exit__(None, None, None)
+        scope.close()  # the spill folder goes after the last connection
     code = ExitCode.after_run(getattr(result.report, "bad_files", None))
-    log.line("scan-done", exit=code, run=result.run_id, flagged=len(result.events),
+    for note in result.notes:  # what a reader of the log must not miss
+        if note.startswith(("warning:", "note:")):
+            log.line(note.split(":", 1)[0], text=note.split(":", 1)[1].strip())
+    log.line("scan-done", exit=code, state_run=result.run_id, flagged=len(result.events),
              seconds=f"{time.perf_counter() - t0:.2f}", output=result.output)
     log.close()
     for line in result.summary_lines():
@@ -254,10 +281,19 @@ def evaluate(flagged: str, truth: str) -> None:
     """Precision, recall and F1 of a flagged CSV against a truth table."""
     import pandas as pd
 
+    from ais.evaluate import check_inputs
     from ais.evaluate import evaluate as run
 
     try:
-        result = run(pd.read_csv(flagged), pd.read_csv(truth))
+        flagged_rows, truth_rows = pd.read_csv(flagged), pd.read_csv(truth)
+    except (ValueError, pd.errors.ParserError) as exc:
+        raise click.ClickException(f"cannot read {flagged} or {truth} as CSV: {exc}") from exc
+    try:
+        check_inputs(flagged_rows, truth_rows, str(flagged), str(truth))
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+    try:
+        result = run(flagged_rows, truth_rows)
     except (KeyError, ValueError) as exc:
         raise click.ClickException(f"cannot compare {flagged} with {truth}: {exc}") from exc
     for line in result.lines():
@@ -286,33 +322,36 @@ def synth(out_dir: Path, seed: int, days: int, start: str, n_background: int,
 
 state_option = click.option(
     "--state", "state_path", type=click.Path(dir_okay=False, path_type=Path),
-    help="State database the scans wrote (default: $AIS_STATE, else ./ais-state.duckdb).")
+    help=f"State database the scans wrote (default: {STATE_RULE}).")
+flagged_csv_option = click.option(
+    "--csv", "flagged_csv", type=click.Path(dir_okay=False, path_type=Path),
+    default=Path("flagged.csv"), show_default=True,
+    help="The flagged CSV the scan wrote: its state is beside it (see --state).")
 
 
 csv_state_option = click.option(
     "--state", "state_path", type=click.Path(dir_okay=False, path_type=Path),
-    help="State the scan wrote (default: $AIS_STATE, else beside the CSV).")
+    help=f"State the scan wrote (default: {STATE_RULE}).")
 
 
 @main.command(context_settings=CONTEXT)
 @click.argument("mmsi", type=int)
 @state_option
-def history(mmsi: int, state_path: Path | None) -> None:
+@flagged_csv_option
+def history(mmsi: int, state_path: Path | None, flagged_csv: Path) -> None:
     """A vessel's identities and events over the nights scanned so far."""
     from ais.history import history_lines
     from ais.state import State, default_path
 
-    with State.open(state_path or default_path(), read_only=True) as state:
+    with State.open(state_path or default_path(flagged_csv), read_only=True) as state:
         lines = history_lines(mmsi, *state.history(mmsi))
     for line in lines:
         click.echo(line)
 
 
-def _flagged_with_pings(flagged: Path, state_path: Path | None):
-    """The CSV's events and, from the state the scan wrote, their pings."""
+def _read_flagged(flagged: Path):
+    """The flagged-events CSV `ais scan` wrote, or a clear error."""
     import pandas as pd
-
-    from ais.state import State, default_path
 
     try:
         events = pd.read_csv(flagged, dtype={"event_id": str})
@@ -321,6 +360,14 @@ def _flagged_with_pings(flagged: Path, state_path: Path | None):
     if "event_id" not in events.columns:
         raise click.ClickException(f"{flagged}: no event_id column; pass the CSV `ais scan` "
                                    "wrote")
+    return events
+
+
+def _flagged_with_pings(flagged: Path, state_path: Path | None):
+    """The CSV's events and, from the state the scan wrote, their pings."""
+    from ais.state import State, default_path
+
+    events = _read_flagged(flagged)
     with State.open(state_path or default_path(flagged), read_only=True) as state:
         pings = state.event_pings(list(events["event_id"]))
         runs = state.runs()
@@ -331,12 +378,13 @@ def _flagged_with_pings(flagged: Path, state_path: Path | None):
 @main.command(context_settings=CONTEXT)
 @click.argument("event_id")
 @state_option
+@flagged_csv_option
 @click.option("--png", "png_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Map to write (default: EVENT_ID.png in the current directory).")
 @click.option("--models", "models_dir", type=click.Path(exists=True, file_okay=False),
               help="Forests to compare the features with (default: the shipped models).")
 @config_option
-def show(event_id: str, state_path: Path | None, png_path: Path | None,
+def show(event_id: str, state_path: Path | None, flagged_csv: Path, png_path: Path | None,
          models_dir: str | None, config_path: str | None) -> None:
     """The story of one flagged event (identities, timeline, features against the baseline)
     and a PNG map of the tracks around it."""
@@ -347,7 +395,7 @@ def show(event_id: str, state_path: Path | None, png_path: Path | None,
     from ais.state import State, default_path
     from ais.story import story_lines
 
-    path = state_path or default_path()
+    path = state_path or default_path(flagged_csv)
     with State.open(path, read_only=True) as state:
         events = state.events([event_id])
         pings = state.event_pings([event_id])
@@ -360,26 +408,45 @@ def show(event_id: str, state_path: Path | None, png_path: Path | None,
     except ModelError:
         models = None
     event = events.iloc[0]
-    for line in story_lines(event, pings, models):
-        click.echo(line)
+    lines = story_lines(event, pings, models)
+    # the map first: a reader that stops early (`| head`) still gets it
     png = event_map(event, pings, load_config(config_path),
                     path=png_path or Path(f"{event_id}.png"))
+    for line in lines:
+        click.echo(line)
     click.echo(f"map: {png_path or Path(f'{event_id}.png')} ({len(png):,} bytes)")
 
 
 @main.command(context_settings=CONTEXT)
 @click.argument("flagged", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--format", "fmt", type=click.Choice(["geojson", "kml"]), required=True,
-              help="geojson for QGIS, kml for Google Earth.")
+@click.option("--format", "fmt", type=click.Choice(["geojson", "kml", "xlsx"],
+                                                   case_sensitive=False), required=True,
+              help="geojson for QGIS, kml for Google Earth, xlsx for a spreadsheet.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
-              help="File to write (default: the CSV's name with .geojson or .kml).")
+              help="File to write (default: the CSV's name with .geojson, .kml or .xlsx).")
+@click.option("--maps", "maps_dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="xlsx: folder of EVENT_ID.png maps to link each event id to (default: the "
+                   "CSV's folder, then the current one, where `ais show` writes them).")
 @csv_state_option
-def export(flagged: Path, fmt: str, output: Path | None, state_path: Path | None) -> None:
-    """Write the flagged events of a CSV with their track segments as GeoJSON or KML."""
+def export(flagged: Path, fmt: str, output: Path | None, maps_dir: Path | None,
+           state_path: Path | None) -> None:
+    """Write the flagged events of a CSV with their track segments and dark gaps as GeoJSON
+    or KML, or the events as an Excel workbook."""
     from ais.export import export as write
 
+    fmt = fmt.lower()
+    out_path = output or flagged.with_suffix(f".{fmt}")
+    if fmt == "xlsx":  # the rows only: no tracks, no state needed
+        events = _read_flagged(flagged)
+        folders = [maps_dir] if maps_dir else [flagged.resolve().parent, Path.cwd()]
+        out = write(events, events.iloc[:0], out_path, fmt, maps=folders)
+        from ais.xlsx import map_links
+
+        n_maps = len(map_links([str(e) for e in events["event_id"]], folders))
+        click.echo(f"wrote {out}: {len(events)} events, {n_maps} linked to their map")
+        return
     events, pings, _, missing = _flagged_with_pings(flagged, state_path)
-    out = write(events, pings, output or flagged.with_suffix(f".{fmt}"), fmt)
+    out = write(events, pings, out_path, fmt)
     click.echo(f"wrote {out}: {len(events)} events, {len(pings):,} track points")
     if missing:
         click.echo(f"{len(missing)} events have no stored track (scanned with --no-state, or "

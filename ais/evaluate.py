@@ -69,6 +69,33 @@ def match(flagged: pd.DataFrame, truth: pd.DataFrame) -> np.ndarray:
     return out
 
 
+#: Columns every truth table has (``ais synth`` writes them); a flagged CSV has others.
+TRUTH_COLUMNS = ("event_type", "kind", "mmsi", "start_time", "end_time")
+FLAGGED_COLUMNS = ("event_id", "event_type", "mmsi", "start_time", "end_time",
+                   "anomaly_score")
+
+
+def check_inputs(flagged: pd.DataFrame, truth: pd.DataFrame, flagged_name: str = "flagged",
+                 truth_name: str = "truth") -> None:
+    """Refuse a truth file that is not a truth table (e.g. the flagged CSV given twice) and
+    a flagged file that is not a flagged CSV, naming the file, the columns and the fix.
+
+    Raises:
+        ValueError: with the message to show.
+    """
+    missing = [c for c in TRUTH_COLUMNS if c not in truth.columns]
+    if missing or "anomaly_score" in truth.columns:
+        what = ("a flagged-events CSV" if "anomaly_score" in truth.columns
+                else f"no truth table (no {', '.join(missing)} column)")
+        raise ValueError(f"{truth_name} is {what}, not a truth table; pass the "
+                         "NAME.truth.csv that `ais synth` wrote beside its Parquet (columns "
+                         f"{', '.join(TRUTH_COLUMNS)}, ...)")
+    missing = [c for c in FLAGGED_COLUMNS if c not in flagged.columns]
+    if missing:
+        raise ValueError(f"{flagged_name} is not a flagged-events CSV (no {', '.join(missing)} "
+                         "column); pass the CSV `ais scan` wrote")
+
+
 def evaluate(flagged: pd.DataFrame, truth: pd.DataFrame) -> Evaluation:
     """Score flagged events against the anomalies of a truth table (benign rows ignored)."""
     if "kind" in truth.columns:

@@ -3,7 +3,10 @@
 ``reason`` states what happened with numbers and units, built from the event's own fields.
 ``unusual_features`` compares each feature with the baseline the forest was fitted on, e.g.
 "duration_h 31.2 (baseline p99 9.5)", most extreme first; it is derived from the model's
-baseline quantiles, not from fixed text.
+baseline quantiles, not from fixed text. A feature is listed only when its value breaks the
+reference it quotes: above the highest baseline percentile it exceeds (at least the
+``1 - tail`` one), or below the lowest one it falls under; a value equal to the baseline's
+extreme (``in_port 0.00`` where most of the baseline is 0) is not unusual.
 """
 
 from __future__ import annotations
@@ -64,6 +67,11 @@ def _meetup(ev: pd.Series) -> str:
 
 def _identity(ev: pd.Series) -> str:
     parts = []
+    if ev.get("two_transponders") == 1:
+        return (f"One hull, two transponders: MMSI {ev['mmsi']} and MMSI {ev['other_mmsi']} "
+                "send the same hull identity from the same place over the same hours "
+                f"({_num(float(ev.get('handover_km', 0) or 0) * 1000, 0)} m apart in median "
+                f"over {_num(ev.get('n_switches'), 0)} paired reports), {_where(ev)}")
     if ev.get("mmsi_changed") == 1:
         fb, fa = ev.get("flag_before") or "?", ev.get("flag_after") or "?"
         parts.append(f"new MMSI {ev['mmsi']} ({fa}) took over from {ev['other_mmsi']} ({fb}) "
@@ -78,10 +86,19 @@ def _identity(ev: pd.Series) -> str:
     text = "Identity change: " + "; ".join(parts)
     n = ev.get("n_switches")
     k = ev.get("n_identities")
-    if pd.notna(n) and float(n) > 1 and pd.notna(k) and float(k) > 2:
+    size = ev.get("chain_size")
+    if pd.notna(size) and float(size) > 1 and ev.get("name_changed") == 1:
+        text += (f" (rename {int(ev.get('chain_index'))} of {int(size)} in this track"
+                 + (f", {int(n)} switches among {int(k)} names" if pd.notna(n) and pd.notna(k)
+                    and float(n) > float(size) else "") + ")")
+    elif pd.notna(n) and float(n) > 1 and pd.notna(k) and float(k) > 2:
         text += f" ({int(n)} changes among {int(k)} names)"
     elif pd.notna(n) and float(n) > 1:
         text += f" ({int(n)} switches back and forth)"
+    if ev.get("shared_mmsi") == 1:
+        text += (f"; another ship {_num(ev.get('shared_mmsi_km'), 0)} km away broadcast the "
+                 "same new name under this MMSI at about the same time (a shared MMSI), so "
+                 "the name may be the other ship's")
     return text + f", {_where(ev)}"
 
 
@@ -95,9 +112,30 @@ def reasons(events: pd.DataFrame) -> pd.Series:
                      index=events.index, dtype="str")
 
 
+def _broken_reference(value: float, quantiles: np.ndarray, tail: float
+                      ) -> tuple[str, float] | None:
+    """("p99", 9.5) or ("max", 11.3): the most extreme baseline percentile that ``value``
+    lies strictly beyond, when it is at least as far out as the ``tail`` (p90 or above / p10
+    or below); None when the value breaks no such reference."""
+    if not np.isfinite(value) or not np.isfinite(quantiles).any():
+        return None
+    finite = np.isfinite(quantiles)
+    above = np.flatnonzero(finite & (value > quantiles) & (QUANTILES >= 1 - tail - 1e-9))
+    below = np.flatnonzero(finite & (value < quantiles) & (QUANTILES <= tail + 1e-9))
+    if len(above):
+        i = int(above.max())
+    elif len(below):
+        i = int(below.min())
+    else:
+        return None
+    pct = round(QUANTILES[i] * 100)
+    return {0: "min", 100: "max"}.get(pct, f"p{pct:d}"), float(quantiles[i])
+
+
 def unusual_features(events: pd.DataFrame, model: TypeModel, top: int = 3,
                      tail: float = 0.10) -> pd.Series:
-    """The features most outside the baseline, in words, for events of the model's type."""
+    """The features most outside the baseline, in words, for events of the model's type:
+    each with the baseline percentile its value breaks (see :func:`_broken_reference`)."""
     if events.empty or model.n_baseline == 0:
         return pd.Series("", index=events.index, dtype="str")
     pct = model.percentile_of(events)
@@ -106,15 +144,17 @@ def unusual_features(events: pd.DataFrame, model: TypeModel, top: int = 3,
     out = []
     for i in range(len(events)):  # loop over events
         order = np.argsort(-extreme[i], kind="stable")
-        words = []
-        for j in order[:top]:
+        words: list[str] = []
+        for j in order:
+            if len(words) == top:
+                break
             p = pct[i, j]
             if not np.isfinite(p) or abs(p - 0.5) < 0.5 - tail:
                 continue
-            high = p > 0.5
-            qi = int(np.searchsorted(QUANTILES, 0.99 if high else 0.01))
-            ref = model.feature_quantiles[qi, j]
+            ref = _broken_reference(values[i, j], model.feature_quantiles[:, j], tail)
+            if ref is None:
+                continue
             words.append(f"{model.features[j]} {_num(values[i, j], 2)} "
-                         f"(baseline {'p99' if high else 'p1'} {_num(ref, 2)})")
+                         f"(baseline {ref[0]} {_num(ref[1], 2)})")
         out.append("; ".join(words))
     return pd.Series(out, index=events.index, dtype="str")

@@ -1,17 +1,22 @@
-"""Flagged events as GeoJSON (for QGIS) or KML (for Google Earth).
+"""Flagged events as GeoJSON (for QGIS), KML (for Google Earth) or an Excel workbook.
 
-Each event becomes one Point at its location plus one LineString per track segment of its
-vessel(s) around it, built as movingpandas trajectories. Every feature carries the event's
-CSV fields (formatted exactly as in the CSV), so a filter on ``event_type`` or
-``anomaly_score`` works on lines and points alike; lines add ``role`` (vessel, partner,
-previous MMSI), ``segment_id``, ``segment_mmsi``, ``segment_start``/``segment_end``,
-``n_pings`` and ``length_km``.
+Each event becomes one Point at its location, one line per track segment of its vessel(s)
+around it (built as movingpandas trajectories), and one line per silence longer than the
+segment gap (from the last ping before to the first after: the dark gap). Every feature
+carries the event's CSV fields (formatted exactly as in the CSV), so a filter on
+``event_type`` or ``anomaly_score`` works on points and lines alike, and ``kind`` (event,
+track, gap) says what it is; lines add ``role`` (vessel, partner, previous MMSI, gap),
+``segment_id``, ``segment_mmsi``, ``segment_start``/``segment_end``, ``n_pings`` and
+``length_km``; gaps add ``gap_h``.
 
-GeoJSON follows RFC 7946: WGS 84 longitude, latitude order, no ``crs`` member, no NaN.
-KML is OGC KML 2.2: a folder per event (ranked by score) with a ``TimeSpan`` on every
-placemark so Google Earth's time slider plays the night, ``ExtendedData`` with the CSV
+GeoJSON follows RFC 7946: WGS 84 longitude, latitude order, no ``crs`` member, no NaN; one
+FeatureCollection whose ``kind`` property splits it into events, tracks and gaps in QGIS.
+KML is OGC KML 2.2 with Google's ``gx`` extension: one Folder per kind (events, tracks, gaps;
+GDAL and QGIS read each folder as one layer), the tracks as ``gx:Track`` with one ``when``
+per position so Google Earth's time slider replays the night position by position, the gaps
+as dashed red lines, a ``TimeSpan`` on every event and gap, ``ExtendedData`` with the CSV
 fields, a description balloon (all text HTML-escaped: vessel names are untrusted input) and
-one style per event type. Files are written atomically.
+one style per event type. The workbook is :mod:`ais.xlsx`. Files are written atomically.
 """
 
 from __future__ import annotations
@@ -20,17 +25,25 @@ import html
 import json
 import math
 import xml.etree.ElementTree as ET
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from ais.config import TrackConfig
+from ais.geo import haversine_km
 from ais.output import CSV_COLUMNS, EXTRA_COLUMNS, atomic_path, format_events
 from ais.trajectories import to_trajectory_collection
 from ais.triage import as_events, as_pings, pings_for, vessels_of
 
-FORMATS = ("geojson", "kml")
+FORMATS = ("geojson", "kml", "xlsx")
 KML_NS = "http://www.opengis.net/kml/2.2"
+GX_NS = "http://www.google.com/kml/ext/2.2"
+#: The dark gap's dashes in KML (Google Earth draws no dashed style): this many pieces, every
+#: other one drawn.
+GAP_DASHES = 24
+_GAP_KML_COLOUR = "ff1f30d7"  # the maps' gap red, aabbggrr
 _ROLE_OTHER = {"meetup": "partner", "identity_change": "previous MMSI"}
 #: KML colours are aabbggrr; one per event type (ColorBrewer Set1).
 _KML_COLOURS = {
@@ -88,8 +101,12 @@ def _segments(event: pd.Series, pings: pd.DataFrame) -> list[dict[str, Any]]:
     role_other = _ROLE_OTHER.get(event["event_type"], "other vessel")
     n_pings = p.assign(traj=p["mmsi"].astype(str) + "_" + p["track"].astype(str) + "_"
                        + p["segment"].astype(str)).groupby("traj").size()
+    p = p.assign(traj=p["mmsi"].astype(str) + "_" + p["track"].astype(str) + "_"
+                 + p["segment"].astype(str))
+    by_traj = {k: g for k, g in p.groupby("traj", sort=False)}
     out = []
     for (_, line), mmsi in zip(lines.iterrows(), mmsi_of, strict=True):
+        mine = by_traj[line["traj_id"]]
         out.append({
             "role": "vessel" if mmsi == vessels[0] else role_other,
             "segment_id": line["traj_id"],
@@ -99,12 +116,50 @@ def _segments(event: pd.Series, pings: pd.DataFrame) -> list[dict[str, Any]]:
             "n_pings": int(n_pings.get(line["traj_id"], 0)),
             "length_km": round(float(line["length"]) / 1000, 3),
             "coordinates": [[round(x, 6), round(y, 6)] for x, y in line["geometry"].coords],
+            "track_when": [_iso(t) for t in mine["timestamp"]],
+            "track_coords": list(zip(mine["lon"].round(6), mine["lat"].round(6),
+                                     strict=True)),
+        })
+    return out
+
+
+def _gaps(event: pd.Series, pings: pd.DataFrame, gap_h: float = TrackConfig.gap_h
+          ) -> list[dict[str, object]]:
+    """The event's vessels' silences longer than ``gap_h``: one dict per dark gap, from the
+    last ping before to the first after (vectorised over the pings)."""
+    p = pings_for(pings, event["event_id"])
+    if p.empty:
+        return []
+    p = as_pings(p)
+    vessels = vessels_of(event)
+    p = p[p["mmsi"].isin(vessels)].reset_index(drop=True)
+    same = (p["mmsi"] == p["mmsi"].shift()) & (p["track"] == p["track"].shift())
+    dt_h = p["timestamp"].diff().dt.total_seconds() / 3600
+    after = p.index[same & (dt_h > gap_h)]
+    role_other = _ROLE_OTHER.get(event["event_type"], "other vessel")
+    out = []
+    for i in after:  # loop over silences, not pings
+        a, b = p.loc[i - 1], p.loc[i]
+        km = float(haversine_km(a["lat"], a["lon"], b["lat"], b["lon"]))
+        out.append({
+            "role": "gap",
+            "gap_of": "vessel" if a["mmsi"] == vessels[0] else role_other,
+            "segment_id": f"{a['mmsi']}_{a['track']}_gap_{a['segment']}_{b['segment']}",
+            "segment_mmsi": int(a["mmsi"]),
+            "segment_start": _iso(a["timestamp"]),
+            "segment_end": _iso(b["timestamp"]),
+            "n_pings": 2,
+            "length_km": round(km, 3),
+            "gap_h": round(float(dt_h[i]), 3),
+            "coordinates": [[round(float(a["lon"]), 6), round(float(a["lat"]), 6)],
+                            [round(float(b["lon"]), 6), round(float(b["lat"]), 6)]],
         })
     return out
 
 
 def features(events: pd.DataFrame, pings: pd.DataFrame) -> list[dict[str, object]]:
-    """GeoJSON Feature dicts: per event (by rank) its Point, then its segments' LineStrings.
+    """GeoJSON Feature dicts: per event (by rank) its Point, then its segments' LineStrings,
+    then its dark gaps' LineStrings (``role: gap``).
 
     Loops over events and their segments; the pings go through movingpandas per event.
     """
@@ -119,16 +174,19 @@ def features(events: pd.DataFrame, pings: pd.DataFrame) -> list[dict[str, object
             "geometry": {"type": "Point",
                          "coordinates": [round(float(event["lon"]), 6),
                                          round(float(event["lat"]), 6)]},
-            "properties": {"feature": "event", **base},
+            "properties": {"kind": "event", "feature": "event", **base},
         })
-        for seg in _segments(event, pings):
-            coords = seg.pop("coordinates")
-            out.append({
-                "type": "Feature",
-                "id": f"{event['event_id']}/{seg['segment_id']}",
-                "geometry": {"type": "LineString", "coordinates": coords},
-                "properties": {"feature": "track", **base, **seg},
-            })
+        for kind, lines in (("track", _segments(event, pings)), ("gap", _gaps(event, pings))):
+            for seg in lines:
+                coords = seg.pop("coordinates")
+                seg.pop("track_when", None)
+                seg.pop("track_coords", None)
+                out.append({
+                    "type": "Feature",
+                    "id": f"{event['event_id']}/{seg['segment_id']}",
+                    "geometry": {"type": "LineString", "coordinates": coords},
+                    "properties": {"kind": kind, "feature": kind, **base, **seg},
+                })
     return out
 
 
@@ -140,7 +198,8 @@ def to_geojson(events: pd.DataFrame, pings: pd.DataFrame) -> str:
 
 def _sub(parent: ET.Element, tag: str, text: object | None = None, **attrib: str
          ) -> ET.Element:
-    el = ET.SubElement(parent, f"{{{KML_NS}}}{tag}", attrib)
+    ns = GX_NS if tag.startswith("gx:") else KML_NS
+    el = ET.SubElement(parent, f"{{{ns}}}{tag.removeprefix('gx:')}", attrib)
     if text is not None:
         el.text = str(text)
     return el
@@ -205,18 +264,93 @@ def _styles(doc: ET.Element) -> None:
         _sub(line, "color", "b0" + colour[2:])
         _sub(line, "width", "2")
         _sub(_sub(partner, "BalloonStyle"), "text", "$[description]")
+    gap = _sub(doc, "Style", id="gap")
+    line = _sub(gap, "LineStyle")
+    _sub(line, "color", _GAP_KML_COLOUR)
+    _sub(line, "width", "3")
+    _sub(_sub(gap, "BalloonStyle"), "text", "$[description]")
+
+
+def _dashes(coords: list[list[float]], n: int = GAP_DASHES) -> list[list[tuple[float, float]]]:
+    """Every other of ``n`` equal pieces of the straight line between two positions."""
+    (x0, y0), (x1, y1) = coords[0], coords[-1]
+    f = [i / n for i in range(n + 1)]
+    return [[(x0 + (x1 - x0) * f[i], y0 + (y1 - y0) * f[i]),
+             (x0 + (x1 - x0) * f[i + 1], y0 + (y1 - y0) * f[i + 1])] for i in range(0, n, 2)]
+
+
+def _kml_point(folder: ET.Element, event: pd.Series, base: dict, name: str,
+               style: str | None) -> None:
+    point = _sub(folder, "Placemark", id=str(event["event_id"]))
+    _sub(point, "name", name)
+    _sub(point, "description", _description(base, name))
+    _time_span(point, base["start_time"] or None, base["end_time"] or None)
+    if style:
+        _sub(point, "styleUrl", style)
+    _extended_data(point, {"kind": "event", "feature": "event", **base})
+    _sub(_sub(point, "Point"), "coordinates",
+         f"{float(event['lon']):.6f},{float(event['lat']):.6f}")
+
+
+def _kml_track(folder: ET.Element, seg: dict, base: dict, name: str, style: str | None
+               ) -> None:
+    """A segment as a ``gx:Track``: one ``when`` and one ``gx:coord`` per position."""
+    when, coords = seg.pop("track_when"), seg.pop("track_coords")
+    seg.pop("coordinates")
+    mark = _sub(folder, "Placemark")
+    seg_name = f"{seg['role']} {seg['segment_mmsi']} segment {seg['segment_id']}"
+    _sub(mark, "name", seg_name)
+    _sub(mark, "description", _description(
+        {**base, "segment": f"{seg['segment_start']} to {seg['segment_end']}, "
+                            f"{seg['n_pings']} pings, {seg['length_km']} km"},
+        f"{name}: {seg_name}"))
+    if style:
+        _sub(mark, "styleUrl", style if seg["role"] == "vessel" else f"{style}-other")
+    _extended_data(mark, {"kind": "track", "feature": "track", **base, **seg})
+    track = _sub(mark, "gx:Track")
+    _sub(track, "altitudeMode", "clampToGround")
+    for t in when:
+        _sub(track, "when", t)
+    for x, y in coords:
+        _sub(track, "gx:coord", f"{x:.6f} {y:.6f} 0")
+
+
+def _kml_gap(folder: ET.Element, gap: dict, base: dict, name: str) -> None:
+    """A dark gap as a dashed red line (a MultiGeometry of short pieces)."""
+    coords = gap.pop("coordinates")
+    mark = _sub(folder, "Placemark")
+    gap_name = f"{gap['gap_of']} {gap['segment_mmsi']} dark {gap['gap_h']:.1f} h"
+    _sub(mark, "name", gap_name)
+    _sub(mark, "description", _description(
+        {**base, "segment": f"silent {gap['segment_start']} to {gap['segment_end']} "
+                            f"({gap['gap_h']:.1f} h, {gap['length_km']} km apart)"},
+        f"{name}: {gap_name}"))
+    _time_span(mark, str(gap["segment_start"]), str(gap["segment_end"]))
+    _sub(mark, "styleUrl", "#gap")
+    _extended_data(mark, {"kind": "gap", "feature": "gap", **base, **gap})
+    multi = _sub(mark, "MultiGeometry")
+    for piece in _dashes(coords):
+        line = _sub(multi, "LineString")
+        _sub(line, "tessellate", "1")
+        _sub(line, "coordinates", " ".join(f"{x:.6f},{y:.6f}" for x, y in piece))
 
 
 def to_kml(events: pd.DataFrame, pings: pd.DataFrame) -> str:
-    """An OGC KML 2.2 document (text)."""
+    """An OGC KML 2.2 document (text) with a Folder per kind: events, tracks, gaps."""
     ET.register_namespace("", KML_NS)
+    ET.register_namespace("gx", GX_NS)
     root = ET.Element(f"{{{KML_NS}}}kml")
     doc = _sub(root, "Document")
     _sub(doc, "name", "ais flagged events")
     _sub(doc, "open", "1")
-    _sub(doc, "description", "Flagged AIS events ranked by anomaly_score; each folder holds "
-         "the event's point and its vessels' track segments around it.")
+    _sub(doc, "description", "Flagged AIS events ranked by anomaly_score: their points, their "
+         "vessels' tracks around them (the time slider replays them) and their dark gaps "
+         "(dashed red).")
     _styles(doc)
+    folders = {}
+    for kind, label in (("event", "events"), ("track", "tracks"), ("gap", "gaps")):
+        folders[kind] = _sub(doc, "Folder", id=label)
+        _sub(folders[kind], "name", label)
     ev = as_events(events).reset_index(drop=True)
     props = _properties(ev)
     for i, event in ev.iterrows():
@@ -225,51 +359,35 @@ def to_kml(events: pd.DataFrame, pings: pd.DataFrame) -> str:
         style = f"#{kind}" if kind in _KML_COLOURS else None
         name = f"{i + 1}. {kind} {base.get('vessel_name') or base['mmsi']} " \
                f"({base['anomaly_score']})"
-        folder = _sub(doc, "Folder")
-        _sub(folder, "name", name)
-        _time_span(folder, base["start_time"] or None, base["end_time"] or None)
-        point = _sub(folder, "Placemark", id=str(event["event_id"]))
-        _sub(point, "name", name)
-        _sub(point, "description", _description(base, name))
-        _time_span(point, base["start_time"] or None, base["end_time"] or None)
-        if style:
-            _sub(point, "styleUrl", style)
-        _extended_data(point, {"feature": "event", **base})
-        _sub(_sub(point, "Point"), "coordinates",
-             f"{float(event['lon']):.6f},{float(event['lat']):.6f}")
+        _kml_point(folders["event"], event, base, name, style)
         for seg in _segments(event, pings):
-            coords = seg.pop("coordinates")
-            mark = _sub(folder, "Placemark")
-            seg_name = f"{seg['role']} {seg['segment_mmsi']} segment {seg['segment_id']}"
-            _sub(mark, "name", seg_name)
-            _sub(mark, "description", _description(
-                {**base, "segment": f"{seg['segment_start']} to {seg['segment_end']}, "
-                                    f"{seg['n_pings']} pings, {seg['length_km']} km"},
-                f"{name}: {seg_name}"))
-            _time_span(mark, str(seg["segment_start"]), str(seg["segment_end"]))
-            if style:
-                _sub(mark, "styleUrl", style if seg["role"] == "vessel" else f"{style}-other")
-            _extended_data(mark, {"feature": "track", **base, **seg})
-            line = _sub(mark, "LineString")
-            _sub(line, "tessellate", "1")
-            _sub(line, "coordinates", " ".join(f"{x:.6f},{y:.6f}" for x, y in coords))
+            _kml_track(folders["track"], seg, base, name, style)
+        for gap in _gaps(event, pings):
+            _kml_gap(folders["gap"], gap, base, name)
     ET.indent(root, space=" ")
     return ET.tostring(root, encoding="unicode", xml_declaration=True) + "\n"
 
 
-def export(events: pd.DataFrame, pings: pd.DataFrame, path: str | Path, fmt: str) -> Path:
-    """Write the events and their track segments as ``fmt`` (geojson or kml) atomically.
+def export(events: pd.DataFrame, pings: pd.DataFrame, path: str | Path, fmt: str,
+           maps: str | Path | Iterable[str | Path] | None = None) -> Path:
+    """Write the events and their track segments as ``fmt`` (geojson, kml or xlsx)
+    atomically.
 
     Args:
         events: flagged events (from a scan or read back from the CSV), in rank order.
         pings: track rows of the events' vessels with an ``event_id`` column
             (see :func:`ais.triage.event_pings`).
         path: the file to write.
-        fmt: ``"geojson"`` or ``"kml"``.
+        fmt: ``"geojson"``, ``"kml"`` or ``"xlsx"``, in any case.
+        maps: for xlsx, folder(s) holding ``EVENT_ID.png`` maps to link each event id to.
     """
     fmt = fmt.lower()
     if fmt not in FORMATS:
         raise ValueError(f"format must be one of {', '.join(FORMATS)}, not {fmt!r}")
+    if fmt == "xlsx":
+        from ais.xlsx import write_xlsx
+
+        return write_xlsx(events, path, maps=maps)
     text = to_geojson(events, pings) if fmt == "geojson" else to_kml(events, pings)
     with atomic_path(path) as tmp:
         tmp.write_text(text, encoding="utf-8")

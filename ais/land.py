@@ -71,29 +71,54 @@ def _mask(blocks: int) -> np.ndarray:
         return _LAND[0]
 
 
-def _cache_file(grid: Path, rows: int) -> Path | None:
-    """Where the unpacked bits of the first ``rows`` rows of ``grid`` are kept between runs
-    (``$XDG_CACHE_HOME/ais`` or ``~/.cache/ais``), named after the grid file's size and
-    time so that a new grid is unpacked anew; None without a home directory."""
+_CACHE_PREFIX = "land-bits-"
+
+
+def _grid_hash(grid: Path) -> str:
+    """The first 16 hex digits of the grid file's SHA-256: the same grid gives the same
+    cache name whatever its path or time stamp (a reinstall copies the same bytes)."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    with open(grid, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()[:16]
+
+
+def _cache_file(grid: Path) -> Path | None:
+    """Where the unpacked bits of ``grid`` are kept between runs (``$XDG_CACHE_HOME/ais`` or
+    ``~/.cache/ais``): one file named after the grid's content hash; None without a home
+    directory or when the grid cannot be read."""
     try:
         base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-        stat = grid.stat()
+        return base / "ais" / f"{_CACHE_PREFIX}{_grid_hash(grid)}.npy"
     except (RuntimeError, OSError):
         return None
-    return base / "ais" / f"land-bits-{rows}-{stat.st_size}-{stat.st_mtime_ns}.npy"
+
+
+def _remove_stale_caches(keep: Path) -> None:
+    """Delete our other land-bit caches (of an older grid, or of the older naming by size
+    and time): at most one cache file stays."""
+    for old in keep.parent.glob(f"{_CACHE_PREFIX}*.npy"):
+        if old != keep:
+            with contextlib.suppress(OSError):
+                old.unlink()
 
 
 def _unpack(rows_wanted: int) -> np.ndarray:
     """The first ``rows_wanted`` grid rows as bits, from the cache of an earlier run (a
     memory map, read in no time) or unpacked from the grid and cached (0.7 s near Korea).
+    The cache holds as many rows as any run needed so far; one that holds fewer is replaced.
     A cache that cannot be read or written is left aside, never an error."""
     grid = _grid_file()
-    cache = _cache_file(grid, rows_wanted)
+    cache = _cache_file(grid)
     if cache is not None and cache.exists():
         with contextlib.suppress(OSError, ValueError):
             bits = np.load(cache, mmap_mode="r")
-            if bits.shape == (rows_wanted, _GRID[1] // 8) and bits.dtype == np.uint8:
-                return bits
+            if bits.ndim == 2 and bits.shape[0] >= rows_wanted \
+                    and bits.shape[1] == _GRID[1] // 8 and bits.dtype == np.uint8:
+                return bits[:rows_wanted]
     bits = _unpack_grid(grid, rows_wanted)
     if cache is not None:
         with contextlib.suppress(OSError):
@@ -102,6 +127,7 @@ def _unpack(rows_wanted: int) -> np.ndarray:
             with open(tmp, "wb") as fh:
                 np.save(fh, bits)
             os.replace(tmp, cache)
+            _remove_stale_caches(cache)
     return bits
 
 

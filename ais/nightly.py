@@ -154,11 +154,16 @@ def reconcile(events: pd.DataFrame, reported: pd.DataFrame, night: Night) -> pd.
     reported id and its earlier start (one to one). Events that end before tonight started
     were judged on their own night and are left out, except identity changes no earlier night
     reported: those needed tonight's pings to be confirmed.
+
+    ``first_reported`` of an event no earlier night reported is the night it was seen in:
+    the UTC day its start falls on, never before the scan window's start (a scan of a file
+    that begins in 2014 reports a 2021 event as first reported in 2021, not 2014).
     """
     if events.empty:
         return events
     ev = events.copy()
-    ev["first_night"] = night.start
+    day = pd.to_datetime(ev["start_time"], utc=True).dt.floor("D")
+    ev["first_night"] = day.where(day > night.start, night.start)
     if len(reported):
         rep = reported.copy()
         rep["start_time"] = pd.to_datetime(rep["start_time"], utc=True)

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from ais import anchorages as anch
+from ais import gear as fishing_gear
 from ais import land, ports, scoring, waits
 from ais.config import Config
 from ais.db import connect
@@ -27,6 +28,7 @@ from ais.events import annotate_places
 from ais.explain import reasons, unusual_features
 from ais.identity import flag_of
 from ais.ingest import CleaningReport, count_rows, ingest
+from ais.mmsi import flag_label, irregularity
 from ais.nightly import (
     EVENT_PING_COLUMNS,
     carry_out,
@@ -38,6 +40,7 @@ from ais.nightly import (
 )
 from ais.output import format_events, write_csv
 from ais.state import CarryConfig, Night, State
+from ais.surprises import WARNING, baseline_kind, synthetic_baseline_note, watch_area_warning
 from ais.tracks import build_tracks
 
 #: The shipped default models (inside the installed package, or models/ of a checkout).
@@ -116,6 +119,8 @@ class Detected:
     signals: pd.DataFrame | None = None
     #: anchorages used: those given (stored beside the models) and those learned here
     anchorages: pd.DataFrame | None = None
+    #: fishing gear and buoys set aside (mmsi, why; see ais.gear)
+    gear: pd.DataFrame | None = None
 
 
 def detect(paths: Sequence[str | Path], cfg: Config, timings: Timings | None = None,
@@ -145,10 +150,11 @@ def detect_pings(pings: pd.DataFrame, report: CleaningReport, cfg: Config,
         tracks = build_tracks(pings, cfg.tracks)
         known = anch.combine(anchorages, anch.learn(tracks, cfg))
 
-    def run(name: str) -> tuple[pd.DataFrame, float]:
+    def run(name: str) -> tuple[object, float]:
         t0 = time.perf_counter()
-        if name == "signals":
-            return land.vessel_signals(tracks, cfg), time.perf_counter() - t0
+        if name == "signals":  # and the fishing gear to set aside (ais.gear)
+            return ((land.vessel_signals(tracks, cfg), fishing_gear.find(tracks)),
+                    time.perf_counter() - t0)
         found = annotate_places(REGISTRY[name].detect(tracks, cfg), cfg)
         if name in ("loitering", "meetup"):  # at sea by definition
             found = land.at_sea_only(found, cfg)
@@ -169,8 +175,9 @@ def detect_pings(pings: pd.DataFrame, report: CleaningReport, cfg: Config,
             timings.record(name, seconds)
     finally:  # a failure or a stop (SIGTERM) does not wait for the jobs not yet started
         pool.shutdown(wait=True, cancel_futures=True)
-    candidates = {t: results[t] for t in REGISTRY}
-    return Detected(report, tracks, candidates, results["signals"], known)
+    signals, gear = results["signals"]
+    candidates = {t: fishing_gear.set_aside(results[t], gear) for t in REGISTRY}
+    return Detected(report, tracks, candidates, signals, known, gear)
 
 
 def _vessels(tracks: pd.DataFrame, mmsis: pd.Series) -> pd.DataFrame:
@@ -189,7 +196,7 @@ def _vessels(tracks: pd.DataFrame, mmsis: pd.Series) -> pd.DataFrame:
     """).df()
     con.close()
     flags = flag_of(vessels["mmsi"])
-    vessels["flag"] = flags["flag"].to_numpy()
+    vessels["flag"] = flag_label(vessels["mmsi"]).to_numpy()  # or what is irregular
     vessels["flag_iso2"] = flags["flag_iso2"].to_numpy()
     return vessels
 
@@ -258,7 +265,7 @@ def score_events(detected: Detected, models: scoring.Models, cfg: Config) -> pd.
             continue
         model = models.types[event_type]
         ev = cand.copy()
-        ev["anomaly_score"] = model.score(ev)
+        ev["anomaly_score"] = scoring.score(event_type, model, ev)
         ev["rule_decisive"] = _decisive(ev, cfg) & cfg.scoring.decisive
         keep = ev["passes_rule"] & ((ev["anomaly_score"] >= cfg.scoring.threshold)
                                     | ev["rule_decisive"])
@@ -274,6 +281,9 @@ def score_events(detected: Detected, models: scoring.Models, cfg: Config) -> pd.
     if detected.signals is not None:
         signs = land.spoofing_sentences(events["mmsi"], detected.signals)
         events["reason"] = (events["reason"] + " " + signs).str.strip()
+    odd = irregularity(events["mmsi"]).to_numpy()
+    events["reason"] = (events["reason"] + " " + np.where(
+        odd != "", "Irregular MMSI: " + odd.astype(str) + ".", "")).str.strip()
     ident = _vessels(detected.tracks, pd.concat([events["mmsi"], events["other_mmsi"]])
                      ).set_index("mmsi")
     for prefix, key in (("", "mmsi"), ("other_", "other_mmsi")):
@@ -304,7 +314,7 @@ class ScanResult:
         lines = list(self.report.lines())
         lines.append(f"built {self.tracks:,} vessel tracks; candidates: " + ", ".join(
             f"{k} {v}" for k, v in self.candidates.items()))
-        lines.extend(self.notes)
+        lines.extend(n for n in self.notes if not n.startswith(WARNING))
         counts = self.events["event_type"].value_counts() if len(self.events) else {}
         per_type = ", ".join(f"{k} {v}" for k, v in sorted(dict(counts).items())) or "none"
         status = ""
@@ -313,7 +323,13 @@ class ScanResult:
             status = f"; {st.get('new', 0)} new, {st.get('continuing', 0)} continuing"
         lines.append(f"flagged {len(self.events)} events ({per_type}){status}; "
                      f"wrote {self.output}")
+        lines.extend(self.warnings)  # last, where a reader of the summary looks
         return lines
+
+    @property
+    def warnings(self) -> list[str]:
+        """Notes that say the result may be empty or misleading for a reason to fix."""
+        return [n for n in self.notes if n.startswith(WARNING)]
 
 def load_models(models_dir: str | Path | None, detected: Detected, cfg: Config
                 ) -> tuple[scoring.Models, str]:
@@ -328,6 +344,18 @@ def load_models(models_dir: str | Path | None, detected: Detected, cfg: Config
                              {"trained_on": "the scanned data itself"})
         return models, (f"no usable default model ({exc}); fitted the forests on the scanned "
                         "data itself, so scores say how unusual an event is within this scan")
+
+
+def _irregular_note(tracks: pd.DataFrame, show: int = 5) -> list[str]:
+    """The scan summary's line on kept MMSIs of an irregular form (a signal, not an error)."""
+    mmsis = pd.Series(tracks["mmsi"].unique())
+    odd = irregularity(mmsis)
+    hit = odd[odd != ""]
+    if hit.empty:
+        return []
+    kinds = hit.str.replace(r" \(.*| \d+$", "", regex=True).value_counts()
+    return [f"kept {len(hit)} MMSI(s) of an irregular form, named in their events' flag and "
+            "reason: " + ", ".join(f"{k} {v}" for k, v in kinds.head(show).items())]
 
 
 def _versions() -> dict[str, str]:
@@ -419,6 +447,7 @@ def run_scan(paths: Sequence[str | Path], output: str | Path, cfg: Config,
         # frame ingest returned is garbage (else it would sit beside the combined one)
         report, pings, from_night, n_carried = ingested.report, ingested.pings, None, 0
         del ingested
+        outside = watch_area_warning(pings, cfg)  # tonight's pings, not the carried ones
         if state is not None and night is not None:
             seen, from_night = state.previous_nights(night)
             notes.extend(seen)
@@ -430,6 +459,8 @@ def run_scan(paths: Sequence[str | Path], output: str | Path, cfg: Config,
                              f"{from_night:%Y-%m-%d %H:%M} UTC")
             pings = combine(carried, pings)
             del carried
+        if outside:
+            notes.append(outside)
         detected = detect_pings(pings, report, cfg, timings, anchorages=stored)
         del pings  # the tracks hold what is needed
         with timings.stage("scoring"):
@@ -437,7 +468,12 @@ def run_scan(paths: Sequence[str | Path], output: str | Path, cfg: Config,
             models, note = load_models(models_dir, detected, cfg)
             events = score_events(detected, models, cfg)
         notes.append(note)
+        synthetic = synthetic_baseline_note(models.meta)
+        if synthetic:
+            notes.append(synthetic)
         notes.extend(land.signal_notes(detected.signals))
+        notes.extend(fishing_gear.note(detected.gear))
+        notes.extend(_irregular_note(detected.tracks))
         if state is not None and night is not None:
             with timings.stage("state"):
                 reported = state.reported(night.start - pd.Timedelta(days=carry.keep_days))
@@ -501,6 +537,7 @@ def run_train(paths: Sequence[str | Path], models_dir: str | Path, cfg: Config,
         "training_window": [times.min().isoformat() if len(times) else None,
                             times.max().isoformat() if len(times) else None],
         "rows": detected.report.rows_out,
+        "baseline": baseline_kind(list(detected.report.files)),
         "thresholds": {"scoring.threshold": cfg.scoring.threshold},
     }
     models = scoring.fit(detected.candidates, FEATURES, cfg.seed, meta)

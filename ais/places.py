@@ -33,6 +33,9 @@ class Place:
 
     SECTION = "places"
     LIMITS = {**_POSITION_LIMITS, "radius_km": (0.001, 100.0), "uncertainty_km": (0.0, None)}
+    HINTS = {"lat": "latitude in degrees north (south negative)",
+             "lon": "longitude in degrees east (west negative)",
+             "radius_km": "the port zone's or anchorage's radius in km"}
 
     name: str
     kind: str  # "port", "anchorage" or "sts_site"
@@ -65,6 +68,8 @@ class WatchArea:
 
     SECTION = "areas"
     LIMITS = {**_POSITION_LIMITS, "radius_km": (0.0, MAX_AREA_RADIUS_KM)}
+    HINTS = {**Place.HINTS, "radius_km": "the circle's radius in km (to report events "
+                                         "anywhere, pass --everywhere instead)"}
 
     name: str
     lat: float

@@ -33,16 +33,27 @@ table.run th { text-align: left; padding: 2px 14px 2px 0; color: #555; font-weig
 table.run td { padding: 2px 0; }
 .counts span { display: inline-block; margin: 0 .5em .3em 0; padding: 2px 9px;
                border-radius: 10px; background: #e8e8e8; }
-.event { display: flex; gap: 16px; background: #fff; border: 1px solid #ddd;
+.event { display: flex; flex-wrap: wrap; align-items: flex-start; gap: 12px 16px;
+         background: #fff; border: 1px solid #ddd;
          border-left: 6px solid #999; border-radius: 4px; padding: 10px 12px;
          margin: 0 0 12px; page-break-inside: avoid; }
 .event.loitering { border-left-color: #ff7f00; }
 .event.dark_period { border-left-color: #e41a1c; }
 .event.meetup { border-left-color: #377eb8; }
 .event.identity_change { border-left-color: #984ea3; }
-.event img { width: 340px; height: auto; flex: none; border: 1px solid #ccc; }
-.event .nomap { width: 340px; flex: none; color: #777; font-style: italic; }
-.event .body { min-width: 0; }
+.event img { display: block; flex: 0 0 auto; width: 340px; max-width: 100%; height: auto;
+             aspect-ratio: 340 / 290; object-fit: contain; align-self: flex-start;
+             border: 1px solid #ccc; box-sizing: border-box; }
+.event .nomap { width: 340px; max-width: 100%; flex: none; color: #777; font-style: italic; }
+.event .body { flex: 1 1 280px; min-width: 0; }
+@media (max-width: 600px) {
+  body { padding: .5em; }
+  .event { padding: 8px; border-left-width: 4px; }
+  .event img { width: 100%; }
+  dl { grid-template-columns: 1fr; }
+  dt { margin-top: .3em; }
+  table.run th { white-space: normal; }
+}
 .event h3 { margin: 0 0 .3em; font-size: 1.05em; }
 .rank { color: #777; font-weight: normal; }
 .score { display: inline-block; min-width: 3.2em; text-align: center; font-weight: 700;
@@ -97,6 +108,11 @@ def _vessel(ev: pd.Series, prefix: str) -> str:
     return " · ".join(parts)
 
 
+def _png_size(png: bytes) -> tuple[int, int]:
+    """(width, height) in pixels from a PNG's IHDR chunk."""
+    return int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
+
+
 def _card(rank: int, ev: pd.Series, image: bytes | None) -> str:
     score = float(ev.get("anomaly_score")) if pd.notna(ev.get("anomaly_score")) else float("nan")
     kind = _e(ev["event_type"])
@@ -106,7 +122,9 @@ def _card(rank: int, ev: pd.Series, image: bytes | None) -> str:
         label = {"meetup": "partner", "identity_change": "previous MMSI"}.get(
             ev["event_type"], "other vessel")
         rows.append((label, _vessel(ev, "other_")))
-    where = f"{float(ev['lat']):.4f} N {float(ev['lon']):.4f} E"
+    lat, lon = float(ev["lat"]), float(ev["lon"])
+    where = (f"{abs(lat):.4f} {'N' if lat >= 0 else 'S'} "
+             f"{abs(lon):.4f} {'E' if lon >= 0 else 'W'}")
     if _e(ev.get("area")):
         where += f", {_e(ev.get('area'))}"
     if pd.notna(ev.get("distance_to_port_km")) and _e(ev.get("nearest_port")):
@@ -129,7 +147,9 @@ def _card(rank: int, ev: pd.Series, image: bytes | None) -> str:
         rows.append(("status", "continuing: first reported on the night of "
                                f"{_e(str(ev.get('first_reported') or '')[:10])}"))
     details = "".join(f"<dt>{k}</dt><dd>{v}</dd>" for k, v in rows if v)
-    picture = (f'<img alt="map of {_e(ev["event_id"])}" src="data:image/png;base64,'
+    width, height = _png_size(image) if image is not None else (0, 0)
+    picture = (f'<img alt="map of {_e(ev["event_id"])}" width="{width}" height="{height}" '
+               f'style="aspect-ratio: {width} / {height}" src="data:image/png;base64,'
                f'{base64.b64encode(image).decode("ascii")}">' if image is not None
                else '<div class="nomap">no map (beyond the first '
                     f"{MAX_MAPS} events or no pings)</div>")
@@ -190,10 +210,11 @@ def render_report(events: pd.DataFrame, pings: pd.DataFrame, cfg: Config | None,
 <h2>Events, most anomalous first</h2>
 {body}
 <footer>anomaly_score: share of the baseline's candidates of the same type that were less
-unusual (0..1). Maps: positions coloured by time (dark early, yellow late), the vessel as
-circles, a partner or previous MMSI as triangles, silences dashed red, the event as a star,
-watch areas dashed purple. <code>ais show EVENT_ID</code> tells each event's story with a
-full-size map.</footer>
+unusual (0..1). Maps: land shaded, positions coloured by time (dark early, yellow late; the
+bar on each map gives the times), earlier positions drawn larger, the vessel as circles, a
+partner or previous MMSI as triangles, silences dashed red, the event as a star, watch areas
+dashed purple. <code>ais show EVENT_ID</code> tells each event's story with a full-size
+map.</footer>
 </body>
 </html>
 """

@@ -18,12 +18,23 @@ def _stamp() -> str:
     return pd.Timestamp.now(tz="UTC").strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-class ScanLog:
-    """Appends ``<UTC time> <event> key=value ...`` lines to a log file, flushed at once so a
-    killed scan's log shows how far it got."""
+def new_run_id() -> str:
+    """A short id for one process's log lines (12 hex digits: random, so two scans that
+    start in the same second still differ)."""
+    import secrets
 
-    def __init__(self, path: Path | None) -> None:
+    return secrets.token_hex(6)
+
+
+class ScanLog:
+    """Appends ``<UTC time> run=<id> <event> key=value ...`` lines to a log file, flushed at
+    once so a killed scan's log shows how far it got. Every line carries the same run id, so
+    the lines of two scans writing to one log (cron overlapping a manual run) can be told
+    apart: ``grep run=<id>``."""
+
+    def __init__(self, path: Path | None, run_id: str | None = None) -> None:
         self.path = path
+        self.run_id = run_id or new_run_id()
         self.fh = None
         if path is not None:
             try:
@@ -37,7 +48,7 @@ class ScanLog:
     def line(self, event: str, **fields: object) -> None:
         if self.fh is None:
             return
-        parts = [_stamp(), event]
+        parts = [_stamp(), f"run={self.run_id}", event]
         for key, value in fields.items():
             text = str(value).replace("\n", " | ")
             parts.append(f"{key}={text!r}" if " " in text else f"{key}={text}")

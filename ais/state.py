@@ -29,6 +29,7 @@ gives the same CSV and the same state.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import time
@@ -139,7 +140,8 @@ class State:
         path = Path(path)
         if read_only and not path.exists():
             raise StateError(f"{path}: no state database here; run `ais scan` first, or pass "
-                             "--state with the file the scan wrote")
+                             "--state with the file the scan wrote (or --csv with the flagged "
+                             "CSV it wrote: the state is beside it)")
         if not read_only:
             path.parent.mkdir(parents=True, exist_ok=True)
         deadline = time.monotonic() + max(wait_s, 0.0)
@@ -210,19 +212,20 @@ class State:
             "--no-state)")
 
     def _migrate(self, version: int | None) -> None:
-        """Create the tables of a new state, or bring an older state of ours up to date."""
-        if version == int(SCHEMA_VERSION):
-            return
+        """Create the tables of a new state, or bring an older state of ours up to date (on
+        a current one this writes nothing, but touches every table: a damaged file fails
+        here, before the scan begins)."""
         self.con.execute("BEGIN")
         try:
             self.con.execute(_SCHEMA)
             if version is None:
                 self.con.execute("INSERT INTO meta VALUES ('schema', ?)", [SCHEMA_VERSION])
-            # version 1 -> 2: the marker; every table stays as it was
-            self.con.execute(f"INSERT OR REPLACE INTO {MARKER_TABLE} VALUES "
-                             "('format', ?), ('version', ?)", [FORMAT, SCHEMA_VERSION])
-            self.con.execute("INSERT OR REPLACE INTO meta VALUES ('schema', ?)",
-                             [SCHEMA_VERSION])
+            if version != int(SCHEMA_VERSION):
+                # version 1 -> 2: the marker; every table stays as it was
+                self.con.execute(f"INSERT OR REPLACE INTO {MARKER_TABLE} VALUES "
+                                 "('format', ?), ('version', ?)", [FORMAT, SCHEMA_VERSION])
+                self.con.execute("INSERT OR REPLACE INTO meta VALUES ('schema', ?)",
+                                 [SCHEMA_VERSION])
             self.con.execute("COMMIT")
         except BaseException:
             self.con.execute("ROLLBACK")
@@ -245,17 +248,27 @@ class State:
         """Log a run as started (committed at once); returns its id and notes about earlier
         runs that never finished."""
         notes = []
-        stale = self.con.execute(
-            "SELECT run_id, started_at FROM runs WHERE status = 'running'").df()
-        for run_id, started in stale.itertuples(index=False):
-            notes.append(f"state: run {run_id} started {started:%Y-%m-%d %H:%M:%S} UTC never "
-                         "finished (killed?); its partial work was discarded")
-        self.con.execute("UPDATE runs SET status = 'interrupted' WHERE status = 'running'")
-        run_id = self.con.execute("SELECT nextval('run_ids')").fetchall()[0][0]
-        self.con.execute(
-            "INSERT INTO runs (run_id, started_at, status, pid, inputs, output) "
-            "VALUES (?, ?, 'running', ?, ?, ?)",
-            [run_id, _now(), os.getpid(), json.dumps(inputs), output])
+        try:  # one transaction: a file damaged where opening it did not look is not touched
+            self.con.execute("BEGIN")
+            stale = self.con.execute(
+                "SELECT run_id, started_at FROM runs WHERE status = 'running'").df()
+            for run_id, started in stale.itertuples(index=False):
+                notes.append(f"state: run {run_id} started {started:%Y-%m-%d %H:%M:%S} UTC "
+                             "never finished (killed?); its partial work was discarded")
+            self.con.execute(
+                "UPDATE runs SET status = 'interrupted' WHERE status = 'running'")
+            run_id = self.con.execute("SELECT nextval('run_ids')").fetchall()[0][0]
+            self.con.execute(
+                "INSERT INTO runs (run_id, started_at, status, pid, inputs, output) "
+                "VALUES (?, ?, 'running', ?, ?, ?)",
+                [run_id, _now(), os.getpid(), json.dumps(inputs), output])
+            self.con.execute("COMMIT")
+        except duckdb.Error as exc:
+            with contextlib.suppress(duckdb.Error):
+                self.con.execute("ROLLBACK")
+            raise StateError(f"{self.path}: not a usable state database "
+                             f"({str(exc).splitlines()[0]}); move it aside or pass another "
+                             "--state") from exc
         return int(run_id), notes
 
     def fail_run(self, run_id: int, exit_code: int, message: str) -> None:

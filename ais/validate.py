@@ -73,7 +73,7 @@ def coerce(value: Any, typ: Any, where: str, key: str) -> Any:
     if base is float:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ConfigError(f"{shown}: must be a number without quotes (e.g. {key} = 2.5)")
-        return float(value)
+        return value  # an int is a float here (kept as written, for the messages)
     if base is str:
         if not isinstance(value, str):
             raise ConfigError(f"{shown}: must be text in quotes (e.g. {key} = \"...\")")
@@ -121,6 +121,9 @@ def _range_text(lo: float | None, hi: float | None) -> str:
 
 
 def _fix(cls: type, f: dataclasses.Field) -> str:
+    hint = getattr(cls, "HINTS", {}).get(f.name)
+    if hint:
+        return hint
     if f.default is not dataclasses.MISSING:
         return f"the default is {f.name} = {toml_value(f.default)}"
     return "see the README's configuration section"

@@ -110,7 +110,7 @@ def test_an_inline_polygon_area_loads_and_is_used(tmp_path):
 BAD = {
     # case id: (config text, words the one Error line must hold besides the file name)
     "negative radius": ('[[areas]]\nname = "V"\nlat = 42.7\nlon = 133.0\nradius_km = -60\n',
-                        ["radius_km = -60", "between 0 and 5000"]),
+                        ["radius_km = -60:", "between 0 and 5000", "--everywhere"]),
     "radius of a billion km": ('[[areas]]\nname = "V"\nlat = 42.7\nlon = 133.0\n'
                                "radius_km = 1e9\n", ["radius_km = 1000000000.0", "5000"]),
     "place without kind": ('[[places]]\nname = "P"\nlat = 42.7\nlon = 133.0\nradius_km = 5\n',
@@ -127,7 +127,8 @@ BAD = {
                                 ['min_neighbours = "three"', "whole number"]),
     "a threshold over 1": ("[scoring]\nthreshold = 1.5\n", ["threshold = 1.5", "between 0 and 1"]),
     "a negative gap": ("[dark_period]\nrule_min_gap_h = -6\n",
-                       ["rule_min_gap_h = -6.0", "greater than 0", "default"]),
+                       ["rule_min_gap_h = -6:", "greater than 0",
+                        "the default is rule_min_gap_h = 6.0"]),
     "a speed that is not finite": ("[tracks]\nmax_speed_kn = inf\n", ["max_speed_kn = inf"]),
     "unknown key": ("[meetup]\nmax_distance = 400\n", ["unknown key 'max_distance'",
                                                        "max_distance_m"]),

@@ -45,7 +45,7 @@ def test_the_unpacked_grid_is_cached_between_runs_and_a_bad_cache_is_replaced(
         tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     fresh = land._unpack(1024)
-    (cached,) = (tmp_path / "ais").glob("land-bits-1024-*.npy")
+    (cached,) = (tmp_path / "ais").glob("land-bits-*.npy")
     again = land._unpack(1024)
     assert isinstance(again, np.memmap) and np.array_equal(again, fresh)
     cached.write_bytes(b"not an array")
@@ -57,3 +57,36 @@ def test_an_unwritable_cache_is_no_error(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "file"))
     (tmp_path / "file").write_text("a file where the cache folder should be")
     assert land._unpack(1024).shape == (1024, 43200 // 8)
+
+
+def test_one_cache_file_whatever_the_install_and_stale_ones_are_removed(tmp_path, monkeypatch):
+    """Every reinstall copies the same grid with a new time stamp: still one cache file,
+    named after the grid's content, and the caches of the old naming are tidied away."""
+    import shutil
+
+    cache_home = tmp_path / "cache"
+    monkeypatch.setenv("XDG_CACHE_HOME", str(cache_home))
+    (cache_home / "ais").mkdir(parents=True)
+    stale = cache_home / "ais" / "land-bits-1024-2500000-1700000000000000000.npy"
+    stale.write_bytes(b"an older install's cache")
+    unrelated = cache_home / "ais" / "notes.txt"
+    unrelated.write_text("not ours")
+    grid = land._grid_file()
+    installs = []
+    for i in range(2):
+        copy = tmp_path / f"install{i}" / grid.name
+        copy.parent.mkdir()
+        shutil.copy(grid, copy)  # new time stamp, same bytes
+        installs.append(copy)
+    for copy in installs:
+        monkeypatch.setattr(land, "_grid_file", lambda copy=copy: copy)
+        land._unpack(1024)
+    assert [p.name for p in (cache_home / "ais").glob("land-bits-*.npy")] == [
+        f"land-bits-{land._grid_hash(grid)}.npy"]
+    assert unrelated.exists()
+    # a scan further south needs more rows: the one file grows; a northern one reuses it
+    more = land._unpack(2048)
+    (cached,) = (cache_home / "ais").glob("land-bits-*.npy")
+    assert np.load(cached, mmap_mode="r").shape[0] == 2048
+    assert np.array_equal(land._unpack(1024), more[:1024])
+    assert len(list((cache_home / "ais").glob("land-bits-*.npy"))) == 1

@@ -15,6 +15,7 @@ from ais.state import State
 from tests.conftest import FIXTURES
 
 KML = "{http://www.opengis.net/kml/2.2}"
+GX = "{http://www.google.com/kml/ext/2.2}"
 
 
 @pytest.fixture(scope="module")
@@ -62,8 +63,8 @@ def test_export_kml_holds_every_event_with_its_tracks(night) -> None:
     text = ET.tostring(doc, encoding="unicode")
     for event_id in night["flagged"]["event_id"]:
         assert event_id in text
-    lines = [p for p in placemarks if p.find(f".//{KML}LineString") is not None]
-    assert len(lines) >= len(night["flagged"])
+    tracks = [p for p in placemarks if p.find(f".//{GX}Track") is not None]
+    assert len(tracks) >= len(night["flagged"])
     # the dark vessel's last ping before its gap is one of the exported coordinates
     dark = night["flagged"][night["flagged"]["event_type"] == "dark_period"].iloc[0]
     mine = night["pings"][(night["pings"]["event_id"] == dark["event_id"])]
@@ -95,3 +96,28 @@ def test_report_is_one_self_contained_page(night) -> None:
     for reason in night["flagged"]["reason"]:
         assert reason.split(" ")[0] in html
     assert "nampo_day.parquet" in html
+
+
+def test_export_format_is_case_insensitive(night) -> None:
+    result = run("export", str(night["csv"]), "--format", "KML", "-o",
+                 str(night["out"] / "upper.kml"))
+    assert result.exit_code == 0, result.output
+    assert ET.parse(night["out"] / "upper.kml").getroot().tag == f"{KML}kml"
+
+
+def test_export_xlsx_links_the_event_ids_whose_map_was_written(night, tmp_path,
+                                                               monkeypatch) -> None:
+    from openpyxl import load_workbook
+
+    shown = night["flagged"].iloc[1]["event_id"]
+    monkeypatch.chdir(tmp_path)  # `ais show` writes EVENT_ID.png in the current folder
+    assert run("show", shown, "--state", str(night["out"] / "ais-state.duckdb")).exit_code == 0
+    out = tmp_path / "flagged.xlsx"
+    result = run("export", str(night["csv"]), "--format", "xlsx", "-o", str(out))
+    assert result.exit_code == 0, result.output
+    assert "1 linked to their map" in result.output
+    ws = load_workbook(out).active
+    links = {ws.cell(r, 1).value: ws.cell(r, 1).hyperlink for r in range(2, ws.max_row + 1)}
+    assert set(links) == set(night["flagged"]["event_id"])
+    assert links[shown].target == f"{shown}.png"
+    assert all(link is None for event_id, link in links.items() if event_id != shown)
