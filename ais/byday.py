@@ -61,8 +61,8 @@ def cuts_for(rows: int, memory_limit: str | None) -> int:
     if memory_limit is None:
         return 1
     room = memory_bytes(memory_limit) - BASE_BYTES  # what is left for the pings
-    if room <= 0:
-        return _CUTS[-1]
+    if room <= 0:  # the process alone is over the limit: cutting the day would not help
+        return 1
     need = -(-int(rows) * BYTES_PER_PING // room)
     return next((k for k in _CUTS if k >= need), _CUTS[-1])
 
