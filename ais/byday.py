@@ -3,7 +3,11 @@
 Each day is read on its own (DuckDB skips the row groups of other days), so memory is bounded
 by one day of pings plus what the state carries, and time grows linearly with the days. The
 days run through the state exactly as nightly scans do (``ais/state.py``): pings carried from
-one day to the next, continuing events keeping their ids. Without a state of the user's, a
+one day to the next, continuing events keeping their ids. A day that alone would need more
+than ``--memory-limit`` (one dense day of a whole region) is cut the same way into equal
+windows of a few hours (12, 8, 6, 4, 3, 2 or 1), each a "night" of its own through the
+state: an event that crosses a window's end is carried and comes out whole, as across
+midnight. The scan says so. Without a state of the user's, a
 temporary one is used and removed. The CSV holds every event of the period in its latest
 version, ranked by score; ``status`` is ``new`` for events first reported in this period.
 """
@@ -19,7 +23,7 @@ import pandas as pd
 
 from ais.config import Config
 from ais.db import memory_bytes
-from ais.ingest import CleaningReport, count_rows, days_with_data
+from ais.ingest import CleaningReport, count_rows, rows_by_day
 from ais.output import write_csv
 from ais.pipeline import ScanResult, Timings, run_scan
 from ais.state import State
@@ -43,12 +47,31 @@ def too_big_for_one_scan(paths: Sequence[str | Path], memory_limit: str) -> str 
     if need <= memory_bytes(memory_limit):
         return None
     return (f"the input holds {rows:,} rows, about {need / 1e9:.1f} GB in one scan, over "
-            f"--memory-limit {memory_limit}: scanned one UTC day at a time (as with --by-day)")
+            f"--memory-limit {memory_limit}: scanned one UTC day at a time (as with --by-day), "
+            "a day that alone is over it in windows of hours")
 
 
-def _window(day: pd.Timestamp, cfg: Config) -> tuple[str, str] | None:
-    """The part of ``day`` inside the user's --since/--until, as ISO strings (None: empty)."""
-    start, end = day, day + pd.Timedelta(days=1)
+#: How many equal windows a day may be cut into (whole hours each).
+_CUTS = (1, 2, 3, 4, 6, 8, 12, 24)
+
+
+def cuts_for(rows: int, memory_limit: str | None) -> int:
+    """Into how many equal windows a day of ``rows`` pings is cut to stay under
+    ``memory_limit`` (1: the whole day fits; 24 at most, one hour each)."""
+    if memory_limit is None:
+        return 1
+    room = memory_bytes(memory_limit) - BASE_BYTES  # what is left for the pings
+    if room <= 0:  # the process alone is over the limit: cutting the day would not help
+        return 1
+    need = -(-int(rows) * BYTES_PER_PING // room)
+    return next((k for k in _CUTS if k >= need), _CUTS[-1])
+
+
+def _window(day: pd.Timestamp, cfg: Config, hours: float = 24.0
+            ) -> tuple[str, str] | None:
+    """The part of ``[day, day + hours)`` inside the user's --since/--until, as ISO strings
+    (None: empty)."""
+    start, end = day, day + pd.Timedelta(hours=hours)
     if cfg.clean.since:
         start = max(start, pd.Timestamp(cfg.clean.since, tz="UTC"))
     if cfg.clean.until:
@@ -68,13 +91,24 @@ def _merge_reports(reports: list[CleaningReport]) -> CleaningReport:
 
 def run_scan_by_day(paths: Sequence[str | Path], output: str | Path, cfg: Config,
                     models_dir: str | Path | None = None, *, state: State | None = None,
-                    timings: Timings | None = None, skip_bad_files: bool = False
-                    ) -> ScanResult:
-    """Scan ``paths`` one UTC day at a time through ``state`` (a temporary one if None)."""
+                    timings: Timings | None = None, skip_bad_files: bool = False,
+                    memory_limit: str | None = None) -> ScanResult:
+    """Scan ``paths`` one UTC day at a time through ``state`` (a temporary one if None); a
+    day that alone would need more than ``memory_limit`` in equal windows of whole hours."""
     timings = timings or Timings()
-    days = days_with_data(paths, cfg.clean)
-    # the days inside --since/--until (a day before --since has no window)
-    windows = [w for w in (_window(day, cfg) for day in days or []) if w is not None]
+    rows = rows_by_day(paths, cfg.clean)
+    days = rows if rows is not None else pd.Series(dtype="int64")
+    windows, cut = [], []
+    for day, n in days.items():
+        k = cuts_for(int(n), memory_limit)
+        if k > 1:
+            need = BASE_BYTES + int(n) * BYTES_PER_PING
+            size = f"{need / 1e9:.1f} GB" if need >= 1e9 else f"{need / 1e6:,.0f} MB"
+            cut.append(f"{day:%Y-%m-%d} ({int(n):,} rows, about {size}) in {k} windows of "
+                       f"{24 // k} h")
+        # the windows inside --since/--until (a window before --since is empty)
+        windows += [w for w in (_window(day + pd.Timedelta(hours=24 // k * i), cfg, 24 // k)
+                                for i in range(k)) if w is not None]
     if len(windows) <= 1:  # nothing to split (or a bad file the scan will name)
         return run_scan(paths, output, cfg, models_dir, state=state, timings=timings,
                         skip_bad_files=skip_bad_files)
@@ -110,8 +144,14 @@ def run_scan_by_day(paths: Sequence[str | Path], output: str | Path, cfg: Config
     if results and len(outside) == len(results):  # every day: one warning, not one a day
         notes.append(outside[0] + (f" (the first of {len(results)} days; the same on every "
                                    "other day)" if len(results) > 1 else ""))
-    notes.append(f"scanned {len(results)} days one at a time (--by-day), each through the "
-                 f"state like a nightly run; memory is bounded by one day of pings")
+    if cut:
+        notes.append(f"scanned {len(results)} windows one at a time, each through the state "
+                     f"like a nightly run: a whole day would pass --memory-limit "
+                     f"{memory_limit}, so {'; '.join(cut)} (events crossing a window's end "
+                     "are carried and come out whole, as across midnight)")
+    else:
+        notes.append(f"scanned {len(results)} days one at a time (--by-day), each through "
+                     f"the state like a nightly run; memory is bounded by one day of pings")
     candidates: dict[str, int] = {}
     for r in results:
         for k, v in r.candidates.items():

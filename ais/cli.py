@@ -177,6 +177,7 @@ def scan(ctx: click.Context, paths: tuple[str, ...], output: Path, models_dir: s
     goes on keeps its event_id (status 'continuing'), and re-running a night gives the same CSV.
     """
     import contextlib
+    import functools
     import time
 
     from ais.allocator import tune_batch_process
@@ -208,7 +209,8 @@ def scan(ctx: click.Context, paths: tuple[str, ...], output: Path, models_dir: s
         why = None if by_day else too_big_for_one_scan(paths, memory_limit)
         if why:
             log.line("by-day", reason=why)
-        scan_fn = run_scan_by_day if by_day or why else run_scan
+        scan_fn = (functools.partial(run_scan_by_day, memory_limit=memory_limit)
+                   if by_day or why else run_scan)
         result = scan_fn(list(paths), output, cfg, models_dir, state=state,
                          timings=Timings(on_stage=stage_callback(log, bar)),
                          skip_bad_files=skip_bad_files)

@@ -578,21 +578,30 @@ def days_with_data(paths: Iterable[str | Path], cfg: CleanConfig | None = None
                    ) -> list[pd.Timestamp] | None:
     """The UTC days the inputs have plausible pings on, reading only the time column; None
     when it cannot be told cheaply (a bad file: the scan itself will say why)."""
+    rows = rows_by_day(paths, cfg)
+    return None if rows is None else list(rows.index)
+
+
+def rows_by_day(paths: Iterable[str | Path], cfg: CleanConfig | None = None
+                ) -> pd.Series | None:
+    """Rows with a plausible time on each UTC day (index: the days, in order), reading only
+    the time column; None when it cannot be told cheaply (a bad file)."""
     cfg = cfg or CleanConfig()
     try:
         sources = [inspect_file(path) for path in resolve_inputs(paths)]
         con = connect()
         earliest, latest = cfg.earliest.replace("'", ""), cfg.latest.replace("'", "")
         days = con.execute(f"""
-            SELECT DISTINCT date_trunc('day', timestamp) AS day
+            SELECT date_trunc('day', timestamp) AS day, count(*) AS n
             FROM ({_union_sql(con, sources, {})})
             WHERE timestamp >= TIMESTAMPTZ '{earliest}' AND timestamp < TIMESTAMPTZ '{latest}'
-            ORDER BY day
-        """).df()["day"]
+            GROUP BY day ORDER BY day
+        """).df()
         con.close()
     except (InputError, duckdb.Error):
         return None
-    return [pd.Timestamp(d).tz_convert("UTC") for d in days]
+    return pd.Series(days["n"].to_numpy(np.int64),
+                     index=[pd.Timestamp(d).tz_convert("UTC") for d in days["day"]])
 
 
 def _reason_sql(cfg: CleanConfig) -> str:

@@ -7,6 +7,9 @@
   new, and keep the ones that touch tonight (events wholly inside the carried pings were
   reported on their own night).
 - :func:`identities_of`: each vessel's identities tonight, for ``ais history``.
+- :func:`kept_event_pings`: the pings of tonight's flagged events the state keeps for maps
+  and exports, thinned (:func:`thin_pings`), built a few hundred events at a time so a
+  dense night never holds every event's whole window at once.
 """
 
 from __future__ import annotations
@@ -57,7 +60,8 @@ def _ns(value: pd.Timestamp | pd.Series) -> np.ndarray | int:
 
 
 def carry_out(tracks: pd.DataFrame, candidates: dict[str, pd.DataFrame], night: Night,
-              cfg: CarryConfig, identities: pd.DataFrame | None = None) -> pd.DataFrame:
+              cfg: CarryConfig, identities: pd.DataFrame | None = None,
+              flagged: pd.DataFrame | None = None) -> pd.DataFrame:
     """Pings to carry into the next night (ingest columns, sorted by mmsi, timestamp):
     each vessel's last ``vessel_tail_h`` of reporting and the first and last ping of each
     identity (name, call sign, IMO) it used, unless it has been silent for more than
@@ -65,6 +69,12 @@ def carry_out(tracks: pd.DataFrame, candidates: dict[str, pd.DataFrame], night: 
     going on at the end of the night (at most ``max_event_carry_h`` of it: a longer event
     keeps its id and start through :func:`reconcile`). ``identities`` is
     :func:`identities_of` the same frame, if already computed.
+
+    ``flagged``: tonight's flagged events. When given, an unfinished candidate of a vessel in
+    none of them (in a dense region: every ship at anchor, every slow fisher) carries its
+    pings older than the vessel's tail thinned to the first and the last of each
+    ``unflagged_every_s`` (both ends of every longer gap stay): its start, hence its id and
+    its duration, come out the same tomorrow, at a fraction of the pings.
     Vectorised over the (mmsi, timestamp) order."""
     cols = [c for c in OUTPUT_COLUMNS if c in tracks.columns]
     if tracks.empty:
@@ -112,9 +122,28 @@ def carry_out(tracks: pd.DataFrame, candidates: dict[str, pd.DataFrame], night: 
         at = np.searchsorted(unique, v)
         found = (at < len(unique)) & (unique[np.minimum(at, len(unique) - 1)] == v)
         np.minimum.at(first, at[found], t[found])
-        keep |= ts >= np.repeat(first, counts)
+        since_event = ts >= np.repeat(first, counts)
+        if flagged is not None:
+            whole = np.isin(unique, _vessels_of(flagged))
+            every = max(int(cfg.unflagged_every_s), 1) * 1_000_000_000
+            bucket = ts // every
+            vessel_start = np.zeros(len(ts), dtype=bool)
+            vessel_start[starts] = True
+            edge = np.r_[True, (bucket[1:] != bucket[:-1]) | vessel_start[1:]]
+            edge |= np.r_[edge[1:], True]
+            since_event &= np.repeat(whole, counts) | edge
+        keep |= since_event
     picked = np.flatnonzero(keep) if order is None else order[keep]
     return tracks.iloc[picked][cols].reset_index(drop=True)
+
+
+def _vessels_of(events: pd.DataFrame) -> np.ndarray:
+    """The MMSIs taking part in ``events`` (``mmsi`` and ``other_mmsi``)."""
+    if events.empty:
+        return np.empty(0, dtype=np.int64)
+    both = pd.concat([pd.to_numeric(events[c], errors="coerce")
+                      for c in ("mmsi", "other_mmsi") if c in events.columns])
+    return both.dropna().astype("int64").unique()
 
 
 def reconcile(events: pd.DataFrame, reported: pd.DataFrame, night: Night) -> pd.DataFrame:
@@ -203,18 +232,88 @@ def identities_of(tracks: pd.DataFrame, since: pd.Timestamp | None = None) -> pd
     return out
 
 
-def thin_pings(pings: pd.DataFrame, every_s: int = 60) -> pd.DataFrame:
-    """At most the first and the last ping of each ``every_s`` interval per event and vessel
-    (what the state keeps for maps and exports: a 10-second feed is 360 pings an hour, a map
-    needs far fewer; the pings either side of every gap are kept)."""
+#: Pings of one vessel in one event kept in the state: at most 2 * (this + 1).
+THIN_BUCKETS = 100
+#: Identity columns whose change between two pings keeps both (a rename stays visible).
+_IDENTITY = ("name", "callsign", "imo")
+
+
+#: Flagged events whose pings are selected and thinned together (bounds the peak memory).
+EVENTS_PER_CHUNK = 500
+
+
+def kept_event_pings(events: pd.DataFrame, tracks: pd.DataFrame, columns: list[str],
+                     per_chunk: int = EVENTS_PER_CHUNK) -> pd.DataFrame:
+    """:func:`thin_pings` of :func:`ais.triage.event_pings` (``columns`` of ``tracks``),
+    ``per_chunk`` events at a time: the same rows as in one go (thinning is per event), but
+    the whole windows of only ``per_chunk`` events are held at once, and only the vessels'
+    rows in those windows are copied out of ``tracks`` (not a copy of every column of every
+    ping)."""
+    from ais.triage import DEFAULT_PAD_H, _rows_around, as_events, event_pings
+
+    ev = as_events(events) if len(events) else events
+    if ev.empty or tracks.empty:
+        return thin_pings(event_pings(ev, tracks[columns]))
+    pad = pd.Timedelta(hours=DEFAULT_PAD_H)
+    parts = []
+    for at in range(0, len(ev), max(int(per_chunk), 1)):
+        chunk = ev.iloc[at:at + per_chunk]
+        start = chunk["start_time"]
+        wanted = pd.concat([
+            pd.DataFrame({"ev_mmsi": chunk[col], "lo": start - pad,
+                          "hi": chunk["end_time"].fillna(start) + pad})
+            for col in ("mmsi", "other_mmsi")]).dropna(subset=["ev_mmsi"])
+        wanted = wanted.astype({"ev_mmsi": "int64"})
+        rows = _rows_around(tracks, wanted)
+        mine = (tracks.iloc[rows][columns] if rows is not None else
+                tracks.loc[np.isin(tracks["mmsi"].to_numpy(), wanted["ev_mmsi"].to_numpy()),
+                           columns])
+        parts.append(thin_pings(event_pings(chunk, mine)))
+    return pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+
+
+def thin_pings(pings: pd.DataFrame, every_s: int = 60, buckets: int = THIN_BUCKETS
+               ) -> pd.DataFrame:
+    """What the state keeps of each flagged event's pings for maps and exports.
+
+    Per event and vessel, the time from its first to its last ping is cut into ``buckets``
+    equal buckets (none shorter than ``every_s``) and the first and the last ping of each
+    bucket are kept: at most ``2 * (buckets + 1)`` pings per vessel and event, spread evenly
+    in time, always the first and the last, and both ends of every gap longer than a bucket
+    (a 24-hour window has 15-minute buckets). The pings either side of a change of name,
+    call sign or IMO are kept too, so an identity change stays on the map.
+    """
     if pings.empty:
         return pings
-    frame = pings.sort_values(["event_id", "mmsi", "timestamp"], kind="stable")
+    frame = pings
     event = pd.factorize(frame["event_id"])[0]
     mmsi = frame["mmsi"].to_numpy()
-    bucket = epoch_ns(frame["timestamp"]) // (every_s * 1_000_000_000)
-    same = (event[1:] == event[:-1]) & (mmsi[1:] == mmsi[:-1]) & (bucket[1:] == bucket[:-1])
+    t = epoch_ns(frame["timestamp"])
+    if len(t) > 1 and not _grouped_in_time(event, mmsi, t):
+        frame = frame.sort_values(["event_id", "mmsi", "timestamp"], kind="stable")
+        event = pd.factorize(frame["event_id"])[0]
+        mmsi = frame["mmsi"].to_numpy()
+        t = epoch_ns(frame["timestamp"])
+    new = np.r_[True, (event[1:] != event[:-1]) | (mmsi[1:] != mmsi[:-1])]
+    starts = np.flatnonzero(new)
+    counts = np.diff(np.r_[starts, len(t)])
+    t0 = np.repeat(t[starts], counts)
+    span = np.repeat(t[starts + counts - 1], counts) - t0
+    width = np.maximum(-(-span // max(int(buckets), 1)), every_s * 1_000_000_000)
+    bucket = (t - t0) // width
+    same = ~new[1:] & (bucket[1:] == bucket[:-1])
+    for col in _IDENTITY:
+        if col in frame.columns:
+            values = pd.factorize(frame[col])[0]
+            same &= values[1:] == values[:-1]
     first = np.r_[True, ~same]
     last = np.r_[~same, True]
     return frame[first | last].reset_index(drop=True)
 
+
+def _grouped_in_time(event: np.ndarray, mmsi: np.ndarray, t: np.ndarray) -> bool:
+    """Whether rows come grouped by (event, vessel) and in time order within each group
+    (as :func:`ais.triage.event_pings` returns them)."""
+    new = np.r_[True, (event[1:] != event[:-1]) | (mmsi[1:] != mmsi[:-1])]
+    keys = event[new] * (int(mmsi.max()) + 1 if len(mmsi) else 1) + mmsi[new]
+    return len(np.unique(keys)) == len(keys) and bool(((np.diff(t) >= 0) | new[1:]).all())

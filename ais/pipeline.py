@@ -34,15 +34,14 @@ from ais.nightly import (
     carry_out,
     combine,
     identities_of,
+    kept_event_pings,
     night_of,
     reconcile,
-    thin_pings,
 )
 from ais.output import format_events, write_csv
 from ais.state import CarryConfig, Night, State
 from ais.surprises import WARNING, baseline_kind, synthetic_baseline_note, watch_area_warning
 from ais.tracks import build_tracks
-from ais.triage import event_pings
 
 #: The shipped default models (inside the installed package, or models/ of a checkout).
 DEFAULT_MODELS = scoring.default_models_dir()
@@ -444,7 +443,11 @@ def run_scan(paths: Sequence[str | Path], output: str | Path, cfg: Config,
         stored = anch.load(models_dir if models_dir is not None else DEFAULT_MODELS)
         prefetch = prefetch or _prefetch(models_dir, cfg)
         night = night_of(ingested.pings, cfg.clean.since, cfg.clean.until)
-        pings, from_night, n_carried = ingested.pings, None, 0
+        # hold tonight's pings in one place only: once the carry is put before them, the
+        # frame ingest returned is garbage (else it would sit beside the combined one)
+        report, pings, from_night, n_carried = ingested.report, ingested.pings, None, 0
+        del ingested
+        outside = watch_area_warning(pings, cfg)  # tonight's pings, not the carried ones
         if state is not None and night is not None:
             seen, from_night = state.previous_nights(night)
             notes.extend(seen)
@@ -455,10 +458,11 @@ def run_scan(paths: Sequence[str | Path], output: str | Path, cfg: Config,
                              f"{carried['mmsi'].nunique():,} vessels from the night starting "
                              f"{from_night:%Y-%m-%d %H:%M} UTC")
             pings = combine(carried, pings)
-        outside = watch_area_warning(ingested.pings, cfg)
+            del carried
         if outside:
             notes.append(outside)
-        detected = detect_pings(pings, ingested.report, cfg, timings, anchorages=stored)
+        detected = detect_pings(pings, report, cfg, timings, anchorages=stored)
+        del pings  # the tracks hold what is needed
         with timings.stage("scoring"):
             prefetch.join()
             models, note = load_models(models_dir, detected, cfg)
@@ -477,7 +481,7 @@ def run_scan(paths: Sequence[str | Path], output: str | Path, cfg: Config,
         with timings.stage("output"):
             out = write_csv(events, output)
         n_tracks = int(detected.tracks[["mmsi", "track"]].drop_duplicates().shape[0])
-        result = ScanResult(ingested.report, events, out, n_tracks,
+        result = ScanResult(report, events, out, n_tracks,
                             {k: len(v) for k, v in detected.candidates.items()}, timings,
                             notes, run_id, night)
         if state is not None:
@@ -514,10 +518,11 @@ def _commit(state: State, result: ScanResult, detected: Detected,
     identities = identities_of(detected.tracks, night.start)
     state.commit_night(
         result.run_id, night,
-        carry=carry_out(detected.tracks, detected.candidates, night, carry, identities),
+        carry=carry_out(detected.tracks, detected.candidates, night, carry, identities,
+                        flagged=events),
         events=events, event_rows=_event_rows(events),
-        event_pings=thin_pings(event_pings(events, detected.tracks[
-            [c for c in EVENT_PING_COLUMNS if c in detected.tracks.columns]])),
+        event_pings=kept_event_pings(events, detected.tracks, [
+            c for c in EVENT_PING_COLUMNS if c in detected.tracks.columns]),
         identities=identities[identities["pings"] > 0].drop(columns=["first_row", "last_row"]),
         run=run)
 

@@ -70,6 +70,9 @@ class CarryConfig:
     keep_days: float = 7.0       # forget vessels silent for longer than this
     event_pad_h: float = 2.0     # pings carried from before an unfinished event's start
     max_event_carry_h: float = 24.0  # ... but not more than this before the night's end
+    #: the unfinished candidates of vessels with no flagged event tonight carry their pings
+    #: older than ``vessel_tail_h`` thinned to the first and last of each such interval
+    unflagged_every_s: int = 1800
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,14 @@
 
     python bench/run.py --rows 1e6 1e7 3e7            # the speed table (medians of --repeat)
     python bench/run.py --rows 1e6 --crowding --month  # + crowded anchorage, + a month
+    python bench/run.py --shape dense-day --rows 1e6 3e6 --everywhere   # one dense day
+
+``--shape default`` (the default) is plain traffic of ~1 k vessels, 1 M pings a day over as
+many days as it takes; ``--shape dense-day`` is ONE day from ~1 k vessels per million pings
+(55 % in transit, 30 % anchored in ~40 anchorages, 13 % slow, 2 % ship-to-ship pairs, one
+in ten dark for hours) in reception order (:mod:`ais.synth_dense`). Every run prints its peak
+RSS in bytes per ping (``B/ping``): the target is <= 300 at 10 M on both shapes.
+``--everywhere`` and ``--no-state`` are passed to ``ais scan``.
 
 For each size the script generates plain synthetic traffic with ``ais.synth.generate_pings``
 (one day of the same fleet per million pings, written day by day and cached under
@@ -90,6 +98,26 @@ def single_file(n: int, cache: Path) -> Path:
     return _atomic_dir_or_file(cache / f"pings_{n}.parquet", build)
 
 
+def dense_file(n: int, cache: Path) -> Path:
+    """``n`` pings of one dense day (:func:`ais.synth_dense.dense_day`) in one Parquet file,
+    built in a child process so the generator's arrays never sit in this one."""
+    def build(tmp: Path) -> None:
+        subprocess.run([sys.executable, __file__, "--dense-child", str(n), str(tmp)],
+                       check=True)
+
+    return _atomic_dir_or_file(cache / f"dense_{n}.parquet", build)
+
+
+def dense_child(n: int, path: str) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from ais.synth_dense import dense_day
+
+    table = pa.Table.from_pandas(dense_day(n), preserve_index=False)
+    pq.write_table(table, path, row_group_size=1_000_000)
+
+
 def hive_month(n: int, days: int, cache: Path) -> Path:
     """``n`` pings over ``days`` days, one ``day=YYYY-MM-DD/part.parquet`` per day."""
     import pyarrow.parquet as pq
@@ -164,14 +192,17 @@ def scan(path: Path, repeat: int, workdir: Path, extra: tuple[str, ...] = ()) ->
         cmd = [*_ais_command(), "scan", str(path), "-o", str(out / "flagged.csv"),
                "--timings", "-q", *extra]
         wall, rss, stderr = run_child(cmd)
+        state = out / "ais-state.duckdb"
         runs.append({"wall": wall, "rss": rss, "stages": stage_times(stderr),
-                     "total": total_time(stderr)})
+                     "total": total_time(stderr),
+                     "state_mb": state.stat().st_size / 2**20 if state.exists() else 0.0})
     names = list(dict.fromkeys(k for r in runs for k in r["stages"]))
     return {
         "wall": statistics.median(r["wall"] for r in runs),
         "walls": [r["wall"] for r in runs],
         "rss": statistics.median(r["rss"] for r in runs),
         "total": statistics.median(r["total"] for r in runs),
+        "state_mb": statistics.median(r["state_mb"] for r in runs),
         "stages": {k: statistics.median(r["stages"].get(k, 0.0) for r in runs) for k in names},
     }
 
@@ -233,9 +264,15 @@ def crowding(vessels: int, hours: float) -> dict:
 
 # ---------------------------------------------------------------- table
 
+def bytes_per_ping(rss_gb: float, rows: int) -> float:
+    """Peak RSS (GB, as :func:`run_child` gives it) in bytes per ping."""
+    return rss_gb * 2**30 / max(rows, 1)
+
+
 def _fmt_row(rows: int, r: dict, stages: list[str]) -> str:
     cells = [f"{rows:>12,}", f"{r['wall']:>7.2f}", f"{rows / r['wall']:>11,.0f}",
-             f"{r['rss']:>7.2f}"]
+             f"{r['rss']:>7.2f}", f"{bytes_per_ping(r['rss'], rows):>7,.0f}",
+             f"{r.get('state_mb', 0.0):>8.1f}"]
     cells += [f"{r['stages'].get(s, float('nan')):>{max(7, len(s))}.2f}" for s in stages]
     return " ".join(cells)
 
@@ -243,6 +280,11 @@ def _fmt_row(rows: int, r: dict, stages: list[str]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", nargs="+", type=float, default=[1e6, 1e7, 3e7])
+    parser.add_argument("--shape", choices=("default", "dense-day"), default="default",
+                        help="default: ~1 k vessels, 1 M pings a day; dense-day: one day of "
+                             "~1 k vessels per million pings, in reception order")
+    parser.add_argument("--everywhere", action="store_true", help="pass --everywhere")
+    parser.add_argument("--no-state", action="store_true", help="pass --no-state")
     parser.add_argument("--repeat", type=int, default=3, help="runs per size (median)")
     parser.add_argument("--cache", default="/tmp/ais-bench", help="generated inputs")
     parser.add_argument("--no-movingpandas", dest="mp", action="store_false")
@@ -261,7 +303,11 @@ def main(argv: list[str] | None = None) -> int:
                         help="scan the sizes with `ais scan --by-day` (memory of one day)")
     parser.add_argument("--json", help="also write the results to this JSON file")
     parser.add_argument("--mp-child", help=argparse.SUPPRESS)
+    parser.add_argument("--dense-child", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.dense_child:
+        dense_child(int(args.dense_child[0]), args.dense_child[1])
+        return 0
     if args.mp_child:
         movingpandas_child(args.mp_child, args.mp_rows)
         return 0
@@ -270,7 +316,11 @@ def main(argv: list[str] | None = None) -> int:
     cache.mkdir(parents=True, exist_ok=True)
     results: dict = {"cpus": os.cpu_count(), "sizes": {}}
     sizes = [int(r) for r in args.rows]
-    held = (lambda n: min(n, PER_DAY)) if args.by_day else (lambda n: n)  # noqa: E731
+    held = ((lambda n: min(n, PER_DAY)) if args.by_day and args.shape == "default"
+            else (lambda n: n))  # noqa: E731
+    make_input = single_file if args.shape == "default" else dense_file
+    passed = (("--everywhere",) if args.everywhere else ()) + (
+        ("--no-state",) if args.no_state else ())
     too_big = [n for n in sizes if held(n) * GB_PER_PING > args.max_gb]
     for n in too_big:
         print(f"skipped {n:,} pings: a scan holds its pings in memory, about "
@@ -280,13 +330,17 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="ais-bench-") as work:
         workdir = Path(work)
         for n in sizes:
-            results["sizes"][n] = scan(single_file(n, cache), args.repeat, workdir,
-                                       ("--by-day",) if args.by_day else
-                                       ("--memory-limit", f"{args.max_gb:g}GB"))
+            results["sizes"][n] = scan(make_input(n, cache), args.repeat, workdir,
+                                       (("--by-day",) if args.by_day else
+                                        ("--memory-limit", f"{args.max_gb:g}GB")) + passed)
+            results["sizes"][n]["bytes_per_ping"] = bytes_per_ping(
+                results["sizes"][n]["rss"], n)
         stages = list(dict.fromkeys(s for r in results["sizes"].values() for s in r["stages"]))
-        head = [f"{'rows':>12}", f"{'wall s':>7}", f"{'pings/s':>11}", f"{'RSS GB':>7}"]
+        head = [f"{'rows':>12}", f"{'wall s':>7}", f"{'pings/s':>11}", f"{'RSS GB':>7}",
+                f"{'B/ping':>7}", f"{'state MB':>8}"]
         head += [f"{s:>{max(7, len(s))}}" for s in stages]
-        print(f"ais scan{' --by-day' if args.by_day else ''} end to end, median of "
+        print(f"ais scan{' --by-day' if args.by_day else ''}{' '.join(('', *passed))} on "
+              f"the {args.shape} shape, end to end, median of "
               f"{args.repeat} runs, {os.cpu_count()} cores "
               "(stage columns: seconds, from `ais scan --timings`)")
         print(" ".join(head))
@@ -302,7 +356,7 @@ def main(argv: list[str] | None = None) -> int:
 
         if args.mp:
             n = min(sizes, key=lambda s: abs(s - 1_000_000))
-            mp = movingpandas(single_file(n, cache), args.mp_rows, n)
+            mp = movingpandas(make_input(n, cache), args.mp_rows, n)
             ours = by_rows[n]["wall"]
             print(f"movingpandas (TrajectoryCollection + ObservationGapSplitter + "
                   f"TrajectoryStopDetector) timed on {mp['pings']:,} pings: "
@@ -341,7 +395,8 @@ def main(argv: list[str] | None = None) -> int:
             r = scan(month, 1, workdir, ("--memory-limit", args.memory_limit))
             print(f"month: {int(args.month_rows):,} pings, {args.month_days} day partitions, "
                   f"--memory-limit {args.memory_limit}: {r['wall']:.0f} s wall, "
-                  f"{args.month_rows / r['wall']:,.0f} pings/s, peak RSS {r['rss']:.2f} GB; "
+                  f"{args.month_rows / r['wall']:,.0f} pings/s, peak RSS {r['rss']:.2f} GB "
+                  f"({bytes_per_ping(r['rss'], int(args.month_rows)):,.0f} B/ping); "
                   "stages " + ", ".join(f"{k} {v:.1f} s" for k, v in r["stages"].items()))
             results["month"] = r
     if args.json:

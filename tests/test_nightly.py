@@ -355,6 +355,45 @@ def test_carry_is_each_vessels_recent_reporting_and_unfinished_events() -> None:
     pd.testing.assert_frame_equal(carried, shuffled)
 
 
+def test_an_unflagged_vessels_unfinished_candidate_carries_its_start_and_thinned_pings() -> None:
+    """Two ships at anchor all day, each with a loitering candidate still going on at
+    midnight; only one of them is in a flagged event. The flagged one carries every ping
+    since its candidate began, the other its last 3 h whole and, before that, one ping
+    two pings every 30 minutes from its candidate's start (so tomorrow it starts at the
+    same time)."""
+    from ais.nightly import carry_out
+    from ais.state import CarryConfig, Night
+    from tests.conftest import ping_frame, tracks_of
+
+    flagged_ship, anchored = 412345671, 412345672
+    every_min = [DAY1 + pd.Timedelta(minutes=i) for i in range(24 * 60)]
+    rows = [(m, t, 38.4, 124.6) for m in (flagged_ship, anchored) for t in every_min]
+    tracks = tracks_of(ping_frame(rows))
+    night = Night(DAY1, every_min[-1])
+    going_on = pd.DataFrame({
+        "mmsi": [flagged_ship, anchored], "other_mmsi": pd.array([pd.NA] * 2, dtype="Int64"),
+        "start_time": [DAY1 + pd.Timedelta(hours=4)] * 2, "end_time": [night.end] * 2,
+        "is_open": [True, True]})
+    flagged = going_on.head(1)
+
+    carried = carry_out(tracks, {"loitering": going_on}, night, CarryConfig(), flagged=flagged)
+    whole = carry_out(tracks, {"loitering": going_on}, night, CarryConfig())
+
+    def minutes_of(frame: pd.DataFrame, mmsi: int) -> pd.Series:
+        times = frame.loc[frame["mmsi"] == mmsi, "timestamp"]
+        return ((times - DAY1).dt.total_seconds() // 60).astype(int)
+
+    assert list(minutes_of(carried, flagged_ship)) == list(minutes_of(whole, flagged_ship))
+    thin = minutes_of(carried, anchored)
+    assert len(thin) < len(minutes_of(whole, anchored)) / 3
+    assert thin.min() == minutes_of(whole, anchored).min() == 0  # the identity's first ping
+    assert 2 * 60 in set(thin)  # the candidate's start, less event_pad_h (2 h)
+    tail = set(range(24 * 60 - 3 * 60, 24 * 60))
+    assert tail <= set(thin)  # the last 3 h whole
+    older = thin[(thin >= 120) & (thin < 21 * 60)]
+    assert set(older // 30) == set(range(4, 42))  # every 30 minutes, none skipped
+
+
 def test_a_night_without_usable_pings_is_logged_and_changes_nothing(nights, tmp_path) -> None:
     from tests.conftest import ping_frame
 
@@ -461,7 +500,9 @@ def test_an_input_too_big_for_the_memory_limit_is_scanned_day_by_day(nights, tmp
                                                                       monkeypatch) -> None:
     import ais.byday
 
-    monkeypatch.setattr(ais.byday, "BYTES_PER_PING", 10_000)  # 4,233 rows: 42 MB > 20 MB
+    # 4,233 rows: 25 MB > 20 MB; each day alone (about 2,100 rows, 13 MB) fits
+    monkeypatch.setattr(ais.byday, "BYTES_PER_PING", 6_000)
+    monkeypatch.setattr(ais.byday, "BASE_BYTES", 0)
     both = pd.concat([pd.read_parquet(nights["day1"]), pd.read_parquet(nights["day2"])])
     path = write_parquet(tmp_path / "both.parquet", both)
     by_day = CliRunner().invoke(main, ["scan", str(path), "-o", str(tmp_path / "a.csv"),
@@ -477,3 +518,64 @@ def test_an_input_too_big_for_the_memory_limit_is_scanned_day_by_day(nights, tmp
     whole = CliRunner().invoke(main, ["scan", str(path), "-o", str(tmp_path / "c.csv"),
                                       "--no-state"])
     assert "one UTC day at a time" not in whole.output
+
+
+def test_stored_event_pings_are_bounded_per_vessel_and_event_whatever_the_rate() -> None:
+    """A day-long event of a 10-second feed keeps at most 2 * (100 + 1) pings per vessel,
+    evenly spread, with its first and last ping, both ends of its gap and its rename."""
+    from ais.nightly import THIN_BUCKETS, thin_pings
+
+    times = [DAY1 + pd.Timedelta(seconds=10 * i) for i in range(3600)]             # 10 h
+    times += [DAY1 + pd.Timedelta(hours=12, seconds=10 * i) for i in range(4320)]  # 12 h
+    names = ["OLD NAME"] * 5000 + ["NEW NAME"] * (len(times) - 5000)
+    one = pd.DataFrame({"event_id": "LOI-x", "mmsi": 412345671,
+                        "timestamp": pd.to_datetime(times, utc=True), "lat": 38.4,
+                        "lon": 124.6, "name": names})
+    other = one.assign(mmsi=412345672, name="PARTNER")
+    thin = thin_pings(pd.concat([one, other], ignore_index=True))
+    for _, mine in thin.groupby("mmsi"):
+        assert len(mine) <= 2 * (THIN_BUCKETS + 1)
+        kept = set(mine["timestamp"])
+        assert {times[0], times[-1], times[3599], times[3600]} <= kept
+        hours = mine["timestamp"].dt.floor("h").nunique()
+        assert hours >= 22  # evenly spread: every hour with pings keeps some
+    renamed = thin[thin["mmsi"] == 412345671]
+    assert {times[4999], times[5000]} <= set(renamed["timestamp"])
+
+
+def test_days_too_big_for_the_memory_limit_are_scanned_in_windows_of_hours(nights, tmp_path,
+                                                                           monkeypatch) -> None:
+    """A day that alone is over --memory-limit cannot go by day: the scan cuts it into
+    windows of whole hours through the state, says so, and the dark vessel's gap across
+    midnight and the loiterer's drift still come out whole, with the ids of a scan by day."""
+    import ais.byday
+
+    monkeypatch.setattr(ais.byday, "BYTES_PER_PING", 20_000)  # a day: ~2,100 rows, 42 MB
+    monkeypatch.setattr(ais.byday, "BASE_BYTES", 0)
+    both = pd.concat([pd.read_parquet(nights["day1"]), pd.read_parquet(nights["day2"])])
+    path = write_parquet(tmp_path / "both.parquet", both)
+    small = CliRunner().invoke(main, ["scan", str(path), "-o", str(tmp_path / "b.csv"),
+                                      "--no-state", "--memory-limit", "20MB"])
+    assert small.exit_code == 0, small.output
+    from ais.ingest import rows_by_day
+
+    per_day = rows_by_day([path])
+    cuts = [ais.byday.cuts_for(int(n), "20MB") for n in per_day]
+    assert min(cuts) >= 2
+    assert f"scanned {sum(cuts)} windows one at a time" in small.output
+    for (day, n), k in zip(per_day.items(), cuts, strict=True):
+        assert (f"{day:%Y-%m-%d} ({int(n):,} rows, about {int(n) * 20_000 / 1e6:,.0f} MB) "
+                f"in {k} windows of {24 // k} h") in small.output
+    by_day = CliRunner().invoke(main, ["scan", str(path), "-o", str(tmp_path / "a.csv"),
+                                       "--no-state", "--by-day"])
+    assert by_day.exit_code == 0 and "windows of" not in by_day.output
+    cut, days = pd.read_csv(tmp_path / "b.csv"), pd.read_csv(tmp_path / "a.csv")
+
+    def story(frame: pd.DataFrame, kind: str, mmsi: int) -> list[tuple]:
+        rows = frame[(frame["event_type"] == kind) & (frame["mmsi"] == mmsi)]
+        return list(rows[["event_id", "start_time", "end_time"]].itertuples(index=False))
+
+    assert len(story(days, "dark_period", DARK)) == 1
+    assert story(cut, "dark_period", DARK) == story(days, "dark_period", DARK)
+    assert len(story(days, "loitering", LOITERER)) == 1
+    assert story(cut, "loitering", LOITERER) == story(days, "loitering", LOITERER)
