@@ -23,6 +23,8 @@ from ais.config import CleanConfig
 from ais.db import connect
 from ais.errors import InputError
 from ais.identity import normalise_sql
+from ais.readers import FORMATS_TEXT, is_input, source
+from ais.readers.codes import nav_status_sql
 from ais.pingframe import (  # noqa: F401  (OUTPUT_COLUMNS: the frame's columns, for callers)
     OPTIONAL_NUMBERS,
     OUTPUT_COLUMNS,
@@ -89,6 +91,8 @@ class CleaningReport:
     bad_files: list[tuple[str, str]] = field(default_factory=list)
     #: files whose text was not valid UTF-8 and was repaired (bad bytes became U+FFFD)
     repaired_text: list[str] = field(default_factory=list)
+    #: one line per NMEA log: messages decoded and sentences left out by reason
+    decoded: list[str] = field(default_factory=list)
 
     @property
     def rows_dropped(self) -> int:
@@ -104,6 +108,7 @@ class CleaningReport:
         for path in self.repaired_text:
             out.append(f"  {path}: text that is not valid UTF-8 was read with the bad bytes "
                        "replaced by U+FFFD")
+        out.extend(f"  {line}" for line in self.decoded)
         return out + self.bad_file_lines()
 
     def bad_file_lines(self) -> list[str]:
@@ -148,8 +153,8 @@ def resolve_inputs(paths: Iterable[str | Path],
             found = sorted(Path(p) for p in glob.glob(text, recursive=True) if Path(p).is_file())
             problem = None if found else f"{text}: the pattern matches no file"
         elif path.is_dir():
-            found = sorted(p for p in path.rglob("*.parquet") if p.is_file())
-            problem = None if found else f"{path}: directory holds no .parquet file"
+            found = sorted(p for p in path.rglob("*") if p.is_file() and is_input(p))
+            problem = None if found else f"{path}: directory holds no AIS file ({FORMATS_TEXT})"
         elif path.is_file():
             found, problem = [path], None
         else:
@@ -171,18 +176,9 @@ def _hive_keys(path: Path) -> dict[str, str]:
 
 
 def read_schema(path: Path) -> pa.Schema:
-    """The file's Parquet schema, or an InputError that names the file and the problem."""
-    try:
-        if path.stat().st_size == 0:
-            raise InputError(f"{path}: file is empty (0 bytes), not a Parquet file")
-        return pq.read_schema(path)
-    except InputError:
-        raise
-    except (pa.ArrowInvalid, pa.ArrowException, OSError) as exc:
-        raise InputError(
-            f"{path}: not a readable Parquet file ({exc}); check it is Parquet and not "
-            "truncated, e.g. re-export it with pyarrow or DuckDB"
-        ) from exc
+    """The file's columns (Parquet, CSV or decoded NMEA: :mod:`ais.readers`), or an
+    InputError that names the file and the problem."""
+    return source(path).schema
 
 
 def map_columns(path: Path, names: Sequence[str]) -> dict[str, str]:
@@ -262,7 +258,9 @@ def _timestamp_sql(col: str, typ: pa.DataType) -> str:
                 f"WHEN abs({num}) < 1e14 THEN to_timestamp({num} / 1e3) "
                 f"WHEN abs({num}) < 1e17 THEN to_timestamp({num} / 1e6) "
                 f"WHEN abs({num}) < 1e20 THEN to_timestamp({num} / 1e9) END")
-    return f"TRY_CAST(trim(CAST({col} AS VARCHAR)) AS TIMESTAMPTZ)"
+    text = f"trim(CAST({col} AS VARCHAR))"  # ISO 8601, or DMA's 'DD/MM/YYYY HH:MM:SS'
+    return (f"coalesce(TRY_CAST({text} AS TIMESTAMPTZ), "
+            f"CAST(try_strptime({text}, '%d/%m/%Y %H:%M:%S') AS TIMESTAMPTZ))")
 
 
 def _mmsi_sql(col: str, typ: pa.DataType) -> str:
@@ -298,8 +296,7 @@ _NULL_TYPES = {"mmsi": "BIGINT", "timestamp": "TIMESTAMPTZ", "lat": "DOUBLE", "l
 
 def _file_select(path: Path, schema: pa.Schema, mapping: dict[str, str], hive: bool) -> str:
     src_sql = "'" + str(path).replace("'", "''") + "'"
-    return _select(schema, mapping, src_sql,
-                   f"read_parquet({src_sql}, hive_partitioning = {str(hive).lower()})")
+    return _select(schema, mapping, src_sql, source(path, hive).from_sql)
 
 
 def _select(schema: pa.Schema, mapping: dict[str, str], label_sql: str, from_sql: str) -> str:
@@ -467,8 +464,9 @@ def ingest(
     parts: dict[Path, str] = {}
     for path in files:
         try:
-            schema = read_schema(path)
             hive = _hive_keys(path)
+            src = source(path, bool(hive))
+            schema = src.schema
             mapping = map_columns(path, list(schema.names) + list(hive))
             check_types(path, schema, mapping)
         except InputError as exc:
@@ -477,7 +475,12 @@ def ingest(
             report.bad_files.append((str(path), str(exc)))
             continue
         report.column_mapping[str(path)] = mapping
-        parts[path] = _file_select(path, schema, mapping, bool(hive))
+        if src.decoded is not None:
+            report.decoded.append(src.decoded.line(str(path)))  # type: ignore[attr-defined]
+        if src.repaired_text:
+            report.repaired_text.append(str(path))
+        parts[path] = _select(schema, mapping, "'" + str(path).replace("'", "''") + "'",
+                              src.from_sql)
     while True:
         if not parts:
             raise InputError("no usable input file: " + "; ".join(
@@ -572,7 +575,7 @@ _DICTIONARIES: dict[str, tuple[str, str, tuple[str, ...]]] = {
                      ("destination",)),
     "types": ("ship_type", f"raw AS ship_type, {_VESSEL_CLASS.replace('ship_type', 'raw')} "
                            "AS vessel_class", ("ship_type", "vessel_class")),
-    "statuses": ("nav_status", "raw AS nav_status", ("nav_status",)),
+    "statuses": ("nav_status", f"{nav_status_sql('raw')} AS nav_status", ("nav_status",)),
 }
 
 
