@@ -336,8 +336,7 @@ def decode_lines(lines: Iterable[bytes], report: DecodeReport | None = None
 
 def join_statics(positions: pd.DataFrame, statics: pd.DataFrame) -> pd.DataFrame:
     """Each position with the static fields of its MMSI as of its time (see the module)."""
-    out = positions.assign(_row=np.arange(len(positions)))
-    out = out.sort_values(["t", "mmsi"], kind="stable").reset_index(drop=True)
+    out = positions.sort_values(["t", "mmsi"], kind="stable").reset_index(drop=True)
     for key in STATIC_FIELDS:
         sent = statics.loc[statics[key].notna(), ["mmsi", "t", key]]
         if sent.empty or out.empty:
@@ -362,7 +361,7 @@ def to_table(frame: pd.DataFrame) -> pa.Table:
         arrays[key] = pa.array(frame[key].to_numpy(dtype=float), pa.float64(),
                                from_pandas=True)
     for key in ("name", "callsign", "imo", "ship_type", "nav_status", "destination"):
-        arrays[key] = pa.array(frame[key].tolist(), pa.string())
+        arrays[key] = pa.array(frame[key].astype(object), pa.string(), from_pandas=True)
     for key in _NUMBER:
         arrays[key] = pa.array(frame[key].to_numpy(dtype=float), pa.float64(),
                                from_pandas=True)
