@@ -15,14 +15,34 @@ NAV_STATUS_CODE = {"under way using engine": 0, "at anchor": 1, "moored": 5,
                    "engaged in fishing": 7, "under way sailing": 8}
 
 
+def _missing(value) -> bool:
+    return value is None or bool(pd.isna(value))
+
+
 def _code(series: pd.Series, table: dict[str, int], missing: int, other: int) -> pd.Series:
-    words = series.astype(object).where(series.notna(), None)
-    return words.map(lambda w: missing if w is None else table.get(str(w).lower(), other))
+    """AIS codes for our words (or for text such as 'Cargo, all ships of this type', by the
+    same keywords ingest classes text by); numbers pass as they are."""
+
+    def one(value) -> int:
+        if _missing(value):
+            return missing
+        text = str(value).strip().lower()
+        if text.isdigit():
+            return int(text)
+        if text in table:
+            return table[text]
+        if table is SHIP_TYPE_CODE:
+            if "not available" in text:
+                return missing
+            return next((code for word, code in table.items() if word in text), other)
+        return other
+
+    return series.astype(object).map(one)
 
 
 def _imo_digits(series: pd.Series) -> list[str | None]:
-    return [None if v is None or v != v else str(v).removeprefix("IMO").strip() or None
-            for v in series.astype(object)]
+    digits = [None if _missing(v) else str(v).removeprefix("IMO").strip() for v in series]
+    return [d if d and d.isdigit() and 0 < int(d) < 2**30 else None for d in digits]
 
 
 def write_marinecadastre_csv(pings: pd.DataFrame, path: Path) -> Path:
@@ -58,13 +78,13 @@ def write_dma_csv(pings: pd.DataFrame, path: Path) -> Path:
         "MMSI": pings["mmsi"].astype("int64"),
         "Latitude": pings["lat"].round(6), "Longitude": pings["lon"].round(6),
         "Navigational status": pings["nav_status"].astype(object).map(
-            lambda s: "Unknown value" if s is None or s != s else str(s).capitalize()),
+            lambda s: "Unknown value" if _missing(s) else str(s).capitalize()),
         "ROT": "", "SOG": pings["sog"].round(1), "COG": pings["cog"].round(1),
         "Heading": pings["heading"].round(),
         "IMO": ["Unknown" if v is None else v for v in imo],
         "Callsign": pings["callsign"], "Name": pings["name"],
         "Ship type": pings["ship_type"].astype(object).map(
-            lambda s: "Undefined" if s is None or s != s else str(s).capitalize()),
+            lambda s: "Undefined" if _missing(s) else str(s).capitalize()),
         "Cargo type": "", "Width": 20, "Length": 120,
         "Type of position fixing device": "GPS", "Draught": 7.5, "Destination": "NAMPO",
         "ETA": "", "Data source type": "AIS", "A": "", "B": "", "C": "", "D": "",
@@ -103,7 +123,7 @@ def nmea_lines(pings: pd.DataFrame, static_every_s: int = 360) -> list[str]:
     for i, row in enumerate(frame.itertuples(index=False)):
         t = int(seconds[i])
         mmsi = int(row.mmsi)
-        who = (row.name, row.callsign, imo[i], int(types[i]))
+        who = (_text(row.name), _text(row.callsign), imo[i], int(types[i]))
         prev = last.get(mmsi)
         if prev is None or prev[0] != who or t - prev[1] >= static_every_s:
             seq = seq % 9 + 1
@@ -116,9 +136,9 @@ def nmea_lines(pings: pd.DataFrame, static_every_s: int = 360) -> list[str]:
             lines.append(tag_block(t) + parts[0])
             lines.extend(parts[1:])  # later fragments carry no time of their own
             last[mmsi] = (who, t)
-        heading = row.heading if row.heading == row.heading else 511
-        cog = row.cog if row.cog == row.cog else 360
-        sog = row.sog if row.sog == row.sog else 102.3
+        heading = 511 if _missing(row.heading) else row.heading
+        cog = 360 if _missing(row.cog) else row.cog
+        sog = 102.3 if _missing(row.sog) else row.sog
         (sentence,) = encode_dict({
             "msg_type": 1, "mmsi": mmsi, "status": int(status[i]), "lat": float(row.lat),
             "lon": float(row.lon), "speed": float(sog), "course": float(cog),
@@ -129,7 +149,7 @@ def nmea_lines(pings: pd.DataFrame, static_every_s: int = 360) -> list[str]:
 
 
 def _text(value) -> str:
-    return "" if value is None or value != value else str(value).upper()
+    return "" if _missing(value) else str(value).upper()
 
 
 def write_nmea(pings: pd.DataFrame, path: Path, extra: list[str] = ()) -> Path:
