@@ -23,8 +23,6 @@ from ais.config import CleanConfig
 from ais.db import connect
 from ais.errors import InputError
 from ais.identity import normalise_sql
-from ais.readers import FORMATS_TEXT, is_input, source
-from ais.readers.codes import nav_status_sql
 from ais.pingframe import (  # noqa: F401  (OUTPUT_COLUMNS: the frame's columns, for callers)
     OPTIONAL_NUMBERS,
     OUTPUT_COLUMNS,
@@ -33,6 +31,8 @@ from ais.pingframe import (  # noqa: F401  (OUTPUT_COLUMNS: the frame's columns,
     sort_order,
     sorted_frame,
 )
+from ais.readers import FORMATS_TEXT, is_input, source
+from ais.readers.codes import nav_status_sql
 
 #: Canonical column -> accepted spellings (compared case-insensitively), first match wins.
 COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
@@ -476,7 +476,7 @@ def ingest(
             continue
         report.column_mapping[str(path)] = mapping
         if src.decoded is not None:
-            report.decoded.append(src.decoded.line(str(path)))  # type: ignore[attr-defined]
+            report.decoded.append(src.decoded.line(str(path)))
         if src.repaired_text:
             report.repaired_text.append(str(path))
         parts[path] = _select(schema, mapping, "'" + str(path).replace("'", "''") + "'",

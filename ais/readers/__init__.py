@@ -21,11 +21,15 @@ import tempfile
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ais.errors import InputError
+
+if TYPE_CHECKING:
+    from ais.readers.nmea import DecodeReport
 
 PARQUET, CSV, NMEA = "parquet", "csv", "nmea"
 
@@ -78,7 +82,7 @@ class Source:
     #: SQL ``FROM`` item reading the file's columns
     from_sql: str
     #: for NMEA: what the decoder read and left out (an ``nmea.DecodeReport``)
-    decoded: object | None = None
+    decoded: DecodeReport | None = None
     #: text that was not valid UTF-8 was read with the bad bytes replaced by U+FFFD
     repaired_text: bool = False
 
@@ -93,7 +97,7 @@ class _Scratch:
 
     def __init__(self) -> None:
         self._dir: Path | None = None
-        self._made: dict[tuple, object] = {}
+        self._made: dict[tuple, Any] = {}
         self._lock = threading.RLock()
 
     def dir(self) -> Path:
@@ -102,7 +106,7 @@ class _Scratch:
             atexit.register(shutil.rmtree, self._dir, True)
         return self._dir
 
-    def get(self, path: Path, kind: str, make):
+    def get(self, path: Path, kind: str, make) -> Any:
         stat = path.stat()
         key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns, kind)
         with self._lock:
@@ -114,10 +118,10 @@ class _Scratch:
 _SCRATCH = _Scratch()
 
 
-def _decoded_nmea(path: Path) -> tuple[Path, object]:
+def _decoded_nmea(path: Path) -> tuple[Path, DecodeReport]:
     from ais.readers.nmea import read_nmea
 
-    def make(stem: Path) -> tuple[Path, object]:
+    def make(stem: Path) -> tuple[Path, DecodeReport]:
         try:
             table, report = read_nmea(path)
         except OSError as exc:  # includes a gzip file cut short (EOFError is not OSError)
@@ -130,8 +134,7 @@ def _decoded_nmea(path: Path) -> tuple[Path, object]:
         pq.write_table(table, out)
         return out, report
 
-    made = _SCRATCH.get(path, NMEA, make)
-    return made  # type: ignore[return-value]
+    return _SCRATCH.get(path, NMEA, make)
 
 
 def source(path: Path, hive: bool = False) -> Source:
@@ -143,7 +146,7 @@ def source(path: Path, hive: bool = False) -> Source:
     """
     fmt = format_of(path)
     if fmt != PARQUET:  # made once per process (a by-day scan reads the inputs each day)
-        return _SCRATCH.get(path, "source", lambda _: _source(path, fmt))  # type: ignore
+        return _SCRATCH.get(path, "source", lambda _: _source(path, fmt))
     schema = _parquet_schema(path)
     return Source(path, PARQUET, schema,
                   f"read_parquet({_quote(path)}, hive_partitioning = {str(hive).lower()})")
@@ -159,13 +162,14 @@ def _source(path: Path, fmt: str) -> Source:
         if path.stat().st_size == 0:
             raise InputError(f"{path}: file is empty (0 bytes), not an NMEA log")
         parquet, report = _decoded_nmea(path)
-        if report.positions == 0:  # type: ignore[attr-defined]
+        if report.positions == 0:
             raise InputError(
-                f"{path}: no AIS position could be decoded ({report.line(str(path))}); "  # type: ignore[attr-defined]
+                f"{path}: no AIS position could be decoded ({report.line(str(path))}); "
                 "check it is an NMEA log of !AIVDM sentences with a receive time (an NMEA "
                 "4.0 tag block c: field or a leading timestamp column)")
         return Source(path, NMEA, pq.read_schema(parquet),
                       f"read_parquet({_quote(parquet)})", report)
+    raise ValueError(f"unknown input format {fmt!r}")
 
 
 def _parquet_schema(path: Path) -> pa.Schema:

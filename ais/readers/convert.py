@@ -67,7 +67,7 @@ def convert(paths: Iterable[str | Path], output: str | Path, *,
             result.bad_files.append((str(path), str(exc)))
             continue
         if src.decoded is not None:
-            result.decoded.append(src.decoded.line(str(path)))  # type: ignore[attr-defined]
+            result.decoded.append(src.decoded.line(str(path)))
         result.files.append(str(path))
         parts.append(_select(src.schema, mapping, "NULL", src.from_sql))
     if not parts:

@@ -27,6 +27,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -106,7 +107,7 @@ def open_lines(path: Path) -> Iterator[bytes]:
     with open(path, "rb") as fh:
         gz = fh.read(2) == b"\x1f\x8b"
     opener = gzip.open if gz else open
-    with opener(path, "rb") as fh:  # type: ignore[operator]
+    with opener(path, "rb") as fh:
         yield from fh
 
 
@@ -312,13 +313,13 @@ def decode_lines(lines: Iterable[bytes], report: DecodeReport | None = None
             bad["truncated"] += 1
             continue
         if typ in (5, 24):  # static data repeats word for word: decode each payload once
-            key = (sentence.payload, sentence.fill_bits)
-            known = static_cache.get(key)
+            payload = (sentence.payload, sentence.fill_bits)
+            known = static_cache.get(payload)
             if known is None:
                 if len(static_cache) >= _STATIC_CACHE:
                     static_cache.clear()
                 try:
-                    msg = sentence.decode()
+                    msg: Any = sentence.decode()
                 except AISBaseException:
                     bad["unknown_type"] += 1
                     continue
@@ -328,7 +329,7 @@ def decode_lines(lines: Iterable[bytes], report: DecodeReport | None = None
                 if typ == 24 and msg.partno == 1 and len(sentence.payload) * 6 < 168:
                     bad["truncated"] += 1
                     continue
-                known = static_cache[key] = (msg.mmsi, _static_values(msg))
+                known = static_cache[payload] = (msg.mmsi, _static_values(msg))
             cols.static_values(t, *known)
             report.statics += 1
             continue
