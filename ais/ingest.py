@@ -31,7 +31,7 @@ from ais.pingframe import (  # noqa: F401  (OUTPUT_COLUMNS: the frame's columns,
     sort_order,
     sorted_frame,
 )
-from ais.readers import FORMATS_TEXT, is_input, source
+from ais.readers import FORMATS_TEXT, is_input, row_count, source
 from ais.readers.codes import nav_status_sql
 
 #: Canonical column -> accepted spellings (compared case-insensitively), first match wins.
@@ -355,10 +355,11 @@ _VESSEL_CLASS = """CASE
 
 
 def count_rows(paths: Iterable[str | Path]) -> int | None:
-    """Rows in the input files from their Parquet footers alone (no data is read); None when
-    a file cannot tell (the scan itself will say why)."""
+    """Rows in the input files from their Parquet footers alone (no data is read; a CSV or
+    NMEA input is parsed into the Parquet file the scan reads); None when a file cannot tell
+    (the scan itself will say why)."""
     try:
-        return sum(pq.ParquetFile(p).metadata.num_rows for p in resolve_inputs(paths))
+        return sum(row_count(p) for p in resolve_inputs(paths))
     except (InputError, OSError, pa.ArrowException):
         return None
 

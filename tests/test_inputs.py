@@ -338,3 +338,15 @@ def test_a_failed_convert_leaves_the_previous_file(tmp_path):
     assert result.exit_code == 1 and "no usable position columns" in result.output
     assert out.read_bytes() == b"previous"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.csv", "converted.parquet"]
+
+
+def test_row_counts_of_csv_and_nmea_inputs_decide_the_by_day_split(quick_formats):
+    """The memory check before a scan (`too_big_for_one_scan`) counts CSV and NMEA rows too,
+    from the Parquet file each is parsed into once (which the scan then reads)."""
+    from ais.byday import too_big_for_one_scan
+    from ais.ingest import count_rows
+
+    inputs = [quick_formats["dma_csv"], quick_formats["nmea_gz"]]
+    assert count_rows(inputs) == 2 * 6647
+    assert too_big_for_one_scan(inputs, "1MB") is not None
+    assert too_big_for_one_scan(inputs, "8GB") is None

@@ -81,6 +81,8 @@ class Source:
     schema: pa.Schema
     #: SQL ``FROM`` item reading the file's columns
     from_sql: str
+    #: the Parquet file DuckDB reads: the input itself, or the one made from it
+    data: Path
     #: for NMEA: what the decoder read and left out (an ``nmea.DecodeReport``)
     decoded: DecodeReport | None = None
     #: text that was not valid UTF-8 was read with the bad bytes replaced by U+FFFD
@@ -149,15 +151,22 @@ def source(path: Path, hive: bool = False) -> Source:
         return _SCRATCH.get(path, "source", lambda _: _source(path, fmt))
     schema = _parquet_schema(path)
     return Source(path, PARQUET, schema,
-                  f"read_parquet({_quote(path)}, hive_partitioning = {str(hive).lower()})")
+                  f"read_parquet({_quote(path)}, hive_partitioning = {str(hive).lower()})", path)
+
+
+def row_count(path: Path) -> int:
+    """Rows of an input from a Parquet footer: the file's own, or (CSV, NMEA) that of the
+    Parquet file made from it once per process, which the scan then reads."""
+    return pq.ParquetFile(source(path).data).metadata.num_rows
 
 
 def _source(path: Path, fmt: str) -> Source:
     if fmt == CSV:
         from ais.readers.csv import csv_source
 
-        schema, from_sql, repaired = csv_source(path, _SCRATCH)
-        return Source(path, CSV, schema, from_sql, repaired_text=repaired)
+        schema, parsed, repaired = csv_source(path, _SCRATCH)
+        from_sql = f"read_parquet({_quote(parsed)})"
+        return Source(path, CSV, schema, from_sql, parsed, repaired_text=repaired)
     if fmt == NMEA:
         if path.stat().st_size == 0:
             raise InputError(f"{path}: file is empty (0 bytes), not an NMEA log")
@@ -168,7 +177,7 @@ def _source(path: Path, fmt: str) -> Source:
                 "check it is an NMEA log of !AIVDM sentences with a receive time (an NMEA "
                 "4.0 tag block c: field or a leading timestamp column)")
         return Source(path, NMEA, pq.read_schema(parquet),
-                      f"read_parquet({_quote(parquet)})", report)
+                      f"read_parquet({_quote(parquet)})", parquet, report)
     raise ValueError(f"unknown input format {fmt!r}")
 
 

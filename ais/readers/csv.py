@@ -101,9 +101,9 @@ def _repaired(path: Path, scratch) -> Path:
     return scratch.get(path, "utf8", make)
 
 
-def csv_source(path: Path, scratch) -> tuple[pa.Schema, str, bool]:
-    """The (schema of text columns, SQL FROM item, whether bad UTF-8 was replaced) of a CSV
-    file or a zip of CSV files.
+def csv_source(path: Path, scratch) -> tuple[pa.Schema, Path, bool]:
+    """The (schema of text columns, the Parquet file it was parsed into, whether bad UTF-8
+    was replaced) of a CSV file or a zip of CSV files.
 
     Raises:
         InputError: the file is empty or DuckDB cannot read it as CSV; names the file, the
@@ -134,4 +134,4 @@ def csv_source(path: Path, scratch) -> tuple[pa.Schema, str, bool]:
     # parsed once into a scratch Parquet file: a scan reads its input in several passes
     parsed = scratch.get(path, "csv", parse)
     schema = pq.read_schema(parsed)
-    return schema, f"read_parquet({_quote(parsed)})", bool(bad_text)
+    return schema, parsed, bool(bad_text)

@@ -153,13 +153,33 @@ def _tag_time(tag: bytes) -> tuple[float | None, bool]:
     return None, True
 
 
+#: Positions held in Python lists before they move to a typed frame (bounds memory).
+_CHUNK = 500_000
+_POS_DTYPES = {"mmsi": "int64", "t": "float64", "lat": "float64", "lon": "float64",
+               "sog": "float64", "cog": "float64", "heading": "float64", "nav_status": object,
+               "msg_type": "int8"}
+
+
 class _Columns:
-    """Column lists the decoded messages are appended to."""
+    """Column lists the decoded messages are appended to, moved into typed frames every
+    ``_CHUNK`` positions (a Python float in a list takes 32 bytes, in a frame 8)."""
 
     def __init__(self) -> None:
-        self.pos: dict[str, list] = {k: [] for k in (
-            "mmsi", "t", "lat", "lon", "sog", "cog", "heading", "nav_status", "msg_type")}
+        self.pos: dict[str, list] = {k: [] for k in _POS_DTYPES}
         self.static: dict[str, list] = {k: [] for k in ("mmsi", "t", *STATIC_FIELDS)}
+        self.chunks: list[pd.DataFrame] = []
+
+    def flush(self) -> None:
+        if self.pos["mmsi"]:
+            self.chunks.append(pd.DataFrame(
+                {k: pd.Series(v, dtype=_POS_DTYPES[k]) for k, v in self.pos.items()}))
+            self.pos = {k: [] for k in _POS_DTYPES}
+
+    def positions(self) -> pd.DataFrame:
+        self.flush()
+        if not self.chunks:
+            return pd.DataFrame({k: pd.Series([], dtype=d) for k, d in _POS_DTYPES.items()})
+        return pd.concat(self.chunks, ignore_index=True)
 
     def position(self, t: float, msg) -> None:
         p = self.pos
@@ -344,15 +364,15 @@ def decode_lines(lines: Iterable[bytes], report: DecodeReport | None = None
         if typ in _POSITION_TYPES:
             cols.position(t, msg)
             report.positions += 1
+            if report.positions % _CHUNK == 0:
+                cols.flush()
         if typ == 19:
             cols.static_values(t, msg.mmsi, _static_values(msg))
     bad["missing_fragment"] += len(pending)
     if not bad["missing_fragment"]:
         del bad["missing_fragment"]
     report.lines += n
-    positions = pd.DataFrame(cols.pos)
-    statics = pd.DataFrame(cols.static)
-    return positions, statics, report
+    return cols.positions(), pd.DataFrame(cols.static), report
 
 
 def join_statics(positions: pd.DataFrame, statics: pd.DataFrame) -> pd.DataFrame:
