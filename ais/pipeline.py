@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import contextlib
+import contextvars
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -147,12 +148,18 @@ def detect_pings(pings: pd.DataFrame, report: CleaningReport, cfg: Config,
 
     jobs = SCAN_STAGES[2:-3]  # the longest first, so the two threads finish together
     results = {}
-    with concurrent.futures.ThreadPoolExecutor(max(1, workers),
-                                               thread_name_prefix="ais-detect") as pool:
-        futures = {name: pool.submit(run, name) for name in jobs}
+    # each job runs in a copy of this context, so the DuckDB memory limit and spill folder
+    # of ais.db.memory_limit reach the connections the detectors open on their threads
+    pool = concurrent.futures.ThreadPoolExecutor(max(1, workers),
+                                                 thread_name_prefix="ais-detect")
+    try:
+        futures = {name: pool.submit(contextvars.copy_context().run, run, name)
+                   for name in jobs}
         for name in jobs:  # in a fixed order, whatever finishes first
             results[name], seconds = futures[name].result()
             timings.record(name, seconds)
+    finally:  # a failure or a stop (SIGTERM) does not wait for the jobs not yet started
+        pool.shutdown(wait=True, cancel_futures=True)
     candidates = {t: results[t] for t in REGISTRY}
     return Detected(report, tracks, candidates, results["signals"])
 
@@ -357,7 +364,8 @@ def _prefetch(models_dir: str | Path | None, cfg: Config) -> threading.Thread:
         with contextlib.suppress(Exception):
             scoring.load(models_dir if models_dir is not None else DEFAULT_MODELS, FEATURES)
 
-    thread = threading.Thread(target=work, name="ais-prefetch", daemon=True)
+    thread = threading.Thread(target=contextvars.copy_context().run, args=(work,),
+                              name="ais-prefetch", daemon=True)
     thread.start()
     return thread
 
@@ -429,7 +437,8 @@ def run_scan(paths: Sequence[str | Path], output: str | Path, cfg: Config,
         return result
     except BaseException as exc:
         if state is not None and run_id is not None:
-            state.fail_run(run_id, int(ExitCode.ERROR), f"{type(exc).__name__}: {exc}")
+            state.fail_run(run_id, int(getattr(exc, "exit_code", ExitCode.ERROR)),
+                           f"{type(exc).__name__}: {exc}")
         raise
 
 

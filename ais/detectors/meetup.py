@@ -15,7 +15,7 @@ Method (GFW's encounter definition, vectorised in DuckDB; no all-pairs compariso
    of the next. A slot exactly on a ping is taken from the ping.
 2. **Bin and join.** Slots are put in a space grid whose cells are slightly bigger than
    ``max_distance_m`` (longitude cells widened by 1/cos(latitude) of the grid row's
-   poleward neighbour). Each slot is joined, by hash equality on (slot, cell), to the slots
+   poleward neighbour, up to the pole, where a row is one cell). Each slot is joined, by hash equality on (slot, cell), to the slots
    of *other* MMSIs copied into half of its neighbourhood (own cell, east, and the three
    cells south), so every pair of nearby slots is compared exactly once; one MMSI never
    meets itself, not even across its tracks. A flat-earth test screens candidates and the
@@ -219,8 +219,10 @@ def _cell_lon_deg(cfg: Config, row: str) -> str:
     a point of this row is at most one cell away when both are indexed at this row's width.
     """
     dlat = _dbl(_cell_lat_deg(cfg))
-    return (f"({dlat} / cos(radians(least(89e0, greatest(abs(({row} - 1) * {dlat}), "
-            f"abs(({row} + 2) * {dlat}))))))")
+    # up to the pole itself: there the width passes 360 degrees and the row is one or two
+    # cells (floor(lon / width) is -1 or 0), so every pair of the row is compared
+    return (f"({dlat} / greatest(1e-9, cos(radians(least(90e0, greatest(abs(({row} - 1) "
+            f"* {dlat}), abs(({row} + 2) * {dlat})))))))")
 
 
 def _close_sql(cfg: Config) -> str:
@@ -249,8 +251,9 @@ def _close_sql(cfg: Config) -> str:
           ON h.k = o.k AND h.r = o.r AND h.c = o.c
          AND h.mmsi <> o.mmsi AND (NOT o.own OR h.vid < o.vid)
         -- a cheap flat-earth test (1 % margin) first; the great-circle distance decides
-        WHERE CASE WHEN pow(h.lat - o.lat, 2) + pow((h.lon - o.lon) * h.coslat, 2)
-                        <= {near_deg2}
+        -- (and alone near the poles, where two points can be close across the pole)
+        WHERE CASE WHEN abs(h.lat) > 89 OR pow(h.lat - o.lat, 2)
+                        + pow((h.lon - o.lon) * h.coslat, 2) <= {near_deg2}
                    THEN 1000 * hav_km(h.lat, h.lon, o.lat, o.lon) <= {d_m} ELSE false END
     )
     SELECT CAST(least(hv, ov) AS BIGINT) * {_PAIR_BASE} + greatest(hv, ov) AS pair, k,
