@@ -209,6 +209,7 @@ def test_bad_sentences_are_counted_by_reason_and_never_fatal(tmp_path):
     bad = [
         tag + "\\" + flipped,                 # checksum
         tag + "\\" + sentence[:30],           # truncated (no checksum field)
+        tag + "\\!AIVDM,1,1,,B,,0*25",       # truncated (empty payload, as receivers log)
         tag + "\\" + unknown,                 # message type 63
         second_alone,                         # fragment 2 of 2 without its first part
         sentence,                             # no receive time
@@ -225,11 +226,11 @@ def test_bad_sentences_are_counted_by_reason_and_never_fatal(tmp_path):
     statics = sum("!AIVDM,2,1," in x for x in good)
     assert line.startswith(f"{path}: decoded {len(pings) + statics} AIS messages "
                            f"({len(pings)} positions, {statics} static)")
-    for reason in ("checksum", "truncated", "unknown_type", "missing_fragment", "no_time",
+    for reason in ("checksum", "2 truncated", "unknown_type", "missing_fragment", "no_time",
                    "not_nmea"):
-        assert f"1 {reason}" in line
+        assert (reason if reason[0] == "2" else f"1 {reason}") in line
     _, _, report = decode_lines(path.read_bytes().splitlines())
-    assert dict(report.bad) == {"checksum": 1, "truncated": 1, "unknown_type": 1,
+    assert dict(report.bad) == {"checksum": 1, "truncated": 2, "unknown_type": 1,
                                 "missing_fragment": 1, "no_time": 1, "not_nmea": 1}
     assert dict(report.other) == {"unused_type": 1, "not_ais": 1}
     assert report.positions == len(pings)

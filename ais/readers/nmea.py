@@ -300,6 +300,9 @@ def decode_lines(lines: Iterable[bytes], report: DecodeReport | None = None
         if not sentence.is_valid:
             bad["checksum"] += 1
             continue
+        if not sentence.payload:  # some receivers log sentences with an empty payload
+            bad["truncated"] += 1
+            continue
         if sentence.frag_cnt > 1:
             key = (sentence.frag_cnt, sentence.seq_id, sentence.channel)
             if sentence.frag_num == 1:
