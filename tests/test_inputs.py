@@ -351,3 +351,18 @@ def test_row_counts_of_csv_and_nmea_inputs_decide_the_by_day_split(quick_formats
     assert count_rows(inputs) == 2 * 6647
     assert too_big_for_one_scan(inputs, "1MB") is not None
     assert too_big_for_one_scan(inputs, "8GB") is None
+
+
+def test_scan_of_an_nmea_log_says_what_decoding_left_out(tmp_path):
+    pings = _tanker().pings()
+    path = tmp_path / "log.nmea"
+    lines = nmea_lines(pings)
+    path.write_text("\n".join([*lines, "!AIVDM,1,1,,B,,0*25"]) + "\n")
+    statics = sum("!AIVDM,2,1," in x for x in lines)
+    out = tmp_path / "flagged.csv"
+    result = CliRunner().invoke(main, ["scan", str(path), "-o", str(out), "--no-state"])
+    assert result.exit_code == 0, result.output
+    assert (f"{path}: decoded {len(pings) + statics} AIS messages ({len(pings)} positions, "
+            f"{statics} static)") in result.output
+    assert "left out 1 truncated" in result.output  # the empty sentence
+    assert out.exists()
