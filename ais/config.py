@@ -206,6 +206,40 @@ class IdentityConfig:
 
 
 @dataclass(frozen=True)
+class PortsConfig:
+    """Where ships wait: the shipped port table, learned anchorages and the shore.
+
+    Attributes:
+        table: use the global port table shipped in ``ais/data/ports.csv`` (3,962 ports of
+            the ``searoute`` package, Apache-2.0, completed for the DPRK and the Russian Far
+            East); configured ``[[places]]`` ports are always used.
+        zone_km: radius of a table port's zone (GFW port visits: enter within 3 km of an
+            anchorage point; a port point stands for docks spread over a few km).
+        berth_shore_km: a slow or silent vessel this close to land ...
+        berth_port_km: ... and this close to a port is at a berth, a marina or in a river.
+        stationary_kn: a ping slower than this is a vessel sitting still (anchorage learning).
+        anchorage_cell_deg: size of the grid cells in which anchorages are learned.
+        anchorage_min_vessels: a cell where at least this many distinct MMSIs sat still ...
+        anchorage_min_pings: ... each for at least this many pings, is an anchorage.
+    """
+
+    SECTION = "ports"
+    table: bool = True
+    zone_km: float = 5.0
+    berth_shore_km: float = 1.5
+    berth_port_km: float = 30.0
+    stationary_kn: float = 0.5
+    anchorage_cell_deg: float = 0.01
+    anchorage_min_vessels: int = 4
+    anchorage_min_pings: int = 3
+
+    LIMITS = {"anchorage_cell_deg": (0.001, 1.0), "anchorage_min_vessels": (2, None)}
+
+    def __post_init__(self) -> None:
+        check_fields(self)
+
+
+@dataclass(frozen=True)
 class ScoringConfig:
     """How candidates become flagged events.
 
@@ -241,6 +275,7 @@ class Config:
     meetup: MeetupConfig = field(default_factory=MeetupConfig)
     identity_change: IdentityConfig = field(default_factory=IdentityConfig)
     scoring: ScoringConfig = field(default_factory=ScoringConfig)
+    ports: PortsConfig = field(default_factory=PortsConfig)
     places: tuple[Place, ...] = DEFAULT_PLACES
     areas: tuple[WatchArea, ...] = DEFAULT_AREAS
     everywhere: bool = False

@@ -8,7 +8,8 @@ import numpy as np
 import pandas as pd
 
 from ais.config import Config
-from ais.geo import nearest_place, watch_area
+from ais.geo import watch_area
+from ais.ports import nearest_port
 
 EVENT_TYPES = ("loitering", "dark_period", "meetup", "identity_change")
 
@@ -83,7 +84,7 @@ def annotate_places(events: pd.DataFrame, cfg: Config) -> pd.DataFrame:
     lat, lon = out["lat"].to_numpy(float), out["lon"].to_numpy(float)
     out["event_id"] = event_ids(out)
     out["area"] = watch_area(lat, lon, cfg.areas)
-    name, dist, _ = nearest_place(lat, lon, cfg.places, ("port",))
+    name, dist, _ = nearest_port(lat, lon, cfg)
     out["nearest_port"] = name
     out["distance_to_port_km"] = np.where(np.isfinite(dist), dist, np.nan)
     if not cfg.everywhere:

@@ -24,6 +24,8 @@ from ais.config import CleanConfig
 from ais.db import connect
 from ais.errors import InputError
 from ais.identity import normalise_sql
+from ais.mmsi import REASONS as MMSI_REASONS
+from ais.mmsi import drop_reason_sql
 from ais.pingframe import (  # noqa: F401  (OUTPUT_COLUMNS: the frame's columns, for callers)
     OPTIONAL_NUMBERS,
     OUTPUT_COLUMNS,
@@ -60,11 +62,7 @@ REQUIRED = ("mmsi", "timestamp", "lat", "lon")
 
 #: Drop reasons in the order they are tested; a row is counted under the first that applies.
 DROP_REASONS: dict[str, str] = {
-    "invalid_mmsi": "MMSI missing, not a number, or not 9 digits",
-    "test_or_default_mmsi": "test or default MMSI (e.g. 000000000, 123456789, 111111111, "
-                            "a MID followed by zeros such as 240000000 or 666000001)",
-    "not_a_ship_mmsi": "MMSI of a coast station, aircraft, aid to navigation or handheld "
-                       "(first digit not 2-7)",
+    **MMSI_REASONS,
     "missing_timestamp": "timestamp missing or unparseable",
     "timestamp_out_of_range": "timestamp outside the configured valid range",
     "outside_time_window": "outside the --since/--until window of this scan (not an error)",
@@ -73,8 +71,9 @@ DROP_REASONS: dict[str, str] = {
     "position_out_of_range": "lat at or beyond the poles (|lat| >= 90) or lon outside "
                              "-180..180",
     "exact_duplicate": "exact duplicate of another row",
-    "repeated_mmsi_timestamp": "another row has the same MMSI and timestamp (kept the first "
-                               "in a deterministic order)",
+    "repeated_mmsi_timestamp": "another row has the same MMSI and timestamp (merged: the "
+                               "position of the first in a deterministic order, the name, "
+                               "call sign, IMO and type of any row that has them)",
 }
 
 
@@ -555,12 +554,6 @@ def _failing_file(con: duckdb.DuckDBPyConnection, sources: list[_Source],
 
 # ---------------------------------------------------------------- cleaning
 
-_TEST_MMSI = """(
-    mmsi IN (123456789, 987654321, 100000000)
-    OR mmsi % 111111111 = 0  -- one digit nine times (mmsi has nine digits here)
-    OR mmsi % 1000000 < 100
-)"""
-
 _VESSEL_CLASS = """CASE
     WHEN ship_type IS NULL THEN 'unknown'
     WHEN TRY_CAST(ship_type AS INTEGER) IS NOT NULL THEN (
@@ -640,9 +633,7 @@ def _reason_sql(cfg: CleanConfig) -> str:
     )
     SELECT *,
         CASE
-            WHEN mmsi IS NULL OR mmsi < 100000000 OR mmsi > 999999999 THEN 'invalid_mmsi'
-            WHEN {_TEST_MMSI} THEN 'test_or_default_mmsi'
-            WHEN mmsi // 100000000 NOT BETWEEN 2 AND 7 THEN 'not_a_ship_mmsi'
+            {drop_reason_sql()}
             WHEN timestamp IS NULL THEN 'missing_timestamp'
             WHEN timestamp < TIMESTAMPTZ '{earliest}' OR timestamp >= TIMESTAMPTZ '{latest}'
                 THEN 'timestamp_out_of_range'

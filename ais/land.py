@@ -6,8 +6,9 @@ bits (at most 117 MB instead of 0.9 GB; 35 MB and under a second for Korea). At 
 an estuary or a harbour basin can fall in a land cell (Nampo's port position on the Taedong
 estuary does, and so do the two unverified Nampo anchorage positions of ``ais.places``), so a
 position counts as **inland** only when it and the four points ``margin_km`` (5 km) north,
-south, east and west of it are all land, it lies more than 15 km from every configured port
-and anchorage, and it is inside a watch area (elsewhere a land cell may be a river or lake
+south, east and west of it are all land, it lies more than 15 km from every port (of the
+configuration and of the shipped table, :mod:`ais.ports`) and configured anchorage, and it is
+inside a watch area (elsewhere a land cell may be a river or lake
 with honest traffic). A ship cannot be there: the position is spoofed or the GPS is faulty.
 
 :func:`vessel_signals` sums, per MMSI, the signs that its reports are not one honest ship:
@@ -33,6 +34,7 @@ import pandas as pd
 from ais.config import Config
 from ais.geo import consecutive_km, haversine_km, nearest_place, watch_area
 from ais.places import WatchArea
+from ais.ports import nearest_port
 from ais.tracks import epoch_ns
 
 INLAND_MARGIN_KM = 5.0
@@ -212,8 +214,10 @@ def inland_outside_places(lat: np.ndarray, lon: np.ndarray, cfg: Config) -> np.n
     idx = np.flatnonzero(out)
     if len(idx):
         _, dist, inside = nearest_place(lat[idx], lon[idx], cfg.places, ("port", "anchorage"))
+        _, port_km, in_port = nearest_port(lat[idx], lon[idx], cfg)  # the table's too
         area = watch_area(lat[idx], lon[idx], cfg.areas)
-        out[idx[inside | (dist <= PLACE_BUFFER_KM) | (area == "")]] = False
+        out[idx[inside | in_port | (np.minimum(dist, port_km) <= PLACE_BUFFER_KM)
+                | (area == "")]] = False
     return out
 
 

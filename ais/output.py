@@ -24,7 +24,8 @@ CSV_COLUMNS: tuple[str, ...] = (
 EXTRA_COLUMNS: tuple[str, ...] = (
     "vessel_name", "flag", "imo", "callsign", "ship_type", "vessel_type",
     "other_vessel_name", "other_flag", "other_imo", "other_callsign", "other_vessel_type",
-    "context", "unusual_features", "rule_decisive", "is_open", "nearest_port", "track_id",
+    "context", "unusual_features", "rule_decisive", "is_open", "nearest_port",
+    "distance_to_shore_km", "track_id",
     "status", "first_reported",
 )
 

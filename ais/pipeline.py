@@ -17,7 +17,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ais import land, scoring
+from ais import anchorages as anch
+from ais import gear as fishing_gear
+from ais import land, ports, scoring, waits
 from ais.config import Config
 from ais.db import connect
 from ais.detectors import REGISTRY
@@ -25,6 +27,7 @@ from ais.errors import ExitCode, ModelError
 from ais.events import annotate_places
 from ais.explain import reasons, unusual_features
 from ais.identity import flag_of
+from ais.mmsi import flag_label, irregularity
 from ais.ingest import CleaningReport, count_rows, ingest
 from ais.nightly import (
     EVENT_PING_COLUMNS,
@@ -114,36 +117,48 @@ class Detected:
     candidates: dict[str, pd.DataFrame]
     #: per MMSI spoofing signs (see ais.land.vessel_signals)
     signals: pd.DataFrame | None = None
+    #: anchorages used: those given (stored beside the models) and those learned here
+    anchorages: pd.DataFrame | None = None
+    #: fishing gear and buoys set aside (mmsi, why; see ais.gear)
+    gear: pd.DataFrame | None = None
 
 
 def detect(paths: Sequence[str | Path], cfg: Config, timings: Timings | None = None,
-           *, skip_bad_files: bool = False) -> Detected:
+           *, skip_bad_files: bool = False, anchorages: pd.DataFrame | None = None
+           ) -> Detected:
     """Ingest, build tracks and run every detector (``skip_bad_files``: see ``ingest``)."""
     timings = timings or Timings()
     with timings.stage("ingest"):
         ingested = ingest(paths, cfg.clean, skip_bad_files=skip_bad_files)
-    return detect_pings(ingested.pings, ingested.report, cfg, timings)
+    return detect_pings(ingested.pings, ingested.report, cfg, timings, anchorages=anchorages)
 
 
 def detect_pings(pings: pd.DataFrame, report: CleaningReport, cfg: Config,
-                 timings: Timings | None = None, *, workers: int = 2) -> Detected:
+                 timings: Timings | None = None, *, workers: int = 2,
+                 anchorages: pd.DataFrame | None = None) -> Detected:
     """Tracks and candidates from already-cleaned pings.
 
     The detectors and the spoofing signs are independent pure functions of the tracks; they
     run on ``workers`` threads (numpy and DuckDB release the GIL, so two cores both work).
     Each stage's seconds are its own wall time, so on two threads they overlap.
+    Anchorages learned from ``tracks`` join the ``anchorages`` given (:mod:`ais.anchorages`);
+    every candidate then meets the checks of :mod:`ais.waits` (ports of the table, learned
+    anchorages, navigational status, shore, vessel roles).
     """
     timings = timings or Timings()
     with timings.stage("tracks"):
         tracks = build_tracks(pings, cfg.tracks)
+        known = anch.combine(anchorages, anch.learn(tracks, cfg))
 
-    def run(name: str) -> tuple[pd.DataFrame, float]:
+    def run(name: str) -> tuple[object, float]:
         t0 = time.perf_counter()
-        if name == "signals":
-            return land.vessel_signals(tracks, cfg), time.perf_counter() - t0
+        if name == "signals":  # and the fishing gear to set aside (ais.gear)
+            return ((land.vessel_signals(tracks, cfg), fishing_gear.find(tracks)),
+                    time.perf_counter() - t0)
         found = annotate_places(REGISTRY[name].detect(tracks, cfg), cfg)
         if name in ("loitering", "meetup"):  # at sea by definition
             found = land.at_sea_only(found, cfg)
+        found = waits.apply(found, name, tracks, cfg, known)
         return found, time.perf_counter() - t0
 
     jobs = SCAN_STAGES[2:-3]  # the longest first, so the two threads finish together
@@ -160,8 +175,9 @@ def detect_pings(pings: pd.DataFrame, report: CleaningReport, cfg: Config,
             timings.record(name, seconds)
     finally:  # a failure or a stop (SIGTERM) does not wait for the jobs not yet started
         pool.shutdown(wait=True, cancel_futures=True)
-    candidates = {t: results[t] for t in REGISTRY}
-    return Detected(report, tracks, candidates, results["signals"])
+    signals, gear = results["signals"]
+    candidates = {t: fishing_gear.set_aside(results[t], gear) for t in REGISTRY}
+    return Detected(report, tracks, candidates, signals, known, gear)
 
 
 def _vessels(tracks: pd.DataFrame, mmsis: pd.Series) -> pd.DataFrame:
@@ -180,7 +196,7 @@ def _vessels(tracks: pd.DataFrame, mmsis: pd.Series) -> pd.DataFrame:
     """).df()
     con.close()
     flags = flag_of(vessels["mmsi"])
-    vessels["flag"] = flags["flag"].to_numpy()
+    vessels["flag"] = flag_label(vessels["mmsi"]).to_numpy()  # or what is irregular
     vessels["flag_iso2"] = flags["flag_iso2"].to_numpy()
     return vessels
 
@@ -249,7 +265,7 @@ def score_events(detected: Detected, models: scoring.Models, cfg: Config) -> pd.
             continue
         model = models.types[event_type]
         ev = cand.copy()
-        ev["anomaly_score"] = model.score(ev)
+        ev["anomaly_score"] = scoring.score(event_type, model, ev)
         ev["rule_decisive"] = _decisive(ev, cfg) & cfg.scoring.decisive
         keep = ev["passes_rule"] & ((ev["anomaly_score"] >= cfg.scoring.threshold)
                                     | ev["rule_decisive"])
@@ -265,6 +281,9 @@ def score_events(detected: Detected, models: scoring.Models, cfg: Config) -> pd.
     if detected.signals is not None:
         signs = land.spoofing_sentences(events["mmsi"], detected.signals)
         events["reason"] = (events["reason"] + " " + signs).str.strip()
+    odd = irregularity(events["mmsi"]).to_numpy()
+    events["reason"] = (events["reason"] + " " + np.where(
+        odd != "", "Irregular MMSI: " + odd.astype(str) + ".", "")).str.strip()
     ident = _vessels(detected.tracks, pd.concat([events["mmsi"], events["other_mmsi"]])
                      ).set_index("mmsi")
     for prefix, key in (("", "mmsi"), ("other_", "other_mmsi")):
@@ -321,6 +340,18 @@ def load_models(models_dir: str | Path | None, detected: Detected, cfg: Config
                         "data itself, so scores say how unusual an event is within this scan")
 
 
+def _irregular_note(tracks: pd.DataFrame, show: int = 5) -> list[str]:
+    """The scan summary's line on kept MMSIs of an irregular form (a signal, not an error)."""
+    mmsis = pd.Series(tracks["mmsi"].unique())
+    odd = irregularity(mmsis)
+    hit = odd[odd != ""]
+    if hit.empty:
+        return []
+    kinds = hit.str.replace(r" \(.*| \d+$", "", regex=True).value_counts()
+    return [f"kept {len(hit)} MMSI(s) of an irregular form, named in their events' flag and "
+            "reason: " + ", ".join(f"{k} {v}" for k, v in kinds.head(show).items())]
+
+
 def _versions() -> dict[str, str]:
     from importlib.metadata import PackageNotFoundError, version
 
@@ -362,6 +393,8 @@ def _prefetch(models_dir: str | Path | None, cfg: Config) -> threading.Thread:
         with contextlib.suppress(Exception):
             land.warm(cfg)
         with contextlib.suppress(Exception):
+            ports.port_index(cfg)
+        with contextlib.suppress(Exception):
             scoring.load(models_dir if models_dir is not None else DEFAULT_MODELS, FEATURES)
 
     thread = threading.Thread(target=contextvars.copy_context().run, args=(work,),
@@ -401,6 +434,7 @@ def run_scan(paths: Sequence[str | Path], output: str | Path, cfg: Config,
                     and rows <= PREFETCH_DURING_INGEST_ROWS else None)
         with timings.stage("ingest"):
             ingested = ingest(paths, cfg.clean, skip_bad_files=skip_bad_files, window=window)
+        stored = anch.load(models_dir if models_dir is not None else DEFAULT_MODELS)
         prefetch = prefetch or _prefetch(models_dir, cfg)
         night = night_of(ingested.pings, cfg.clean.since, cfg.clean.until)
         pings, from_night, n_carried = ingested.pings, None, 0
@@ -414,13 +448,15 @@ def run_scan(paths: Sequence[str | Path], output: str | Path, cfg: Config,
                              f"{carried['mmsi'].nunique():,} vessels from the night starting "
                              f"{from_night:%Y-%m-%d %H:%M} UTC")
             pings = combine(carried, pings)
-        detected = detect_pings(pings, ingested.report, cfg, timings)
+        detected = detect_pings(pings, ingested.report, cfg, timings, anchorages=stored)
         with timings.stage("scoring"):
             prefetch.join()
             models, note = load_models(models_dir, detected, cfg)
             events = score_events(detected, models, cfg)
         notes.append(note)
         notes.extend(land.signal_notes(detected.signals))
+        notes.extend(fishing_gear.note(detected.gear))
+        notes.extend(_irregular_note(detected.tracks))
         if state is not None and night is not None:
             with timings.stage("state"):
                 reported = state.reported(night.start - pd.Timedelta(days=carry.keep_days))
@@ -487,4 +523,6 @@ def run_train(paths: Sequence[str | Path], models_dir: str | Path, cfg: Config,
     }
     models = scoring.fit(detected.candidates, FEATURES, cfg.seed, meta)
     path = scoring.save(models, models_dir)
+    anch.save(detected.anchorages if detected.anchorages is not None else anch.empty(),
+              models_dir)
     return models, detected, path

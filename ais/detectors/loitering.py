@@ -3,8 +3,11 @@
 Candidates are runs of pings whose centred one-hour median speed is below
 ``max_speed_kn`` (GFW: hourly mean < 2 kn; the median keeps the run's edges where the speed
 changes instead of shaving half an hour off each end, and ignores single speed spikes),
-lasting at least ``min_duration_h``, inside one track segment (a silence longer than
-``max_gap_h`` ends the run: that is a dark period, not loitering). Speed is the reported
+lasting at least ``min_duration_h``, inside one track (a silence longer than ``max_gap_h``
+*and* longer than the track's own rhythm allows, :func:`ais.coverage.allowed_gap_h`: six
+of its median intervals, at most 3 h, ends the run: that is a dark period, not loitering).
+Runs are measured on time, not on ping windows: a drift reported by satellite every 15-45
+minutes is one run. Speed is the reported
 SOG, or the speed implied by the step from the previous ping where SOG is not available.
 
 The rule flags runs of at least ``rule_min_duration_h`` (Starboard: > 4 h; GFW carriers 4 h),
@@ -17,10 +20,12 @@ Features (units in the names):
 - ``duration_h``: run length.
 - ``mean_speed_kn`` / ``max_speed_kn``: over the run's pings.
 - ``radius_km``: largest distance of a position from the run's mean position.
-- ``distance_to_port_km`` / ``distance_to_anchorage_km``: to the nearest configured place.
+- ``distance_to_port_km``: to the nearest port of the table or the configuration
+  (:mod:`ais.ports`); ``distance_to_anchorage_km``: to the nearest configured anchorage.
 - ``in_port`` / ``in_anchorage``: 1 when the mean position lies within that place's radius.
 - ``night_share``: share of pings at local (solar) night.
-- ``at_anchor_share``: share of pings reporting navigational status "at anchor" or "moored".
+- ``at_anchor_share``: share of pings reporting navigational status "at anchor" or "moored"
+  (as text or as ITU codes 1 and 5, :mod:`ais.navstatus`).
 - ``is_service_vessel``: 1 for fishing, tug, pilot and service craft.
 """
 
@@ -30,9 +35,12 @@ import numpy as np
 import pandas as pd
 
 from ais.config import Config
+from ais.coverage import allowed_gap_h
 from ais.db import connect
 from ais.events import conform
 from ais.geo import nearest_place, night_share
+from ais.navstatus import SQL_CODE
+from ais.ports import nearest_port
 from ais.tracks import epoch_ns, track_order
 
 FEATURES: tuple[str, ...] = (
@@ -140,7 +148,16 @@ def _slow_block(tracks: pd.DataFrame, cfg: Config, first_run: int
         ties = tie[i]
         slow[i[ties]] = np.asarray(med["m"], dtype=float)[ties] < lc.max_speed_kn
 
-    breaks = first | ~(gap_h <= lc.max_gap_h)
+    # a silence ends the run when it is longer than max_gap_h and than the track's own
+    # rhythm allows (a satellite reporter heard every 15-45 minutes keeps one run)
+    allowed = np.full(n, lc.max_gap_h)
+    long_gap = gap_h > lc.max_gap_h
+    if long_gap.any():  # the median interval only of the tracks that have such a silence
+        rows = np.isin(track_no, np.unique(track_no[long_gap]))
+        allowed[rows] = allowed_gap_h(
+            pd.Series(gap_h[rows]).groupby(track_no[rows]).transform("median").to_numpy(),
+            lc.max_gap_h)
+    breaks = first | ~(gap_h <= allowed)
     new_run = breaks | np.r_[True, slow[1:] != slow[:-1]]
     run = first_run + np.cumsum(new_run)
     rows = np.flatnonzero(slow) if order is None else order[slow]
@@ -165,8 +182,7 @@ def _runs(tracks: pd.DataFrame, cfg: Config) -> pd.DataFrame:
             SELECT mmsi, track, run, min(timestamp) AS start_time, max(timestamp) AS end_time,
                 avg(lat) AS lat, avg(lon) AS lon, avg(speed_kn) AS mean_speed_kn,
                 max(speed_kn) AS max_speed_kn, count(*) AS n_pings,
-                avg(CASE WHEN lower(nav_status) LIKE '%anchor%'
-                          OR lower(nav_status) LIKE '%moored%' THEN 1.0 ELSE 0.0 END)
+                avg(CASE WHEN {SQL_CODE} IN (1, 5) THEN 1.0 ELSE 0.0 END)
                     AS at_anchor_share,
                 mode(vessel_class ORDER BY vessel_class) AS vessel_class  -- ties: smallest
             FROM slow
@@ -191,7 +207,7 @@ def detect(tracks: pd.DataFrame, cfg: Config) -> pd.DataFrame:
     if runs.empty:
         return conform(pd.DataFrame(), "loitering", FEATURES)
     lat, lon = runs["lat"].to_numpy(float), runs["lon"].to_numpy(float)
-    port_name, port_km, in_port = nearest_place(lat, lon, cfg.places, ("port",))
+    port_name, port_km, in_port = nearest_port(lat, lon, cfg)
     anch_name, anch_km, in_anch = nearest_place(lat, lon, cfg.places, ("anchorage",))
     runs["distance_to_port_km"] = port_km
     runs["distance_to_anchorage_km"] = anch_km

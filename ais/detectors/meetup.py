@@ -5,22 +5,26 @@ Method (GFW's encounter definition, vectorised in DuckDB; no all-pairs compariso
 1. **Resample.** Each track (mmsi, track) is sampled on a grid of ``resample_min`` slots
    aligned to the Unix epoch, so every vessel shares the same slot instants. A slot gets a
    position only if it lies between two consecutive pings of the track less than
-   ``max_interpolation_gap_h`` apart (lat, lon and SOG are interpolated linearly); nothing
-   is invented across longer silences. Only slow ping pairs are sampled (speed below
-   :data:`candidate_speed_kn`, from SOG, or from the implied speed where SOG is missing):
-   vessels under way cannot stay within a few hundred metres of each other for hours.
+   ``max_interpolation_gap_h`` apart, or less than its own rhythm allows for a sparse
+   (satellite) reporter (:func:`ais.coverage.allowed_gap_h`: six of the track's median
+   intervals, at most 3 h; GFW interpolates only across gaps < 1 h, which would leave two
+   vessels heard every 30-45 minutes with hardly a shared slot); lat, lon and SOG are
+   interpolated linearly, and nothing is invented across longer silences. Only slow ping
+   pairs are sampled (speed below :data:`candidate_speed_kn`, from SOG, or from the implied
+   speed where SOG is missing): vessels under way cannot stay within a few hundred metres
+   of each other for hours.
    The pings around each slot instant are found without a window over every ping: a
    GROUP BY keeps the first and last ping of each track in each slot interval, and a window
    over those (a few per track and slot) pairs the last ping of one interval with the first
    of the next. A slot exactly on a ping is taken from the ping.
 2. **Bin and join.** Slots are put in a space grid whose cells are slightly bigger than
-   ``max_distance_m`` (longitude cells widened by 1/cos(latitude) of the grid row's
-   poleward neighbour, up to the pole, where a row is one cell). Each slot is joined, by hash equality on (slot, cell), to the slots
-   of *other* MMSIs copied into half of its neighbourhood (own cell, east, and the three
-   cells south), so every pair of nearby slots is compared exactly once; one MMSI never
-   meets itself, not even across its tracks. A flat-earth test screens candidates and the
-   haversine distance <= ``max_distance_m`` decides. Work grows with the number of vessels
-   near each vessel, not with the square of all vessels.
+   ``max_distance_m`` (longitude cells widened by 1/cos(latitude) of the grid row's poleward
+   neighbour, up to the pole, where a row is one cell). Each slot is joined, by hash equality
+   on (slot, cell), to the slots of *other* MMSIs copied into half of its neighbourhood (own
+   cell, east, and the three cells south), so every pair of nearby slots is compared exactly
+   once; one MMSI never meets itself, not even across its tracks. A flat-earth test screens
+   candidates and the haversine distance <= ``max_distance_m`` decides. Work grows with the
+   number of vessels near each vessel, not with the square of all vessels.
 3. **Runs.** Close slots of the same pair of tracks form runs; runs less than
    ``merge_gap_h`` apart merge into one meeting; meetings spanning at least
    ``min_duration_h`` (first to last close slot) are candidates. (Close slots are first
@@ -80,11 +84,13 @@ import numpy as np
 import pandas as pd
 
 from ais.config import Config
+from ais.coverage import CADENCE_GAPS, MAX_CADENCE_GAP_H
 from ais.db import connect
 from ais.errors import InputError
 from ais.events import conform
 from ais.geo import nearest_place
 from ais.identity import DPRK_MID, flag_of
+from ais.ports import nearest_port
 
 FEATURES: tuple[str, ...] = (
     "duration_h", "close_share", "median_distance_m", "min_distance_m", "median_speed_kn",
@@ -140,11 +146,25 @@ def _slots_sql(cfg: Config, tracks: pd.DataFrame) -> str:
     step_ms = int(round(mc.resample_min * 60_000))
     max_gap_ms = _dbl(mc.max_interpolation_gap_h * 3_600_000)
     slow = _dbl(candidate_speed_kn(cfg))
+    # a sparse (satellite) reporter is interpolated across the silences its own rhythm
+    # allows: CADENCE_GAPS of its median intervals, at most MAX_CADENCE_GAP_H
+    floor_h = mc.max_interpolation_gap_h
+    cap_ms = _dbl(max(floor_h, MAX_CADENCE_GAP_H) * 3_600_000)
+    if "gap_before_h" in tracks.columns:
+        cadence = f"""cad AS (
+        SELECT mmsi, track, least({cap_ms}, greatest({max_gap_ms},
+               {_dbl(CADENCE_GAPS)} * median(gap_before_h) * 3.6e6)) AS max_gap_ms
+        FROM pings {_may_be_slow(tracks, slow)} GROUP BY ALL
+    ),"""
+    else:
+        cadence = f"cad AS (SELECT DISTINCT mmsi, track, {max_gap_ms} AS max_gap_ms FROM pings),"
+    slow = _dbl(candidate_speed_kn(cfg))
     dlat = _dbl(_cell_lat_deg(cfg))
     ping = "{'t': epoch_ms(timestamp), 'lat': lat, 'lon': lon, 'sog': sog}"
     return f"""
     CREATE TEMP TABLE slots AS
-    WITH b AS (  -- first and last ping of each track in each slot interval [k, k + 1)
+    WITH {cadence}
+    b AS (  -- first and last ping of each track in each slot interval [k, k + 1)
         SELECT mmsi, track, CAST(floor(epoch_ms(timestamp) / {step_ms}) AS BIGINT) AS b,
             min({ping}) AS first, max({ping}) AS last
         FROM (SELECT mmsi, track, timestamp, lat, lon, {_opt(tracks, 'sog', 'DOUBLE')}
@@ -168,8 +188,8 @@ def _slots_sql(cfg: Config, tracks: pd.DataFrame) -> str:
     q AS (
         SELECT *,
             hav_km(lat0, lon0, lat1, lon1) / 1.852e0 / ((t1 - t0) / 3.6e6) AS implied_kn
-        FROM p
-        WHERE t1 > t0 AND t1 - t0 < {max_gap_ms}
+        FROM p JOIN cad USING (mmsi, track)
+        WHERE t1 > t0 AND t1 - t0 < cad.max_gap_ms
     ),
     i AS (  -- slot instants in [t0, t1]
         SELECT *, (k * {step_ms} - t0) / (t1 - t0) AS f
@@ -436,7 +456,7 @@ def detect(tracks: pd.DataFrame, cfg: Config) -> pd.DataFrame:
     ev["tug_or_pilot"] = tug.astype(float)
 
     lat, lon = ev["lat"].to_numpy(float), ev["lon"].to_numpy(float)
-    _, port_km, in_port = nearest_place(lat, lon, cfg.places, ("port",))
+    _, port_km, in_port = nearest_port(lat, lon, cfg)
     anch_name, anch_km, in_anch = nearest_place(lat, lon, cfg.places, ("anchorage",))
     _, sts_km, _ = nearest_place(lat, lon, cfg.places, ("sts_site",))
     for col, km in (("distance_to_port_km", port_km), ("distance_to_anchorage_km", anch_km),
