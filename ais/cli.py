@@ -118,7 +118,7 @@ config_option = click.option(
     help="TOML file overriding thresholds, watch areas, ports and anchorages.")
 skip_option = click.option(
     "--skip-bad-files", is_flag=True,
-    help="Process the readable files and name the bad ones (missing, not Parquet, truncated, "
+    help="Process the readable files and name the bad ones (missing, unreadable, truncated, "
          "wrong columns) instead of stopping; exit code 3 when any was skipped.")
 
 
@@ -169,8 +169,8 @@ def scan(ctx: click.Context, paths: tuple[str, ...], output: Path, models_dir: s
          state_path: Path | None, no_state: bool, wait_s: float, log_path: Path | None,
          timings: bool, skip_bad_files: bool, memory_limit: str, by_day: bool,
          quiet: bool) -> None:
-    """Scan Parquet AIS files, directories or globs (PATHS) and write the ranked CSV of
-    flagged events.
+    """Scan AIS files, directories or globs (PATHS: Parquet, CSV, .csv.gz, .zip, NMEA logs)
+    and write the ranked CSV of flagged events.
 
     With the state (on by default) the scan continues last night's: a vessel dark across
     midnight is measured whole, a name seen yesterday is compared with today's, an event that
@@ -271,6 +271,29 @@ def train(ctx: click.Context, paths: tuple[str, ...], models_dir: str, config_pa
     _say(quiet, f"wrote {path}")
     _say_skipped(quiet, detected.report)
     ctx.exit(ExitCode.after_run(detected.report.bad_files))
+
+
+@main.command(context_settings=CONTEXT, epilog=exit_codes_help(
+    (ExitCode.OK, ExitCode.ERROR, ExitCode.SKIPPED_FILES)))
+@click.argument("paths", nargs=-1, required=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="Parquet file to write (atomically).")
+@skip_option
+@click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
+@click.pass_context
+def convert(ctx: click.Context, paths: tuple[str, ...], output: Path, skip_bad_files: bool,
+            quiet: bool) -> None:
+    """Write AIS inputs (PATHS: Parquet, CSV, .csv.gz, .zip, NMEA logs, directories, globs)
+    as one canonical Parquet file, so a month of NMEA is decoded once and scanned fast."""
+    from ais.readers.convert import convert as run
+
+    result = run(list(paths), output, skip_bad_files=skip_bad_files)
+    for line in result.lines():
+        _say(quiet, line)
+    if quiet:
+        for _, reason in result.bad_files:
+            click.echo(reason, err=True)
+    ctx.exit(ExitCode.after_run(result.bad_files))
 
 
 @main.command(context_settings=CONTEXT)

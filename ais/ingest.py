@@ -34,6 +34,8 @@ from ais.pingframe import (  # noqa: F401  (OUTPUT_COLUMNS: the frame's columns,
     sort_order,
     sorted_frame,
 )
+from ais.readers import FORMATS_TEXT, PARQUET, format_of, is_input, row_count, source
+from ais.readers.codes import nav_status_sql
 
 #: Canonical column -> accepted spellings (compared case-insensitively), first match wins.
 COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
@@ -89,6 +91,8 @@ class CleaningReport:
     bad_files: list[tuple[str, str]] = field(default_factory=list)
     #: files whose text was not valid UTF-8 and was repaired (bad bytes became U+FFFD)
     repaired_text: list[str] = field(default_factory=list)
+    #: one line per NMEA log: messages decoded and sentences left out by reason
+    decoded: list[str] = field(default_factory=list)
 
     @property
     def rows_dropped(self) -> int:
@@ -104,6 +108,7 @@ class CleaningReport:
         for path in self.repaired_text:
             out.append(f"  {path}: text that is not valid UTF-8 was read with the bad bytes "
                        "replaced by U+FFFD")
+        out.extend(f"  {line}" for line in self.decoded)
         return out + self.bad_file_lines()
 
     def bad_file_lines(self) -> list[str]:
@@ -150,8 +155,8 @@ def resolve_inputs(paths: Iterable[str | Path],
         if path.is_file():  # a path that exists is read as is, whatever its characters
             found, problem = [path], None
         elif path.is_dir():
-            found = sorted(p for p in path.rglob("*.parquet") if p.is_file())
-            problem = None if found else f"{path}: directory holds no .parquet file"
+            found = sorted(p for p in path.rglob("*") if p.is_file() and is_input(p))
+            problem = None if found else f"{path}: directory holds no AIS file ({FORMATS_TEXT})"
         elif _GLOB_CHARS.search(text):
             found = sorted(Path(p) for p in glob.glob(text, recursive=True) if Path(p).is_file())
             problem = None if found else (f"{text}: no such file, and as a pattern it matches "
@@ -175,18 +180,9 @@ def _hive_keys(path: Path) -> dict[str, str]:
 
 
 def read_schema(path: Path) -> pa.Schema:
-    """The file's Parquet schema, or an InputError that names the file and the problem."""
-    try:
-        if path.stat().st_size == 0:
-            raise InputError(f"{path}: file is empty (0 bytes), not a Parquet file")
-        return pq.read_schema(path)
-    except InputError:
-        raise
-    except (pa.ArrowInvalid, pa.ArrowException, OSError) as exc:
-        raise InputError(
-            f"{path}: not a readable Parquet file ({exc}); check it is Parquet and not "
-            "truncated, e.g. re-export it with pyarrow or DuckDB"
-        ) from exc
+    """The file's columns (Parquet, CSV or decoded NMEA: :mod:`ais.readers`), or an
+    InputError that names the file and the problem."""
+    return source(path).schema
 
 
 def column_candidates(names: Sequence[str]) -> dict[str, list[str]]:
@@ -309,7 +305,9 @@ def _timestamp_sql(col: str, typ: pa.DataType) -> str:
                 f"WHEN abs({num}) < 1e14 THEN to_timestamp({num} / 1e3) "
                 f"WHEN abs({num}) < 1e17 THEN to_timestamp({num} / 1e6) "
                 f"WHEN abs({num}) < 1e20 THEN to_timestamp({num} / 1e9) END")
-    return f"TRY_CAST(trim(CAST({col} AS VARCHAR)) AS TIMESTAMPTZ)"
+    text = f"trim(CAST({col} AS VARCHAR))"  # ISO 8601, or DMA's 'DD/MM/YYYY HH:MM:SS'
+    return (f"coalesce(TRY_CAST({text} AS TIMESTAMPTZ), "
+            f"CAST(try_strptime({text}, '%d/%m/%Y %H:%M:%S') AS TIMESTAMPTZ))")
 
 
 def _mmsi_sql(col: str, typ: pa.DataType) -> str:
@@ -393,6 +391,13 @@ class _Source:
     #: canonical -> the file's columns spelling it (the first is read; others must agree)
     candidates: tuple[tuple[str, tuple[str, ...]], ...]
     hive: tuple[tuple[str, str], ...]
+    #: the Parquet file made from a CSV or NMEA input (:mod:`ais.readers`); None: the file
+    data: Path | None = None
+
+    @property
+    def parquet(self) -> Path:
+        """The Parquet file DuckDB reads for this input."""
+        return self.path if self.data is None else self.data
 
     @property
     def mapping(self) -> dict[str, str]:
@@ -412,7 +417,7 @@ class _Source:
     def group_key(self) -> tuple:
         """Files with equal keys are read by one ``read_parquet`` over their list; a path
         DuckDB would take for a glob (``*?[``) is read alone, through Arrow."""
-        if _GLOB_CHARS.search(str(self.path)):
+        if self.data is None and _GLOB_CHARS.search(str(self.path)):
             return ("alone", str(self.path))
         return (tuple((f, d, str(t)) for f, d, t in self.columns), self.candidates,
                 tuple(k for k, _ in self.hive))
@@ -433,7 +438,9 @@ def inspect_file(path: Path) -> _Source:
     check_types(path, schema, candidates)
     types = [f.type for f in schema] + [pa.string()] * (len(names) - len(schema))
     columns = tuple(zip(names, duckdb_names(names), types, strict=True))
-    return _Source(path, columns, tuple((c, tuple(v)) for c, v in candidates.items()), hive)
+    data = None if format_of(path) == PARQUET else source(path).data
+    return _Source(path, columns, tuple((c, tuple(v)) for c, v in candidates.items()), hive,
+                   data)
 
 
 def _sql_text(text: str) -> str:
@@ -451,8 +458,13 @@ def _group_select(con: duckdb.DuckDBPyConnection, group: list[_Source], name: st
         hive = "".join(f", {_sql_text(v)} AS {_q(k)}" for k, v in first.hive)
         return _select(types, mapping, _sql_text(str(first.path)),
                        f"(SELECT *{hive} FROM {name})", alternates)
-    files = "[" + ", ".join(_sql_text(str(s.path)) for s in group) + "]"
-    return _select(types, mapping, _q(_FILE_COLUMN),
+    files = "[" + ", ".join(_sql_text(str(s.parquet)) for s in group) + "]"
+    label = _q(_FILE_COLUMN)
+    if any(s.data is not None for s in group):  # name the input, not the file made from it
+        label = ("CASE " + label + " " + " ".join(
+            f"WHEN {_sql_text(str(s.parquet))} THEN {_sql_text(str(s.path))}" for s in group)
+            + " END")
+    return _select(types, mapping, label,
                    f"read_parquet({files}, hive_partitioning = {str(bool(first.hive)).lower()}"
                    f", filename = {_sql_text(_FILE_COLUMN)})", alternates)
 
@@ -489,6 +501,7 @@ def _disagreement(con: duckdb.DuckDBPyConnection, group: list[_Source], name: st
 
             if row:
                 path, va, vb = row[0]
+                path = next((s.path for s in group if str(s.parquet) == path), path)
                 cand = dict(first.candidates)[canonical]
                 by_db = {db: f for f, db, _ in first.columns}
                 col_a, col_b = cand[0], by_db[other]
@@ -566,10 +579,11 @@ _VESSEL_CLASS = """CASE
 
 
 def count_rows(paths: Iterable[str | Path]) -> int | None:
-    """Rows in the input files from their Parquet footers alone (no data is read); None when
-    a file cannot tell (the scan itself will say why)."""
+    """Rows in the input files from their Parquet footers alone (no data is read; a CSV or
+    NMEA input is parsed into the Parquet file the scan reads); None when a file cannot tell
+    (the scan itself will say why)."""
     try:
-        return sum(pq.ParquetFile(p).metadata.num_rows for p in resolve_inputs(paths))
+        return sum(row_count(p) for p in resolve_inputs(paths))
     except (InputError, OSError, pa.ArrowException):
         return None
 
@@ -688,6 +702,13 @@ def ingest(
             sources[path] = inspect_file(path)
         except InputError as exc:
             refuse(path, str(exc), exc)
+    for src in sources.values():
+        if src.data is not None:  # CSV or NMEA: what reading it said
+            made = source(src.path)
+            if made.decoded is not None:
+                report.decoded.append(made.decoded.line(str(src.path)))
+            if made.repaired_text:
+                report.repaired_text.append(str(src.path))
     for i, group in enumerate(_groups(sources.values())):
         while group and (found := _disagreement(con, group, f"agree_{i}")):
             refuse(found[0], f"{found[0]}: {found[1]}")
@@ -722,7 +743,7 @@ def ingest(
 
 def _repaired_select(con: duckdb.DuckDBPyConnection, source: _Source, i: int) -> str:
     """A SELECT over the file read by Arrow with invalid UTF-8 replaced by U+FFFD."""
-    table = pq.read_table(source.path)
+    table = pq.read_table(source.parquet)
     for j, fld in enumerate(table.schema):
         typ = fld.type.value_type if pa.types.is_dictionary(fld.type) else fld.type
         if is_text(typ):
@@ -771,7 +792,7 @@ _DICTIONARIES: dict[str, tuple[str, str, tuple[str, ...]]] = {
                      ("destination",)),
     "types": ("ship_type", f"raw AS ship_type, {_VESSEL_CLASS.replace('ship_type', 'raw')} "
                            "AS vessel_class", ("ship_type", "vessel_class")),
-    "statuses": ("nav_status", "raw AS nav_status", ("nav_status",)),
+    "statuses": ("nav_status", f"{nav_status_sql('raw')} AS nav_status", ("nav_status",)),
 }
 
 
