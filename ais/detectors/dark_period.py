@@ -385,6 +385,8 @@ def detect(tracks: pd.DataFrame, cfg: Config) -> pd.DataFrame:
         "lat": lat,
         "lon": lon,
         "is_open": is_open,
+        "end_lat": end_lat,
+        "end_lon": end_lon,
         "distance_km": distance_km,
         "implied_speed_kn": implied_kn,
         "reports_per_h_before": ev["reports_per_h_before"].to_numpy(float, na_value=np.nan),
