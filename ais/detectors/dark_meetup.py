@@ -5,7 +5,8 @@ alongside it (GFW treats loitering as a proxy for encounters with silent partner
 Pairs are made from the candidates of two other types, after they are found:
 
 - A: a loitering candidate that passes its rule (and the waits) lasting at least
-  ``[dark_meetup] min_loiter_h``;
+  ``[dark_meetup] min_loiter_h``, and not during a visible meetup of its own (a partner in
+  view explains the wait);
 - B: a closed dark-period candidate of another vessel that passes its rule and covers A's
   loitering (it starts no later than ``cover_slack_h`` after A's start and ends no earlier
   than ``cover_slack_h`` before A's end);
@@ -36,7 +37,7 @@ from ais.geo import haversine_km
 FEATURES: tuple[str, ...] = ()
 FOREST = False
 #: Candidates of other types this detector pairs (found and annotated before it runs).
-NEEDS: tuple[str, ...] = ("loitering", "dark_period")
+NEEDS: tuple[str, ...] = ("loitering", "dark_period", "meetup")
 KN_KMH = 1.852
 
 
@@ -59,6 +60,29 @@ def top_speed_kn(tracks: pd.DataFrame, mmsis: np.ndarray, cfg: Config) -> pd.Ser
     return out.clip(c.min_speed_kn, c.max_speed_kn)
 
 
+def _in_visible_meetup(loi: pd.DataFrame, meet: pd.DataFrame | None) -> np.ndarray:
+    """Loitering that overlaps for at least half its length a meetup (passing its rule) of
+    the same vessel: the partner is in view, nobody silent is needed to explain the wait."""
+    out = np.zeros(len(loi), dtype=bool)
+    if meet is None or meet.empty or loi.empty:
+        return out
+    m = meet[meet["passes_rule"].astype(bool)]
+    sides = pd.concat([m[["mmsi", "start_time", "end_time"]],
+                       m[["other_mmsi", "start_time", "end_time"]].rename(
+                           columns={"other_mmsi": "mmsi"})]).dropna(subset=["mmsi"])
+    sides = sides.astype({"mmsi": "int64"}).rename(columns={"start_time": "m0",
+                                                            "end_time": "m1"})
+    p = loi[["mmsi", "start_time", "end_time", "duration_h"]].reset_index(drop=True) \
+        .reset_index().merge(sides, on="mmsi")
+    if p.empty:
+        return out
+    end = p[["end_time", "m1"]].min(axis=1)
+    start = p[["start_time", "m0"]].max(axis=1)
+    share = (end - start).dt.total_seconds() / 3600 / p["duration_h"].clip(lower=1e-9)
+    out[p.loc[share >= 0.5, "index"].unique()] = True
+    return out
+
+
 def detect(tracks: pd.DataFrame, cfg: Config, candidates: dict[str, pd.DataFrame]
            ) -> pd.DataFrame:
     """Dark-meetup rows from annotated loitering and dark-period candidates."""
@@ -67,6 +91,7 @@ def detect(tracks: pd.DataFrame, cfg: Config, candidates: dict[str, pd.DataFrame
     if loi is None or dark is None or loi.empty or dark.empty:
         return conform(pd.DataFrame(), "dark_meetup", FEATURES)
     a = loi[loi["passes_rule"].astype(bool) & (loi["duration_h"] >= c.min_loiter_h)]
+    a = a[~_in_visible_meetup(a, candidates.get("meetup"))]
     b = dark[dark["passes_rule"].astype(bool) & ~dark["is_open"].astype(bool)
              & dark["end_time"].notna()]
     if a.empty or b.empty or "end_lat" not in b.columns:

@@ -181,9 +181,6 @@ def find_calls(tracks: pd.DataFrame, cfg: Config) -> pd.DataFrame:
     calls = g.agg(first_row=("row", "min"), last_row=("row", "max"), t0=("t", "min"),
                   t1=("t", "max"), lat=("lat", "median"), lon=("lon", "median"),
                   stopped_pings=("row", "size"))
-    calls = calls[(calls["t1"] - calls["t0"]) / 3.6e12 >= pc.min_stop_h].copy()
-    if calls.empty:
-        return pd.DataFrame()
     # the visit's last in-zone row: still there at the track's end -> open
     vis_last = pd.Series(r).groupby(visit).max().reindex(calls.index).to_numpy()
     all_mmsi = tracks["mmsi"].to_numpy(np.int64)
@@ -191,6 +188,12 @@ def find_calls(tracks: pd.DataFrame, cfg: Config) -> pd.DataFrame:
     nxt = np.minimum(vis_last + 1, len(tracks) - 1)
     calls["is_open"] = ((vis_last == len(tracks) - 1) | (all_mmsi[nxt] != all_mmsi[vis_last])
                         | (all_track[nxt] != all_track[vis_last]))
+    # a stop during a passage is short and ends with leaving; one still in the zone at the
+    # end of the data is in port however short its stop so far
+    calls = calls[((calls["t1"] - calls["t0"]) / 3.6e12 >= pc.min_stop_h)
+                  | (calls["is_open"] & (calls["stopped_pings"] >= 2))].copy()
+    if calls.empty:
+        return pd.DataFrame()
     first = calls["first_row"].to_numpy()
     last = calls["last_row"].to_numpy()
     calls["mmsi"] = all_mmsi[first]
@@ -295,31 +298,27 @@ def link(calls: pd.DataFrame, candidates: dict[str, pd.DataFrame], cfg: Config
     if out.empty:
         return out
     win = pd.Timedelta(hours=cfg.port_call.dark_window_h)
-    start = out["start_time"]
-    end = out["end_time"].fillna(pd.Timestamp.max.tz_localize("UTC"))
+    hour = pd.Timedelta(hours=1)
+    spans = pd.DataFrame({"mmsi": out["mmsi"].astype("int64"), "s": out["start_time"],
+                          "e": out["end_time"].fillna(pd.Timestamp.max.tz_localize("UTC")
+                                                      - win)}).reset_index()
     dark = candidates.get("dark_period")
     if dark is not None and len(dark):
         d = dark[dark["passes_rule"].astype(bool)]
-        pairs = out[["mmsi"]].reset_index().merge(
-            d[["mmsi", "start_time", "end_time"]].rename(
-                columns={"start_time": "d0", "end_time": "d1"}), on="mmsi")
-        s, e = start.loc[pairs["index"]].to_numpy(), end.loc[pairs["index"]].to_numpy()
-        before = (pairs["d1"].to_numpy() <= s) & (pairs["d1"].to_numpy() >= s - win)
-        after = (pairs["d0"].to_numpy() >= e - pd.Timedelta(hours=1)) & (
-            pairs["d0"].to_numpy() <= e + win)
-        hit = pairs.loc[before | after, "index"].unique()
-        out.loc[hit, "dark_before_after"] = 1.0
+        p = spans.merge(d[["mmsi", "start_time", "end_time"]].rename(
+            columns={"start_time": "d0", "end_time": "d1"}), on="mmsi")
+        before = (p["d1"] <= p["s"]) & (p["d1"] >= p["s"] - win)
+        after = (p["d0"] >= p["e"] - hour) & (p["d0"] <= p["e"] + win)
+        out.loc[p.loc[before | after, "index"].unique(), "dark_before_after"] = 1.0
     ident = candidates.get("identity_change")
     if ident is not None and len(ident):
         sides = pd.concat([ident[["mmsi", "start_time"]],
                            ident[["other_mmsi", "start_time"]].rename(
                                columns={"other_mmsi": "mmsi"})]).dropna()
         sides["mmsi"] = sides["mmsi"].astype("int64")
-        pairs = out[["mmsi"]].reset_index().merge(sides, on="mmsi")
-        t = pairs["start_time"].to_numpy()
-        inside = (t >= start.loc[pairs["index"]].to_numpy() - np.timedelta64(1, "h")) & (
-            t <= end.loc[pairs["index"]].to_numpy())
-        out.loc[pairs.loc[inside, "index"].unique(), "identity_in_port"] = 1.0
+        p = spans.merge(sides, on="mmsi")
+        inside = (p["start_time"] >= p["s"] - hour) & (p["start_time"] <= p["e"])
+        out.loc[p.loc[inside, "index"].unique(), "identity_in_port"] = 1.0
     return out
 
 
