@@ -66,6 +66,10 @@ FEATURES: tuple[str, ...] = (
 #: Columns the rule uses that are not forest features (after the features).
 RULE_COLUMNS: tuple[str, ...] = ("neighbours_before", "neighbour_pings_per_h_before")
 
+#: Where the vessel reappeared (NaN while open): for reach tests (dark meetups, reachable
+#: ports); after the rule columns.
+POSITION_COLUMNS: tuple[str, ...] = ("end_lat", "end_lon")
+
 #: Tracks with fewer pings are never reported as open (still dark at the end of the data).
 MIN_OPEN_TRACK_PINGS = 3
 #: The rule needs at least this many reports per hour in the density window before the gap.
@@ -385,8 +389,6 @@ def detect(tracks: pd.DataFrame, cfg: Config) -> pd.DataFrame:
         "lat": lat,
         "lon": lon,
         "is_open": is_open,
-        "end_lat": end_lat,
-        "end_lon": end_lon,
         "distance_km": distance_km,
         "implied_speed_kn": implied_kn,
         "reports_per_h_before": ev["reports_per_h_before"].to_numpy(float, na_value=np.nan),
@@ -416,4 +418,5 @@ def detect(tracks: pd.DataFrame, cfg: Config) -> pd.DataFrame:
     out["in_port"] = in_port.astype(float)
     out["context"] = _context(out, cfg)
     out = out[[c for c in out.columns if c not in RULE_COLUMNS] + list(RULE_COLUMNS)]
+    out["end_lat"], out["end_lon"] = end_lat, end_lon
     return conform(out, "dark_period", FEATURES)

@@ -138,8 +138,8 @@ def find_calls(tracks: pd.DataFrame, cfg: Config) -> pd.DataFrame:
     if tracks.empty:
         return pd.DataFrame()
     ports, tree, cells = _index(tuple(cfg.places), cfg.ports.table, pc.leave_km)
-    lat = tracks["lat"].to_numpy(float)
-    lon = tracks["lon"].to_numpy(float)
+    a = _arrays(tracks)
+    lat, lon = a["lat"], a["lon"]
     cell = (np.floor(lat / _CELL_DEG).astype(np.int64) * 10_000
             + np.floor(lon / _CELL_DEG).astype(np.int64))
     pos = np.searchsorted(cells, cell)
@@ -150,8 +150,8 @@ def find_calls(tracks: pd.DataFrame, cfg: Config) -> pd.DataFrame:
     d, i = tree.query(np.radians(np.c_[lat[rows], lon[rows]]), k=1)
     dist = d[:, 0] * EARTH_RADIUS_KM
     port_i = i[:, 0]
-    mmsi = tracks["mmsi"].to_numpy(np.int64)[rows]
-    track = tracks["track"].to_numpy()[rows]
+    mmsi = a["mmsi"][rows]
+    track = a["track"][rows]
     # a new run of candidate pings: not the next row of the frame, or another track
     reset = np.ones(len(rows), dtype=bool)
     reset[1:] = (np.diff(rows) != 1) | (mmsi[1:] != mmsi[:-1]) | (track[1:] != track[:-1])
@@ -164,14 +164,13 @@ def find_calls(tracks: pd.DataFrame, cfg: Config) -> pd.DataFrame:
         return pd.DataFrame()
     r = rows[sel]
     visit = visit[sel]
-    sog = tracks["sog"].to_numpy(float)[r] if "sog" in tracks.columns else np.full(len(r), np.nan)
-    step_kn = (tracks["step_km"].to_numpy(float)[r]
-               / np.maximum(tracks["gap_before_h"].to_numpy(float)[r], 1e-6) / 1.852)
+    sog = a["sog"][r]
+    step_kn = a["step_km"][r] / np.maximum(a["gap_before_h"][r], 1e-6) / 1.852
     speed = np.where(np.isfinite(sog), sog, step_kn)
     v_start = np.r_[True, visit[1:] != visit[:-1]]
     stopped = _ffill_state(np.where(speed < pc.stop_start_kn, 1,
                                     np.where(speed > pc.stop_end_kn, 0, -1)), v_start)
-    t_ns = epoch_ns(tracks["timestamp"])
+    t_ns = a["t_ns"]
     st = np.flatnonzero(stopped)
     if not len(st):
         return pd.DataFrame()
@@ -183,8 +182,7 @@ def find_calls(tracks: pd.DataFrame, cfg: Config) -> pd.DataFrame:
                   stopped_pings=("row", "size"))
     # the visit's last in-zone row: still there at the track's end -> open
     vis_last = pd.Series(r).groupby(visit).max().reindex(calls.index).to_numpy()
-    all_mmsi = tracks["mmsi"].to_numpy(np.int64)
-    all_track = tracks["track"].to_numpy()
+    all_mmsi, all_track = a["mmsi"], a["track"]
     nxt = np.minimum(vis_last + 1, len(tracks) - 1)
     calls["is_open"] = ((vis_last == len(tracks) - 1) | (all_mmsi[nxt] != all_mmsi[vis_last])
                         | (all_track[nxt] != all_track[vis_last]))
@@ -221,7 +219,7 @@ def find_calls(tracks: pd.DataFrame, cfg: Config) -> pd.DataFrame:
     calls["duration_h"] = (np.where(calls["is_open"], data_end, calls["t1"])
                            - calls["t0"]) / 3.6e12
     calls["stop_h"] = (calls["t1"] - calls["t0"]) / 3.6e12
-    _draughts(calls, tracks, first, last)
+    _draughts(calls, a, first, last)
     calls = calls.sort_values(["mmsi", "t0"], kind="stable").reset_index(drop=True)
     same = calls["mmsi"].to_numpy()
     prev_same = np.r_[False, same[1:] == same[:-1]]
@@ -254,14 +252,39 @@ def _roles_out(calls: pd.DataFrame, tracks: pd.DataFrame, cfg: Config) -> None:
     calls["keep"] = keep
 
 
-def _draughts(calls: pd.DataFrame, tracks: pd.DataFrame, first: np.ndarray,
+def _arrays(tracks: pd.DataFrame) -> dict[str, np.ndarray]:
+    """The columns used, as arrays in (mmsi, track, time) order: a shared MMSI's tracks
+    interleave in the frame's (mmsi, time) order, and a visit is a run of one track."""
+    from ais.tracks import track_order
+
+    n = len(tracks)
+
+    def col(name: str) -> np.ndarray:
+        return (pd.to_numeric(tracks[name], errors="coerce").to_numpy(float, na_value=np.nan)
+                if name in tracks.columns else np.full(n, np.nan))
+
+    a = {"mmsi": tracks["mmsi"].to_numpy(np.int64), "track": tracks["track"].to_numpy(),
+         "t_ns": epoch_ns(tracks["timestamp"]), "lat": col("lat"), "lon": col("lon"),
+         "sog": col("sog"), "step_km": col("step_km"), "gap_before_h": col("gap_before_h"),
+         "draught": col("draught")}
+    order = track_order(a["mmsi"], a["track"], a["t_ns"])
+    if order is not None:
+        a = {k: v[order] for k, v in a.items()}
+        # the step and gap are to the previous ping of the same track once reordered
+        a["step_km"] = np.r_[np.nan, _hav(a["lat"][:-1], a["lon"][:-1], a["lat"][1:],
+                                          a["lon"][1:])]
+        a["gap_before_h"] = np.r_[np.nan, np.diff(a["t_ns"]) / 3.6e12]
+    return a
+
+
+def _draughts(calls: pd.DataFrame, a: dict[str, np.ndarray], first: np.ndarray,
               last: np.ndarray) -> None:
     """Last reported draught at or before arrival, first at or after departure (per track)."""
     calls["draught_before_m"] = np.nan
     calls["draught_after_m"] = np.nan
-    if "draught" in tracks.columns:
-        dr = tracks["draught"].to_numpy(float)
-        key = tracks["mmsi"].to_numpy(np.int64)
+    if np.isfinite(a["draught"]).any():
+        dr = a["draught"]
+        key = a["mmsi"]
         n = len(dr)
         has = np.isfinite(dr) & (dr > 0)
         # index of the last reported draught at or before each row, and the first at or after

@@ -1,0 +1,92 @@
+"""A vessel waits at sea while a silent partner could have been alongside; where a dark ship
+could have called."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from ais.config import Config
+from ais.detectors import dark_period
+from ais.geo import destination
+from ais.ingest import ingest_frame
+from ais.pipeline import detect_pings
+from ais.reachable import reachable_ports
+from ais.synth import Scenario
+from tests.conftest import tracks_of
+
+T0 = pd.Timestamp("2026-01-05T00:00Z")
+WAIT_AT = (38.40, 124.55)
+LOITERER, SILENT, FAR_SILENT = 352987654, 445123917, 413987651
+
+
+def world(silent_km: float) -> Scenario:
+    """A waits 6 h from 08:00; the silent vessel goes quiet at 05:00 ``silent_km`` north-west
+    of A and reappears at 17:00 ``silent_km`` south-east of it; a neighbour reports all day."""
+    sc = Scenario(seed=19, report_every_s=180)
+    sc.vessel(412345671, "NEIGHBOUR", start=T0, at=(38.30, 124.45)).drift(hours=24,
+                                                                          speed_kn=0.4)
+    a = sc.vessel(LOITERER, "PATIENT ONE", ship_type="tanker", start=T0 + pd.Timedelta(hours=7),
+                  at=(38.50, 124.40))
+    a.sail(to=WAIT_AT, until=T0 + pd.Timedelta(hours=8)).drift(hours=6, speed_kn=0.3).sail(
+        to=(38.20, 124.30), speed_kn=10)
+    lat0, lon0 = destination(WAIT_AT[0], WAIT_AT[1], 315.0, silent_km)
+    lat1, lon1 = destination(WAIT_AT[0], WAIT_AT[1], 135.0, silent_km)
+    b = sc.vessel(SILENT, "SILENT ONE", ship_type="tanker", start=T0 + pd.Timedelta(hours=2),
+                  at=tuple(float(x) for x in destination(lat0, lon0, 270.0, 50.0)))
+    b.sail(to=(float(lat0), float(lon0)), until=T0 + pd.Timedelta(hours=5))
+    b.dark(until=T0 + pd.Timedelta(hours=17), to=(float(lat1), float(lon1)))
+    b.sail(to=(38.0, 125.0), speed_kn=10)
+    return sc
+
+
+def flagged_types(sc: Scenario) -> dict[str, pd.DataFrame]:
+    return detect_pings(ingest_frame(sc.pings()).pings, None, Config()).candidates
+
+
+def test_a_wait_next_to_a_silent_partner_is_a_dark_meetup():
+    cand = flagged_types(world(silent_km=30))
+    meets = cand["dark_meetup"]
+    assert len(meets) == 1
+    row = meets.iloc[0]
+    assert (row["mmsi"], row["other_mmsi"]) == (SILENT, LOITERER)
+    assert row["margin_out_h"] > 0 and row["margin_back_h"] > 0
+    assert 25 <= row["distance_out_km"] <= 35
+    loit = cand["loitering"].set_index("mmsi").loc[LOITERER]
+    dark = cand["dark_period"].query("mmsi == @SILENT").iloc[0]
+    assert row["event_id"] in loit["context"] and row["event_id"] in dark["context"]
+    assert loit["event_id"] in row["context"] and dark["event_id"] in row["context"]
+
+
+def test_a_silent_vessel_that_could_not_have_reached_the_loiterer_is_no_dark_meetup():
+    # 150 km each way in 3.5 h would need 53 kn after the detour
+    cand = flagged_types(world(silent_km=150))
+    assert cand["dark_meetup"].empty
+    assert (cand["loitering"]["mmsi"] == LOITERER).any()
+
+
+def _dark_candidates(v) -> tuple[pd.DataFrame, pd.DataFrame]:
+    tracks = tracks_of(v)
+    return dark_period.detect(tracks, Config()), tracks
+
+
+def test_a_dark_period_off_rason_has_najin_reachable():
+    sc = Scenario(seed=3, report_every_s=180)
+    v = sc.vessel(273451234, "ANGARA 7", ship_type="cargo", start=T0, at=(41.95, 130.75))
+    v.sail(to=(41.98, 130.70), speed_kn=10).dark(hours=10).sail(to=(41.7, 131.2), speed_kn=10)
+    dark, tracks = _dark_candidates(v)
+    out = reachable_ports(dark, tracks, Config())
+    row = out.iloc[0]
+    assert row["reachable_ports"].startswith("Najin") or "Najin (margin" in row["reachable_ports"]
+    assert row["dprk_port_reachable"] == 1.0
+    # the listing reads "Name (margin X h)", margins positive
+    assert "(margin " in row["reachable_ports"]
+
+
+def test_a_short_dark_period_far_out_at_sea_reaches_no_port():
+    sc = Scenario(seed=4, report_every_s=180)
+    v = sc.vessel(273451235, "ANGARA 8", ship_type="cargo", start=T0, at=(40.6, 133.0))
+    v.sail(to=(40.5, 133.1), speed_kn=10).dark(hours=6).sail(to=(40.3, 133.3), speed_kn=10)
+    dark, tracks = _dark_candidates(v)
+    out = reachable_ports(dark, tracks, Config())
+    assert out.iloc[0]["reachable_ports"] == ""
+    assert out.iloc[0]["dprk_port_reachable"] == 0.0
