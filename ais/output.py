@@ -28,7 +28,7 @@ EXTRA_COLUMNS: tuple[str, ...] = (
     "distance_to_shore_km", "track_id",
     "status", "first_reported",
     "port", "terminal", "previous_port", "next_port", "draught_before_m", "draught_after_m",
-    "reachable_ports",
+    "reachable_ports", "takeover",
 )
 
 

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from ais import anchorages as anch
-from ais import land, ports, scoring, waits
+from ais import land, ports, routes, scoring, waits
 from ais.config import Config
 from ais.db import connect
 from ais import reachable
@@ -462,6 +462,7 @@ def run_scan(paths: Sequence[str | Path], output: str | Path, cfg: Config,
             with timings.stage("state"):
                 reported = state.reported(night.start - pd.Timedelta(days=carry.keep_days))
                 events = reconcile(events, reported, night)
+                events = routes.annotate(events, state.port_calls())
         with timings.stage("output"):
             out = write_csv(events, output)
         n_tracks = int(detected.tracks[["mmsi", "track"]].drop_duplicates().shape[0])

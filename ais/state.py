@@ -321,6 +321,12 @@ class State:
             frame["last_night"] = [r[2] for r in rows]
         return frame
 
+    def port_calls(self) -> pd.DataFrame:
+        """Every stored port-call row (CSV-shaped): the legs of the routes (ais.routes)."""
+        rows = self.con.execute("SELECT row_json FROM events WHERE event_type = 'port_call' "
+                                "ORDER BY start_time, event_id").fetchall()
+        return pd.DataFrame([json.loads(r[0]) for r in rows])
+
     def event_pings(self, event_ids: list[str]) -> pd.DataFrame:
         if not self._has("event_pings"):
             return pd.DataFrame()
