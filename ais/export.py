@@ -31,14 +31,20 @@ from ais.triage import as_events, as_pings, pings_for, vessels_of
 
 FORMATS = ("geojson", "kml")
 KML_NS = "http://www.opengis.net/kml/2.2"
-_ROLE_OTHER = {"meetup": "partner", "identity_change": "previous MMSI"}
+_ROLE_OTHER = {"meetup": "partner", "identity_change": "previous MMSI",
+               "dark_meetup": "loiterer"}
 #: KML colours are aabbggrr; one per event type (ColorBrewer Set1).
 _KML_COLOURS = {
     "loitering": "ff00a5ff",  # orange
     "dark_period": "ff1c1ae4",  # red
     "meetup": "ffb87e37",  # blue
     "identity_change": "ffa34e98",  # purple
+    "port_call": "ff4daf4a",  # green
+    "dark_meetup": "ffbf00ff",  # magenta
 }
+_SILENCE_COLOUR = "ff1f30d7"
+#: A silence of the event's vessel longer than this, overlapping the event, is drawn.
+SILENCE_H = 1.0
 _KML_ICON = "https://maps.google.com/mapfiles/kml/shapes/caution.png"
 
 
@@ -103,6 +109,35 @@ def _segments(event: pd.Series, pings: pd.DataFrame) -> list[dict[str, Any]]:
     return out
 
 
+def _silences(event: pd.Series, pings: pd.DataFrame) -> list[dict[str, object]]:
+    """For a dark meetup or a dark period: the vessel's silent stretches overlapping the event
+    (from its last ping before to its first after), as straight lines marked dashed."""
+    if event["event_type"] not in ("dark_meetup", "dark_period") or pings is None \
+            or pings.empty:
+        return []
+    p = as_pings(pings_for(pings, str(event["event_id"])))
+    p = p[p["mmsi"] == int(event["mmsi"])].sort_values("timestamp")
+    if len(p) < 2:
+        return []
+    t = pd.to_datetime(p["timestamp"], utc=True)
+    gap_h = t.diff().dt.total_seconds().to_numpy() / 3600
+    start = pd.Timestamp(event["start_time"])
+    end = pd.Timestamp(event["end_time"]) if pd.notna(event.get("end_time")) \
+        and str(event.get("end_time")) != "" else start
+    out = []
+    for j in range(1, len(p)):  # loop over pings of one event's vessel (export only)
+        if not gap_h[j] > SILENCE_H or t.iloc[j - 1] > end or t.iloc[j] < start:
+            continue
+        a, b = p.iloc[j - 1], p.iloc[j]
+        out.append({"role": "silence", "line_style": "dashed",
+                    "segment_mmsi": int(event["mmsi"]),
+                    "segment_start": _iso(t.iloc[j - 1]), "segment_end": _iso(t.iloc[j]),
+                    "silent_h": round(float(gap_h[j]), 2),
+                    "coordinates": [[round(float(a["lon"]), 6), round(float(a["lat"]), 6)],
+                                    [round(float(b["lon"]), 6), round(float(b["lat"]), 6)]]})
+    return out
+
+
 def features(events: pd.DataFrame, pings: pd.DataFrame) -> list[dict[str, object]]:
     """GeoJSON Feature dicts: per event (by rank) its Point, then its segments' LineStrings.
 
@@ -128,6 +163,14 @@ def features(events: pd.DataFrame, pings: pd.DataFrame) -> list[dict[str, object
                 "id": f"{event['event_id']}/{seg['segment_id']}",
                 "geometry": {"type": "LineString", "coordinates": coords},
                 "properties": {"feature": "track", **base, **seg},
+            })
+        for k, sil in enumerate(_silences(event, pings)):
+            coords = sil.pop("coordinates")
+            out.append({
+                "type": "Feature",
+                "id": f"{event['event_id']}/silence-{k}",
+                "geometry": {"type": "LineString", "coordinates": coords},
+                "properties": {"feature": "silence", **base, **sil},
             })
     return out
 
@@ -205,6 +248,10 @@ def _styles(doc: ET.Element) -> None:
         _sub(line, "color", "b0" + colour[2:])
         _sub(line, "width", "2")
         _sub(_sub(partner, "BalloonStyle"), "text", "$[description]")
+    silence = _sub(doc, "Style", id="silence")  # KML has no dashes: thin red, see the name
+    line = _sub(silence, "LineStyle")
+    _sub(line, "color", _SILENCE_COLOUR)
+    _sub(line, "width", "1.5")
 
 
 def to_kml(events: pd.DataFrame, pings: pd.DataFrame) -> str:
@@ -250,6 +297,16 @@ def to_kml(events: pd.DataFrame, pings: pd.DataFrame) -> str:
             if style:
                 _sub(mark, "styleUrl", style if seg["role"] == "vessel" else f"{style}-other")
             _extended_data(mark, {"feature": "track", **base, **seg})
+            line = _sub(mark, "LineString")
+            _sub(line, "tessellate", "1")
+            _sub(line, "coordinates", " ".join(f"{x:.6f},{y:.6f}" for x, y in coords))
+        for sil in _silences(event, pings):
+            coords = sil.pop("coordinates")
+            mark = _sub(folder, "Placemark")
+            _sub(mark, "name", f"silent {sil['silent_h']} h ({sil['segment_mmsi']}, AIS off)")
+            _time_span(mark, str(sil["segment_start"]), str(sil["segment_end"]))
+            _sub(mark, "styleUrl", "#silence")
+            _extended_data(mark, {"feature": "silence", **base, **sil})
             line = _sub(mark, "LineString")
             _sub(line, "tessellate", "1")
             _sub(line, "coordinates", " ".join(f"{x:.6f},{y:.6f}" for x, y in coords))

@@ -272,7 +272,7 @@ def score_events(detected: Detected, models: scoring.Models, cfg: Config) -> pd.
     for event_type, cand in detected.candidates.items():
         if cand.empty:
             continue
-        model = models.types.get(event_type)
+        model = models.types[event_type] if uses_forest(event_type) else None
         ev = cand.copy()
         if model is None:  # no forest for this type: its module's documented rule score
             who = _vessels(detected.tracks, ev["mmsi"]).set_index("mmsi")

@@ -40,6 +40,8 @@ table.run td { padding: 2px 0; }
 .event.dark_period { border-left-color: #e41a1c; }
 .event.meetup { border-left-color: #377eb8; }
 .event.identity_change { border-left-color: #984ea3; }
+.event.port_call { border-left-color: #4daf4a; }
+.event.dark_meetup { border-left-color: #f781bf; }
 .event img { width: 340px; height: auto; flex: none; border: 1px solid #ccc; }
 .event .nomap { width: 340px; flex: none; color: #777; font-style: italic; }
 .event .body { min-width: 0; }
@@ -103,7 +105,8 @@ def _card(rank: int, ev: pd.Series, image: bytes | None) -> str:
     end = _time(ev.get("end_time")) or "still open at the end of the data"
     rows = [("vessel", _vessel(ev, ""))]
     if pd.notna(ev.get("other_mmsi")):
-        label = {"meetup": "partner", "identity_change": "previous MMSI"}.get(
+        label = {"meetup": "partner", "identity_change": "previous MMSI",
+                 "dark_meetup": "loiterer"}.get(
             ev["event_type"], "other vessel")
         rows.append((label, _vessel(ev, "other_")))
     where = f"{float(ev['lat']):.4f} N {float(ev['lon']):.4f} E"

@@ -90,3 +90,28 @@ def test_a_short_dark_period_far_out_at_sea_reaches_no_port():
     out = reachable_ports(dark, tracks, Config())
     assert out.iloc[0]["reachable_ports"] == ""
     assert out.iloc[0]["dprk_port_reachable"] == 0.0
+
+
+def test_a_flagged_dark_meetup_is_ranked_explained_and_exported_with_the_silence(tmp_path):
+    import json
+
+    from ais import pipeline
+    from ais.export import export
+    from ais.triage import event_pings
+
+    cfg = Config()
+    detected = detect_pings(ingest_frame(world(silent_km=30).pings()).pings, None, cfg)
+    models, _ = pipeline.load_models(None, detected, cfg)
+    events = pipeline.score_events(detected, models, cfg)
+    meet = events[events["event_type"] == "dark_meetup"]
+    assert len(meet) == 1 and meet.iloc[0]["event_id"].startswith("DMT-")
+    reason = meet.iloc[0]["reason"]
+    assert "h to spare" in reason and "kn" in reason
+    assert meet.iloc[0]["anomaly_score"] >= 0.8  # a DPRK MMSI on the silent side
+    doc = json.loads(export(meet, event_pings(meet, detected.tracks), tmp_path / "m.geojson",
+                            "geojson").read_text())
+    roles = {f["properties"].get("role") for f in doc["features"]}
+    assert {"vessel", "loiterer", "silence"} <= roles
+    silence = [f for f in doc["features"] if f["properties"].get("role") == "silence"]
+    assert silence[0]["properties"]["line_style"] == "dashed"
+    assert silence[0]["properties"]["segment_mmsi"] == SILENT

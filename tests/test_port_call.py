@@ -103,3 +103,29 @@ def test_calls_at_foreign_ports_are_rows_only_everywhere():
     assert calls(v).empty
     found = calls(v, cfg=Config(everywhere=True))
     assert found["port"].tolist() == ["Posyet"]
+
+
+def test_a_foreign_tanker_at_the_oil_terminal_after_a_dark_period_ranks_above_a_plain_call():
+    from ais import pipeline
+    from ais.ingest import ingest_frame
+
+    plain = vessel(445987123, "KUM SAN", ship_type="cargo", start=T0, at=SEA_OFF_NAMPO,
+                   report_every_s=300)
+    plain.sail(to=(38.7302, 125.3902), speed_kn=8).moor(hours=8).sail(to=SEA_OFF_NAMPO,
+                                                                      speed_kn=8)
+    dark = vessel(352123458, "OCEAN MERIT", ship_type="tanker", start=T0,
+                  at=(38.40, 124.40), report_every_s=300)
+    dark.sail(to=(38.50, 124.55), speed_kn=10).dark(hours=14, to=SEA_OFF_NAMPO).sail(
+        to=OIL_TERMINAL, speed_kn=8).moor(hours=6).sail(to=SEA_OFF_NAMPO, speed_kn=8)
+    neighbour = vessel(412345672, "WATCHER", ship_type="cargo", start=T0, at=(38.45, 124.50),
+                       report_every_s=300).drift(hours=30, speed_kn=0.4)
+    cfg = Config()
+    pings = ingest_frame(pd.concat([plain.pings(), dark.pings(), neighbour.pings()])).pings
+    detected = pipeline.detect_pings(pings, None, cfg)
+    models, _ = pipeline.load_models(None, detected, cfg)
+    events = pipeline.score_events(detected, models, cfg)
+    calls = events[events["event_type"] == "port_call"].set_index("mmsi")
+    assert set(calls.index) == {445987123, 352123458}
+    assert calls.loc[352123458, "anomaly_score"] > calls.loc[445987123, "anomaly_score"]
+    assert "went dark just before" in calls.loc[352123458, "reason"]
+    assert calls.loc[352123458, "terminal"] == "Nampo oil terminal"
