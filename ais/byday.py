@@ -69,17 +69,16 @@ def run_scan_by_day(paths: Sequence[str | Path], output: str | Path, cfg: Config
     """Scan ``paths`` one UTC day at a time through ``state`` (a temporary one if None)."""
     timings = timings or Timings()
     days = days_with_data(paths, cfg.clean)
-    if not days or len(days) == 1:  # nothing to split (or a bad file the scan will name)
+    # the days inside --since/--until (a day before --since has no window)
+    windows = [w for w in (_window(day, cfg) for day in days or []) if w is not None]
+    if len(windows) <= 1:  # nothing to split (or a bad file the scan will name)
         return run_scan(paths, output, cfg, models_dir, state=state, timings=timings,
                         skip_bad_files=skip_bad_files)
     with tempfile.TemporaryDirectory(prefix="ais-byday-") as tmp:
         own = State.open(Path(tmp) / "state.duckdb") if state is None else None
         results: list[ScanResult] = []
         try:
-            for day in days:
-                window = _window(day, cfg)
-                if window is None:
-                    continue
+            for window in windows:
                 clean = dataclasses.replace(cfg.clean, since=window[0], until=window[1])
                 results.append(run_scan(
                     paths, Path(tmp) / "day.csv", dataclasses.replace(cfg, clean=clean),
@@ -88,7 +87,7 @@ def run_scan_by_day(paths: Sequence[str | Path], output: str | Path, cfg: Config
         finally:
             if own is not None:
                 own.close()
-    start = pd.Timestamp(_window(days[0], cfg)[0]) if results else None
+    start = pd.Timestamp(windows[0][0])
     frames = [r.events for r in results if len(r.events)]
     events = pd.DataFrame()
     if frames:

@@ -1,6 +1,7 @@
 """The ``ais`` command line: thin commands over the library; errors become ``Error: ...``.
 
-The exit codes are :class:`ais.errors.ExitCode`; each command's help lists the ones it uses.
+The exit codes are :class:`ais.errors.ExitCode`; each command's help lists the ones it uses
+(130 / 143 when SIGINT / SIGTERM stops a scan).
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ from ais.config import load_config
 from ais.errors import AisError, ExitCode, exit_codes_help
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
-
 
 
 class _StateBusyError(click.ClickException):
@@ -35,10 +35,15 @@ class _Group(click.Group):
         except AisError as exc:
             raise click.ClickException(str(exc)) from exc
 
-    def main(self, *args, **kwargs):
+    def main(self, *args, **kwargs):  # type: ignore[override]
+        from ais.stopping import ScanStopped
+
         try:
             # non-standalone click returns the exit code of ctx.exit(code) / --help
             code = super().main(*args, standalone_mode=False, **kwargs)
+        except ScanStopped as exc:
+            click.echo(f"Error: {exc}", err=True)
+            sys.exit(exc.exit_code)
         except click.UsageError as exc:
             exc.show()
             sys.exit(ExitCode.ERROR)
@@ -56,6 +61,17 @@ class _Group(click.Group):
 def main() -> None:
     """Find loitering, dark periods, ship-to-ship meetups and identity changes in AIS tracks
     near Nampo and Najin."""
+
+
+def _exit_code(exc: BaseException) -> int:
+    """The exit code a failure ends the process with (see ais.errors.ExitCode)."""
+    from ais.state import StateBusy
+
+    if isinstance(exc, StateBusy):
+        return int(ExitCode.STATE_BUSY)
+    if isinstance(exc, click.exceptions.Exit):
+        return exc.exit_code
+    return int(getattr(exc, "exit_code", ExitCode.ERROR))
 
 
 def _say(quiet: bool, line: str) -> None:
@@ -145,6 +161,7 @@ def scan(ctx: click.Context, paths: tuple[str, ...], output: Path, models_dir: s
     from ais.pipeline import SCAN_STAGES, Timings, run_scan
     from ais.scanlog import ScanLog, progress_bar, stage_callback, wants_progress
     from ais.state import State, default_path
+    from ais.stopping import stop_on_signals
 
     tune_batch_process()
     cfg = _config(config_path, everywhere, since, until)
@@ -153,7 +170,9 @@ def scan(ctx: click.Context, paths: tuple[str, ...], output: Path, models_dir: s
     t0 = time.perf_counter()
     state = None
     bar = progress_bar(SCAN_STAGES) if wants_progress(quiet) else None
+    stop = stop_on_signals()
     try:
+        stop.__enter__()
         if not no_state:
             state = State.open(state_path or default_path(output), wait_s=wait_s)
             log.line("state", path=state.path)
@@ -172,7 +191,7 @@ def scan(ctx: click.Context, paths: tuple[str, ...], output: Path, models_dir: s
             if why:
                 result.notes.append(why)
     except BaseException as exc:
-        log.line("scan-failed", seconds=f"{time.perf_counter() - t0:.2f}",
+        log.line("scan-failed", exit=_exit_code(exc), seconds=f"{time.perf_counter() - t0:.2f}",
                  error=f"{type(exc).__name__}: {exc}")
         log.close()
         raise
@@ -181,6 +200,7 @@ def scan(ctx: click.Context, paths: tuple[str, ...], output: Path, models_dir: s
             bar.__exit__(None, None, None)
         if state is not None:
             state.close()
+        stop.__exit__(None, None, None)
     code = ExitCode.after_run(getattr(result.report, "bad_files", None))
     log.line("scan-done", exit=code, run=result.run_id, flagged=len(result.events),
              seconds=f"{time.perf_counter() - t0:.2f}", output=result.output)

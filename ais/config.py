@@ -14,19 +14,20 @@ from __future__ import annotations
 import dataclasses
 import json
 import tomllib
+import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ais.errors import ConfigError
-from ais.places import DEFAULT_AREAS, DEFAULT_PLACES, Place, WatchArea
+from ais.places import DEFAULT_AREAS, DEFAULT_PLACES, Place, WatchArea, check_geometry
+from ais.validate import check_fields, coerce, toml_value
 
 
 def _positive(obj: object, *names: str) -> None:
-    for name in names:
-        value = getattr(obj, name)
-        if not value > 0:
-            raise ConfigError(f"[{_section(obj)}] {name} must be > 0, got {value!r}")
+    """Every field of ``obj`` checked against its type and range (``ais.validate``); the
+    names are kept for sections that list the fields that must be > 0."""
+    check_fields(obj)
 
 
 def _section(obj: object) -> str:
@@ -53,15 +54,28 @@ class CleanConfig:
     def __post_init__(self) -> None:
         import pandas as pd
 
+        check_fields(self)
+        times = {}
         for name in ("earliest", "latest", "since", "until"):
             value = getattr(self, name)
             if value is None:
                 continue
             try:
-                pd.Timestamp(value)
+                times[name] = pd.Timestamp(value)
+                if times[name] is pd.NaT:
+                    raise ValueError("not a time")
             except (ValueError, TypeError) as exc:
                 raise ConfigError(f"[clean] {name}: {value!r} is not a date or time "
                                   "(use ISO 8601, e.g. 2026-01-05 or 2026-01-05T06:00Z)") from exc
+            if times[name].tzinfo is None:
+                times[name] = times[name].tz_localize("UTC")  # AIS times without a zone: UTC
+        for lo, hi, what in (("earliest", "latest", "[clean] earliest/latest"),
+                             ("since", "until", "--since/--until")):
+            if lo in times and hi in times and not times[lo] < times[hi]:
+                raise ConfigError(
+                    f"{what}: {lo} {getattr(self, lo)} is not before {hi} {getattr(self, hi)}, "
+                    "so the window holds no time at all; swap them, or give an earlier "
+                    f"{lo} (the window is {lo} <= t < {hi})")
 
 
 @dataclass(frozen=True)
@@ -80,6 +94,7 @@ class TrackConfig:
     """
 
     SECTION = "tracks"
+    LIMITS = {"max_speed_kn": (0.1, 1000.0), "lookback_pings": (1, 1000)}
     max_speed_kn: float = 50.0
     jump_tolerance_km: float = 5.0
     lookback_pings: int = 6
@@ -87,8 +102,7 @@ class TrackConfig:
     gap_h: float = 1.0
 
     def __post_init__(self) -> None:
-        _positive(self, "max_speed_kn", "jump_tolerance_km", "lookback_pings", "lookback_h",
-                  "gap_h")
+        check_fields(self)
 
 
 @dataclass(frozen=True)
@@ -105,6 +119,7 @@ class LoiteringConfig:
     """
 
     SECTION = "loitering"
+    LIMITS = {"rule_min_port_km": (0.0, None)}
     max_speed_kn: float = 2.0
     min_duration_h: float = 2.0
     rule_min_duration_h: float = 4.0
@@ -112,7 +127,7 @@ class LoiteringConfig:
     max_gap_h: float = 1.0
 
     def __post_init__(self) -> None:
-        _positive(self, "max_speed_kn", "min_duration_h", "rule_min_duration_h", "max_gap_h")
+        check_fields(self)
 
 
 @dataclass(frozen=True)
@@ -131,6 +146,7 @@ class DarkConfig:
     """
 
     SECTION = "dark_period"
+    LIMITS = {"min_neighbours": (0, None)}
     min_gap_h: float = 2.0
     rule_min_gap_h: float = 6.0
     intentional_gap_h: float = 12.0
@@ -139,8 +155,7 @@ class DarkConfig:
     min_neighbours: int = 1
 
     def __post_init__(self) -> None:
-        _positive(self, "min_gap_h", "rule_min_gap_h", "intentional_gap_h",
-                  "neighbour_radius_km", "density_window_h")
+        check_fields(self)
 
 
 @dataclass(frozen=True)
@@ -150,6 +165,8 @@ class MeetupConfig:
     """
 
     SECTION = "meetup"
+    LIMITS = {"rule_min_port_km": (0.0, None), "merge_gap_h": (0.0, None),
+              "dark_window_h": (0.0, None), "max_interpolation_gap_h": (0.0, None)}
     max_distance_m: float = 500.0
     min_duration_h: float = 1.0
     rule_min_duration_h: float = 2.0
@@ -161,8 +178,7 @@ class MeetupConfig:
     dark_window_h: float = 12.0
 
     def __post_init__(self) -> None:
-        _positive(self, "max_distance_m", "min_duration_h", "rule_min_duration_h",
-                  "max_median_speed_kn", "resample_min", "max_interpolation_gap_h")
+        check_fields(self)
 
 
 @dataclass(frozen=True)
@@ -179,13 +195,14 @@ class IdentityConfig:
     """
 
     SECTION = "identity_change"
+    LIMITS = {"min_identity_h": (0.0, None)}
     handover_max_h: float = 6.0
     handover_max_km: float = 30.0
     min_pings_per_identity: int = 2
     min_identity_h: float = 0.5
 
     def __post_init__(self) -> None:
-        _positive(self, "handover_max_h", "handover_max_km", "min_pings_per_identity")
+        check_fields(self)
 
 
 @dataclass(frozen=True)
@@ -216,9 +233,10 @@ class PortsConfig:
     anchorage_min_vessels: int = 4
     anchorage_min_pings: int = 3
 
+    LIMITS = {"anchorage_cell_deg": (0.001, 1.0), "anchorage_min_vessels": (2, None)}
+
     def __post_init__(self) -> None:
-        _positive(self, "zone_km", "berth_shore_km", "berth_port_km", "stationary_kn",
-                  "anchorage_cell_deg", "anchorage_min_vessels", "anchorage_min_pings")
+        check_fields(self)
 
 
 @dataclass(frozen=True)
@@ -299,14 +317,18 @@ class ScoringConfig:
     threshold: float = 0.5
     decisive: bool = True
 
+    LIMITS = {"threshold": (0.0, 1.0)}
+
     def __post_init__(self) -> None:
-        if not 0.0 <= self.threshold <= 1.0:
-            raise ConfigError(f"[scoring] threshold must be within 0..1, got {self.threshold}")
+        check_fields(self)
 
 
 @dataclass(frozen=True)
 class Config:
     """The whole configuration. ``Config()`` is the documented default."""
+
+    SECTION = "top level"
+    LIMITS = {"seed": (0, 2**32 - 1)}
 
     clean: CleanConfig = field(default_factory=CleanConfig)
     tracks: TrackConfig = field(default_factory=TrackConfig)
@@ -323,72 +345,160 @@ class Config:
     everywhere: bool = False
     seed: int = 20260105
 
+    def __post_init__(self) -> None:
+        check_fields(self)
 
-def _build(cls: type, values: dict[str, Any], where: str) -> Any:
-    known = {f.name: f for f in dataclasses.fields(cls)}
+
+def _required(f: dataclasses.Field) -> bool:
+    return f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+
+
+def _build(cls: type, values: Any, where: str, table: str) -> Any:
+    """``cls`` from a TOML table: unknown keys, missing required keys, wrong types and
+    values out of range are each a ConfigError naming ``where`` (the file), the table, the
+    key and the fix."""
+    if not isinstance(values, dict):
+        raise ConfigError(f"{where}: {table} must be a table of key = value lines, not "
+                          f"{toml_value(values)}")
+    hints = typing.get_type_hints(cls)
+    known = {f.name: f for f in dataclasses.fields(cls) if f.init}
     kwargs: dict[str, Any] = {}
     for key, value in values.items():
         if key not in known:
             raise ConfigError(
-                f"{where}: unknown key {key!r}; known keys: {', '.join(sorted(known))}"
+                f"{where}: {table} unknown key {key!r}; known keys: {', '.join(sorted(known))}"
             )
-        default = getattr(cls(), key)
-        if dataclasses.is_dataclass(default) and isinstance(value, dict):
-            kwargs[key] = _build(type(default), value, f"{where}.{key}")
+        typ = hints[key]
+        if dataclasses.is_dataclass(typ):
+            kwargs[key] = _build(typ, value, where, f"[{key}]")
+        elif isinstance(value, dict):
+            raise ConfigError(f"{where}: {table} {key} is a table ([{key}]) but must be a "
+                              f"single value, like {key} = {toml_value(getattr(cls(), key))}")
         else:
-            kwargs[key] = value
+            kwargs[key] = coerce(value, typ, f"{where}: {table}", key)
+    missing = [name for name, f in known.items() if _required(f) and name not in kwargs]
+    if missing:
+        needed = ", ".join(n for n, f in known.items() if _required(f))
+        raise ConfigError(f"{where}: {table} is missing the required key(s) "
+                          f"{', '.join(missing)}; each entry needs {needed}")
     try:
         return cls(**kwargs)
-    except TypeError as exc:
+    except ConfigError as exc:
         raise ConfigError(f"{where}: {exc}") from exc
 
 
-def _places(items: Any, cls: type, where: str) -> tuple:
-    if not isinstance(items, list):
-        raise ConfigError(f"{where}: expected an array of tables ([[...]])")
+def _entries(items: Any, cls: type, where: str, base: Path) -> tuple:
+    """The ``[[places]]`` or ``[[areas]]`` entries of a config file."""
+    section = cls.SECTION
+    if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
+        raise ConfigError(f"{where}: {section} must be an array of tables: write each entry "
+                          f"under its own [[{section}]] line")
     out = []
-    for i, item in enumerate(items):
+    for i, item in enumerate(items, start=1):
+        name = item.get("name")
+        table = f"[[{section}]] #{i}" + (f" {toml_value(name)}" if isinstance(name, str) else "")
         item = dict(item)
         if cls is WatchArea:
-            item = _area_fields(item, f"{where}[{i}]")
-        out.append(_build(cls, item, f"{where}[{i}]"))
+            item = _area_fields(item, where, table, base)
+        out.append(_build(cls, item, where, table))
+    names = [e.name for e in out]
+    if len(set(names)) != len(names):
+        twice = sorted({n for n in names if names.count(n) > 1})
+        raise ConfigError(f"{where}: [[{section}]] name {toml_value(twice[0])} is used twice; "
+                          "give each entry its own name")
     return tuple(out)
 
 
-def _area_fields(item: dict[str, Any], where: str) -> dict[str, Any]:
-    """Accept a circle (lat, lon, radius_km) or a polygon (inline or a GeoJSON file)."""
+def _area_fields(item: dict[str, Any], where: str, table: str, base: Path) -> dict[str, Any]:
+    """Accept a circle (lat, lon, radius_km), an inline polygon or a GeoJSON file (every
+    Polygon and MultiPolygon in it, holes included)."""
+    shapes = [k for k in ("geojson", "polygon") if k in item]
+    if len(shapes) > 1:
+        raise ConfigError(f"{where}: {table} has both geojson and polygon; give one of them")
+    if not shapes and not {"lat", "lon", "radius_km"} <= set(item):
+        raise ConfigError(f"{where}: {table} needs lat, lon and radius_km (a circle), "
+                          "polygon = [[lon, lat], ...] or geojson = \"file.geojson\"")
+    geometry = None
     if "geojson" in item:
-        path = Path(item.pop("geojson"))
-        try:
-            geo = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise ConfigError(f"{where}: cannot read GeoJSON {path}: {exc}") from exc
-        geom = geo
-        if geo.get("type") == "FeatureCollection":
-            geom = geo["features"][0]["geometry"]
-        elif geo.get("type") == "Feature":
-            geom = geo["geometry"]
-        if geom.get("type") != "Polygon":
-            raise ConfigError(f"{where}: {path} must hold a Polygon, not {geom.get('type')}")
-        item["polygon"] = geom["coordinates"][0]
-    if "polygon" in item:
-        ring = tuple((float(x), float(y)) for x, y in item["polygon"])
-        if len(ring) < 3:
-            raise ConfigError(f"{where}: a polygon needs at least 3 [lon, lat] points")
-        item["polygon"] = ring
-        lons, lats = [p[0] for p in ring], [p[1] for p in ring]
-        item.setdefault("lat", (min(lats) + max(lats)) / 2)
-        item.setdefault("lon", (min(lons) + max(lons)) / 2)
+        raw = item.pop("geojson")
+        if not isinstance(raw, str):
+            raise ConfigError(f"{where}: {table} geojson = {toml_value(raw)}: must be the path "
+                              "of a GeoJSON file, in quotes")
+        geometry = read_geojson(_beside(Path(raw), base), f"{where}: {table}")
+    elif "polygon" in item:
+        from ais.places import polygon_of
+
+        geometry = polygon_of(item["polygon"], f"{where}: {table}")
+        item["polygon"] = tuple(geometry.exterior.coords)[:-1]
+    if geometry is not None:
+        check_geometry(geometry, f"{where}: {table}")
+        lon0, lat0, lon1, lat1 = geometry.bounds
+        item.setdefault("lat", (lat0 + lat1) / 2)
+        item.setdefault("lon", (lon0 + lon1) / 2)
         item.setdefault("radius_km", 0.0)
+        item["geometry"] = geometry
     item.setdefault("source", "config file")
     return item
+
+
+def _beside(path: Path, base: Path) -> Path:
+    """A relative path is read beside the config file (else from the working directory)."""
+    if path.is_absolute() or (base / path).exists() or not path.exists():
+        return path if path.is_absolute() else base / path
+    return path
+
+
+def read_geojson(path: Path, where: str) -> Any:
+    """The union of every polygon in a GeoJSON file (a geometry, a Feature or a
+    FeatureCollection), holes included, as a shapely (Multi)Polygon.
+
+    Raises:
+        ConfigError: the file cannot be read, is not GeoJSON, holds no feature, holds
+            something other than polygons, or a polygon is not valid.
+    """
+    import shapely
+    from shapely.geometry import shape
+
+    try:
+        geo = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"{where}: cannot read GeoJSON {path}: {exc}") from exc
+    if not isinstance(geo, dict):
+        raise ConfigError(f"{where}: {path} is not a GeoJSON object")
+    kind = geo.get("type")
+    if kind == "FeatureCollection":
+        features = geo.get("features")
+        if not isinstance(features, list) or not features:
+            raise ConfigError(f"{where}: {path} is an empty FeatureCollection (no features); "
+                              "draw the area as a Polygon feature and save it again")
+        geoms = [f.get("geometry") if isinstance(f, dict) else None for f in features]
+    elif kind == "Feature":
+        geoms = [geo.get("geometry")]
+    else:
+        geoms = [geo]
+    parts = []
+    for i, g in enumerate(geoms, start=1):
+        what = f"{path}" + (f" feature #{i}" if kind == "FeatureCollection" else "")
+        if not isinstance(g, dict):
+            raise ConfigError(f"{where}: {what} has no geometry; give it a Polygon")
+        try:
+            geom = shape(g)
+        except (ValueError, TypeError, KeyError, AttributeError,
+                shapely.errors.ShapelyError) as exc:
+            raise ConfigError(f"{where}: {what} is not a valid GeoJSON geometry ({exc})") from exc
+        check_geometry(geom, f"{where}: {what}")
+        parts.append(geom)
+    geometry = parts[0] if len(parts) == 1 else shapely.union_all(parts)
+    return geometry
 
 
 def load_config(path: str | Path | None = None) -> Config:
     """Read a TOML file over the defaults; ``None`` gives the defaults.
 
     Raises:
-        ConfigError: the file is missing, is not TOML, or has unknown keys or bad values.
+        ConfigError: the file is missing, is not TOML, or has unknown keys, missing keys,
+            values of the wrong type or out of range, or areas that are not valid polygons;
+            the message names the file, the key and the fix.
     """
     if path is None:
         return Config()
@@ -396,14 +506,18 @@ def load_config(path: str | Path | None = None) -> Config:
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
-        raise ConfigError(f"config file {path} does not exist") from exc
+        raise ConfigError(f"{path}: config file does not exist; check the --config path") from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: config file cannot be read ({exc}); save it as UTF-8 "
+                          "text") from exc
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"config file {path} is not valid TOML: {exc}") from exc
+        raise ConfigError(f"{path}: not valid TOML ({exc}); values in quotes are text, "
+                          "numbers and true/false are written without") from exc
     where = str(path)
-    keep_defaults = data.pop("default_areas", True)
-    places = _places(data.pop("places", []), Place, f"{where}: places")
-    areas = _places(data.pop("areas", []), WatchArea, f"{where}: areas")
-    cfg = _build(Config, data, where)
+    keep_defaults = coerce(data.pop("default_areas", True), bool, f"{where}:", "default_areas")
+    places = _entries(data.pop("places", []), Place, where, path.parent)
+    areas = _entries(data.pop("areas", []), WatchArea, where, path.parent)
+    cfg = _build(Config, data, where, "(top level)")
     return dataclasses.replace(
         cfg,
         places=(DEFAULT_PLACES if keep_defaults else ()) + places,

@@ -34,6 +34,8 @@ class ExitCode(IntEnum):
     ERROR = 1
     SKIPPED_FILES = 3
     STATE_BUSY = 4
+    SIGINT = 130  # 128 + the signal's number, as shells report it
+    SIGTERM = 143
 
     @property
     def meaning(self) -> str:
@@ -54,6 +56,10 @@ _MEANINGS = {
                             "(--skip-bad-files)",
     ExitCode.STATE_BUSY: "the state database is in use by another scan (retry later, or pass "
                          "--wait SECONDS)",
+    ExitCode.SIGINT: "stopped by SIGINT (Ctrl-C): the log gets a scan-failed line, the previous "
+                     "CSV and state are kept",
+    ExitCode.SIGTERM: "stopped by SIGTERM (timeout, systemd): the log gets a scan-failed line, the "
+                      "previous CSV and state are kept",
 }
 
 

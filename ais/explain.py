@@ -69,6 +69,11 @@ def _meetup(ev: pd.Series) -> str:
 
 def _identity(ev: pd.Series) -> str:
     parts = []
+    if ev.get("two_transponders") == 1:
+        return (f"One hull, two transponders: MMSI {ev['mmsi']} and MMSI {ev['other_mmsi']} "
+                "send the same hull identity from the same place over the same hours "
+                f"({_num(float(ev.get('handover_km', 0) or 0) * 1000, 0)} m apart in median "
+                f"over {_num(ev.get('n_switches'), 0)} paired reports), {_where(ev)}")
     if ev.get("mmsi_changed") == 1:
         fb, fa = ev.get("flag_before") or "?", ev.get("flag_after") or "?"
         parts.append(f"new MMSI {ev['mmsi']} ({fa}) took over from {ev['other_mmsi']} ({fb}) "
@@ -83,10 +88,19 @@ def _identity(ev: pd.Series) -> str:
     text = "Identity change: " + "; ".join(parts)
     n = ev.get("n_switches")
     k = ev.get("n_identities")
-    if pd.notna(n) and float(n) > 1 and pd.notna(k) and float(k) > 2:
+    size = ev.get("chain_size")
+    if pd.notna(size) and float(size) > 1 and ev.get("name_changed") == 1:
+        text += (f" (rename {int(ev.get('chain_index'))} of {int(size)} in this track"
+                 + (f", {int(n)} switches among {int(k)} names" if pd.notna(n) and pd.notna(k)
+                    and float(n) > float(size) else "") + ")")
+    elif pd.notna(n) and float(n) > 1 and pd.notna(k) and float(k) > 2:
         text += f" ({int(n)} changes among {int(k)} names)"
     elif pd.notna(n) and float(n) > 1:
         text += f" ({int(n)} switches back and forth)"
+    if ev.get("shared_mmsi") == 1:
+        text += (f"; another ship {_num(ev.get('shared_mmsi_km'), 0)} km away broadcast the "
+                 "same new name under this MMSI at about the same time (a shared MMSI), so "
+                 "the name may be the other ship's")
     return text + f", {_where(ev)}"
 
 

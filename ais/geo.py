@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
+import shapely
 
 from ais.db import EARTH_RADIUS_KM
 from ais.places import Place, WatchArea
@@ -102,19 +103,10 @@ def nearest_place(
     return names, dist, dist <= radius
 
 
-def _in_polygon(lat: np.ndarray, lon: np.ndarray, ring: Sequence[tuple[float, float]]
-                ) -> np.ndarray:
-    """Even-odd ray casting, vectorised over points (ring as (lon, lat) pairs)."""
-    inside = np.zeros(len(lat), dtype=bool)
-    xs = np.array([p[0] for p in ring])
-    ys = np.array([p[1] for p in ring])
-    for i in range(len(ring)):  # loop over polygon edges, not over points
-        x1, y1, x2, y2 = xs[i - 1], ys[i - 1], xs[i], ys[i]
-        crosses = (y1 > lat) != (y2 > lat)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            x_at = x1 + (lat - y1) * (x2 - x1) / (y2 - y1)
-        inside ^= crosses & (lon < x_at)
-    return inside
+def in_geometry(lat: np.ndarray, lon: np.ndarray, geometry) -> np.ndarray:
+    """Whether each point lies inside a shapely (Multi)Polygon given in (lon, lat), holes
+    and every part included (shapely's vectorised ``contains_xy``, on its prepared tree)."""
+    return shapely.contains_xy(geometry, np.asarray(lon, float), np.asarray(lat, float))
 
 
 def watch_area(lat: np.ndarray, lon: np.ndarray, areas: Sequence[WatchArea]) -> np.ndarray:
@@ -123,8 +115,8 @@ def watch_area(lat: np.ndarray, lon: np.ndarray, areas: Sequence[WatchArea]) -> 
     lon = np.asarray(lon, float)
     out = np.full(len(lat), "", dtype=object)
     for area in reversed(areas):  # earlier areas win where they overlap
-        if area.polygon:
-            inside = _in_polygon(lat, lon, area.polygon)
+        if area.geometry is not None:
+            inside = in_geometry(lat, lon, area.geometry)
         else:
             inside = haversine_km(lat, lon, area.lat, area.lon) <= area.radius_km
         out[inside] = area.name

@@ -130,10 +130,9 @@ def _area_boxes(areas: Sequence[WatchArea]) -> list[tuple[float, float, float, f
     longitudes)."""
     boxes = []
     for area in areas:
-        if area.polygon:
-            lons = [p[0] for p in area.polygon]
-            lats = [p[1] for p in area.polygon]
-            boxes.append((min(lats), max(lats), min(lons), max(lons)))
+        if area.geometry is not None:
+            lon_lo, lat_lo, lon_hi, lat_hi = area.geometry.bounds
+            boxes.append((lat_lo, lat_hi, lon_lo, lon_hi))
             continue
         dlat = area.radius_km / 110.0
         lat_lo, lat_hi = max(area.lat - dlat, -90.0), min(area.lat + dlat, 90.0)

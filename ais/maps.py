@@ -177,6 +177,16 @@ def _draw_tracks(ax, ev: pd.Series, p: pd.DataFrame, vessels: list[int], times: 
     return scatter
 
 
+def _area_outlines(area) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(lons, lats) of each ring of a watch area: its circle, or every outer ring and hole
+    of its polygons."""
+    if area.geometry is None:
+        return [_circle(area.lat, area.lon, area.radius_km, n=721)]
+    polygons = getattr(area.geometry, "geoms", [area.geometry])
+    rings = [r for p in polygons for r in (p.exterior, *p.interiors)]
+    return [tuple(np.asarray(c) for c in r.xy) for r in rings]
+
+
 def _draw_context(ax, cfg: Config, view: tuple[float, float, float, float, float],
                   small: bool, fs: float) -> list[Line2D]:
     """Watch areas and the places inside the view; returns their legend entries."""
@@ -184,12 +194,9 @@ def _draw_context(ax, cfg: Config, view: tuple[float, float, float, float, float
     legend = []
     in_view = False
     for area in cfg.areas:
-        if area.polygon:
-            xs, ys = (np.array(c) for c in zip(*(area.polygon + area.polygon[:1]), strict=True))
-        else:
-            xs, ys = _circle(area.lat, area.lon, area.radius_km, n=721)
-        ax.plot(xs, ys, color=_AREA_COLOUR, linewidth=1.2, linestyle=(0, (6, 3)), zorder=1)
-        in_view |= bool(np.any((xs >= lon0) & (xs <= lon1) & (ys >= lat0) & (ys <= lat1)))
+        for xs, ys in _area_outlines(area):
+            ax.plot(xs, ys, color=_AREA_COLOUR, linewidth=1.2, linestyle=(0, (6, 3)), zorder=1)
+            in_view |= bool(np.any((xs >= lon0) & (xs <= lon1) & (ys >= lat0) & (ys <= lat1)))
     if in_view:
         legend.append(Line2D([], [], color=_AREA_COLOUR, linestyle=(0, (6, 3)),
                              label="watch area"))

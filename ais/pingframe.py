@@ -160,6 +160,10 @@ def duplicates(columns: dict[str, np.ndarray | tuple], order: np.ndarray,
     Of rows sharing (mmsi, timestamp) the first in (lat, lon, content hash) order is kept (a
     deterministic choice whatever the input order); each later one is an exact duplicate
     when its content equals the row before it in that order, else a repeated timestamp.
+    The kept row takes its position from itself and each identity field it lacks (name,
+    call sign, IMO, type, dimensions, destination) from the first row of its group that has
+    one (:func:`_merge_identity`, in place in ``columns``): a static report joined to a
+    position report at the same second is not lost.
     """
     mmsi, t = keys["mmsi"], keys["timestamp"]
     same = (mmsi[1:] == mmsi[:-1]) & (t[1:] == t[:-1])
@@ -176,7 +180,48 @@ def duplicates(columns: dict[str, np.ndarray | tuple], order: np.ndarray,
     g, hs = group[by], h[by]
     later = np.r_[False, g[1:] == g[:-1]]
     exact = later & np.r_[False, hs[1:] == hs[:-1]]
+    _merge_identity(columns, rows[by], g, later)
     keep = np.ones(len(mmsi), dtype=bool)
     keep[pos[by][later]] = False
     return order[keep], keep, {"exact_duplicate": int(exact.sum()),
                                "repeated_mmsi_timestamp": int((later & ~exact).sum())}
+
+
+#: Fields a static report carries: merged into the kept row of a (mmsi, timestamp) group.
+IDENTITY_FIELDS = ("names", "callsigns", "imo", "types", "destinations", "length", "width",
+                   "draught")
+
+
+def _merge_identity(columns: dict[str, np.ndarray | tuple], rows: np.ndarray,
+                    group: np.ndarray, later: np.ndarray) -> None:
+    """Give each group's kept row (the first of ``rows``, grouped by ``group`` in order) the
+    first present value of each identity field it lacks. Vectorised over the duplicate rows
+    only."""
+    kept_at = np.flatnonzero(~later)  # positions (in ``rows``) of each group's kept row
+    for name in IDENTITY_FIELDS:
+        col = columns.get(name)
+        if col is None:
+            continue
+        values = col[0] if isinstance(col, tuple) else col
+        taken = np.take(values, rows)
+        if isinstance(col, tuple):
+            present = ~np.take(col[1], rows)
+        elif values.dtype.kind == "f":
+            present = ~np.isnan(taken)
+        else:
+            present = taken >= 0  # dictionary ids, -1: none
+        if present.all() or not present.any():
+            continue
+        groups_with, first = np.unique(group[present], return_index=True)
+        source = np.flatnonzero(present)[first]  # first present row of each such group
+        kept_group = group[kept_at]
+        at = np.searchsorted(groups_with, kept_group)
+        has = (at < len(groups_with)) & (groups_with[np.minimum(at, len(groups_with) - 1)]
+                                        == kept_group)
+        fill = has & ~present[kept_at]
+        if not fill.any():
+            continue
+        dest, src = rows[kept_at[fill]], source[at[fill]]
+        values[dest] = taken[src]
+        if isinstance(col, tuple):
+            col[1][dest] = False

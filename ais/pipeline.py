@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import contextlib
+import contextvars
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -17,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from ais import anchorages as anch
+from ais import gear as fishing_gear
 from ais import land, ports, routes, scoring, waits
 from ais.config import Config
 from ais.db import connect
@@ -26,6 +28,7 @@ from ais.errors import ExitCode, ModelError
 from ais.events import annotate_places
 from ais.explain import reasons, unusual_features
 from ais.identity import flag_of
+from ais.mmsi import flag_label, irregularity
 from ais.ingest import CleaningReport, count_rows, ingest
 from ais.nightly import (
     EVENT_PING_COLUMNS,
@@ -124,6 +127,8 @@ class Detected:
     signals: pd.DataFrame | None = None
     #: anchorages used: those given (stored beside the models) and those learned here
     anchorages: pd.DataFrame | None = None
+    #: fishing gear and buoys set aside (mmsi, why; see ais.gear)
+    gear: pd.DataFrame | None = None
 
 
 def detect(paths: Sequence[str | Path], cfg: Config, timings: Timings | None = None,
@@ -153,10 +158,11 @@ def detect_pings(pings: pd.DataFrame, report: CleaningReport, cfg: Config,
         tracks = build_tracks(pings, cfg.tracks)
         known = anch.combine(anchorages, anch.learn(tracks, cfg))
 
-    def run(name: str) -> tuple[pd.DataFrame, float]:
+    def run(name: str) -> tuple[object, float]:
         t0 = time.perf_counter()
-        if name == "signals":
-            return land.vessel_signals(tracks, cfg), time.perf_counter() - t0
+        if name == "signals":  # and the fishing gear to set aside (ais.gear)
+            return ((land.vessel_signals(tracks, cfg), fishing_gear.find(tracks)),
+                    time.perf_counter() - t0)
         found = annotate_places(REGISTRY[name].detect(tracks, cfg), cfg)
         if name in ("loitering", "meetup"):  # at sea by definition
             found = land.at_sea_only(found, cfg)
@@ -168,13 +174,20 @@ def detect_pings(pings: pd.DataFrame, report: CleaningReport, cfg: Config,
     # the longest first, so the two threads finish together
     jobs = tuple(s for s in SCAN_STAGES[2:-3] if s not in PAIRED)
     results = {}
-    with concurrent.futures.ThreadPoolExecutor(max(1, workers),
-                                               thread_name_prefix="ais-detect") as pool:
-        futures = {name: pool.submit(run, name) for name in jobs}
+    # each job runs in a copy of this context, so the DuckDB memory limit and spill folder
+    # of ais.db.memory_limit reach the connections the detectors open on their threads
+    pool = concurrent.futures.ThreadPoolExecutor(max(1, workers),
+                                                 thread_name_prefix="ais-detect")
+    try:
+        futures = {name: pool.submit(contextvars.copy_context().run, run, name)
+                   for name in jobs}
         for name in jobs:  # in a fixed order, whatever finishes first
             results[name], seconds = futures[name].result()
             timings.record(name, seconds)
-    candidates = {t: results[t] for t in FROM_TRACKS}
+    finally:  # a failure or a stop (SIGTERM) does not wait for the jobs not yet started
+        pool.shutdown(wait=True, cancel_futures=True)
+    signals, gear = results["signals"]
+    candidates = {t: fishing_gear.set_aside(results[t], gear) for t in FROM_TRACKS}
     for name in PAIRED:  # pairs of other types' candidates (events, not pings)
         t0 = time.perf_counter()
         found = annotate_places(REGISTRY[name].detect(tracks, cfg, candidates), cfg)
@@ -186,7 +199,7 @@ def detect_pings(pings: pd.DataFrame, report: CleaningReport, cfg: Config,
         if hasattr(module, "link"):
             candidates[name] = module.link(candidates[name], candidates, cfg)
     candidates = {t: candidates[t] for t in REGISTRY}
-    return Detected(report, tracks, candidates, results["signals"], known)
+    return Detected(report, tracks, candidates, signals, known, gear)
 
 
 def _vessels(tracks: pd.DataFrame, mmsis: pd.Series) -> pd.DataFrame:
@@ -205,7 +218,7 @@ def _vessels(tracks: pd.DataFrame, mmsis: pd.Series) -> pd.DataFrame:
     """).df()
     con.close()
     flags = flag_of(vessels["mmsi"])
-    vessels["flag"] = flags["flag"].to_numpy()
+    vessels["flag"] = flag_label(vessels["mmsi"]).to_numpy()  # or what is irregular
     vessels["flag_iso2"] = flags["flag_iso2"].to_numpy()
     return vessels
 
@@ -280,7 +293,7 @@ def score_events(detected: Detected, models: scoring.Models, cfg: Config) -> pd.
             ev["vessel_type"] = who["vessel_type"].reindex(ev["mmsi"]).to_numpy()
             ev["anomaly_score"] = REGISTRY[event_type].rule_score(ev)
         else:
-            ev["anomaly_score"] = model.score(ev)
+            ev["anomaly_score"] = scoring.score(event_type, model, ev)
         if "dprk_port_reachable" in ev.columns:
             ev["anomaly_score"] = np.clip(ev["anomaly_score"] + DPRK_REACHABLE_BONUS
                                           * ev["dprk_port_reachable"].fillna(0), 0, 1)
@@ -300,6 +313,9 @@ def score_events(detected: Detected, models: scoring.Models, cfg: Config) -> pd.
     if detected.signals is not None:
         signs = land.spoofing_sentences(events["mmsi"], detected.signals)
         events["reason"] = (events["reason"] + " " + signs).str.strip()
+    odd = irregularity(events["mmsi"]).to_numpy()
+    events["reason"] = (events["reason"] + " " + np.where(
+        odd != "", "Irregular MMSI: " + odd.astype(str) + ".", "")).str.strip()
     ident = _vessels(detected.tracks, pd.concat([events["mmsi"], events["other_mmsi"]])
                      ).set_index("mmsi")
     for prefix, key in (("", "mmsi"), ("other_", "other_mmsi")):
@@ -356,6 +372,18 @@ def load_models(models_dir: str | Path | None, detected: Detected, cfg: Config
                         "data itself, so scores say how unusual an event is within this scan")
 
 
+def _irregular_note(tracks: pd.DataFrame, show: int = 5) -> list[str]:
+    """The scan summary's line on kept MMSIs of an irregular form (a signal, not an error)."""
+    mmsis = pd.Series(tracks["mmsi"].unique())
+    odd = irregularity(mmsis)
+    hit = odd[odd != ""]
+    if hit.empty:
+        return []
+    kinds = hit.str.replace(r" \(.*| \d+$", "", regex=True).value_counts()
+    return [f"kept {len(hit)} MMSI(s) of an irregular form, named in their events' flag and "
+            "reason: " + ", ".join(f"{k} {v}" for k, v in kinds.head(show).items())]
+
+
 def _versions() -> dict[str, str]:
     from importlib.metadata import PackageNotFoundError, version
 
@@ -401,7 +429,8 @@ def _prefetch(models_dir: str | Path | None, cfg: Config) -> threading.Thread:
         with contextlib.suppress(Exception):
             scoring.load(models_dir if models_dir is not None else DEFAULT_MODELS, FEATURES)
 
-    thread = threading.Thread(target=work, name="ais-prefetch", daemon=True)
+    thread = threading.Thread(target=contextvars.copy_context().run, args=(work,),
+                              name="ais-prefetch", daemon=True)
     thread.start()
     return thread
 
@@ -458,6 +487,8 @@ def run_scan(paths: Sequence[str | Path], output: str | Path, cfg: Config,
             events = score_events(detected, models, cfg)
         notes.append(note)
         notes.extend(land.signal_notes(detected.signals))
+        notes.extend(fishing_gear.note(detected.gear))
+        notes.extend(_irregular_note(detected.tracks))
         if state is not None and night is not None:
             with timings.stage("state"):
                 reported = state.reported(night.start - pd.Timedelta(days=carry.keep_days))
@@ -475,7 +506,8 @@ def run_scan(paths: Sequence[str | Path], output: str | Path, cfg: Config,
         return result
     except BaseException as exc:
         if state is not None and run_id is not None:
-            state.fail_run(run_id, int(ExitCode.ERROR), f"{type(exc).__name__}: {exc}")
+            state.fail_run(run_id, int(getattr(exc, "exit_code", ExitCode.ERROR)),
+                           f"{type(exc).__name__}: {exc}")
         raise
 
 

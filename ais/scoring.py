@@ -122,6 +122,17 @@ class TypeModel:
         return out
 
 
+def score(event_type: str, model: TypeModel, events: pd.DataFrame) -> np.ndarray:
+    """The calibrated anomaly_score of ``events`` of one type: the forest's, or for types
+    whose events are too rare for a forest, a documented rarity model on the same scale
+    (identity changes: :mod:`ais.identity_score`)."""
+    if event_type == "identity_change":
+        from ais.identity_score import score as identity_score
+
+        return identity_score(events)
+    return model.score(events)
+
+
 @dataclass
 class Models:
     """All forests plus metadata (training window, counts, versions)."""

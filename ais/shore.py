@@ -49,7 +49,7 @@ def distance_to_shore_km(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
             / (_KM_PER_DEG * np.maximum(np.cos(np.radians(la)), 0.01)))
     plat = np.clip(la + dlat, -89.99, 89.99)
     plon = ((lo + dlon + 180.0) % 360.0) - 180.0
-    land = is_land(plat.ravel(), plon.ravel()).reshape(plat.shape).any(axis=2)
-    first = np.where(land.any(axis=1), land.argmax(axis=1), -1)
+    land: np.ndarray = np.any(is_land(plat.ravel(), plon.ravel()).reshape(plat.shape), axis=2)
+    first = np.where(np.any(land, axis=1), np.argmax(land, axis=1), -1)
     out[ok] = np.where(first >= 0, radii[np.maximum(first, 0)], MAX_SHORE_KM)
     return out

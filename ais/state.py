@@ -15,6 +15,9 @@ moment leaves the previous state as it was):
   reported and its CSV row (JSON). An event that continues tonight updates its row.
 - ``event_pings``: the pings of each reported event's vessels around the event, for
   ``ais show``, ``ais export`` and ``ais report``.
+- ``ais_state``: the marker (``format = ais-state``, ``version``): a DuckDB file without it
+  is another program's and is refused untouched (a version 1 state, which had no marker, is
+  recognised by its tables and given one).
 - ``identities``: per night, each vessel's identities (name, call sign, IMO, type) with first and
   last time seen and ping counts, for ``ais history``.
 
@@ -38,8 +41,16 @@ import pandas as pd
 from ais.db import connect, fetch_frame, plain_text
 from ais.errors import AisError
 
-SCHEMA_VERSION = "1"
+#: Version 2 added the ``ais_state`` marker table; version 1 files (``meta`` with
+#: schema 1 and our tables only) are recognised by their tables and migrated.
+SCHEMA_VERSION = "2"
 DEFAULT_NAME = "ais-state.duckdb"
+#: The marker that says a DuckDB file is an ais state (``format``) and of which version.
+MARKER_TABLE = "ais_state"
+FORMAT = "ais-state"
+#: Every table and sequence a state of ours holds (version 1 had the same, without marker).
+OUR_TABLES = frozenset({MARKER_TABLE, "meta", "runs", "events", "identities", "carry",
+                        "event_pings"})
 
 
 class StateBusy(AisError):
@@ -70,7 +81,8 @@ class Night:
         return f"{self.start.strftime(fmt)} .. {self.end.strftime(fmt)}"
 
 
-_SCHEMA = """
+_SCHEMA = f"""
+CREATE TABLE IF NOT EXISTS {MARKER_TABLE} (key VARCHAR PRIMARY KEY, value VARCHAR);
 CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR);
 CREATE SEQUENCE IF NOT EXISTS run_ids START 1;
 CREATE TABLE IF NOT EXISTS runs (
@@ -145,29 +157,73 @@ class State:
                                  "aside or pass another --state") from exc
         state = cls(con, path)
         try:
+            version = state._version()
             if not read_only:
-                state._migrate()
-            else:
-                con.execute("SELECT count(*) FROM duckdb_tables()").fetchall()
+                state._migrate(version)
         except duckdb.Error as exc:  # a damaged file can open and fail on the first read
             con.close()
             raise StateError(f"{path}: not a usable state database "
                              f"({str(exc).splitlines()[0]}); move it aside or pass another "
                              "--state") from exc
+        except StateError:
+            con.close()
+            raise
         return state
 
-    def _migrate(self) -> None:
+    def _version(self) -> int | None:
+        """Which version of our state this file is (None: an empty database, ours to fill).
+
+        Raises:
+            StateError: the file is another program's DuckDB database, or a newer state
+                than this version of ais reads; nothing has been written to it.
+        """
+        con = self.con
+        tables = {r[0] for r in con.execute(
+            "SELECT table_name FROM duckdb_tables() UNION ALL "
+            "SELECT view_name FROM duckdb_views() WHERE NOT internal").fetchall()}
+        if not tables:
+            return None
+        if MARKER_TABLE in tables:
+            marker = dict(con.execute(f"SELECT key, value FROM {MARKER_TABLE}").fetchall())
+            if marker.get("format") == FORMAT:
+                version = int(marker.get("version", "0"))
+                if version > int(SCHEMA_VERSION):
+                    raise StateError(
+                        f"{self.path}: state version {version} was written by a newer ais "
+                        f"(this one reads up to {SCHEMA_VERSION}); upgrade ais, or pass "
+                        "another --state")
+                return version
+        elif tables <= OUR_TABLES and "meta" in tables and "runs" in tables:
+            schema = con.execute("SELECT value FROM meta WHERE key = 'schema'").fetchall()
+            columns = {r[0] for r in con.execute(
+                "SELECT column_name FROM duckdb_columns() WHERE table_name = 'runs'")
+                .fetchall()}
+            if schema == [("1",)] and {"run_id", "status", "night_start"} <= columns:
+                return 1  # our first format: no marker yet
+        shown = ", ".join(sorted(tables)[:6]) + (", ..." if len(tables) > 6 else "")
+        raise StateError(
+            f"{self.path}: a DuckDB database of another program (tables: {shown}), not an "
+            "ais state; it was left as it was. Pass --state with a new file name (or "
+            "--no-state)")
+
+    def _migrate(self, version: int | None) -> None:
+        """Create the tables of a new state, or bring an older state of ours up to date."""
+        if version == int(SCHEMA_VERSION):
+            return
         self.con.execute("BEGIN")
-        self.con.execute(_SCHEMA)
-        rows = self.con.execute("SELECT value FROM meta WHERE key = 'schema'").fetchall()
-        row = rows[0] if rows else None
-        if row is None:
-            self.con.execute("INSERT INTO meta VALUES ('schema', ?)", [SCHEMA_VERSION])
-        elif row[0] != SCHEMA_VERSION:
+        try:
+            self.con.execute(_SCHEMA)
+            if version is None:
+                self.con.execute("INSERT INTO meta VALUES ('schema', ?)", [SCHEMA_VERSION])
+            # version 1 -> 2: the marker; every table stays as it was
+            self.con.execute(f"INSERT OR REPLACE INTO {MARKER_TABLE} VALUES "
+                             "('format', ?), ('version', ?)", [FORMAT, SCHEMA_VERSION])
+            self.con.execute("INSERT OR REPLACE INTO meta VALUES ('schema', ?)",
+                             [SCHEMA_VERSION])
+            self.con.execute("COMMIT")
+        except BaseException:
             self.con.execute("ROLLBACK")
-            raise StateError(f"{self.path}: state schema {row[0]} was written by another "
-                             f"version of ais (this one reads {SCHEMA_VERSION})")
-        self.con.execute("COMMIT")
+            raise
 
     def close(self) -> None:
         self.con.close()

@@ -50,7 +50,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ais import synth_calls, synth_ports
+from ais import synth_calls, synth_coverage, synth_identity, synth_ports
 from ais.db import EARTH_RADIUS_KM
 from ais.places import (
     NAJIN_ANCHORAGE,
@@ -1134,7 +1134,9 @@ def _identity(g: _Gen, geo: _Geo, i: int) -> None:
         what = f"name {old_name} -> {new_name}"
         if change_cs:
             what += f", call sign {old_cs} -> {v._who.callsign}"
-        g.row("identity_change", "anomaly", v.mmsi, ts, _to_s(v.clock), p, geo.name, what)
+        # the new name is first broadcast by the first report after the rename
+        g.row("identity_change", "anomaly", v.mmsi, ts, _to_s(v.clock) + int(2 * g.every), p,
+              geo.name, what)
     g.leave(v, geo, g.uniform(8, 12))
 
 
@@ -1260,7 +1262,9 @@ def _hole(g: _Gen, geo: _Geo) -> tuple[LatLon, float, int, float]:
 
 def generate(seed: int, start: str = "2026-01-05", days: int = 1, n_background: int = 60,
              report_every_s: int = 120, events_per_type: int = 3, benign: bool = True,
-             areas: Sequence[str] = ("Nampo", "Najin")) -> tuple[pd.DataFrame, pd.DataFrame]:
+             areas: Sequence[str] = ("Nampo", "Najin"), coverage: bool = True,
+             identity_games: bool = True
+             ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Generate days of AIS traffic around Nampo and/or Najin with injected anomalies.
 
     Background: port calls (gate -> approach lane -> anchorage wait -> berth with a tug),
@@ -1281,6 +1285,12 @@ def generate(seed: int, start: str = "2026-01-05", days: int = 1, n_background: 
             a reception hole per area, padded/re-cased names) and record them in the truth with
             kind "benign". Without them the background is port calls and transits only.
         areas: Which areas to populate: "Nampo", "Najin" or both.
+        coverage: Make it look like foreign data (:mod:`ais.synth_coverage`): a regional
+            extract whose edges vessels cross, satellite reporters, a receiver hole, harbour
+            nights, and a sparse loitering and meetup among the anomalies.
+        identity_games: Add :mod:`ais.synth_identity`'s fleet on an unallocated MID with
+            static-only, cut-short and duplicated identity reports, its net buoys and a yacht
+            with two transponders (with ``benign`` only: the buoys are look-alikes).
 
     Returns:
         ``(pings, truth)``: pings with the :data:`COLUMNS` contract clipped to the days asked
@@ -1321,16 +1331,21 @@ def generate(seed: int, start: str = "2026-01-05", days: int = 1, n_background: 
 
     lookalikes = synth_ports.add(g, geos, seed) if benign else synth_ports.Plan()
     synth_calls.add(g, geos, seed)
+    sparse = synth_coverage.add(g, geos, benign) if coverage else []
     holes = []
     if benign:
         holes = [(geo, *_hole(g, geo)) for geo in geos]
+    heard = (synth_identity.add(g, geos) if identity_games and benign
+             else (lambda pings: pings))
     cols, hits = g.sc._render(_ts(g.t0), _ts(g.t_end))
+    if coverage:
+        cols = synth_coverage.cut(cols, geos, sparse, g.rng)
     for (geo, centre, radius, start_s, hours), mm in zip(holes, hits, strict=True):
         for m in mm:
             g.row("reception_hole", "benign", int(m), start_s, start_s + int(round(hours * 3600)),
                   centre, geo.name, f"reception hole r={radius:.0f} km, {hours:.1f} h, "
                   f"{len(mm)} vessels quiet")
-    pings = synth_ports.finish(_frame(cols), lookalikes, seed)
+    pings = heard(synth_ports.finish(_frame(cols), lookalikes, seed))
     synth_calls.incidental_meetups(pings, g.truth)
     return pings, _truth_frame(g.truth, g.t0, g.t_end)
 
@@ -1467,9 +1482,10 @@ def generate_pings(n_rows: int, seed: int, start: str = "2026-01-05",
 
 #: The committed fixtures: file stem -> keyword arguments of :func:`generate`.
 FIXTURES: dict[str, dict[str, Any]] = {
-    "nampo_day": dict(seed=1, days=1, n_background=50, areas=("Nampo",)),
-    "najin_day": dict(seed=2, days=1, n_background=40, areas=("Najin",)),
-    "quickstart": dict(seed=3, days=1, n_background=8, events_per_type=1, areas=("Nampo",)),
+    "nampo_day": dict(seed=1, days=1, n_background=50, areas=("Nampo",), coverage=False),
+    "najin_day": dict(seed=2, days=1, n_background=40, areas=("Najin",), coverage=False),
+    "quickstart": dict(seed=3, days=1, n_background=8, events_per_type=1, areas=("Nampo",),
+                       coverage=False),
 }
 
 

@@ -9,7 +9,9 @@ reason in ``context``) when:
 - it lies in or next to an anchorage learned from traffic (``ais.anchorages``);
 - its vessel reports at anchor, moored or aground (ITU codes 1, 5, 6, as text or numbers,
   ``ais.navstatus``) in most of its pings of the event (for a dark period: of the hour before
-  it went quiet); for a meetup, both vessels do, or one does next to land or a port;
+  it went quiet); for a meetup, both vessels do, or one does next to land or a port; never
+  inside a configured ship-to-ship transfer site (``kind = "sts_site"``), where lying at
+  anchor is how transfers are done;
 - it is next to land near a port (``ais.shore``): within ``[ports] berth_shore_km`` of land
   and ``berth_port_km`` of a port, outside configured ship-to-ship transfer sites: a berth, a
   marina, a lock or a river;
@@ -18,7 +20,9 @@ reason in ``context``) when:
 - (loitering; meetups when both are) its vessel fishes, tows, pilots or serves, read from
   any ping's reported type, not only the most common (most pings of many vessels carry no
   type), from ITU status 7 "engaged in fishing" in at least :data:`FISHING_STATUS_SHARE` of
-  its pings, or from its name (:data:`FISHING_NAME`).
+  its pings, or from its name (:data:`FISHING_NAME`); a vessel reporting status 3
+  "restricted in her ability to manoeuvre" in as many (dredgers, survey and cable ships) works
+  slowly too.
 
 Every candidate also gets ``distance_to_shore_km`` and ``anchorage_vessels`` (0 outside a
 learned anchorage) for the analyst.
@@ -45,6 +49,8 @@ FISHING_STATUS_SHARE = 0.2
 #: Names of fishing vessels: Chinese "YU" (渔) hull numbers (LU RONG YU 1234, ZHEYU...),
 #: Japanese "MARU NO.n" boats, and the words themselves.
 FISHING_NAME = r"(?:YU\s*\d|\bF/?V\b|FISHING|TRAWL|MARU\s*NO\.?\s*\d)"
+_ROLE_WORDS = {"restricted": "restricted in her ability to manoeuvre (dredging, survey, cable "
+                             "or diving work)"}
 #: Hours of pings before a dark period read for its vessel's status.
 DARK_STATUS_WINDOW_H = 1.0
 
@@ -56,8 +62,8 @@ def _take(frame: pd.DataFrame, col: str, rows: np.ndarray) -> np.ndarray:
 
 
 def vessel_roles(tracks: pd.DataFrame, mmsis: pd.Series | np.ndarray) -> pd.Series:
-    """For each MMSI asked about: "fishing", "tug", "pilot", "service" or "" (see the module
-    docstring: any reported type, fishing status, name)."""
+    """For each MMSI asked about: "fishing", "tug", "pilot", "service", "restricted" or ""
+    (see the module docstring: any reported type, fishing or restricted status, name)."""
     wanted = pd.unique(pd.to_numeric(pd.Series(mmsis), errors="coerce").dropna()
                        .astype(np.int64))
     out = pd.Series("", index=pd.Index(wanted, name="mmsi"), dtype=object)
@@ -70,6 +76,7 @@ def vessel_roles(tracks: pd.DataFrame, mmsis: pd.Series | np.ndarray) -> pd.Seri
     status = (navstatus.codes(_take(tracks, "nav_status", rows))
               if "nav_status" in tracks.columns else np.full(len(sub), -1))
     sub["fishing_status"] = (status == navstatus.FISHING).astype(float)
+    sub["restricted_status"] = (status == navstatus.RESTRICTED).astype(float)
     sub["has_status"] = (status >= 0).astype(float)
     known = sub[~sub["cls"].isin(["unknown", "other", None])].dropna(subset=["cls"])
     if len(known):
@@ -78,10 +85,11 @@ def vessel_roles(tracks: pd.DataFrame, mmsis: pd.Series | np.ndarray) -> pd.Seri
         top = by_class.drop_duplicates("mmsi").set_index("mmsi")["cls"]
         top = top[top.isin(SERVICE_CLASSES)]
         out.loc[top.index] = top.to_numpy()
-    share = sub.groupby("mmsi")[["fishing_status", "has_status"]].sum()
-    fishing = share.index[(share["has_status"] > 0) & (
-        share["fishing_status"] >= FISHING_STATUS_SHARE * share["has_status"])]
-    out.loc[fishing[out.loc[fishing] == ""]] = "fishing"
+    share = sub.groupby("mmsi")[["fishing_status", "restricted_status", "has_status"]].sum()
+    for col, role in (("fishing_status", "fishing"), ("restricted_status", "restricted")):
+        hit = share.index[(share["has_status"] > 0) & (
+            share[col] >= FISHING_STATUS_SHARE * share["has_status"])]
+        out.loc[hit[out.loc[hit] == ""]] = role
     if "name" in tracks.columns:
         ids, names = pd.factorize(pd.Series(_take(tracks, "name", rows), dtype=object))
         words = pd.Series(names, dtype=object).astype(str).str.upper()
@@ -170,6 +178,7 @@ def apply(events: pd.DataFrame, event_type: str, tracks: pd.DataFrame, cfg: Conf
         other_rest[todo] = np.nan_to_num(at_rest_share(sub, tracks, "other_mmsi")) > 0.5
         coastal = (shore_km <= 2 * pc.berth_shore_km) | near_port
         rest_major = (rest_major & other_rest) | ((rest_major | other_rest) & coastal)
+    rest_major &= ~in_sts  # at a reported transfer site, lying at anchor is how it is done
     roles = vessel_roles(tracks, pd.concat([sub["mmsi"], sub.get(
         "other_mmsi", pd.Series(dtype="Int64"))]))
     role = roles.reindex(pd.to_numeric(out["mmsi"], errors="coerce")).fillna("").to_numpy()
@@ -191,7 +200,7 @@ def apply(events: pd.DataFrame, event_type: str, tracks: pd.DataFrame, cfg: Conf
                    "position"] * n),
         (berth, [f"berth, marina or river: {s:.1f} km from land, {k:.0f} km from {p}"
                  for s, k, p in zip(shore_km, port_km, port, strict=True)]),
-        (service, [f"{r} vessel working" for r in role]),
+        (service, [_ROLE_WORDS.get(r, f"{r} vessel working") for r in role]),
     ]
     wait = np.zeros(n, dtype=bool)
     for cond, _ in reasons:

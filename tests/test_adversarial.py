@@ -189,7 +189,9 @@ def test_a_vessel_silent_for_days_and_back_elsewhere_is_not_two_ships():
 
 # ---------------------------------------------------------------- identity games
 
-def test_a_name_every_hour_is_one_identity_story_not_a_flood(tmp_path):
+def test_a_name_every_hour_is_a_dated_chain_of_renames(tmp_path):
+    # issue 15 changed this: a chain is no longer one row; every rename is its own row,
+    # dated at the new name's first broadcast, with its place in the chain
     sc = Scenario(seed=6, report_every_s=300)
     neighbours(sc)
     v = sc.vessel(412555000, "LIAO YU 1", ship_type="fishing", start=START, at=(38.3, 124.4))
@@ -198,9 +200,12 @@ def test_a_name_every_hour_is_one_identity_story_not_a_flood(tmp_path):
     v.trawl(hours=1, around=(38.3, 124.4))
     csv, _ = scan(tmp_path, sc.pings())
     changes = of(csv, 412555000)
-    assert len(changes) == 1, changes[["event_type", "reason"]].to_string()
-    reason = changes["reason"].iloc[0]
-    assert "name 'LIAO YU 1' -> 'LIAO YU 24'" in reason and "23 changes among 24 names" in reason
+    changes = changes[changes["event_type"] == "identity_change"]
+    assert len(changes) == 23, changes[["event_type", "reason"]].to_string()
+    starts = pd.to_datetime(changes["start_time"]).sort_values()
+    assert starts.diff().dropna().dt.total_seconds().between(3000, 4200).all()
+    twelve = changes[changes["reason"].str.contains("'LIAO YU 11' -> 'LIAO YU 12'")]
+    assert len(twelve) == 1 and "rename 11 of 23 in this track" in twelve["reason"].item()
 
 
 def test_a_vessel_never_meets_itself(tmp_path):

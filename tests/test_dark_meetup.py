@@ -23,8 +23,11 @@ def world(silent_km: float) -> Scenario:
     """A waits 6 h from 08:00; the silent vessel goes quiet at 05:00 ``silent_km`` north-west
     of A and reappears at 17:00 ``silent_km`` south-east of it; a neighbour reports all day."""
     sc = Scenario(seed=19, report_every_s=180)
-    sc.vessel(412345671, "NEIGHBOUR", start=T0, at=(38.30, 124.45)).drift(hours=24,
-                                                                          speed_kn=0.4)
+    # traffic all around, so the data covers where the silent vessel went quiet
+    for k, at in enumerate([(38.30, 124.45), (38.95, 123.9), (38.95, 125.2), (37.85, 123.9),
+                            (37.85, 125.2)]):
+        sc.vessel(412345671 + 13 * k, f"NEIGHBOUR {k}", start=T0, at=at).drift(hours=24,
+                                                                             speed_kn=0.4)
     a = sc.vessel(LOITERER, "PATIENT ONE", ship_type="tanker", start=T0 + pd.Timedelta(hours=7),
                   at=(38.50, 124.40))
     a.sail(to=WAIT_AT, until=T0 + pd.Timedelta(hours=8)).drift(hours=6, speed_kn=0.3).sail(
@@ -58,10 +61,12 @@ def test_a_wait_next_to_a_silent_partner_is_a_dark_meetup():
 
 
 def test_a_silent_vessel_that_could_not_have_reached_the_loiterer_is_no_dark_meetup():
-    # 150 km each way in 3.5 h would need 53 kn after the detour
-    cand = flagged_types(world(silent_km=150))
+    # 60 km x 1.25 each way in 3.5 h would need 11.6 kn; it sails at 10 kn
+    cand = flagged_types(world(silent_km=60))
     assert cand["dark_meetup"].empty
     assert (cand["loitering"]["mmsi"] == LOITERER).any()
+    dark = cand["dark_period"]
+    assert dark[(dark["mmsi"] == SILENT) & dark["passes_rule"]].shape[0] == 1
 
 
 def _dark_candidates(v) -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from ais.config import Config
+from ais.coverage import window_around
 from ais.detectors import dark_period
 from ais.events import BASE_COLUMNS
 from ais.synth import Scenario
@@ -21,8 +22,18 @@ OTHERS = (412000001, 412000002, 412000003)
 
 
 def events(pings: pd.DataFrame, cfg: Config | None = None) -> pd.DataFrame:
-    """Run the detector the way the pipeline does: pings -> tracks -> dark periods."""
-    return dark_period.detect(build_tracks(pings), cfg or Config())
+    """Run the detector the way the pipeline does: pings -> tracks -> dark periods.
+
+    These scenarios are a few vessels in the middle of a sea the data covers far around
+    them (not an extract 20 km wide whose edges they sit on), so the data window is given:
+    500 km around them (see tests/test_coverage.py for the data's own edges)."""
+    tracks = build_tracks(pings)
+    if tracks.empty:
+        return dark_period.detect(tracks, cfg or Config())
+    t = tracks["timestamp"]
+    window = window_around(float(tracks["lat"].mean()), float(tracks["lon"].mean()), 500.0,
+                           int(t.min().value // 1000), int(t.max().value // 1000))
+    return dark_period.detect(tracks, cfg or Config(), window=window)
 
 
 def of(ev: pd.DataFrame, mmsi: int) -> pd.DataFrame:

@@ -15,6 +15,10 @@ from ais.synth import generate
 LOOK_ALIKE_OF = {
     "anchorage_wait": "loitering", "berth_stay": "loitering", "fishing": "meetup",
     "tug_alongside": "meetup", "reception_hole": "dark_period", "padded_name": "identity_change",
+    # foreign-data look-alikes (ais.synth_coverage)
+    "edge_crossing": "dark_period", "satellite_gap": "dark_period",
+    "receiver_hole": "dark_period", "harbour_night": "dark_period",
+    "sparse_reporter": "dark_period",
 }
 
 

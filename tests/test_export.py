@@ -51,7 +51,10 @@ def kml(flagged, tmp_path_factory):
 
 def _event_coords(flagged, event_id: str) -> set[tuple[float, float]]:
     mine = flagged.pings[flagged.pings["event_id"] == event_id]
-    return {(round(x, 5), round(y, 5)) for x, y in zip(mine["lon"], mine["lat"], strict=True)}
+    # rounded like the export's coordinates (6 decimals) before the 5-decimal comparison, so
+    # a value such as 124.990905 rounds the same way on both sides
+    return {(round(round(x, 6), 5), round(round(y, 6), 5))
+            for x, y in zip(mine["lon"], mine["lat"], strict=True)}
 
 
 def _as_text(value: object) -> str:

@@ -81,13 +81,16 @@ def test_imo_strings_and_ints_parse_to_numbers(tmp_path):
 @pytest.mark.parametrize(
     "mmsi, reason",
     [
-        pytest.param(12345, "invalid_mmsi", id="too-short"),
+        pytest.param(1234, "invalid_mmsi", id="four-digits"),
         pytest.param(0, "invalid_mmsi", id="zero"),
         pytest.param(123456789, "test_or_default_mmsi", id="sequence"),
         pytest.param(111111111, "test_or_default_mmsi", id="repeated-digit"),
         pytest.param(240000000, "test_or_default_mmsi", id="mid-then-zeros"),
         pytest.param(666000001, "test_or_default_mmsi", id="mid-zeros-one"),
         pytest.param(992351234, "not_a_ship_mmsi", id="aid-to-navigation"),
+        pytest.param(970123456, "not_a_ship_mmsi", id="ais-sart"),
+        pytest.param(972123456, "not_a_ship_mmsi", id="man-overboard"),
+        pytest.param(974123456, "not_a_ship_mmsi", id="epirb"),
         pytest.param(111232506, "test_or_default_mmsi", id="sar-aircraft-is-not-a-ship"),
     ],
 )

@@ -355,3 +355,26 @@ def test_grid_join_finds_exactly_the_pairs_all_pairs_would(lat):
     con.close()
     assert brute > 1000
     assert grid == (brute, brute)
+
+
+# -- every latitude ------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("lat, lon_a, lon_b", [
+    pytest.param(89.95, 10.0, None, id="195 m apart at 89.95 N"),
+    pytest.param(-89.95, -60.0, None, id="195 m apart at 89.95 S"),
+    pytest.param(89.999, 0.0, 180.0, id="222 m apart across the North Pole"),
+    pytest.param(70.0, 20.0, None, id="195 m apart at 70 N"),
+])
+def test_two_vessels_together_near_a_pole_are_compared(lat, lon_a, lon_b):
+    # the grid's longitude cells used to stop widening at 89 degrees: two ships 195 m apart
+    # at 89.95 N lay eight cells apart and were never compared
+    start, end = "2026-01-05T00:00Z", "2026-01-05T05:00Z"
+    a = ship(TANKER_A, start, end, at=(lat, lon_a))
+    if lon_b is None:
+        b = ship(TANKER_B, start, end, at=(lat, lon_a), east_m=195.0)
+    else:
+        b = ship(TANKER_B, start, end, at=(lat, lon_b))
+    ev = detect(tracks_of(a, b))
+    assert len(ev) == 1, ev
+    assert ev["duration_h"].iloc[0] >= 4.5
+    assert {ev["mmsi"].iloc[0], ev["other_mmsi"].iloc[0]} == {TANKER_A, TANKER_B}

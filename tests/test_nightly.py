@@ -35,6 +35,12 @@ def two_days() -> pd.DataFrame:
     for i, mmsi in enumerate(NEIGHBOURS):
         sc.vessel(mmsi, f"NEIGHBOUR {i}", start=DAY1,
                   at=(38.36 + 0.04 * i, 124.55 + 0.05 * i)).drift(hours=48, speed_kn=0.4)
+    # traffic far around, all day: the data covers Korea Bay, not just the patch below
+    # (a vessel going dark at the edge of the data has left it, not gone dark)
+    for i, (a, b) in enumerate((((37.90, 123.80), (37.90, 125.00)),
+                                (((38.95, 123.80), (38.95, 124.95))))):
+        patrol(sc.vessel(412000101 + i, f"TRANSIT {i}", start=DAY1, at=a), a, b,
+               DAY2 + pd.Timedelta(hours=23))
     sea_a, sea_b = (38.30, 124.45), (38.50, 124.75)
     # sails, goes dark about 18:00 -> 08:00 across midnight, sails on
     dark = sc.vessel(DARK, "CHON MA SAN", start=DAY1, at=sea_a)
@@ -137,12 +143,15 @@ def test_name_change_at_midnight_is_found_from_yesterdays_name(two_nights) -> No
 
 @pytest.mark.parametrize(("mmsi", "old", "new"), [(LATE, "HAI XING 9", "PU YANG 3"),
                                                    (SPARSE, "SEA STAR", "SEA MOON")])
-def test_a_name_change_confirmed_only_by_tonights_pings_is_reported_tonight(
+def test_a_name_change_late_in_the_night_is_reported_that_night_and_not_again(
         two_nights, mmsi: int, old: str, new: str) -> None:
-    assert of(two_nights["first"], "identity_change", mmsi).empty
-    change = of(two_nights["second"], "identity_change", mmsi)
+    # issue 15 changed this: one consistent static report is evidence, so the change is
+    # reported on the night of the new name's first broadcast (it used to wait for more)
+    change = of(two_nights["first"], "identity_change", mmsi)
     assert len(change) == 1 and change.iloc[0]["status"] == "new"
     assert old in change.iloc[0]["reason"] and new in change.iloc[0]["reason"]
+    first = pd.Timestamp(change.iloc[0]["start_time"])
+    assert first < DAY2 and of(two_nights["second"], "identity_change", mmsi).empty
 
 
 def test_loitering_through_midnight_keeps_its_id_and_grows(two_nights) -> None:

@@ -117,10 +117,13 @@ def test_a_foreign_tanker_at_the_oil_terminal_after_a_dark_period_ranks_above_a_
                   at=(38.40, 124.40), report_every_s=300)
     dark.sail(to=(38.50, 124.55), speed_kn=10).dark(hours=14, to=SEA_OFF_NAMPO).sail(
         to=OIL_TERMINAL, speed_kn=8).moor(hours=6).sail(to=SEA_OFF_NAMPO, speed_kn=8)
-    neighbour = vessel(412345672, "WATCHER", ship_type="cargo", start=T0, at=(38.45, 124.50),
-                       report_every_s=300).drift(hours=30, speed_kn=0.4)
+    # traffic all around, so the data covers where the tanker fell silent
+    watchers = [vessel(412345672 + 11 * k, f"WATCHER {k}", ship_type="cargo", start=T0,
+                       at=at, report_every_s=300).drift(hours=30, speed_kn=0.4).pings()
+                for k, at in enumerate([(38.45, 124.50), (38.15, 123.9), (38.85, 123.9),
+                                        (38.15, 125.0), (38.6, 124.9)])]
     cfg = Config()
-    pings = ingest_frame(pd.concat([plain.pings(), dark.pings(), neighbour.pings()])).pings
+    pings = ingest_frame(pd.concat([plain.pings(), dark.pings(), *watchers])).pings
     detected = pipeline.detect_pings(pings, None, cfg)
     models, _ = pipeline.load_models(None, detected, cfg)
     events = pipeline.score_events(detected, models, cfg)

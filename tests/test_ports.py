@@ -162,6 +162,14 @@ def test_fishing_type_in_one_ping_in_ten_still_makes_a_fishing_vessel():
     assert found["context"].iloc[0] == "fishing vessel working"
 
 
+def test_dredger_restricted_in_manoeuvre_by_its_status_is_not_loitering():
+    pings = _jigger(244001008, "SEA STAR 5", None).pings()
+    pings["nav_status"] = "3"  # restricted manoeuvrability: dredging, survey, cable work
+    found = candidates(pings)["loitering"]
+    assert len(found) == 1 and flagged_by_rule(found, 244001008).empty
+    assert found["context"].iloc[0].startswith("restricted in her ability to manoeuvre")
+
+
 def test_fishing_status_or_name_makes_a_fishing_vessel_without_any_type():
     by_status = _jigger(412001006, "SEA STAR 4", None).pings()
     by_status["nav_status"] = "7"
@@ -196,6 +204,15 @@ def test_two_ships_lying_together_do_not_make_an_anchorage():
     from tests.conftest import tracks_of
 
     assert anchorages.learn(tracks_of(*_roadstead(2)), CFG).empty
+
+
+def test_five_ships_sitting_at_a_reported_transfer_site_never_make_an_anchorage():
+    from ais.places import SOK_TO
+    from tests.conftest import tracks_of
+
+    ships = [ship(445001600 + k, near((SOK_TO.lat, SOK_TO.lon), 300 * k)).wait(
+        hours=8, nav_status=None) for k in range(5)]
+    assert anchorages.learn(tracks_of(*ships), CFG).empty
 
 
 def test_anchorages_learned_by_train_are_stored_and_used_by_a_scan(tmp_path):
@@ -266,3 +283,49 @@ def test_ais_train_writes_the_learned_anchorages_beside_the_models(tmp_path):
                                        str(tmp_path / "f.csv"), "--models", str(models),
                                        "--no-state", "-q"])
     assert result.exit_code == 0, result.output
+
+
+def test_transfer_at_sok_to_with_one_ship_at_anchor_is_still_a_meetup():
+    from ais.places import SOK_TO
+
+    site = (SOK_TO.lat, SOK_TO.lon)
+    tanker = ship(667001501, near(site, 0, -20_000)).sail(to=site, speed_kn=10).wait(
+        hours=6, nav_status="1").sail(to=(38.3, 124.6), speed_kn=10)
+    daughter = ship(445001502, near(site, 20_000)).sail(to=near(site, 120), speed_kn=10,
+                                                        ).wait(hours=5, nav_status="0")
+    found = candidates(tanker, daughter)["meetup"]
+    assert len(found) == 1 and found["passes_rule"].all()
+
+
+def test_real_gfw_sample_flags_no_harbour_and_keeps_the_rename(tmp_path):
+    """GFW's segmenter fixtures, scanned everywhere: before #13, 35 of 92 flagged rows lay
+    within 5 km of a table port or belonged to a vessel moored / at anchor for most of the
+    event; now none does, and 413222000's rename is still found (416070900's '@' padding is
+    not a rename)."""
+    from click.testing import CliRunner
+
+    from ais.cli import main
+    from tests.conftest import GFW, need
+
+    out = tmp_path / "f.csv"
+    result = CliRunner().invoke(main, ["scan", str(need(GFW)), "-o", str(out), "--no-state",
+                                       "--everywhere", "-q"])
+    assert result.exit_code == 0, result.output
+    flagged = pd.read_csv(out)
+    _, km, _ = nearest_port(flagged["lat"].to_numpy(float), flagged["lon"].to_numpy(float),
+                            Config(places=()))
+    assert (km > CFG.ports.zone_km).all()
+    pos = pd.read_parquet(GFW, columns=["mmsi", "ts", "nav_status"])
+    pos["ts"] = pd.to_datetime(pos["ts"], utc=True)
+    pos["rest"] = navstatus.at_rest(pos["nav_status"].to_numpy(object))
+    pos["known"] = navstatus.codes(pos["nav_status"].to_numpy(object)) >= 0
+    for _, row in flagged[flagged["event_type"] != "identity_change"].iterrows():
+        t0 = pd.Timestamp(row["start_time"])
+        t1 = pd.Timestamp(row["end_time"]) if pd.notna(row["end_time"]) else t0
+        if row["event_type"] == "dark_period":
+            t0, t1 = t0 - pd.Timedelta(hours=1), t0
+        p = pos[(pd.to_numeric(pos["mmsi"]) == row["mmsi"]) & pos["ts"].between(t0, t1)
+                & pos["known"]]
+        assert not len(p) or p["rest"].mean() <= 0.5, row["event_id"]
+    idc = flagged[flagged["event_type"] == "identity_change"]
+    assert 413222000 in set(idc["mmsi"]) and 416070900 not in set(flagged["mmsi"])

@@ -234,7 +234,8 @@ def test_dark_period_truth_matches_the_silence(day) -> None:
 
 def test_mmsi_change_keeps_the_imo_and_changes_the_flag_nearby(day) -> None:
     pings, truth = day
-    changes = truth[(truth["event_type"] == "identity_change") & truth["other_mmsi"].notna()]
+    changes = truth[(truth["event_type"] == "identity_change") & truth["other_mmsi"].notna()
+                    & truth["note"].str.startswith("new MMSI")]  # not the two-transponder yacht
     assert len(changes) >= 1
     for ev in changes.itertuples():
         old = pings[pings["mmsi"] == ev.other_mmsi].iloc[-1]
@@ -248,7 +249,9 @@ def test_mmsi_change_keeps_the_imo_and_changes_the_flag_nearby(day) -> None:
 def test_identities_are_realistic(day) -> None:
     pings, _ = day
     mmsis = pings["mmsi"].drop_duplicates().astype(str)
-    assert mmsis.str.fullmatch(r"[2-7]\d{8}").all()
+    # only the fleet on an unallocated MID and its buoys (ais.synth_identity) are irregular
+    irregular = ~mmsis.str.fullmatch(r"[2-7]\d{8}")
+    assert irregular.any() and mmsis[irregular].str.fullmatch(r"(150|98150)\d+").all()
     assert not mmsis.str.endswith("000000").any()
     imos = pings["imo"].dropna().drop_duplicates()
     assert len(imos) > 10
@@ -306,3 +309,51 @@ def test_imo_check_digit_matches_a_known_number() -> None:
     assert imo_check_digit("911311") == 1  # IMO 9113111
     assert imo_check_digit("907472") == 9  # IMO 9074729 from the IMO's own worked example
     assert np.isfinite(haversine_km(38.0, 125.0, 38.0, 125.0))
+
+
+# -- foreign-looking worlds (ais.synth_coverage) -----------------------------------------------
+
+
+def test_generated_world_is_a_regional_extract_whose_edges_vessels_cross(day) -> None:
+    from ais.synth_coverage import EXTRACT_KM
+
+    pings, truth = day
+    lat, lon = pings["lat"].to_numpy(), pings["lon"].to_numpy()
+    to_port = np.minimum(haversine_km(lat, lon, 38.7167, 125.40),
+                         haversine_km(lat, lon, 42.2333, 130.30))
+    assert to_port.max() <= EXTRACT_KM
+    assert (to_port > EXTRACT_KM - 5).sum() > 20  # tracks run up to the edge
+    crossers = truth.loc[truth["event_type"] == "edge_crossing", "mmsi"]
+    assert len(crossers) >= 2
+    for mmsi in crossers:  # out across the edge, and back in
+        own = pings[pings["mmsi"] == mmsi]
+        gaps = own["timestamp"].diff().dt.total_seconds().fillna(0) / 3600
+        assert gaps.max() > 3
+
+
+def test_satellite_reporters_are_heard_every_15_to_45_minutes_with_missed_passes(day) -> None:
+    pings, truth = day
+    sparse = truth.loc[truth["event_type"] == "sparse_reporter", "mmsi"]
+    assert len(sparse) >= 3
+    checked = 0
+    for mmsi in sparse:
+        minutes = pings.loc[pings["mmsi"] == mmsi, "timestamp"].diff().dt.total_seconds() / 60
+        minutes = minutes[minutes < 180]  # not the hours it spent outside the extract
+        if len(minutes) >= 8:
+            assert 15 <= minutes.median() <= 45
+            checked += 1
+    assert checked >= 2
+    sat_loiter = truth[(truth["event_type"] == "loitering")
+                       & truth["note"].str.contains("satellite")]
+    assert len(sat_loiter) == 2  # one in each area
+    own = pings[pings["mmsi"] == sat_loiter["mmsi"].iloc[0]]
+    assert (own["timestamp"].diff().dt.total_seconds() > 2700).any()  # a pass missed
+
+
+def test_world_has_its_harbour_nights_receiver_hole_and_sparse_anomalies(day) -> None:
+    _, truth = day
+    kinds = dict(zip(truth["event_type"], truth["kind"], strict=False))
+    for label in ("harbour_night", "receiver_hole", "satellite_gap", "edge_crossing"):
+        assert kinds.get(label) == "benign", label
+    meet = truth[(truth["event_type"] == "meetup") & truth["note"].str.contains("satellite")]
+    assert len(meet) == 1 and meet["kind"].iloc[0] == "anomaly"

@@ -8,20 +8,38 @@ of one track (same MMSI and track, so two ships sharing an MMSI never make a fak
 :data:`MIN_OPEN_TRACK_PINGS` pings are not reported as open (one or two stray reports are a
 ship passing the edge of coverage or a garbled MMSI, not a ship that went quiet).
 
-The rule (``passes_rule``) follows GFW's "intentional disabling" reasoning: a gap counts only
-where reception was good and the vessel was reporting properly before it:
+The rule (``passes_rule``) keeps GFW's definitions as anchors (raw gap > 6 h; "intentional
+disabling" >= 12 h where reception was good and the vessel reported densely before) and
+makes them hold on foreign data, a regional extract with satellite reporters in it:
 
-* ``duration_h >= rule_min_gap_h`` (6 h by default; open gaps: so far),
-* ``neighbours_reporting >= min_neighbours``: other vessels kept reporting near where the
-  vessel went dark or reappeared while it was silent; a reception hole silences everyone,
-* and reception stayed usual: at least :data:`MIN_NEIGHBOUR_SHARE` of the vessels that
-  reported near its start in the hour before (``neighbours_before``) kept reporting, at
-  :data:`MIN_NEIGHBOUR_RATE_SHARE` of their report rate (``neighbour_pings_per_h_before``);
-  neither is a forest feature. When nearly everyone goes quiet at once, it is reception or
-  the data, not the vessel,
+* ``duration_h >= rule_min_gap_h`` (6 h by default; open gaps: so far) **and**
+  ``>= SILENCE_INTERVALS * typical_gap_h`` (24 of the track's own median intervals): a
+  satellite reporter heard every 30 minutes must be silent 12 h. (GFW: dense reporting
+  before; here relative, so rare reporting never makes a gap count, nor raises its score:
+  the forest sees ``reporting_vs_usual``, reports in the window before against the vessel's
+  own rhythm, capped at 1, not reports per hour.)
+* reception where the vessel was: ``neighbours_reporting >= min_neighbours`` (others kept
+  reporting near either end while it was silent), **and** ``neighbours_before >=
+  min_neighbours`` (others were heard near where it fell silent in the :data:`BEFORE_WINDOW_H`
+  before: no report there before means reception unknown, which is not evidence), and for a
+  closed gap whose ends lie more than ``neighbour_radius_km`` apart someone heard within
+  :data:`WAY_RADIUS_SHARE` of that radius of the middle of its way (else it may have crossed
+  water no receiver hears). (GFW: reception quality from satellite maps; we have only the file.)
+* reception stayed usual: at least :data:`MIN_NEIGHBOUR_SHARE` of the vessels that reported
+  near its start before kept reporting, at :data:`MIN_NEIGHBOUR_RATE_SHARE` of their report
+  rate. When nearly everyone goes quiet at once, it is reception or the data, not the vessel,
 * ``reports_per_h_before >= MIN_REPORTS_PER_H`` (1/h) in the ``density_window_h`` before,
-* ``duration_h >= TYPICAL_GAP_FACTOR * typical_gap_h`` (4x the track's median interval):
-  a satellite-only or sparsely received vessel has long gaps as its normal rhythm,
+* it happened inside the data's coverage (:mod:`ais.coverage`; the data window is an
+  argument, by default the time span and per-region convex hulls of ``tracks``): an open gap
+  is not dark when the vessel was last seen within ``max(EDGE_MIN_KM, EDGE_INTERVALS``
+  intervals of travel) of the edge, or was sailing (>= :data:`MOVING_KN`) on a course within
+  :data:`EDGE_CONE_DEG` of its nearest edge that leaves the data before it would have been
+  missed (an hour, or 24 of its intervals); a closed gap is not dark when both ends lie at the
+  edge, or the shortest way out and back in at its speed is that short. (GFW's feed is global
+  and has no edges; a user's extract has.)
+* it is not a stay at one spot near land: both ends reported <= :data:`HARBOUR_KN`, <=
+  :data:`HARBOUR_KM` apart, land within :data:`HARBOUR_LAND_KM` (a night in a small harbour
+  that is no configured port is not dark at sea),
 * the vessel went quiet outside every port radius (ships often switch AIS off at berth).
 
 Neighbours are counted in DuckDB without comparing all pairs: pings are binned into a grid of
@@ -35,12 +53,15 @@ The margin keeps a neighbour's last ping just before a shared reception hole fro
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from ais.config import Config
+from ais.coverage import DataWindow, bearing_deg, data_window, left_coverage, near_land
 from ais.db import EARTH_RADIUS_KM, connect
 from ais.events import conform
 from ais.geo import haversine_km
@@ -53,18 +74,22 @@ FEATURES: tuple[str, ...] = (
     "duration_h",
     "distance_km",
     "implied_speed_kn",
-    "reports_per_h_before",
+    "reporting_vs_usual",
     "sog_before_kn",
-    "typical_gap_h",
     "neighbours_reporting",
     "neighbour_pings_per_h",
     "distance_to_port_km",
     "night_share",
     "in_port",
+    "edge_km",
 )
 
 #: Columns the rule uses that are not forest features (after the features).
-RULE_COLUMNS: tuple[str, ...] = ("neighbours_before", "neighbour_pings_per_h_before")
+RULE_COLUMNS: tuple[str, ...] = (
+    "neighbours_before", "neighbour_pings_per_h_before", "reports_per_h_before",
+    "typical_gap_h", "end_edge_km", "left_coverage", "harbour_stay",
+    "neighbours_on_way",
+)
 
 #: Where the vessel reappeared (NaN while open): for reach tests (dark meetups, reachable
 #: ports); after the rule columns.
@@ -74,8 +99,24 @@ POSITION_COLUMNS: tuple[str, ...] = ("end_lat", "end_lon")
 MIN_OPEN_TRACK_PINGS = 3
 #: The rule needs at least this many reports per hour in the density window before the gap.
 MIN_REPORTS_PER_H = 1.0
-#: The rule ignores gaps shorter than this many times the track's median interval.
-TYPICAL_GAP_FACTOR = 4.0
+#: The rule ignores gaps shorter than this many of the track's own median intervals: a
+#: satellite reporter heard every 30 minutes must be silent 12 h, one heard every 45 minutes
+#: 18 h (a dense reporter is held to ``rule_min_gap_h``).
+SILENCE_INTERVALS = 24.0
+#: A position closer than this to the edge of the data's extent is at its edge (the extent
+#: is drawn around 0.05-degree cells, so its edge lies up to ~7 km beyond the last report) ...
+EDGE_MIN_KM = 10.0
+#: ... or closer than the distance the vessel covers in this many of its own intervals.
+EDGE_INTERVALS = 2.0
+#: A vessel moving at least this fast whose course points within EDGE_CONE_DEG of the
+#: nearest edge, and which could reach it in its silence, has sailed out of the data.
+MOVING_KN = 1.0
+EDGE_CONE_DEG = 60.0
+#: A silence that starts and ends at one spot (<= HARBOUR_KM apart, both ends slower than
+#: HARBOUR_KN) within HARBOUR_LAND_KM of land is a night in harbour, not a dark period at sea.
+HARBOUR_KM = 1.0
+HARBOUR_KN = 1.0
+HARBOUR_LAND_KM = 5.0
 #: Neighbour pings count only this far inside the gap (at most a quarter of the gap).
 EDGE_MARGIN_H = 0.5
 #: A gap counts only if at least this share of the vessels that reported near its start in
@@ -85,7 +126,14 @@ MIN_NEIGHBOUR_SHARE = 0.25
 #: ... and their reports per hour during it at least this share of the hour before (a few
 #: reports at one end of a day-long hole are not reception).
 MIN_NEIGHBOUR_RATE_SHARE = 0.1
-BEFORE_WINDOW_H = 1.0
+#: Hours before the silence in which other vessels' reports near its start show that
+#: reception there is known (no report there before it: reception unknown, not evidence).
+BEFORE_WINDOW_H = 3.0
+#: Someone must have been heard within this share of ``neighbour_radius_km`` of the middle
+#: of a closed gap's way (ends more than ``neighbour_radius_km`` apart), at any time from
+#: the window before it to its end: else the vessel may simply have crossed water no
+#: receiver hears (reception unknown there is not evidence of switching off).
+WAY_RADIUS_SHARE = 0.5
 #: Hours over which ``sog_before_kn`` (median speed before the gap) is taken.
 SOG_WINDOW_H = 1.0
 
@@ -195,6 +243,37 @@ def _before_sql(cfg: Config, data_start_us: int) -> str:
     """
 
 
+def _ends_sql(cfg: Config) -> str:
+    """Around each gap: the ping before its start (the course it was on), the median speed in
+    the hour after its end, and the speeds reported at its two ends."""
+    sog_us = int(round(SOG_WINDOW_H * _US_PER_H))
+    return f"""
+    WITH prev AS (
+        SELECT g.gid, p.lat AS prev_lat, p.lon AS prev_lon
+        FROM gaps g ASOF LEFT JOIN pings p
+          ON p.mmsi = g.mmsi AND p.track = g.track AND p.t_us < g.start_us
+    ),
+    after AS (
+        SELECT g.gid, median(p.sog) AS sog_after_kn
+        FROM gaps g JOIN pings p
+          ON p.mmsi = g.mmsi AND p.track = g.track
+         AND p.t_us >= g.end_us AND p.t_us <= g.end_us + {sog_us}
+        GROUP BY g.gid
+    ),
+    at_ends AS (  -- the speeds the vessel reported as it fell silent and as it came back
+        SELECT g.gid, min(p.sog) FILTER (WHERE p.t_us = g.start_us) AS sog_start_kn,
+               min(p.sog) FILTER (WHERE p.t_us = g.end_us) AS sog_end_kn
+        FROM gaps g JOIN pings p
+          ON p.mmsi = g.mmsi AND p.track = g.track
+         AND (p.t_us = g.start_us OR p.t_us = g.end_us)
+        GROUP BY g.gid
+    )
+    SELECT g.gid, prev_lat, prev_lon, sog_after_kn, sog_start_kn, sog_end_kn
+    FROM gaps g LEFT JOIN prev USING (gid) LEFT JOIN after USING (gid)
+         LEFT JOIN at_ends USING (gid)
+    """
+
+
 def _time_bin_us(durations_h: np.ndarray) -> int:
     """Width of the time bins of the neighbour join: an hour, or wider when the gaps are so
     long (open gaps in data spanning months) that hourly keys would exceed the budget."""
@@ -264,6 +343,59 @@ def _neighbours_sql(cfg: Config, bin_us: int, gaps: str = "gaps") -> str:
     """
 
 
+def _coverage(ev: pd.DataFrame, out: pd.DataFrame, window: DataWindow) -> dict[str, np.ndarray]:
+    """Where the data could see each gap's vessel: its ends' distances to the edge of the
+    data's extent, whether it sailed out of (or back into) the data, and whether the gap is
+    a stay at one spot near land (a night in harbour)."""
+    lat, lon = out["lat"].to_numpy(float), out["lon"].to_numpy(float)
+    end_lat = ev["end_lat"].to_numpy(float, na_value=np.nan)
+    end_lon = ev["end_lon"].to_numpy(float, na_value=np.nan)
+    is_open = out["is_open"].to_numpy(bool)
+    duration_h = out["duration_h"].to_numpy(float)
+    typical = np.nan_to_num(out["typical_gap_h"].to_numpy(float), nan=0.0)
+    sog_before = out["sog_before_kn"].to_numpy(float)
+    sog_after = ev["sog_after_kn"].to_numpy(float, na_value=np.nan)
+    course_out = bearing_deg(ev["prev_lat"].to_numpy(float, na_value=np.nan),
+                             ev["prev_lon"].to_numpy(float, na_value=np.nan), lat, lon)
+    edge = window.edge_km(lat, lon)
+    end_edge = np.where(is_open, np.nan, window.edge_km(np.nan_to_num(end_lat, nan=lat),
+                                                        np.nan_to_num(end_lon, nan=lon)))
+    margin_out = np.maximum(EDGE_MIN_KM, EDGE_INTERVALS * typical
+                            * np.nan_to_num(sog_before, nan=0.0) * 1.852)
+    margin_in = np.maximum(EDGE_MIN_KM, EDGE_INTERVALS * typical
+                           * np.nan_to_num(sog_after, nan=0.0) * 1.852)
+    # how long the vessel may go unheard inside the covered water before that is itself a
+    # silence: an hour, or SILENCE_INTERVALS of its own intervals
+    unheard_h = np.maximum(1.0, SILENCE_INTERVALS * typical)
+    # open: at the edge, or sailing out and able to leave before it would have been missed
+    reach = np.nan_to_num(sog_before, nan=0.0) * 1.852 * np.minimum(duration_h, unheard_h)
+    went_out = left_coverage(window, lat, lon, course_out, sog_before, margin_out, reach,
+                             moving_kn=MOVING_KN, cone_deg=EDGE_CONE_DEG)
+    # closed: out and back in at the edges, or the shortest way out and in again (to the
+    # nearest edges at its speed) too short to be missed; a vessel that reappears at the
+    # edge after crossing covered water unheard for longer than that was dark in it
+    inside_km = (np.clip(np.nan_to_num(edge, nan=0.0), 0.0, None)
+                 + np.clip(np.nan_to_num(end_edge, nan=0.0), 0.0, None))
+    speed_kmh = np.fmax(np.nan_to_num(sog_before, nan=0.0),
+                        np.nan_to_num(sog_after, nan=0.0)) * 1.852
+    with np.errstate(divide="ignore", invalid="ignore"):
+        way_h = np.where(speed_kmh > 0, inside_km / speed_kmh, np.inf)
+    both_edges = (edge < margin_out) & (np.nan_to_num(end_edge, nan=np.inf) < margin_in)
+    closed_left = both_edges | (way_h < unheard_h)
+    left = np.where(is_open, went_out, closed_left)
+    sog_start = ev["sog_start_kn"].to_numpy(float, na_value=np.nan)
+    sog_end = ev["sog_end_kn"].to_numpy(float, na_value=np.nan)
+    with np.errstate(invalid="ignore"):
+        still = ((np.nan_to_num(sog_start, nan=np.inf) <= HARBOUR_KN)
+                 & (np.nan_to_num(sog_end, nan=np.inf) <= HARBOUR_KN)
+                 & (out["distance_km"].to_numpy(float) <= HARBOUR_KM))
+    harbour = np.zeros(len(out), dtype=bool)
+    if still.any():
+        harbour[still] = near_land(lat[still], lon[still], HARBOUR_LAND_KM)
+    return {"edge_km": edge, "end_edge_km": end_edge, "left_coverage": left,
+            "harbour_stay": harbour}
+
+
 def _night_share(start_us: np.ndarray, stop_us: np.ndarray, lon: np.ndarray) -> np.ndarray:
     """Share of each interval at local night (solar hour 18-06, solar time = UTC + lon/15 h).
 
@@ -281,45 +413,62 @@ def _context(ev: pd.DataFrame, cfg: Config) -> list[str]:
     """A few words per event saying why it passes or not (a loop over events, not pings)."""
     d = cfg.dark_period
     out = []
-    for is_open, dur, nb, usual, nb_rate, usual_rate, rate, typ, in_port in zip(
-        ev["is_open"], ev["duration_h"], ev["neighbours_reporting"], ev["neighbours_before"],
-        ev["neighbour_pings_per_h"], ev["neighbour_pings_per_h_before"],
-        ev["reports_per_h_before"], ev["typical_gap_h"], ev["in_port"], strict=True,
-    ):
-        nb = int(nb)
-        if in_port:
+    for r in ev[["is_open", "duration_h", "neighbours_reporting", "neighbours_before",
+                 "neighbour_pings_per_h", "neighbour_pings_per_h_before",
+                 "reports_per_h_before", "typical_gap_h", "in_port", "left_coverage",
+                 "harbour_stay", "edge_km", "neighbours_on_way"]].itertuples(index=False):
+        nb, usual = int(r.neighbours_reporting), int(r.neighbours_before)
+        typ = r.typical_gap_h
+        if r.in_port:
             why = "went quiet inside a port zone (AIS is often off at berth)"
+        elif r.harbour_stay:
+            why = "a stay at one spot near the coast (a night in harbour, not dark at sea)"
+        elif r.left_coverage:
+            why = (f"left the data's coverage: last seen {r.edge_km:.0f} km from the edge of "
+                   "the data or sailing out of it (or came back in at its edge)")
         elif nb < d.min_neighbours:
             why = (f"reception hole or empty sea: {nb} other vessels reported within "
                    f"{d.neighbour_radius_km:g} km")
+        elif r.neighbours_on_way < d.min_neighbours:
+            why = ("reception unknown on its way: nobody was heard within "
+                   f"{WAY_RADIUS_SHARE * d.neighbour_radius_km:g} km of the middle of its way "
+                   "between its ends")
+        elif usual < d.min_neighbours:
+            why = (f"reception unknown: no other vessel reported within "
+                   f"{d.neighbour_radius_km:g} km in the {BEFORE_WINDOW_H:g} h before")
         elif nb < MIN_NEIGHBOUR_SHARE * usual:
-            why = (f"reception hole or a gap in the data: only {nb} of the {int(usual)} vessels "
+            why = (f"reception hole or a gap in the data: only {nb} of the {usual} vessels "
                    f"reporting nearby before kept reporting")
-        elif nb_rate < MIN_NEIGHBOUR_RATE_SHARE * usual_rate:
-            why = (f"reception hole or a gap in the data: vessels nearby sent {nb_rate:.0f} "
-                   f"reports/h during it against {usual_rate:.0f}/h before")
-        elif not rate >= MIN_REPORTS_PER_H:
-            why = f"sparse reporting before the gap ({rate:.1f} reports/h)"
-        elif np.isfinite(typ) and dur < TYPICAL_GAP_FACTOR * typ:
-            why = f"usual for this sparsely received vessel (median interval {typ:.1f} h)"
-        elif dur < d.rule_min_gap_h:
+        elif r.neighbour_pings_per_h < MIN_NEIGHBOUR_RATE_SHARE * r.neighbour_pings_per_h_before:
+            why = (f"reception hole or a gap in the data: vessels nearby sent "
+                   f"{r.neighbour_pings_per_h:.0f} reports/h during it against "
+                   f"{r.neighbour_pings_per_h_before:.0f}/h before")
+        elif not r.reports_per_h_before >= MIN_REPORTS_PER_H:
+            why = f"sparse reporting before the gap ({r.reports_per_h_before:.1f} reports/h)"
+        elif np.isfinite(typ) and r.duration_h < SILENCE_INTERVALS * typ:
+            why = (f"usual for this sparsely received vessel (median interval "
+                   f"{typ * 60:.0f} min: it needs {SILENCE_INTERVALS * typ:.0f} h of silence)")
+        elif r.duration_h < d.rule_min_gap_h:
             why = f"short gap (< {d.rule_min_gap_h:g} h) with {nb} vessels reporting nearby"
-        elif dur >= d.intentional_gap_h:
+        elif r.duration_h >= d.intentional_gap_h:
             why = (f"intentional-length gap (>= {d.intentional_gap_h:g} h) with {nb} vessels "
                    f"reporting nearby")
         else:
             why = f"gap >= {d.rule_min_gap_h:g} h with {nb} vessels reporting nearby"
-        out.append(("open: still dark at end of data; " if is_open else "") + why)
+        out.append(("open: still dark at end of data; " if r.is_open else "") + why)
     return out
 
 
-def detect(tracks: pd.DataFrame, cfg: Config) -> pd.DataFrame:
+def detect(tracks: pd.DataFrame, cfg: Config, window: DataWindow | None = None
+           ) -> pd.DataFrame:
     """Dark-period candidates with features and the rule verdict.
 
     Args:
         tracks: output of :func:`ais.tracks.build_tracks`; not modified.
         cfg: configuration; ``cfg.dark_period`` holds the thresholds, ``cfg.places`` the
             ports for ``distance_to_port_km``.
+        window: the data's time span and spatial extent (:func:`ais.coverage.data_window`
+            of ``tracks`` when not given; a partition of a larger scan passes the whole's).
 
     Returns:
         One row per gap (see :mod:`ais.events`), ordered by mmsi, track and start time,
@@ -328,8 +477,9 @@ def detect(tracks: pd.DataFrame, cfg: Config) -> pd.DataFrame:
     if tracks.empty:
         return conform(pd.DataFrame(), "dark_period", FEATURES)
     pings = _ping_frame(tracks)
-    data_start_us = int(pc.min(pings["t_us"]).as_py())
-    data_end_us = int(pc.max(pings["t_us"]).as_py())
+    window = window if window is not None else data_window(tracks)
+    data_start_us = min(window.start_us, int(pc.min(pings["t_us"]).as_py()))
+    data_end_us = max(window.end_us, int(pc.max(pings["t_us"]).as_py()))
     con = connect()
     try:
         con.register("pings", pings)
@@ -338,6 +488,7 @@ def detect(tracks: pd.DataFrame, cfg: Config) -> pd.DataFrame:
         if gaps.empty:
             return conform(pd.DataFrame(), "dark_period", FEATURES)
         before = con.execute(_before_sql(cfg, data_start_us)).df()
+        ends = con.execute(_ends_sql(cfg)).df()
         bin_us = _time_bin_us((gaps["stop_us"] - gaps["start_us"]).to_numpy(float) / _US_PER_H)
         neigh = con.execute(_neighbours_sql(cfg, bin_us)).df()
         # the same count over the hour before the silence, around where it began
@@ -349,13 +500,39 @@ def detect(tracks: pd.DataFrame, cfg: Config) -> pd.DataFrame:
             FROM gaps
         """)
         usual = con.execute(_neighbours_sql(cfg, _US_PER_H, "gaps_before")).df()
+        d = cfg.dark_period
+        # and around the middle of the way between a closed gap's ends, from the window
+        # before it to its end: was anyone ever heard where the vessel must have passed?
+        con.execute(f"""
+            CREATE TEMP TABLE gaps_way AS
+            SELECT gid, mmsi, (lat + end_lat) / 2 AS lat, (lon + end_lon) / 2 AS lon,
+                   NULL::DOUBLE AS end_lat, NULL::DOUBLE AS end_lon, TRUE AS is_open,
+                   start_us - {int(BEFORE_WINDOW_H * _US_PER_H)} AS start_us, stop_us
+            FROM gaps
+            WHERE NOT is_open
+              AND hav_km(lat, lon, end_lat, end_lon) > {cfg.dark_period.neighbour_radius_km}
+        """)
+        way_cfg = dataclasses.replace(cfg, dark_period=dataclasses.replace(
+            cfg.dark_period, neighbour_radius_km=WAY_RADIUS_SHARE * d.neighbour_radius_km))
+        way = con.execute(_neighbours_sql(
+            way_cfg, _time_bin_us((gaps["stop_us"] - gaps["start_us"]).to_numpy(float)
+                              / _US_PER_H + BEFORE_WINDOW_H), "gaps_way")).df()
     finally:
         con.close()
-    window_h = BEFORE_WINDOW_H * 3 / 4  # the join leaves out the first quarter (edge margin)
-    usual = usual.assign(neighbour_pings_per_h_before=usual["n_neighbour_pings"] / window_h)
+    # the join leaves out the first EDGE_MARGIN_H (at most a quarter) of the window
+    # (and what lies before the start of the data, which nobody could report in)
+    started = gaps.set_index("gid")["start_us"].reindex(usual["gid"]).to_numpy(float)
+    window_h = np.clip((started - data_start_us) / _US_PER_H, 0.25,
+                       BEFORE_WINDOW_H - min(EDGE_MARGIN_H, BEFORE_WINDOW_H / 4))
+    usual = usual.assign(neighbour_pings_per_h_before=usual["n_neighbour_pings"].to_numpy(float)
+                         / window_h)
     usual = usual.rename(columns={"neighbours_reporting": "neighbours_before"})
 
+    way = way.rename(columns={"neighbours_reporting": "neighbours_on_way"})[
+        ["gid", "neighbours_on_way"]]
     ev = (gaps.merge(before, on="gid", how="left").merge(neigh, on="gid", how="left")
+          .merge(way, on="gid", how="left")
+          .merge(ends, on="gid", how="left")
           .merge(usual[["gid", "neighbours_before", "neighbour_pings_per_h_before"]],
                  on="gid", how="left"))
     ev = ev.sort_values("gid").reset_index(drop=True)
@@ -400,23 +577,36 @@ def detect(tracks: pd.DataFrame, cfg: Config) -> pd.DataFrame:
         "night_share": _night_share(start_us, stop_us, mid_lon),
     })
     d = cfg.dark_period
-    for col in RULE_COLUMNS:
+    typical = out["typical_gap_h"].to_numpy(float)
+    reports = out["reports_per_h_before"].to_numpy(float)
+    # reports in the window before against the vessel's own rhythm (1 = as usual): a
+    # sparse reporter is not unusual for being sparse
+    with np.errstate(invalid="ignore"):
+        out["reporting_vs_usual"] = np.clip(reports * typical, 0.0, 1.0)
+    cover = _coverage(ev, out, window)
+    for col in ("neighbours_before", "neighbour_pings_per_h_before"):
         out[col] = ev[col].fillna(0).to_numpy(float)
+    far_apart = (~is_open) & (np.nan_to_num(distance_km) > d.neighbour_radius_km)
+    out["neighbours_on_way"] = np.where(far_apart, ev["neighbours_on_way"].fillna(0), np.nan)
+    for col, values in cover.items():
+        out[col] = values.astype(float)
     usual_reception = (
-        (out["neighbours_reporting"] >= MIN_NEIGHBOUR_SHARE * out["neighbours_before"])
+        (out["neighbours_before"] >= d.min_neighbours)  # reception there is known at all
+        & ~(out["neighbours_on_way"] < d.min_neighbours)  # ... and on the way between ends
+        & (out["neighbours_reporting"] >= MIN_NEIGHBOUR_SHARE * out["neighbours_before"])
         & (out["neighbour_pings_per_h"]
            >= MIN_NEIGHBOUR_RATE_SHARE * out["neighbour_pings_per_h_before"]))
-    typical = out["typical_gap_h"].fillna(0.0)
     out["passes_rule"] = (
         (out["duration_h"] >= d.rule_min_gap_h)
         & (out["neighbours_reporting"] >= d.min_neighbours)
         & usual_reception
         & (out["reports_per_h_before"].fillna(0.0) >= MIN_REPORTS_PER_H)
-        & (out["duration_h"] >= TYPICAL_GAP_FACTOR * typical)
-        & ~in_port
+        & (out["duration_h"] >= SILENCE_INTERVALS * np.nan_to_num(typical, nan=0.0))
+        & ~in_port & ~cover["left_coverage"] & ~cover["harbour_stay"]
     )
     out["in_port"] = in_port.astype(float)
     out["context"] = _context(out, cfg)
-    out = out[[c for c in out.columns if c not in RULE_COLUMNS] + list(RULE_COLUMNS)]
+    last = [f for f in FEATURES if f in out.columns] + list(RULE_COLUMNS)
+    out = out[[c for c in out.columns if c not in last] + last]
     out["end_lat"], out["end_lon"] = end_lat, end_lon
     return conform(out, "dark_period", FEATURES)

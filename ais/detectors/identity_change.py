@@ -33,6 +33,8 @@ from ais.db import connect
 from ais.events import conform
 from ais.geo import haversine_km
 from ais.identity import DPRK_MID, FLAGS_OF_CONVENIENCE, flag_of, imo_valid, name_distance
+from ais.names import KEY_SQL, first_broadcasts
+from ais.names import key as name_key
 
 FEATURES: tuple[str, ...] = (
     "name_changed", "callsign_changed", "imo_changed", "mmsi_changed", "flag_changed",
@@ -40,138 +42,127 @@ FEATURES: tuple[str, ...] = (
     "unallocated_mid", "imo_invalid", "handover_gap_h", "handover_km",
 )
 
-# letters and digits only; all-zero values ('0', '0000000') mean "not available"
-_KEY = "nullif(regexp_replace(regexp_replace({c}, '[^A-Z0-9]', '', 'g'), '^0+$', ''), '')"
+#: changes of different fields (name, call sign, IMO) within this many hours of each other
+#: are one change (AIS type 24 sends the name and the call sign in two messages)
+MERGE_FIELDS_H = 0.25
 
 
-def _kept(col: str, min_pings: int, min_h: float) -> str:
-    w = f"OVER (PARTITION BY mmsi, track, {col})"
-    return (f"CASE WHEN count(*) {w} >= {min_pings} AND "
-            f"epoch(max(timestamp) {w} - min(timestamp) {w}) >= {min_h * 3600} THEN {col} END")
-
-
-def _within_track(tracks: pd.DataFrame, cfg: Config) -> pd.DataFrame:
-    """One row per (track, pair of identities) with the first and last switch."""
-    min_pings = cfg.identity_change.min_pings_per_identity
-    min_h = cfg.identity_change.min_identity_h
+def _observations(tracks: pd.DataFrame) -> pd.DataFrame:
+    """Pings with an identity field, of the tracks that broadcast two values of a field."""
     con = connect()
-    con.register("every", tracks[["mmsi", "track", "timestamp", "lat", "lon", "name",
-                                  "name_norm", "callsign_norm", "imo"]])
-    # Only tracks that broadcast two values of a field can change identity (the keys below
-    # are functions of these fields): one hash aggregate leaves the per-ping windows the few
-    # tracks that matter.
-    con.execute("""
-        CREATE TEMP VIEW t AS
-        SELECT * FROM every SEMI JOIN (
+    con.register("every", tracks[["mmsi", "track", "timestamp", "lat", "lon", "name_norm",
+                                  "callsign_norm", "imo"]])
+    # Only tracks that broadcast two values of a field can change identity: one hash
+    # aggregate leaves the per-ping work to the few tracks that matter.
+    obs = con.execute(f"""
+        SELECT mmsi, track, timestamp, lat, lon,
+            CAST(name_norm AS VARCHAR) AS name_display,
+            {KEY_SQL.format(c="CAST(name_norm AS VARCHAR)")} AS name_key,
+            CAST(callsign_norm AS VARCHAR) AS callsign_display,
+            {KEY_SQL.format(c="CAST(callsign_norm AS VARCHAR)")} AS callsign_key,
+            CAST(imo AS VARCHAR) AS imo_key, CAST(imo AS VARCHAR) AS imo_display
+        FROM every SEMI JOIN (
             SELECT mmsi, track FROM every GROUP BY mmsi, track
             HAVING min(name_norm) <> max(name_norm) OR min(callsign_norm) <> max(callsign_norm)
                 OR min(imo) <> max(imo)
         ) USING (mmsi, track)
-    """)
-    rows = con.execute(f"""
-        WITH keyed AS (
-            SELECT *, {_KEY.format(c="name_norm")} AS nk, {_KEY.format(c="callsign_norm")} AS ck,
-                CAST(imo AS VARCHAR) AS ik
-            FROM t
-        ),
-        counted AS (   -- identities seen too rarely or too briefly are treated as unknown
-            SELECT * REPLACE (
-                {_kept("nk", min_pings, min_h)} AS nk,
-                {_kept("ck", min_pings, min_h)} AS ck,
-                {_kept("ik", min_pings, min_h)} AS ik)
-            FROM keyed
-        ),
-        -- "the last identity broadcast before this ping" without a frame that grows with
-        -- the track (last_value IGNORE NULLS over UNBOUNDED PRECEDING is quadratic on one
-        -- vessel with millions of pings): number the runs that start at each non-null
-        -- value, spread the run's value over it, and take the previous ping's
-        runs AS (
-            SELECT *,
-                count(nk) OVER w AS gn, count(ck) OVER w AS gc, count(ik) OVER w AS gi
-            FROM counted
-            WINDOW w AS (PARTITION BY mmsi, track ORDER BY timestamp
-                         ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
-        ),
-        spread AS (
-            SELECT *,
-                max(nk) OVER (PARTITION BY mmsi, track, gn) AS nk_run,
-                max(CASE WHEN nk IS NOT NULL THEN name_norm END)
-                    OVER (PARTITION BY mmsi, track, gn) AS name_run,
-                max(ck) OVER (PARTITION BY mmsi, track, gc) AS ck_run,
-                max(ik) OVER (PARTITION BY mmsi, track, gi) AS ik_run
-            FROM runs
-        ),
-        prev AS (
-            SELECT * EXCLUDE (gn, gc, gi, nk_run, name_run, ck_run, ik_run),
-                lag(nk_run) OVER w AS nk0, lag(ck_run) OVER w AS ck0,
-                lag(ik_run) OVER w AS ik0, lag(name_run) OVER w AS name0,
-                lag(timestamp) OVER w AS t0
-            FROM spread
-            WINDOW w AS (PARTITION BY mmsi, track ORDER BY timestamp)
-        ),
-        changes AS (
-            SELECT *,
-                coalesce(nk <> nk0, false) AS dn, coalesce(ck <> ck0, false) AS dc,
-                coalesce(ik <> ik0, false) AS di
-            FROM prev
-        )
-        SELECT mmsi, track,
-            least(coalesce(nk0, ''), coalesce(nk, '')) AS na,
-            greatest(coalesce(nk0, ''), coalesce(nk, '')) AS nb,
-            least(coalesce(ck0, ''), coalesce(ck, '')) AS ca,
-            greatest(coalesce(ck0, ''), coalesce(ck, '')) AS cb,
-            least(coalesce(ik0, ''), coalesce(ik, '')) AS ia,
-            greatest(coalesce(ik0, ''), coalesce(ik, '')) AS ib,
-            bool_or(dn) AS dn, bool_or(dc) AS dc, bool_or(di) AS di,
-            arg_min(name0, timestamp) AS name_before, arg_min(name_norm, timestamp) AS name_after,
-            arg_min(ck0, timestamp) AS callsign_before, arg_min(ck, timestamp) AS callsign_after,
-            arg_min(ik0, timestamp) AS imo_before, arg_min(ik, timestamp) AS imo_after,
-            min(t0) AS start_time, max(timestamp) AS end_time,
-            arg_min(lat, timestamp) AS lat, arg_min(lon, timestamp) AS lon,
-            count(*) AS n_switches
-        FROM changes WHERE dn OR dc OR di
-        GROUP BY mmsi, track, na, nb, ca, cb, ia, ib
-        ORDER BY mmsi, track, start_time
-    """).df()
-    identities = con.execute(f"""
-        SELECT mmsi, track, count(DISTINCT {_KEY.format(c="name_norm")}) AS n_identities
-        FROM t GROUP BY ALL
+        WHERE name_norm IS NOT NULL OR callsign_norm IS NOT NULL OR imo IS NOT NULL
+        ORDER BY mmsi, track, timestamp
     """).df()
     con.close()
-    if rows.empty:
-        return rows
-    rows = _collapse_chains(rows.merge(identities, on=["mmsi", "track"], how="left"))
+    return obs
+
+
+def _within_track(tracks: pd.DataFrame, cfg: Config) -> pd.DataFrame:
+    """One row per new identity in a track, dated at its first broadcast.
+
+    Each field is read on its own (:func:`ais.names.first_broadcasts`): cut-short names are
+    their full name, a consistent single report counts, a return to an earlier identity is
+    a switch, not a new name. Changes of different fields within ``MERGE_FIELDS_H`` are one
+    row.
+    """
+    ic = cfg.identity_change
+    obs = _observations(tracks)
+    if obs.empty:
+        return pd.DataFrame()
+    found, counts = [], {}
+    for f in ("name", "callsign", "imo"):
+        one = obs[["mmsi", "track", "timestamp", "lat", "lon"]].assign(
+            key=obs[f"{f}_key"], display=obs[f"{f}_display"])
+        changes, per_track = first_broadcasts(one, f, ic.min_pings_per_identity,
+                                              ic.min_identity_h)
+        if len(changes):
+            found.append(changes)
+        counts[f] = per_track
+    if not found:
+        return pd.DataFrame()
+    ch = pd.concat(found, ignore_index=True).sort_values(["mmsi", "track", "timestamp"],
+                                                         kind="stable", ignore_index=True)
+    # one row per burst of changes of one track (name and call sign sent apart)
+    t = ch["timestamp"]
+    same = (ch["mmsi"].eq(ch["mmsi"].shift()) & ch["track"].eq(ch["track"].shift())
+            & ch["field"].ne(ch["field"].shift())
+            & ((t - t.shift()).dt.total_seconds() <= MERGE_FIELDS_H * 3600))
+    ch["burst"] = (~same).cumsum()
+    rows = ch.groupby("burst", sort=True).agg(
+        mmsi=("mmsi", "first"), track=("track", "first"), start_time=("timestamp", "min"),
+        lat=("lat", "first"), lon=("lon", "first"),
+        before_last_time=("before_last_time", "min"))
+    for f, short in (("name", "n"), ("callsign", "c"), ("imo", "i")):
+        part = ch[ch["field"] == f].drop_duplicates("burst").set_index("burst")
+        rows[f"{f}_before"] = part["before"].reindex(rows.index)
+        rows[f"{f}_after"] = part["after"].reindex(rows.index)
+        rows[f"d{short}"] = rows[f"{f}_after"].notna()
+    rows = rows.reset_index(drop=True)
+    rows["end_time"] = rows["start_time"]
+    names = counts["name"]
+    if len(names):
+        rows = rows.merge(names.rename(columns={"switches": "name_switches",
+                                                "identities": "n_identities"}),
+                          on=["mmsi", "track"], how="left")
+    else:
+        rows = rows.assign(name_switches=0, n_identities=np.nan, chain=None)
+    switches = pd.concat([c[["mmsi", "track", "switches"]] for c in counts.values() if len(c)]
+                         ).groupby(["mmsi", "track"])["switches"].max()
+    rows["n_switches"] = switches.reindex(pd.MultiIndex.from_frame(rows[["mmsi", "track"]])
+                                          ).fillna(1).to_numpy()
+    # the row's place in its track's chain of new names
+    rows["chain_size"] = rows.groupby(["mmsi", "track"])["dn"].transform("sum")
+    rows["chain_index"] = rows.groupby(["mmsi", "track"])["dn"].cumsum()
+    rows["shared_mmsi_km"] = _other_ship_km(rows, obs)
     rows["other_mmsi"] = pd.NA
     rows["mmsi_before"] = rows["mmsi"]
     rows["handover_gap_h"] = 0.0
     rows["handover_km"] = 0.0
-    return rows.drop(columns=["na", "nb", "ca", "cb", "ia", "ib"])
+    rows["two_transponders"] = 0.0
+    return rows
 
 
-#: more identity changes than this in one track are one story (a fleet that renames hourly,
-#: GFW's fishing-fleet pattern), reported once with the count, not once per change
-MAX_CHANGES_PER_TRACK = 3
+#: another ship of the same MMSI: its report of the same name is this far from the change
+#: for the time between them, i.e. faster than any ship (the tracks' own split speed)
+SHARED_MAX_H = 12.0
+SHARED_MIN_KN = 50.0
 
 
-def _collapse_chains(rows: pd.DataFrame) -> pd.DataFrame:
-    """One row per track that changed identity more than ``MAX_CHANGES_PER_TRACK`` times:
-    from its first identity to its last, over the whole span, with the switches summed."""
-    size = rows.groupby(["mmsi", "track"])["start_time"].transform("size")
-    many = rows[size > MAX_CHANGES_PER_TRACK].sort_values(["mmsi", "track", "start_time"])
-    if many.empty:
-        return rows
-    g = many.groupby(["mmsi", "track"], sort=False)
-    first, last = g.head(1).set_index(["mmsi", "track"]), g.tail(1).set_index(["mmsi", "track"])
-    chain = first.copy()
-    for col in ("name_after", "callsign_after", "imo_after"):
-        chain[col] = last[col]
-    chain["end_time"] = g["end_time"].max()
-    chain["n_switches"] = g["n_switches"].sum()
-    for col in ("dn", "dc", "di"):
-        chain[col] = g[col].any()
-    return pd.concat([rows[size <= MAX_CHANGES_PER_TRACK], chain.reset_index()],
-                     ignore_index=True).sort_values(["mmsi", "track", "start_time"],
-                                                    ignore_index=True)
+def _other_ship_km(rows: pd.DataFrame, obs: pd.DataFrame) -> np.ndarray:
+    """For each change, how far away another track (ship) of the same MMSI broadcast the same
+    new name within ``SHARED_MAX_H`` at an impossible speed (NaN: none did). Static reports of
+    an MMSI shared by two ships cannot say which ship sent them."""
+    out = np.full(len(rows), np.nan)
+    named = rows[rows["dn"]].assign(nk=lambda r: name_key(r["name_after"]))
+    if named.empty:
+        return out
+    seen = obs[["mmsi", "track", "timestamp", "lat", "lon", "name_key"]].rename(
+        columns={"track": "other_track", "timestamp": "t", "lat": "olat", "lon": "olon",
+                 "name_key": "nk"})
+    both = named.reset_index().merge(seen, on=["mmsi", "nk"])
+    both = both[both["other_track"] != both["track"]]
+    dt_h = (both["t"] - both["start_time"]).dt.total_seconds().abs() / 3600
+    km = haversine_km(both["lat"], both["lon"], both["olat"], both["olon"])
+    fast = (dt_h <= SHARED_MAX_H) & (km > SHARED_MIN_KN * 1.852 * dt_h.clip(lower=0.1))
+    far = pd.Series(np.asarray(km), index=both.index)[fast].groupby(both["index"][fast]).max()
+    out[rows.index.get_indexer(far.index)] = far.to_numpy()
+    return out
 
 
 def _track_ends(tracks: pd.DataFrame) -> pd.DataFrame:
@@ -199,7 +190,8 @@ def _track_ends(tracks: pd.DataFrame) -> pd.DataFrame:
 
 
 def _mmsi_handovers(tracks: pd.DataFrame, cfg: Config) -> pd.DataFrame:
-    """Tracks of one MMSI that end where a track of another MMSI with the same hull starts."""
+    """Tracks of one MMSI that end where a track of another MMSI with the same hull starts;
+    and pairs of MMSIs of one hull that report together (two transponders)."""
     ic = cfg.identity_change
     ends = _track_ends(tracks)
     ends = ends[ends["pings"] >= ic.min_pings_per_identity]
@@ -220,33 +212,82 @@ def _mmsi_handovers(tracks: pd.DataFrame, cfg: Config) -> pd.DataFrame:
     gap_h = (cand["new_first_time"] - cand["old_last_time"]).dt.total_seconds() / 3600
     km = haversine_km(cand["old_last_lat"], cand["old_last_lon"], cand["new_first_lat"],
                       cand["new_first_lon"])
-    ok = (gap_h >= -1.0) & (gap_h <= ic.handover_max_h) & (km <= ic.handover_max_km)
-    cand = cand.assign(handover_gap_h=gap_h, handover_km=km)[ok]
-    cand = cand.drop_duplicates(["old_mmsi", "old_track", "new_mmsi", "new_track"])
-    if cand.empty:
-        return pd.DataFrame()
-    return pd.DataFrame({
-        "mmsi": cand["new_mmsi"], "track": cand["new_track"], "other_mmsi": cand["old_mmsi"],
-        "mmsi_before": cand["old_mmsi"],
-        "start_time": cand["old_last_time"], "end_time": cand["new_first_time"],
-        "lat": cand["new_first_lat"], "lon": cand["new_first_lon"],
-        "name_before": cand["old_last_name"], "name_after": cand["new_first_name"],
-        "callsign_before": cand["old_last_callsign"],
-        "callsign_after": cand["new_first_callsign"],
-        "imo_before": cand["old_last_imo"].astype("Int64").astype(str),
-        "imo_after": cand["new_first_imo"].astype("Int64").astype(str),
-        "dn": _key(cand["old_last_name"]) != _key(cand["new_first_name"]),
-        "dc": _key(cand["old_last_callsign"]) != _key(cand["new_first_callsign"]),
-        "di": (cand["old_last_imo"].notna() & cand["new_first_imo"].notna()
-               & (cand["old_last_imo"] != cand["new_first_imo"])),
-        "n_switches": 1, "n_identities": np.nan,
-        "handover_gap_h": cand["handover_gap_h"], "handover_km": cand["handover_km"],
-    }).reset_index(drop=True)
+    cand = cand.assign(handover_gap_h=gap_h, handover_km=km)
+    # both MMSIs on the air at once is not a handover (it would have a negative gap); it is
+    # one hull with two transponders when they report the same positions at the same times
+    together = cand[gap_h < 0]
+    ok = (gap_h >= 0) & (gap_h <= ic.handover_max_h) & (km <= ic.handover_max_km)
+    cand = cand[ok].drop_duplicates(["old_mmsi", "old_track", "new_mmsi", "new_track"])
+    out = []
+    if len(cand):
+        out.append(pd.DataFrame({
+            "mmsi": cand["new_mmsi"], "track": cand["new_track"],
+            "other_mmsi": cand["old_mmsi"], "mmsi_before": cand["old_mmsi"],
+            "start_time": cand["old_last_time"], "end_time": cand["new_first_time"],
+            "lat": cand["new_first_lat"], "lon": cand["new_first_lon"],
+            "name_before": cand["old_last_name"], "name_after": cand["new_first_name"],
+            "callsign_before": cand["old_last_callsign"],
+            "callsign_after": cand["new_first_callsign"],
+            "imo_before": cand["old_last_imo"].astype("Int64").astype(str),
+            "imo_after": cand["new_first_imo"].astype("Int64").astype(str),
+            "dn": name_key(cand["old_last_name"]).fillna("")
+            != name_key(cand["new_first_name"]).fillna(""),
+            "dc": name_key(cand["old_last_callsign"]).fillna("")
+            != name_key(cand["new_first_callsign"]).fillna(""),
+            "di": (cand["old_last_imo"].notna() & cand["new_first_imo"].notna()
+                   & (cand["old_last_imo"] != cand["new_first_imo"])),
+            "n_switches": 1, "n_identities": np.nan,
+            "handover_gap_h": cand["handover_gap_h"], "handover_km": cand["handover_km"],
+            "two_transponders": 0.0,
+        }))
+    if len(together):
+        out.append(_two_transponders(tracks, together))
+    out = [o for o in out if len(o)]
+    return pd.concat(out, ignore_index=True) if out else pd.DataFrame()
 
 
-def _key(names: pd.Series) -> pd.Series:
-    return (names.astype("str").str.replace(r"[^A-Z0-9]", "", regex=True)
-            .str.replace(r"^0+$", "", regex=True).fillna(""))
+#: two MMSIs of one hull identity whose reports close in time (within ``PAIR_H``) are this
+#: close, in median, are one hull with two transponders
+TWO_TRANSPONDERS_KM = 1.0
+PAIR_H = 1.0
+
+
+def _two_transponders(tracks: pd.DataFrame, together: pd.DataFrame) -> pd.DataFrame:
+    """One row per pair of MMSIs of one hull identity (same IMO, or name and call sign) that
+    are on the air over the same hours from the same place: each report of the MMSI that
+    reported less is paired with the other's nearest within ``PAIR_H``, and the pair is one
+    hull when every report found a partner and their median distance is at most
+    ``TWO_TRANSPONDERS_KM``. From the later first report to the earlier last one."""
+    lo = np.minimum(together["old_mmsi"], together["new_mmsi"])
+    hi = np.maximum(together["old_mmsi"], together["new_mmsi"])
+    pairs = together.assign(a=lo, b=hi).drop_duplicates(["a", "b"])
+    rows = []
+    cols = ["timestamp", "lat", "lon", "track", "name_norm"]
+    for a, b in zip(pairs["a"], pairs["b"], strict=True):  # a few pairs, not pings
+        pa = tracks.loc[tracks["mmsi"] == a, cols].sort_values("timestamp")
+        pb = tracks.loc[tracks["mmsi"] == b, cols].sort_values("timestamp")
+        few, many = (pa, pb) if len(pa) <= len(pb) else (pb, pa)
+        both = pd.merge_asof(few, many, on="timestamp", direction="nearest",
+                             tolerance=pd.Timedelta(hours=PAIR_H), suffixes=("", "_o"))
+        if len(both) < 2 or both["lat_o"].isna().any():
+            continue
+        km = haversine_km(both["lat"], both["lon"], both["lat_o"], both["lon_o"])
+        if float(np.median(km)) > TWO_TRANSPONDERS_KM:
+            continue
+        start = max(pa["timestamp"].iloc[0], pb["timestamp"].iloc[0])
+        end = max(min(pa["timestamp"].iloc[-1], pb["timestamp"].iloc[-1]), start)
+        at = pb[pb["timestamp"] >= start].iloc[0]
+        name = pb["name_norm"].dropna()
+        rows.append({
+            "mmsi": b, "track": int(at["track"]), "other_mmsi": a, "mmsi_before": a,
+            "start_time": start, "end_time": end, "lat": at["lat"], "lon": at["lon"],
+            "name_before": name.iloc[0] if len(name) else None,
+            "name_after": name.iloc[0] if len(name) else None,
+            "dn": False, "dc": False, "di": False, "n_switches": len(both),
+            "n_identities": np.nan, "handover_gap_h": 0.0,
+            "handover_km": float(np.median(km)), "two_transponders": 1.0,
+        })
+    return pd.DataFrame(rows)
 
 
 def detect(tracks: pd.DataFrame, cfg: Config) -> pd.DataFrame:
@@ -258,6 +299,13 @@ def detect(tracks: pd.DataFrame, cfg: Config) -> pd.DataFrame:
         return conform(pd.DataFrame(), "identity_change", FEATURES)
     ev = pd.concat(parts, ignore_index=True)
     ev = ev.replace({"<NA>": pd.NA, "nan": pd.NA})
+    for col in ("two_transponders", "chain_size", "chain_index", "name_before", "name_after",
+                "callsign_before", "callsign_after", "imo_before", "imo_after"):
+        if col not in ev.columns:
+            ev[col] = np.nan
+    ev["two_transponders"] = ev["two_transponders"].fillna(0.0)
+    for col in ("dn", "dc", "di"):
+        ev[col] = ev[col].fillna(False).astype(bool)
     ev["duration_h"] = (ev["end_time"] - ev["start_time"]).dt.total_seconds() / 3600
 
     before = flag_of(ev["mmsi_before"].astype("int64"))
@@ -284,14 +332,36 @@ def detect(tracks: pd.DataFrame, cfg: Config) -> pd.DataFrame:
     n_ident = ev.groupby(["mmsi"])["name_after"].transform("nunique") + 1
     ev["n_identities"] = ev["n_identities"].fillna(n_ident).astype(float)
     changed = ev[["name_changed", "callsign_changed", "imo_changed", "mmsi_changed"]].sum(axis=1)
-    ev = ev[changed > 0].copy()
+    ev = ev[(changed > 0) | (ev["two_transponders"] == 1)].copy()
+    km = ev["shared_mmsi_km"] if "shared_mmsi_km" in ev.columns else pd.Series(np.nan,
+                                                                               index=ev.index)
+    ev["shared_mmsi"] = km.notna().astype(float)
     ev["passes_rule"] = True
-    what = np.where(ev["mmsi_changed"] == 1, "new MMSI", "")
-    ev["context"] = [
-        ", ".join(w for w, on in ((m, True), ("name", n), ("call sign", c), ("IMO", i)) if on
-                  and w)
-        for m, n, c, i in zip(what, ev["name_changed"] == 1, ev["callsign_changed"] == 1,
-                              ev["imo_changed"] == 1, strict=True)
-    ]
+    ev["context"] = [_context(r) for r in ev.to_dict("records")]
     ev = ev.drop(columns=["dn", "dc", "di"])
     return conform(ev, "identity_change", FEATURES)
+
+
+def _context(r: dict) -> str:
+    """What changed, in a few words (the CSV's ``context``)."""
+    if r.get("two_transponders") == 1:
+        return (f"two transponders: MMSIs {r['other_mmsi']} and {r['mmsi']} of one hull "
+                f"identity report from the same place over the same hours ("
+                f"{r['n_switches']:.0f} reports paired, median {r['handover_km'] * 1000:.0f} m "
+                "apart): one hull, not a handover")
+    what = [w for w, on in (("new MMSI", r["mmsi_changed"] == 1), ("name", r["dn"]),
+                            ("call sign", r["dc"]), ("IMO", r["di"])) if on]
+    parts = [", ".join(what)]
+    size = r.get("chain_size")
+    chain = r.get("chain")
+    if r["dn"] and pd.notna(size) and size > 1 and isinstance(chain, list):
+        parts.append(f"rename {int(r['chain_index'])} of {int(size)} in this track: "
+                     + " -> ".join(str(c) for c in chain))
+    k, n = r.get("n_identities"), r.get("n_switches")
+    if pd.notna(k) and pd.notna(n) and n > max(k - 1, 1):
+        parts.append(f"{int(n)} switches back and forth among {int(k)} names")
+    if r.get("shared_mmsi") == 1:
+        parts.append(f"shared MMSI: another ship {r['shared_mmsi_km']:,.0f} km away broadcast "
+                     "the same new name under this MMSI, so the static report may be the "
+                     "other ship's")
+    return "; ".join(p for p in parts if p)

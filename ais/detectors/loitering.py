@@ -3,8 +3,11 @@
 Candidates are runs of pings whose centred one-hour median speed is below
 ``max_speed_kn`` (GFW: hourly mean < 2 kn; the median keeps the run's edges where the speed
 changes instead of shaving half an hour off each end, and ignores single speed spikes),
-lasting at least ``min_duration_h``, inside one track segment (a silence longer than
-``max_gap_h`` ends the run: that is a dark period, not loitering). Speed is the reported
+lasting at least ``min_duration_h``, inside one track (a silence longer than ``max_gap_h``
+*and* longer than the track's own rhythm allows, :func:`ais.coverage.allowed_gap_h`: six
+of its median intervals, at most 3 h, ends the run: that is a dark period, not loitering).
+Runs are measured on time, not on ping windows: a drift reported by satellite every 15-45
+minutes is one run. Speed is the reported
 SOG, or the speed implied by the step from the previous ping where SOG is not available.
 
 The rule flags runs of at least ``rule_min_duration_h`` (Starboard: > 4 h; GFW carriers 4 h),
@@ -32,6 +35,7 @@ import numpy as np
 import pandas as pd
 
 from ais.config import Config
+from ais.coverage import allowed_gap_h
 from ais.db import connect
 from ais.events import conform
 from ais.geo import nearest_place, night_share
@@ -144,7 +148,16 @@ def _slow_block(tracks: pd.DataFrame, cfg: Config, first_run: int
         ties = tie[i]
         slow[i[ties]] = np.asarray(med["m"], dtype=float)[ties] < lc.max_speed_kn
 
-    breaks = first | ~(gap_h <= lc.max_gap_h)
+    # a silence ends the run when it is longer than max_gap_h and than the track's own
+    # rhythm allows (a satellite reporter heard every 15-45 minutes keeps one run)
+    allowed = np.full(n, lc.max_gap_h)
+    long_gap = gap_h > lc.max_gap_h
+    if long_gap.any():  # the median interval only of the tracks that have such a silence
+        rows = np.isin(track_no, np.unique(track_no[long_gap]))
+        allowed[rows] = allowed_gap_h(
+            pd.Series(gap_h[rows]).groupby(track_no[rows]).transform("median").to_numpy(),
+            lc.max_gap_h)
+    breaks = first | ~(gap_h <= allowed)
     new_run = breaks | np.r_[True, slow[1:] != slow[:-1]]
     run = first_run + np.cumsum(new_run)
     rows = np.flatnonzero(slow) if order is None else order[slow]

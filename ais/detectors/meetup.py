@@ -5,22 +5,26 @@ Method (GFW's encounter definition, vectorised in DuckDB; no all-pairs compariso
 1. **Resample.** Each track (mmsi, track) is sampled on a grid of ``resample_min`` slots
    aligned to the Unix epoch, so every vessel shares the same slot instants. A slot gets a
    position only if it lies between two consecutive pings of the track less than
-   ``max_interpolation_gap_h`` apart (lat, lon and SOG are interpolated linearly); nothing
-   is invented across longer silences. Only slow ping pairs are sampled (speed below
-   :data:`candidate_speed_kn`, from SOG, or from the implied speed where SOG is missing):
-   vessels under way cannot stay within a few hundred metres of each other for hours.
+   ``max_interpolation_gap_h`` apart, or less than its own rhythm allows for a sparse
+   (satellite) reporter (:func:`ais.coverage.allowed_gap_h`: six of the track's median
+   intervals, at most 3 h; GFW interpolates only across gaps < 1 h, which would leave two
+   vessels heard every 30-45 minutes with hardly a shared slot); lat, lon and SOG are
+   interpolated linearly, and nothing is invented across longer silences. Only slow ping
+   pairs are sampled (speed below :data:`candidate_speed_kn`, from SOG, or from the implied
+   speed where SOG is missing): vessels under way cannot stay within a few hundred metres
+   of each other for hours.
    The pings around each slot instant are found without a window over every ping: a
    GROUP BY keeps the first and last ping of each track in each slot interval, and a window
    over those (a few per track and slot) pairs the last ping of one interval with the first
    of the next. A slot exactly on a ping is taken from the ping.
 2. **Bin and join.** Slots are put in a space grid whose cells are slightly bigger than
-   ``max_distance_m`` (longitude cells widened by 1/cos(latitude) of the grid row's
-   poleward neighbour). Each slot is joined, by hash equality on (slot, cell), to the slots
-   of *other* MMSIs copied into half of its neighbourhood (own cell, east, and the three
-   cells south), so every pair of nearby slots is compared exactly once; one MMSI never
-   meets itself, not even across its tracks. A flat-earth test screens candidates and the
-   haversine distance <= ``max_distance_m`` decides. Work grows with the number of vessels
-   near each vessel, not with the square of all vessels.
+   ``max_distance_m`` (longitude cells widened by 1/cos(latitude) of the grid row's poleward
+   neighbour, up to the pole, where a row is one cell). Each slot is joined, by hash equality
+   on (slot, cell), to the slots of *other* MMSIs copied into half of its neighbourhood (own
+   cell, east, and the three cells south), so every pair of nearby slots is compared exactly
+   once; one MMSI never meets itself, not even across its tracks. A flat-earth test screens
+   candidates and the haversine distance <= ``max_distance_m`` decides. Work grows with the
+   number of vessels near each vessel, not with the square of all vessels.
 3. **Runs.** Close slots of the same pair of tracks form runs; runs less than
    ``merge_gap_h`` apart merge into one meeting; meetings spanning at least
    ``min_duration_h`` (first to last close slot) are candidates. (Close slots are first
@@ -80,6 +84,7 @@ import numpy as np
 import pandas as pd
 
 from ais.config import Config
+from ais.coverage import CADENCE_GAPS, MAX_CADENCE_GAP_H
 from ais.db import connect
 from ais.errors import InputError
 from ais.events import conform
@@ -141,11 +146,25 @@ def _slots_sql(cfg: Config, tracks: pd.DataFrame) -> str:
     step_ms = int(round(mc.resample_min * 60_000))
     max_gap_ms = _dbl(mc.max_interpolation_gap_h * 3_600_000)
     slow = _dbl(candidate_speed_kn(cfg))
+    # a sparse (satellite) reporter is interpolated across the silences its own rhythm
+    # allows: CADENCE_GAPS of its median intervals, at most MAX_CADENCE_GAP_H
+    floor_h = mc.max_interpolation_gap_h
+    cap_ms = _dbl(max(floor_h, MAX_CADENCE_GAP_H) * 3_600_000)
+    if "gap_before_h" in tracks.columns:
+        cadence = f"""cad AS (
+        SELECT mmsi, track, least({cap_ms}, greatest({max_gap_ms},
+               {_dbl(CADENCE_GAPS)} * median(gap_before_h) * 3.6e6)) AS max_gap_ms
+        FROM pings {_may_be_slow(tracks, slow)} GROUP BY ALL
+    ),"""
+    else:
+        cadence = f"cad AS (SELECT DISTINCT mmsi, track, {max_gap_ms} AS max_gap_ms FROM pings),"
+    slow = _dbl(candidate_speed_kn(cfg))
     dlat = _dbl(_cell_lat_deg(cfg))
     ping = "{'t': epoch_ms(timestamp), 'lat': lat, 'lon': lon, 'sog': sog}"
     return f"""
     CREATE TEMP TABLE slots AS
-    WITH b AS (  -- first and last ping of each track in each slot interval [k, k + 1)
+    WITH {cadence}
+    b AS (  -- first and last ping of each track in each slot interval [k, k + 1)
         SELECT mmsi, track, CAST(floor(epoch_ms(timestamp) / {step_ms}) AS BIGINT) AS b,
             min({ping}) AS first, max({ping}) AS last
         FROM (SELECT mmsi, track, timestamp, lat, lon, {_opt(tracks, 'sog', 'DOUBLE')}
@@ -169,8 +188,8 @@ def _slots_sql(cfg: Config, tracks: pd.DataFrame) -> str:
     q AS (
         SELECT *,
             hav_km(lat0, lon0, lat1, lon1) / 1.852e0 / ((t1 - t0) / 3.6e6) AS implied_kn
-        FROM p
-        WHERE t1 > t0 AND t1 - t0 < {max_gap_ms}
+        FROM p JOIN cad USING (mmsi, track)
+        WHERE t1 > t0 AND t1 - t0 < cad.max_gap_ms
     ),
     i AS (  -- slot instants in [t0, t1]
         SELECT *, (k * {step_ms} - t0) / (t1 - t0) AS f
@@ -220,8 +239,10 @@ def _cell_lon_deg(cfg: Config, row: str) -> str:
     a point of this row is at most one cell away when both are indexed at this row's width.
     """
     dlat = _dbl(_cell_lat_deg(cfg))
-    return (f"({dlat} / cos(radians(least(89e0, greatest(abs(({row} - 1) * {dlat}), "
-            f"abs(({row} + 2) * {dlat}))))))")
+    # up to the pole itself: there the width passes 360 degrees and the row is one or two
+    # cells (floor(lon / width) is -1 or 0), so every pair of the row is compared
+    return (f"({dlat} / greatest(1e-9, cos(radians(least(90e0, greatest(abs(({row} - 1) "
+            f"* {dlat}), abs(({row} + 2) * {dlat})))))))")
 
 
 def _close_sql(cfg: Config) -> str:
@@ -250,8 +271,9 @@ def _close_sql(cfg: Config) -> str:
           ON h.k = o.k AND h.r = o.r AND h.c = o.c
          AND h.mmsi <> o.mmsi AND (NOT o.own OR h.vid < o.vid)
         -- a cheap flat-earth test (1 % margin) first; the great-circle distance decides
-        WHERE CASE WHEN pow(h.lat - o.lat, 2) + pow((h.lon - o.lon) * h.coslat, 2)
-                        <= {near_deg2}
+        -- (and alone near the poles, where two points can be close across the pole)
+        WHERE CASE WHEN abs(h.lat) > 89 OR pow(h.lat - o.lat, 2)
+                        + pow((h.lon - o.lon) * h.coslat, 2) <= {near_deg2}
                    THEN 1000 * hav_km(h.lat, h.lon, o.lat, o.lon) <= {d_m} ELSE false END
     )
     SELECT CAST(least(hv, ov) AS BIGINT) * {_PAIR_BASE} + greatest(hv, ov) AS pair, k,
