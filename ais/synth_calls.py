@@ -14,7 +14,8 @@ Recorded in the truth with kind "anomaly":
 :func:`add` builds the vessels from its own random stream (the rest of a seed's world does not
 change). :func:`incidental_meetups` then records, from the generator's own positions, times
 and the silent vessel's own top speed, every *other* pair of an injected loitering and a
-closed dark period that the same geometry allows (a dark vessel of another event that happened
+closed dark period that the same geometry allows (the loitering as its pings show it: first
+to last ping under 2 kn within it, since sparse satellite reports start it late) (a dark vessel of another event that happened
 to be within reach of a loiterer): by the definition of a dark meetup those are true, and
 the world says so rather than hide them.
 """
@@ -110,6 +111,13 @@ def incidental_meetups(pings: pd.DataFrame, truth: list[dict[str, Any]],
     t_s = (pings["timestamp"] - pd.Timestamp("1970-01-01", tz="UTC")).dt.total_seconds() \
         .to_numpy()
     mmsi = pings["mmsi"].to_numpy(np.int64)
+    sog = pings["sog"].to_numpy(float)
+    seen = {}  # each loitering as the data shows it: its first and last slow ping
+    for a in loit:
+        rows = np.flatnonzero((mmsi == a["mmsi"]) & (t_s >= a["start_time"] - 60)
+                              & (t_s <= (a["end_time"] or 1e18) + 60) & (sog < 2.0))
+        if len(rows):
+            seen[id(a)] = (t_s[rows[0]], t_s[rows[-1]])
     for d in dark:
         rows = np.flatnonzero(mmsi == d["mmsi"])
         if not len(rows):
@@ -120,16 +128,16 @@ def incidental_meetups(pings: pd.DataFrame, truth: list[dict[str, Any]],
         if not len(before) or not len(after):
             continue
         i0, i1 = before[-1], after[0]
-        v = float(np.clip(np.nanpercentile(pings["sog"].to_numpy(float)[rows], 95),
-                          min_speed_kn, max_speed_kn)) * 1.852
+        v = float(np.clip(np.nanpercentile(sog[rows], 95), min_speed_kn, max_speed_kn)) * 1.852
         for a in loit:
-            if a["mmsi"] == d["mmsi"] or (d["mmsi"], a["mmsi"], a["start_time"]) in have:
+            if a["mmsi"] == d["mmsi"] or (d["mmsi"], a["mmsi"], a["start_time"]) in have \
+                    or id(a) not in seen:
                 continue
-            if not (d["start_time"] <= a["start_time"] + SLACK_H * 3600
-                    and d["end_time"] >= a["end_time"] - SLACK_H * 3600):
+            a0, a1 = seen[id(a)]
+            if not (t_s[i0] <= a0 + SLACK_H * 3600 and t_s[i1] >= a1 - SLACK_H * 3600):
                 continue
-            out_h = (a["start_time"] + SLACK_H * 3600 - t_s[i0]) / 3600
-            back_h = (t_s[i1] - (a["end_time"] - SLACK_H * 3600)) / 3600
+            out_h = (a0 + SLACK_H * 3600 - t_s[i0]) / 3600
+            back_h = (t_s[i1] - (a1 - SLACK_H * 3600)) / 3600
             d0 = float(haversine_km(pings["lat"].iat[i0], pings["lon"].iat[i0], a["lat"],
                                     a["lon"]))
             d1 = float(haversine_km(a["lat"], a["lon"], pings["lat"].iat[i1],

@@ -23,8 +23,9 @@ Method (vectorised over pings; loops run over calls only):
 6. **Draught** before and after: the last reported draught at or before arrival and the
    first at or after departure (``draught_change_m`` > 0: loaded in port).
 
-Who: tugs, pilots, port service craft and vessels reporting a length under ``min_length_m``
-never make a call (read with :func:`ais.waits.vessel_roles`, which reads any ping's type,
+Who: tugs, pilots, port service craft, vessels reporting a length under ``min_length_m`` and
+fishing boats in a port of their own flag (home-port craft; a foreign trawler in a DPRK port
+does call) never make a call (read with :func:`ais.waits.vessel_roles`, which reads any ping's type,
 status and name, so missing ship types are survived). Only calls at a DPRK port of the table
 or at a configured port (the watched ports) are rows, unless ``cfg.everywhere``.
 
@@ -62,9 +63,9 @@ def _ports(places: tuple, table: bool) -> pd.DataFrame:
     """Every port point: name, lat, lon, own radius (NaN for a port), country, watched, and
     the port it belongs to (a terminal's nearest port point without a radius)."""
     rows = [dict(name=p.name, lat=p.lat, lon=p.lon, radius_km=np.nan, country="",
-                 watched=True) for p in places if p.kind == "port"]
+                 locode="", watched=True) for p in places if p.kind == "port"]
     frame = pd.DataFrame(rows, columns=["name", "lat", "lon", "radius_km", "country",
-                                        "watched"])
+                                        "locode", "watched"])
     if table:
         t = port_table()
         frame = pd.concat([frame, t.assign(watched=t["country"] == WATCHED_COUNTRY)[
@@ -79,6 +80,12 @@ def _ports(places: tuple, table: bool) -> pd.DataFrame:
                      main["lon"].to_numpy())
             frame.at[i, "port"] = main["name"].iloc[int(np.argmin(d))]
     frame["terminal"] = np.where(terminal, frame["name"], "")
+    # a country's ISO 3166 code from its UN/LOCODEs (the first two letters), for every row
+    coded = frame[frame.get("locode", pd.Series("", index=frame.index)).fillna("").str.len()
+                  >= 2] if "locode" in frame.columns else frame.iloc[:0]
+    iso = (coded.assign(iso2=coded["locode"].str[:2]).groupby("country")["iso2"]
+           .agg(lambda x: x.mode().iloc[0]) if len(coded) else pd.Series(dtype=str))
+    frame["iso2"] = frame["country"].map(iso).fillna("")
     watched_ports = set(frame.loc[frame["watched"], "port"])
     frame["watched"] = frame["port"].isin(watched_ports)
     return frame
@@ -196,12 +203,6 @@ def find_calls(tracks: pd.DataFrame, cfg: Config) -> pd.DataFrame:
     last = calls["last_row"].to_numpy()
     calls["mmsi"] = all_mmsi[first]
     calls["track"] = all_track[first]
-    _roles_out(calls, tracks, cfg)
-    calls = calls[calls.pop("keep")]
-    if calls.empty:
-        return pd.DataFrame()
-    first = calls["first_row"].to_numpy()
-    last = calls["last_row"].to_numpy()
     # port and terminal at the berth
     bd, bi = tree.query(np.radians(calls[["lat", "lon"]].to_numpy(float)), k=1)
     berth_km = bd[:, 0] * EARTH_RADIUS_KM
@@ -211,6 +212,13 @@ def find_calls(tracks: pd.DataFrame, cfg: Config) -> pd.DataFrame:
                                  pt["terminal"].to_numpy(), "")
     calls["watched"] = pt["watched"].to_numpy(bool)
     calls["country"] = pt["country"].to_numpy()
+    calls["port_iso2"] = pt["iso2"].to_numpy()
+    _roles_out(calls, tracks, cfg)
+    calls = calls[calls.pop("keep")]
+    if calls.empty:
+        return pd.DataFrame()
+    first = calls["first_row"].to_numpy()
+    last = calls["last_row"].to_numpy()
     data_end = int(t_ns.max())
     calls["start_time"] = pd.to_datetime(calls["t0"], unit="ns", utc=True)
     calls["end_time"] = pd.to_datetime(np.where(calls["is_open"], np.iinfo(np.int64).min,
@@ -237,12 +245,17 @@ def find_calls(tracks: pd.DataFrame, cfg: Config) -> pd.DataFrame:
 
 
 def _roles_out(calls: pd.DataFrame, tracks: pd.DataFrame, cfg: Config) -> None:
-    """``keep`` False for tugs, pilots, port service craft and short hulls."""
+    """``keep`` False for tugs, pilots, port service craft, short hulls, and fishing boats in
+    a port of their own flag (a home port: local craft; a foreign trawler in a DPRK port is a
+    call)."""
+    from ais.identity import flag_of
     from ais.waits import vessel_roles
 
     roles = vessel_roles(tracks, calls["mmsi"])
     role = roles.reindex(calls["mmsi"].to_numpy()).fillna("").to_numpy(object)
     keep = ~np.isin(role, ("tug", "pilot", "service"))
+    flag = flag_of(calls["mmsi"].reset_index(drop=True))["flag_iso2"].fillna("").to_numpy()
+    keep &= ~((role == "fishing") & (flag != "") & (flag == calls["port_iso2"].to_numpy()))
     if "length" in tracks.columns:
         rows = np.flatnonzero(np.isin(tracks["mmsi"].to_numpy(np.int64), calls["mmsi"]))
         length = pd.Series(tracks["length"].to_numpy(float)[rows],
