@@ -252,6 +252,7 @@ def _styles(doc: ET.Element) -> None:
     line = _sub(silence, "LineStyle")
     _sub(line, "color", _SILENCE_COLOUR)
     _sub(line, "width", "1.5")
+    _sub(_sub(silence, "BalloonStyle"), "text", "$[description]")
 
 
 def to_kml(events: pd.DataFrame, pings: pd.DataFrame) -> str:
@@ -303,7 +304,9 @@ def to_kml(events: pd.DataFrame, pings: pd.DataFrame) -> str:
         for sil in _silences(event, pings):
             coords = sil.pop("coordinates")
             mark = _sub(folder, "Placemark")
-            _sub(mark, "name", f"silent {sil['silent_h']} h ({sil['segment_mmsi']}, AIS off)")
+            sil_name = f"silent {sil['silent_h']} h ({sil['segment_mmsi']}, AIS off)"
+            _sub(mark, "name", sil_name)
+            _sub(mark, "description", _description(base, f"{name}: {sil_name}"))
             _time_span(mark, str(sil["segment_start"]), str(sil["segment_end"]))
             _sub(mark, "styleUrl", "#silence")
             _extended_data(mark, {"feature": "silence", **base, **sil})

@@ -1299,7 +1299,7 @@ def generate(seed: int, start: str = "2026-01-05", days: int = 1, n_background: 
     Example:
         >>> pings, truth = generate(seed=1, n_background=10, events_per_type=1)
         >>> sorted(truth.loc[truth["kind"] == "anomaly", "event_type"].unique())
-        ['dark_period', 'identity_change', 'loitering', 'meetup']
+        ['dark_meetup', 'dark_period', 'identity_change', 'loitering', 'meetup', 'port_call']
     """
     unknown = [a for a in areas if a not in _GEO]
     if unknown or not areas:
