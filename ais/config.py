@@ -240,6 +240,68 @@ class PortsConfig:
 
 
 @dataclass(frozen=True)
+class PortCallConfig:
+    """Port calls (GFW port visits and port stops, ``ais.detectors.port_call``).
+
+    Attributes:
+        enter_km: a vessel enters a port zone within this distance of one of the port's
+            points (the table's port point, its terminals and piers; GFW: 3 km of an
+            anchorage point) ...
+        leave_km: ... and leaves it beyond this distance (GFW: 4 km; the band between the two
+            keeps a ship swinging at the edge from making many visits).
+        stop_start_kn: a stop starts at a ping slower than this (GFW: 0.2 kn) ...
+        stop_end_kn: ... and ends at a ping faster than this (GFW: 0.5 kn).
+        min_stop_h: a visit is a call when its stopped pings span at least this long.
+        min_length_m: a vessel reporting a length below this is port craft (never a call).
+        dark_window_h: a dark period ending or starting this close to a call is "next to" it.
+    """
+
+    SECTION = "port_call"
+    enter_km: float = 3.0
+    leave_km: float = 4.0
+    stop_start_kn: float = 0.2
+    stop_end_kn: float = 0.5
+    min_stop_h: float = 0.5
+    min_length_m: float = 30.0
+    dark_window_h: float = 48.0
+
+    def __post_init__(self) -> None:
+        _positive(self, "enter_km", "leave_km", "stop_start_kn", "stop_end_kn", "min_stop_h",
+                  "dark_window_h")
+        if self.leave_km < self.enter_km or self.stop_end_kn < self.stop_start_kn:
+            raise ConfigError("[port_call] leave_km must be >= enter_km and stop_end_kn >= "
+                              "stop_start_kn")
+
+
+@dataclass(frozen=True)
+class DarkMeetupConfig:
+    """Dark meetups and reachable ports (``ais.detectors.dark_meetup``, ``ais.reachable``).
+
+    Attributes:
+        detour: sailed distance over the great circle (1.25: the median ratio of sea-lane
+            to great-circle distance over short coastal legs is about 1.1-1.3; see
+            ``ais.reachable``).
+        min_speed_kn / max_speed_kn: a vessel's top speed is its observed 95th percentile of
+            reported speeds, clipped to this range (a ship seen only drifting may still sail
+            at 8 kn; none of the tankers and bulkers in question sails faster than 18 kn).
+        cover_slack_h: the silence may start or end this much inside the loitering.
+        min_loiter_h: the waiting vessel's loitering lasts at least this long.
+        port_stay_h: a reachable port must allow a stay of at least this long.
+    """
+
+    SECTION = "dark_meetup"
+    detour: float = 1.25
+    min_speed_kn: float = 8.0
+    max_speed_kn: float = 18.0
+    cover_slack_h: float = 0.5
+    min_loiter_h: float = 2.0
+    port_stay_h: float = 1.0
+
+    def __post_init__(self) -> None:
+        _positive(self, "detour", "min_speed_kn", "max_speed_kn", "min_loiter_h")
+
+
+@dataclass(frozen=True)
 class ScoringConfig:
     """How candidates become flagged events.
 
@@ -276,6 +338,8 @@ class Config:
     identity_change: IdentityConfig = field(default_factory=IdentityConfig)
     scoring: ScoringConfig = field(default_factory=ScoringConfig)
     ports: PortsConfig = field(default_factory=PortsConfig)
+    port_call: PortCallConfig = field(default_factory=PortCallConfig)
+    dark_meetup: DarkMeetupConfig = field(default_factory=DarkMeetupConfig)
     places: tuple[Place, ...] = DEFAULT_PLACES
     areas: tuple[WatchArea, ...] = DEFAULT_AREAS
     everywhere: bool = False

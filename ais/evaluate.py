@@ -59,7 +59,7 @@ def match(flagged: pd.DataFrame, truth: pd.DataFrame) -> np.ndarray:
     for i in order:  # loop over flagged events (tens to thousands), not pings
         same = ((truth["event_type"].to_numpy() == flagged["event_type"].iloc[i])
                 & (t_start <= f_end[i]) & (t_end >= f_start[i]))
-        pair = flagged["event_type"].iloc[i] == "meetup"
+        pair = flagged["event_type"].iloc[i] in ("meetup", "dark_meetup")
         for j in np.flatnonzero(same):
             vessels_agree = f_v[i] == t_v[j] if pair else bool(f_v[i] & t_v[j])
             if j not in used and vessels_agree:

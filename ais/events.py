@@ -11,7 +11,8 @@ from ais.config import Config
 from ais.geo import watch_area
 from ais.ports import nearest_port
 
-EVENT_TYPES = ("loitering", "dark_period", "meetup", "identity_change")
+EVENT_TYPES = ("loitering", "dark_period", "meetup", "identity_change", "port_call",
+               "dark_meetup")
 
 #: Columns every detector returns, before its own feature columns.
 BASE_COLUMNS: dict[str, str] = {
@@ -29,7 +30,8 @@ BASE_COLUMNS: dict[str, str] = {
     "context": "str",
 }
 
-_ID_PREFIX = {"loitering": "LOI", "dark_period": "DRK", "meetup": "MTG", "identity_change": "IDC"}
+_ID_PREFIX = {"loitering": "LOI", "dark_period": "DRK", "meetup": "MTG", "identity_change": "IDC",
+              "port_call": "PRT", "dark_meetup": "DMT"}
 
 
 def empty_events(features: tuple[str, ...] = ()) -> pd.DataFrame:

@@ -39,16 +39,21 @@ def _loitering(ev: pd.Series) -> str:
             f"within {_num(ev.get('radius_km'))} km, {_where(ev)} ({ev.get('context', '')})")
 
 
+def _reachable(ev: pd.Series) -> str:
+    ports = ev.get("reachable_ports")
+    return f"; could have called at {ports}" if isinstance(ports, str) and ports else ""
+
+
 def _dark(ev: pd.Series) -> str:
     n = ev.get("neighbours_reporting")
     others = (f"while {_num(n, 0)} other vessel{'' if n == 1 else 's'} kept reporting nearby"
               if pd.notna(n) else "")
     if bool(ev.get("is_open")):
         return (f"Dark for {_num(ev['duration_h'])} h and still silent at the end of the data, "
-                f"last seen {_where(ev)} {others}").strip()
+                f"last seen {_where(ev)} {others}").strip() + _reachable(ev)
     return (f"Dark {_num(ev['duration_h'])} h starting {_where(ev)} {others}; reappeared "
             f"{_num(ev.get('distance_km'), 0)} km away (implied "
-            f"{_num(ev.get('implied_speed_kn'))} kn)")
+            f"{_num(ev.get('implied_speed_kn'))} kn)") + _reachable(ev)
 
 
 def _meetup(ev: pd.Series) -> str:
@@ -108,7 +113,13 @@ _REASONS = {"loitering": _loitering, "dark_period": _dark, "meetup": _meetup,
 
 def reasons(events: pd.DataFrame) -> pd.Series:
     """One sentence per event (loops over events, never over pings)."""
-    return pd.Series([_REASONS[ev["event_type"]](ev) for _, ev in events.iterrows()],
+    from ais.detectors import REGISTRY
+
+    def one(ev: pd.Series) -> str:
+        t = ev["event_type"]
+        return _REASONS[t](ev) if t in _REASONS else REGISTRY[t].reason(ev)
+
+    return pd.Series([one(ev) for _, ev in events.iterrows()],
                      index=events.index, dtype="str")
 
 

@@ -44,13 +44,16 @@ GX_NS = "http://www.google.com/kml/ext/2.2"
 #: other one drawn.
 GAP_DASHES = 24
 _GAP_KML_COLOUR = "ff1f30d7"  # the maps' gap red, aabbggrr
-_ROLE_OTHER = {"meetup": "partner", "identity_change": "previous MMSI"}
+_ROLE_OTHER = {"meetup": "partner", "identity_change": "previous MMSI",
+               "dark_meetup": "loiterer"}
 #: KML colours are aabbggrr; one per event type (ColorBrewer Set1).
 _KML_COLOURS = {
     "loitering": "ff00a5ff",  # orange
     "dark_period": "ff1c1ae4",  # red
     "meetup": "ffb87e37",  # blue
     "identity_change": "ffa34e98",  # purple
+    "port_call": "ff4daf4a",  # green
+    "dark_meetup": "ffbf00ff",  # magenta
 }
 _KML_ICON = "https://maps.google.com/mapfiles/kml/shapes/caution.png"
 

@@ -7,6 +7,7 @@ import json
 import pandas as pd
 
 from ais.identity import flag_of
+from ais.routes import route_lines
 from ais.triage import is_missing
 
 
@@ -47,4 +48,9 @@ def history_lines(mmsi: int, identities: pd.DataFrame, events: pd.DataFrame) -> 
             f"{row.event_id}{other}  score {row.anomaly_score:.2f}  "
             f"(reported {_t(row.first_night)[:10]}..{_t(row.last_night)[:10]})")
         lines.append(f"      {csv_row.get('reason', '')}")
+    rows = pd.DataFrame([json.loads(r) for r in events["row_json"]]) if len(events) else None
+    routes = route_lines(rows) if rows is not None else []
+    if routes:
+        lines.append(f"routes served (a DPRK port and a foreign port, >= 2 legs; {len(routes)}):")
+        lines.extend(routes)
     return lines

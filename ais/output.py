@@ -27,6 +27,8 @@ EXTRA_COLUMNS: tuple[str, ...] = (
     "context", "unusual_features", "rule_decisive", "is_open", "nearest_port",
     "distance_to_shore_km", "track_id",
     "status", "first_reported",
+    "port", "terminal", "previous_port", "next_port", "draught_before_m", "draught_after_m",
+    "reachable_ports", "takeover",
 )
 
 

@@ -19,10 +19,11 @@ import pandas as pd
 
 from ais import anchorages as anch
 from ais import gear as fishing_gear
-from ais import land, ports, scoring, waits
+from ais import land, ports, routes, scoring, waits
 from ais.config import Config
 from ais.db import connect
-from ais.detectors import REGISTRY
+from ais import reachable
+from ais.detectors import REGISTRY, needs, uses_forest
 from ais.errors import ExitCode, ModelError
 from ais.events import annotate_places
 from ais.explain import reasons, unusual_features
@@ -45,12 +46,19 @@ from ais.tracks import build_tracks
 
 #: The shipped default models (inside the installed package, or models/ of a checkout).
 DEFAULT_MODELS = scoring.default_models_dir()
-FEATURES = {t: tuple(m.FEATURES) for t, m in REGISTRY.items()}
+FEATURES = {t: tuple(m.FEATURES) for t, m in REGISTRY.items() if uses_forest(t)}
+#: Types found from the tracks (on the detector threads) and types paired from their results.
+FROM_TRACKS = tuple(t for t in REGISTRY if not needs(t))
+PAIRED = tuple(t for t in REGISTRY if needs(t))
+#: Added to a dark period's calibrated score when a DPRK (or configured) port was reachable
+#: during its silence (:mod:`ais.reachable`): a documented nudge up the ranking.
+DPRK_REACHABLE_BONUS = 0.1
 
 
 #: The stages of a scan, in order (for progress displays).
 SCAN_STAGES = ("ingest", "tracks", "loitering", "signals",
-               *(t for t in REGISTRY if t != "loitering"), "scoring", "state", "output")
+               *(t for t in FROM_TRACKS if t != "loitering"), *PAIRED, "scoring", "state",
+               "output")
 
 
 @dataclass
@@ -159,9 +167,12 @@ def detect_pings(pings: pd.DataFrame, report: CleaningReport, cfg: Config,
         if name in ("loitering", "meetup"):  # at sea by definition
             found = land.at_sea_only(found, cfg)
         found = waits.apply(found, name, tracks, cfg, known)
+        if name == "dark_period":
+            found = reachable.reachable_ports(found, tracks, cfg)
         return found, time.perf_counter() - t0
 
-    jobs = SCAN_STAGES[2:-3]  # the longest first, so the two threads finish together
+    # the longest first, so the two threads finish together
+    jobs = tuple(s for s in SCAN_STAGES[2:-3] if s not in PAIRED)
     results = {}
     # each job runs in a copy of this context, so the DuckDB memory limit and spill folder
     # of ais.db.memory_limit reach the connections the detectors open on their threads
@@ -176,7 +187,18 @@ def detect_pings(pings: pd.DataFrame, report: CleaningReport, cfg: Config,
     finally:  # a failure or a stop (SIGTERM) does not wait for the jobs not yet started
         pool.shutdown(wait=True, cancel_futures=True)
     signals, gear = results["signals"]
-    candidates = {t: fishing_gear.set_aside(results[t], gear) for t in REGISTRY}
+    candidates = {t: fishing_gear.set_aside(results[t], gear) for t in FROM_TRACKS}
+    for name in PAIRED:  # pairs of other types' candidates (events, not pings)
+        t0 = time.perf_counter()
+        found = annotate_places(REGISTRY[name].detect(tracks, cfg, candidates), cfg)
+        candidates[name] = waits.apply(found, name, tracks, cfg, known)
+        if hasattr(REGISTRY[name], "link_back"):
+            candidates = REGISTRY[name].link_back(candidates, candidates[name])
+        timings.record(name, time.perf_counter() - t0)
+    for name, module in REGISTRY.items():
+        if hasattr(module, "link"):
+            candidates[name] = module.link(candidates[name], candidates, cfg)
+    candidates = {t: candidates[t] for t in REGISTRY}
     return Detected(report, tracks, candidates, signals, known, gear)
 
 
@@ -263,16 +285,26 @@ def score_events(detected: Detected, models: scoring.Models, cfg: Config) -> pd.
     for event_type, cand in detected.candidates.items():
         if cand.empty:
             continue
-        model = models.types[event_type]
+        model = models.types[event_type] if uses_forest(event_type) else None
         ev = cand.copy()
-        ev["anomaly_score"] = scoring.score(event_type, model, ev)
+        if model is None:  # no forest for this type: its module's documented rule score
+            who = _vessels(detected.tracks, ev["mmsi"]).set_index("mmsi")
+            ev["flag_iso2"] = who["flag_iso2"].reindex(ev["mmsi"]).to_numpy()
+            ev["vessel_type"] = who["vessel_type"].reindex(ev["mmsi"]).to_numpy()
+            ev["anomaly_score"] = REGISTRY[event_type].rule_score(ev)
+        else:
+            ev["anomaly_score"] = scoring.score(event_type, model, ev)
+        if "dprk_port_reachable" in ev.columns:
+            ev["anomaly_score"] = np.clip(ev["anomaly_score"] + DPRK_REACHABLE_BONUS
+                                          * ev["dprk_port_reachable"].fillna(0), 0, 1)
         ev["rule_decisive"] = _decisive(ev, cfg) & cfg.scoring.decisive
         keep = ev["passes_rule"] & ((ev["anomaly_score"] >= cfg.scoring.threshold)
                                     | ev["rule_decisive"])
         ev = ev[keep].copy()
         if ev.empty:
             continue
-        ev["unusual_features"] = unusual_features(ev, model)
+        ev["unusual_features"] = (unusual_features(ev, model) if model is not None
+                                  else pd.Series("", index=ev.index, dtype="str"))
         flagged.append(ev)
     if not flagged:
         return pd.DataFrame()
@@ -478,6 +510,7 @@ def run_scan(paths: Sequence[str | Path], output: str | Path, cfg: Config,
             with timings.stage("state"):
                 reported = state.reported(night.start - pd.Timedelta(days=carry.keep_days))
                 events = reconcile(events, reported, night)
+                events = routes.annotate(events, state.port_calls())
         with timings.stage("output"):
             out = write_csv(events, output)
         n_tracks = int(detected.tracks[["mmsi", "track"]].drop_duplicates().shape[0])

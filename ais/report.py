@@ -41,6 +41,8 @@ table.run td { padding: 2px 0; }
 .event.dark_period { border-left-color: #e41a1c; }
 .event.meetup { border-left-color: #377eb8; }
 .event.identity_change { border-left-color: #984ea3; }
+.event.port_call { border-left-color: #4daf4a; }
+.event.dark_meetup { border-left-color: #f781bf; }
 .event img { display: block; flex: 0 0 auto; width: 340px; max-width: 100%; height: auto;
              aspect-ratio: 340 / 290; object-fit: contain; align-self: flex-start;
              border: 1px solid #ccc; box-sizing: border-box; }
@@ -119,7 +121,8 @@ def _card(rank: int, ev: pd.Series, image: bytes | None) -> str:
     end = _time(ev.get("end_time")) or "still open at the end of the data"
     rows = [("vessel", _vessel(ev, ""))]
     if pd.notna(ev.get("other_mmsi")):
-        label = {"meetup": "partner", "identity_change": "previous MMSI"}.get(
+        label = {"meetup": "partner", "identity_change": "previous MMSI",
+                 "dark_meetup": "loiterer"}.get(
             ev["event_type"], "other vessel")
         rows.append((label, _vessel(ev, "other_")))
     lat, lon = float(ev["lat"]), float(ev["lon"])

@@ -247,6 +247,14 @@ class State:
     def begin_run(self, inputs: list[str], output: str) -> tuple[int, list[str]]:
         """Log a run as started (committed at once); returns its id and notes about earlier
         runs that never finished."""
+        try:
+            return self._begin_run(inputs, output)
+        except duckdb.Error as exc:  # a damaged file can open and fail on a later read
+            raise StateError(f"{self.path}: not a usable state database "
+                             f"({str(exc).splitlines()[0]}); move it aside or pass another "
+                             "--state") from exc
+
+    def _begin_run(self, inputs: list[str], output: str) -> tuple[int, list[str]]:
         notes = []
         try:  # one transaction: a file damaged where opening it did not look is not touched
             self.con.execute("BEGIN")
@@ -392,6 +400,16 @@ class State:
             frame["first_night"] = [r[1] for r in rows]
             frame["last_night"] = [r[2] for r in rows]
         return frame
+
+    def port_calls(self) -> pd.DataFrame:
+        """Every stored port-call row (CSV-shaped): the legs of the routes (ais.routes)."""
+        try:
+            rows = self.con.execute("SELECT row_json FROM events WHERE event_type = "
+                                    "'port_call' ORDER BY start_time, event_id").fetchall()
+        except duckdb.Error as exc:  # a damaged file can open and fail on a later read
+            raise StateError(f"{self.path}: not a usable state database ({exc}); move it "
+                             "aside to start a fresh state") from exc
+        return pd.DataFrame([json.loads(r[0]) for r in rows])
 
     def event_pings(self, event_ids: list[str]) -> pd.DataFrame:
         if not self._has("event_pings"):

@@ -23,7 +23,8 @@ GAP_H = TrackConfig.gap_h
 #: At most this many identity switches are listed per vessel.
 MAX_SWITCHES = 6
 
-_OTHER_ROLE = {"meetup": "partner", "identity_change": "previous MMSI"}
+_OTHER_ROLE = {"meetup": "partner", "identity_change": "previous MMSI",
+               "dark_meetup": "loiterer"}
 
 
 def _text(value: object) -> str:

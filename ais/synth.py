@@ -50,7 +50,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ais import synth_coverage, synth_identity, synth_ports
+from ais import synth_calls, synth_coverage, synth_identity, synth_ports
 from ais.db import EARTH_RADIUS_KM
 from ais.places import (
     NAJIN_ANCHORAGE,
@@ -1170,6 +1170,9 @@ def _port_call(g: _Gen, geo: _Geo, benign: bool, with_tug: bool) -> None:
     t_berth = _to_s(v.clock)
     stay_h = g.uniform(6, 30)
     v.moor(hours=stay_h)
+    # the call begins with the stop at the pilot point (3 km out), waiting for the tug
+    g.row("port_call", "anomaly", v.mmsi, t_pilot, _to_s(v.clock), berth, geo.name,
+          f"pilot wait, then berth in {geo.port.name} {stay_h:.1f} h")
     if benign:
         g.row("berth_stay", "benign", v.mmsi, t_berth, _to_s(v.clock), berth, geo.name,
               f"moored {stay_h:.1f} h in {geo.port.name}")
@@ -1198,6 +1201,8 @@ def _departure(g: _Gen, geo: _Geo, benign: bool) -> None:
                      "korean" if mid == 445 else "english", berth, t_from)
     stay_until = g.t0 + int(g.uniform(1, 18) * 3600)
     v.moor(until=_ts(stay_until))
+    g.row("port_call", "anomaly", v.mmsi, t_from, stay_until, berth, geo.name,
+          f"berth in {geo.port.name}, then sails")
     if benign:
         g.row("berth_stay", "benign", v.mmsi, t_from, stay_until, berth, geo.name,
               f"moored in {geo.port.name}, then sails")
@@ -1294,7 +1299,7 @@ def generate(seed: int, start: str = "2026-01-05", days: int = 1, n_background: 
     Example:
         >>> pings, truth = generate(seed=1, n_background=10, events_per_type=1)
         >>> sorted(truth.loc[truth["kind"] == "anomaly", "event_type"].unique())
-        ['dark_period', 'identity_change', 'loitering', 'meetup']
+        ['dark_meetup', 'dark_period', 'identity_change', 'loitering', 'meetup', 'port_call']
     """
     unknown = [a for a in areas if a not in _GEO]
     if unknown or not areas:
@@ -1325,6 +1330,7 @@ def generate(seed: int, start: str = "2026-01-05", days: int = 1, n_background: 
         _background(g, geo, int(n), benign)
 
     lookalikes = synth_ports.add(g, geos, seed) if benign else synth_ports.Plan()
+    synth_calls.add(g, geos, seed)
     sparse = synth_coverage.add(g, geos, benign) if coverage else []
     holes = []
     if benign:
@@ -1340,6 +1346,7 @@ def generate(seed: int, start: str = "2026-01-05", days: int = 1, n_background: 
                   centre, geo.name, f"reception hole r={radius:.0f} km, {hours:.1f} h, "
                   f"{len(mm)} vessels quiet")
     pings = heard(synth_ports.finish(_frame(cols), lookalikes, seed))
+    synth_calls.incidental_meetups(pings, g.truth)
     return pings, _truth_frame(g.truth, g.t0, g.t_end)
 
 

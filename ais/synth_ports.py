@@ -96,6 +96,9 @@ def add(g: Any, geos: list[Any], seed: int) -> Plan:
         v.wait(until=_ts(after), nav_status=None)
         g.row("port_stay", "benign", v.mmsi, t0, t_end, at, geo.name,
               f"waits all day 2 km off {port}")
+        if port == "Haeju":  # a DPRK port: a call by issue #19's definition, still going on
+            g.row("port_call", "anomaly", v.mmsi, t0, None, at, geo.name,
+                  f"stopped all day 2 km off {port}")
 
         v = ship(mid, "cargo", "korean", spot["berth"], before)
         v.wait(until=_ts(after), nav_status=None)

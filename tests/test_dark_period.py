@@ -237,7 +237,7 @@ def test_output_schema_and_features() -> None:
     ev = events(_scene())
     assert list(ev.columns) == [*BASE_COLUMNS, *[f for f in dark_period.FEATURES
                                                  if f not in BASE_COLUMNS],
-                                *dark_period.RULE_COLUMNS]
+                                *dark_period.RULE_COLUMNS, *dark_period.POSITION_COLUMNS]
     assert ev["other_mmsi"].isna().all()
     assert str(ev["start_time"].dtype).startswith("datetime64") and ev["start_time"].dt.tz
 

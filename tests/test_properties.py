@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from ais import scoring
 from ais.config import Config
-from ais.detectors import REGISTRY
+from ais.detectors import REGISTRY, needs
 from ais.errors import AisError
 from ais.events import annotate_places, event_ids
 from ais.ingest import ingest, ingest_frame
@@ -112,7 +112,12 @@ def scenario_pings() -> pd.DataFrame:
 def candidates(pings: pd.DataFrame) -> dict[str, pd.DataFrame]:
     cfg = Config()
     tracks = build_tracks(ingest_frame(pings).pings)
-    return {t: annotate_places(m.detect(tracks, cfg), cfg) for t, m in REGISTRY.items()}
+    out = {t: annotate_places(m.detect(tracks, cfg), cfg) for t, m in REGISTRY.items()
+           if not needs(t)}
+    for t in REGISTRY:  # pairing types (#19) run on the others' candidates
+        if needs(t):
+            out[t] = annotate_places(REGISTRY[t].detect(tracks, cfg, out), cfg)
+    return out
 
 
 @functools.cache

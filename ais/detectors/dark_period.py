@@ -91,6 +91,10 @@ RULE_COLUMNS: tuple[str, ...] = (
     "neighbours_on_way",
 )
 
+#: Where the vessel reappeared (NaN while open): for reach tests (dark meetups, reachable
+#: ports); after the rule columns.
+POSITION_COLUMNS: tuple[str, ...] = ("end_lat", "end_lon")
+
 #: Tracks with fewer pings are never reported as open (still dark at the end of the data).
 MIN_OPEN_TRACK_PINGS = 3
 #: The rule needs at least this many reports per hour in the density window before the gap.
@@ -604,4 +608,5 @@ def detect(tracks: pd.DataFrame, cfg: Config, window: DataWindow | None = None
     out["context"] = _context(out, cfg)
     last = [f for f in FEATURES if f in out.columns] + list(RULE_COLUMNS)
     out = out[[c for c in out.columns if c not in last] + last]
+    out["end_lat"], out["end_lon"] = end_lat, end_lon
     return conform(out, "dark_period", FEATURES)

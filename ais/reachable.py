@@ -1,0 +1,127 @@
+"""Reachable ports of a dark period: where a silent vessel could have called.
+
+A port of the table (with the DPRK terminals and piers, and the configured ports) is
+reachable during a closed silence of ``T`` hours from ``P0`` (last ping) to ``P1`` (first ping
+after) at speed ``v`` (the vessel's observed top speed, :func:`ais.detectors.dark_meetup.
+top_speed_kn`) when ``detour * (d(P0, port) + d(port, P1)) / v + stay <= T``: it could sail
+there, stay ``[dark_meetup] port_stay_h`` (1 h) and sail to where it reappeared. For a silence
+still open at the end of the data only the way there counts. ``margin`` is the hours to spare.
+
+Distances are great circles times ``detour`` (1.25: coastal sea routes between nearby ports
+run 10-30 % longer than the great circle); a great circle that crosses land is refused: each
+leg is sampled every ~5 km and may touch land only within 15 km of its ends (harbour channels,
+river ports such as Nampo on the Taedong, which the 1 km land grid calls land). This is a
+check, not a sea-lane graph: a port behind a peninsula is refused rather than routed around,
+so the list errs on the short side for long silences.
+
+Vectorised: the candidates of each gap come from one ball-tree radius query around the
+midpoint of its two ends (the reachable set is an ellipse with those foci, inside the circle
+of half its major axis); the exact test and the land samples are numpy over the pairs.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ais.config import Config
+from ais.db import EARTH_RADIUS_KM
+from ais.detectors.dark_meetup import KN_KMH, top_speed_kn
+from ais.detectors.port_call import _ports
+from ais.geo import haversine_km
+
+MAX_LISTED = 6
+LAND_STEP_KM = 5.0
+END_SKIP_KM = 15.0
+
+
+def _over_land(lat0: np.ndarray, lon0: np.ndarray, lat1: np.ndarray, lon1: np.ndarray,
+               dist: np.ndarray) -> np.ndarray:
+    """True where the straight leg (lat/lon interpolation, short legs) touches land away from
+    both ends."""
+    from ais.land import is_land
+
+    n = np.maximum(np.ceil(dist / LAND_STEP_KM).astype(int), 1)
+    idx = np.repeat(np.arange(len(n)), n)
+    frac = (np.arange(len(idx)) - np.repeat(np.cumsum(n) - n, n) + 0.5) / np.repeat(n, n)
+    along = frac * dist[idx]
+    inner = (along > END_SKIP_KM) & (dist[idx] - along > END_SKIP_KM)
+    la = lat0[idx] + (lat1[idx] - lat0[idx]) * frac
+    lo = lon0[idx] + (lon1[idx] - lon0[idx]) * frac
+    land = np.zeros(len(idx), dtype=bool)
+    if inner.any():
+        land[inner] = is_land(la[inner], lo[inner])
+    return np.bincount(idx, weights=land, minlength=len(n)) > 0
+
+
+def reachable_ports(dark: pd.DataFrame, tracks: pd.DataFrame, cfg: Config) -> pd.DataFrame:
+    """``dark`` with ``reachable_ports`` (text), ``n_reachable_ports`` and
+    ``dprk_port_reachable`` (1.0 / 0.0: a DPRK port of the table or a configured port) added; a new frame."""
+    from sklearn.neighbors import BallTree
+
+    out = dark.copy()
+    out["reachable_ports"] = ""
+    out["n_reachable_ports"] = 0.0
+    out["dprk_port_reachable"] = 0.0
+    if out.empty:
+        return out
+    c = cfg.dark_meetup
+    ports = _ports(tuple(cfg.places), cfg.ports.table)
+    tree = BallTree(np.radians(ports[["lat", "lon"]].to_numpy(float)), metric="haversine")
+    is_open = out["is_open"].astype(bool).to_numpy()
+    lat0, lon0 = out["lat"].to_numpy(float), out["lon"].to_numpy(float)
+    lat1 = np.where(is_open, np.nan, out.get("end_lat", pd.Series(np.nan, index=out.index))
+                    .to_numpy(float))
+    lon1 = np.where(is_open, np.nan, out.get("end_lon", pd.Series(np.nan, index=out.index))
+                    .to_numpy(float))
+    v_kmh = top_speed_kn(tracks, out["mmsi"].to_numpy(), cfg).reindex(
+        out["mmsi"].to_numpy()).to_numpy(float) * KN_KMH
+    budget_km = np.clip(out["duration_h"].to_numpy(float) - c.port_stay_h, 0, None) * v_kmh \
+        / c.detour
+    # open: one way only, the whole budget; closed: there and back, the ellipse
+    ok = np.isfinite(lat0) & np.isfinite(lon0) & (budget_km > 0) & (
+        is_open | (np.isfinite(lat1) & np.isfinite(lon1)))
+    if not ok.any():
+        return out
+    clat = np.where(is_open, lat0, (lat0 + np.nan_to_num(lat1)) / 2)
+    clon = np.where(is_open, lon0, (lon0 + np.nan_to_num(lon1)) / 2)
+    radius = np.where(is_open, budget_km, budget_km / 2)
+    rows = np.flatnonzero(ok)
+    hits = tree.query_radius(np.radians(np.c_[clat[rows], clon[rows]]),
+                             r=radius[rows] / EARTH_RADIUS_KM + 1e-9)
+    gi = np.repeat(rows, [len(h) for h in hits])
+    pi = np.concatenate(hits) if len(hits) else np.empty(0, dtype=np.int64)
+    if not len(pi):
+        return out
+    plat, plon = ports["lat"].to_numpy(float)[pi], ports["lon"].to_numpy(float)[pi]
+    d0 = haversine_km(lat0[gi], lon0[gi], plat, plon)
+    d1 = np.where(is_open[gi], 0.0, haversine_km(np.nan_to_num(lat1[gi]),
+                                                 np.nan_to_num(lon1[gi]), plat, plon))
+    need_h = (d0 + d1) * c.detour / v_kmh[gi] + c.port_stay_h
+    margin = out["duration_h"].to_numpy(float)[gi] - need_h
+    keep = margin >= 0
+    gi, pi, margin, d0, d1 = gi[keep], pi[keep], margin[keep], d0[keep], d1[keep]
+    if len(gi):
+        land = _over_land(lat0[gi], lon0[gi], ports["lat"].to_numpy(float)[pi],
+                          ports["lon"].to_numpy(float)[pi], d0)
+        closed = ~is_open[gi]
+        if closed.any():
+            land[closed] |= _over_land(lat1[gi][closed], lon1[gi][closed],
+                                       ports["lat"].to_numpy(float)[pi][closed],
+                                       ports["lon"].to_numpy(float)[pi][closed], d1[closed])
+        gi, pi, margin = gi[~land], pi[~land], margin[~land]
+    if not len(gi):
+        return out
+    pairs = pd.DataFrame({"g": gi, "name": ports["name"].to_numpy(object)[pi],
+                          "watched": ports["watched"].to_numpy(bool)[pi], "margin": margin})
+    pairs = pairs.sort_values(["g", "watched", "margin"], ascending=[True, False, False],
+                              kind="stable")
+    pairs["text"] = pairs["name"] + " (margin " + pairs["margin"].round(1).astype(str) + " h)"
+    listed = pairs.groupby("g").head(MAX_LISTED).groupby("g")["text"].agg("; ".join)
+    index = out.index[listed.index.to_numpy()]
+    out.loc[index, "reachable_ports"] = listed.to_numpy()
+    counts = pairs.groupby("g").size()
+    out.loc[out.index[counts.index.to_numpy()], "n_reachable_ports"] = counts.to_numpy(float)
+    dprk = pairs.groupby("g")["watched"].any()
+    out.loc[out.index[dprk.index.to_numpy()], "dprk_port_reachable"] = dprk.to_numpy(float)
+    return out

@@ -1,0 +1,121 @@
+"""A vessel waits at sea while a silent partner could have been alongside; where a dark ship
+could have called."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from ais.config import Config
+from ais.detectors import dark_period
+from ais.geo import destination
+from ais.ingest import ingest_frame
+from ais.pipeline import detect_pings
+from ais.reachable import reachable_ports
+from ais.synth import Scenario
+from tests.conftest import tracks_of
+
+T0 = pd.Timestamp("2026-01-05T00:00Z")
+WAIT_AT = (38.40, 124.55)
+LOITERER, SILENT, FAR_SILENT = 352987654, 445123917, 413987651
+
+
+def world(silent_km: float) -> Scenario:
+    """A waits 6 h from 08:00; the silent vessel goes quiet at 05:00 ``silent_km`` north-west
+    of A and reappears at 17:00 ``silent_km`` south-east of it; a neighbour reports all day."""
+    sc = Scenario(seed=19, report_every_s=180)
+    # traffic all around, so the data covers where the silent vessel went quiet
+    for k, at in enumerate([(38.30, 124.45), (38.95, 123.9), (38.95, 125.2), (37.85, 123.9),
+                            (37.85, 125.2)]):
+        sc.vessel(412345671 + 13 * k, f"NEIGHBOUR {k}", start=T0, at=at).drift(hours=24,
+                                                                             speed_kn=0.4)
+    a = sc.vessel(LOITERER, "PATIENT ONE", ship_type="tanker", start=T0 + pd.Timedelta(hours=7),
+                  at=(38.50, 124.40))
+    a.sail(to=WAIT_AT, until=T0 + pd.Timedelta(hours=8)).drift(hours=6, speed_kn=0.3).sail(
+        to=(38.20, 124.30), speed_kn=10)
+    lat0, lon0 = destination(WAIT_AT[0], WAIT_AT[1], 315.0, silent_km)
+    lat1, lon1 = destination(WAIT_AT[0], WAIT_AT[1], 135.0, silent_km)
+    b = sc.vessel(SILENT, "SILENT ONE", ship_type="tanker", start=T0 + pd.Timedelta(hours=2),
+                  at=tuple(float(x) for x in destination(lat0, lon0, 270.0, 50.0)))
+    b.sail(to=(float(lat0), float(lon0)), until=T0 + pd.Timedelta(hours=5))
+    b.dark(until=T0 + pd.Timedelta(hours=17), to=(float(lat1), float(lon1)))
+    b.sail(to=(38.0, 125.0), speed_kn=10)
+    return sc
+
+
+def flagged_types(sc: Scenario) -> dict[str, pd.DataFrame]:
+    return detect_pings(ingest_frame(sc.pings()).pings, None, Config()).candidates
+
+
+def test_a_wait_next_to_a_silent_partner_is_a_dark_meetup():
+    cand = flagged_types(world(silent_km=30))
+    meets = cand["dark_meetup"]
+    assert len(meets) == 1
+    row = meets.iloc[0]
+    assert (row["mmsi"], row["other_mmsi"]) == (SILENT, LOITERER)
+    assert row["margin_out_h"] > 0 and row["margin_back_h"] > 0
+    assert 25 <= row["distance_out_km"] <= 35
+    loit = cand["loitering"].set_index("mmsi").loc[LOITERER]
+    dark = cand["dark_period"].query("mmsi == @SILENT").iloc[0]
+    assert row["event_id"] in loit["context"] and row["event_id"] in dark["context"]
+    assert loit["event_id"] in row["context"] and dark["event_id"] in row["context"]
+
+
+def test_a_silent_vessel_that_could_not_have_reached_the_loiterer_is_no_dark_meetup():
+    # 60 km x 1.25 each way in 3.5 h would need 11.6 kn; it sails at 10 kn
+    cand = flagged_types(world(silent_km=60))
+    assert cand["dark_meetup"].empty
+    assert (cand["loitering"]["mmsi"] == LOITERER).any()
+    dark = cand["dark_period"]
+    assert dark[(dark["mmsi"] == SILENT) & dark["passes_rule"]].shape[0] == 1
+
+
+def _dark_candidates(v) -> tuple[pd.DataFrame, pd.DataFrame]:
+    tracks = tracks_of(v)
+    return dark_period.detect(tracks, Config()), tracks
+
+
+def test_a_dark_period_off_rason_has_najin_reachable():
+    sc = Scenario(seed=3, report_every_s=180)
+    v = sc.vessel(273451234, "ANGARA 7", ship_type="cargo", start=T0, at=(41.95, 130.75))
+    v.sail(to=(41.98, 130.70), speed_kn=10).dark(hours=10).sail(to=(41.7, 131.2), speed_kn=10)
+    dark, tracks = _dark_candidates(v)
+    out = reachable_ports(dark, tracks, Config())
+    row = out.iloc[0]
+    assert row["reachable_ports"].startswith("Najin") or "Najin (margin" in row["reachable_ports"]
+    assert row["dprk_port_reachable"] == 1.0
+    # the listing reads "Name (margin X h)", margins positive
+    assert "(margin " in row["reachable_ports"]
+
+
+def test_a_short_dark_period_far_out_at_sea_reaches_no_port():
+    sc = Scenario(seed=4, report_every_s=180)
+    v = sc.vessel(273451235, "ANGARA 8", ship_type="cargo", start=T0, at=(40.6, 133.0))
+    v.sail(to=(40.5, 133.1), speed_kn=10).dark(hours=6).sail(to=(40.3, 133.3), speed_kn=10)
+    dark, tracks = _dark_candidates(v)
+    out = reachable_ports(dark, tracks, Config())
+    assert out.iloc[0]["reachable_ports"] == ""
+    assert out.iloc[0]["dprk_port_reachable"] == 0.0
+
+
+def test_a_flagged_dark_meetup_is_ranked_explained_and_exported_with_the_silence(tmp_path):
+    import json
+
+    from ais import pipeline
+    from ais.export import export
+    from ais.triage import event_pings
+
+    cfg = Config()
+    detected = detect_pings(ingest_frame(world(silent_km=30).pings()).pings, None, cfg)
+    models, _ = pipeline.load_models(None, detected, cfg)
+    events = pipeline.score_events(detected, models, cfg)
+    meet = events[events["event_type"] == "dark_meetup"]
+    assert len(meet) == 1 and meet.iloc[0]["event_id"].startswith("DMT-")
+    reason = meet.iloc[0]["reason"]
+    assert "h to spare" in reason and "kn" in reason
+    assert meet.iloc[0]["anomaly_score"] >= 0.8  # a DPRK MMSI on the silent side
+    doc = json.loads(export(meet, event_pings(meet, detected.tracks), tmp_path / "m.geojson",
+                            "geojson").read_text())
+    roles = {f["properties"].get("role") for f in doc["features"]}
+    assert {"vessel", "loiterer", "gap"} <= roles
+    gaps = [f["properties"] for f in doc["features"] if f["properties"].get("kind") == "gap"]
+    assert any(g["segment_mmsi"] == SILENT and g["gap_of"] == "vessel" for g in gaps)
