@@ -159,6 +159,7 @@ class State:
         try:
             version = state._version()
             if not read_only:
+                state._read_all()
                 state._migrate(version)
         except duckdb.Error as exc:  # a damaged file can open and fail on the first read
             con.close()
@@ -169,6 +170,13 @@ class State:
             con.close()
             raise
         return state
+
+    def _read_all(self) -> None:
+        """Read every block of every table once, so a damaged (e.g. truncated) file fails
+        here, before this scan writes anything to it."""
+        for (table,) in self.con.execute("SELECT table_name FROM duckdb_tables()").fetchall():
+            name = '"' + table.replace('"', '""') + '"'
+            self.con.execute(f"SELECT min(hash(t)) FROM {name} t").fetchall()
 
     def _version(self) -> int | None:
         """Which version of our state this file is (None: an empty database, ours to fill).
@@ -242,17 +250,22 @@ class State:
         """Log a run as started (committed at once); returns its id and notes about earlier
         runs that never finished."""
         notes = []
-        stale = self.con.execute(
-            "SELECT run_id, started_at FROM runs WHERE status = 'running'").df()
-        for run_id, started in stale.itertuples(index=False):
-            notes.append(f"state: run {run_id} started {started:%Y-%m-%d %H:%M:%S} UTC never "
-                         "finished (killed?); its partial work was discarded")
-        self.con.execute("UPDATE runs SET status = 'interrupted' WHERE status = 'running'")
-        run_id = self.con.execute("SELECT nextval('run_ids')").fetchall()[0][0]
-        self.con.execute(
-            "INSERT INTO runs (run_id, started_at, status, pid, inputs, output) "
-            "VALUES (?, ?, 'running', ?, ?, ?)",
-            [run_id, _now(), os.getpid(), json.dumps(inputs), output])
+        try:  # the first writes: a damaged file that opened and read may fail only here
+            stale = self.con.execute(
+                "SELECT run_id, started_at FROM runs WHERE status = 'running'").df()
+            for run_id, started in stale.itertuples(index=False):
+                notes.append(f"state: run {run_id} started {started:%Y-%m-%d %H:%M:%S} UTC "
+                             "never finished (killed?); its partial work was discarded")
+            self.con.execute("UPDATE runs SET status = 'interrupted' WHERE status = 'running'")
+            run_id = self.con.execute("SELECT nextval('run_ids')").fetchall()[0][0]
+            self.con.execute(
+                "INSERT INTO runs (run_id, started_at, status, pid, inputs, output) "
+                "VALUES (?, ?, 'running', ?, ?, ?)",
+                [run_id, _now(), os.getpid(), json.dumps(inputs), output])
+        except duckdb.IOException as exc:
+            raise StateError(f"{self.path}: not a usable state database "
+                             f"({str(exc).splitlines()[0]}); move it aside or pass another "
+                             "--state") from exc
         return int(run_id), notes
 
     def fail_run(self, run_id: int, exit_code: int, message: str) -> None:
