@@ -15,8 +15,9 @@ Base rates (assumptions, stated so they can be argued with and changed in one pl
 - ``name``: a vessel broadcasts an unrelated new name about once in 250 vessel-weeks (ships
   change hands at roughly 3-5 % of the fleet a year, and operators fix misconfigured names;
   truncations, padding and respellings are not changes here, see :mod:`ais.names`);
-- ``similar_name`` (``name_distance`` < 0.3, e.g. 'LURONGYU0788' -> 'LURONGYU50788'): typo fixes
-  and renumbering of fishing boats, about ten times as common;
+- ``similar_name`` (one character edit, e.g. 'LURONGYU0788' -> 'LURONGYU50788'): typo fixes,
+  about ten times as common (a new hull number, 'LURONGYU 9485' -> 'LURONGYU 2903', is a new
+  name);
 - ``callsign`` / ``imo`` alone: corrections of a mistyped field, one in 300;
 - ``mmsi``: one hull under a new MMSI (a reflag or a new transponder), one in 1,000;
 - ``two_transponders``: one hull heard on two MMSIs at once, one in 200 (yachts and work boats
@@ -45,7 +46,7 @@ from ais.identity import FLAGS_OF_CONVENIENCE
 
 BASE = {"name": 1 / 250, "similar_name": 1 / 25, "callsign": 1 / 300, "imo": 1 / 300,
         "mmsi": 1 / 1000, "two_transponders": 1 / 200}
-SIMILAR_NAME = 0.3
+SIMILAR_EDITS = 1
 AT_SEA_KM = 20.0
 P_MIN = 1e-5
 
@@ -60,10 +61,11 @@ def rarity(ev: pd.DataFrame) -> np.ndarray:
     """``p`` of the module docstring for each identity change."""
     dist = _col(ev, "name_distance")
     name = _col(ev, "name_changed") == 1
+    typo = _col(ev, "name_edits", SIMILAR_EDITS + 1) <= SIMILAR_EDITS
     base = np.select(
-        [_col(ev, "two_transponders") == 1, _col(ev, "mmsi_changed") == 1,
-         name & (dist >= SIMILAR_NAME), name, _col(ev, "callsign_changed") == 1],
-        [BASE["two_transponders"], BASE["mmsi"], BASE["name"], BASE["similar_name"],
+        [_col(ev, "two_transponders") == 1, _col(ev, "mmsi_changed") == 1, name & typo, name,
+         _col(ev, "callsign_changed") == 1],
+        [BASE["two_transponders"], BASE["mmsi"], BASE["similar_name"], BASE["name"],
          BASE["callsign"]], BASE["imo"])
     p = base.copy()
     p *= np.where(_col(ev, "dprk_involved") == 1, 0.05, 1.0)

@@ -181,3 +181,28 @@ def _without_excursions(o: pd.DataFrame, grp: list[str]) -> pd.DataFrame:
     only = runs.groupby(["mmsi", "track", "canon"])["excursion"].transform("all").to_numpy()
     drop_run = only & o["brief"].to_numpy()[firsts]
     return o[~drop_run[run]]
+
+
+def edits(a: str, b: str, cap: int = 3) -> int:
+    """Character edits (insert, delete, substitute) between two name keys, at most ``cap``:
+    1 is a typo fixed or a digit added ('LURONGYU0788' -> 'LURONGYU50788'); a new hull
+    number ('LURONGYU 9485' -> 'LURONGYU 2903') is several."""
+    if abs(len(a) - len(b)) >= cap:
+        return cap
+    prev = list(range(len(b) + 1))
+    for i, x in enumerate(a, 1):
+        cur = [i]
+        for j, y in enumerate(b, 1):
+            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (x != y)))
+        prev = cur
+    return min(prev[-1], cap)
+
+
+def name_edits(before: pd.Series, after: pd.Series) -> pd.Series:
+    """:func:`edits` between the keys of two name columns (NaN where either is missing);
+    one call per distinct pair."""
+    kb, ka = key(before.astype("string")), key(after.astype("string"))
+    pairs = {(x, y) for x, y in zip(kb, ka, strict=True) if pd.notna(x) and pd.notna(y)}
+    found = {p: edits(*p) for p in pairs}
+    return pd.Series([found.get((x, y), np.nan) if pd.notna(x) and pd.notna(y) else np.nan
+                      for x, y in zip(kb, ka, strict=True)], index=before.index, dtype=float)

@@ -164,6 +164,7 @@ class State:
         try:
             version = state._version()
             if not read_only:
+                state._read_all()
                 state._migrate(version)
         except duckdb.Error as exc:  # a damaged file can open and fail on the first read
             con.close()
@@ -174,6 +175,13 @@ class State:
             con.close()
             raise
         return state
+
+    def _read_all(self) -> None:
+        """Read every block of every table once, so a damaged (e.g. truncated) file fails
+        here, before this scan writes anything to it."""
+        for (table,) in self.con.execute("SELECT table_name FROM duckdb_tables()").fetchall():
+            name = '"' + table.replace('"', '""') + '"'
+            self.con.execute(f"SELECT min(hash(t)) FROM {name} t").fetchall()
 
     def _version(self) -> int | None:
         """Which version of our state this file is (None: an empty database, ours to fill).

@@ -33,7 +33,7 @@ from ais.db import connect
 from ais.events import conform
 from ais.geo import haversine_km
 from ais.identity import DPRK_MID, FLAGS_OF_CONVENIENCE, flag_of, imo_valid, name_distance
-from ais.names import KEY_SQL, first_broadcasts
+from ais.names import KEY_SQL, first_broadcasts, name_edits
 from ais.names import key as name_key
 
 FEATURES: tuple[str, ...] = (
@@ -320,6 +320,7 @@ def detect(tracks: pd.DataFrame, cfg: Config) -> pd.DataFrame:
     ev["imo_changed"] = ev["di"].astype(float)
     ev["name_distance"] = name_distance(ev["name_before"].astype("string"),
                                         ev["name_after"].astype("string")).fillna(0.0)
+    ev["name_edits"] = name_edits(ev["name_before"], ev["name_after"])
     mids = (before["mid"].fillna(0).to_numpy(), after["mid"].fillna(0).to_numpy())
     ev["dprk_involved"] = ((mids[0] == DPRK_MID) | (mids[1] == DPRK_MID)).astype(float)
     foc = ev["flag_before"].isin(FLAGS_OF_CONVENIENCE) | ev["flag_after"].isin(
