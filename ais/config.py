@@ -254,6 +254,10 @@ class PortCallConfig:
         min_stop_h: a visit is a call when its stopped pings span at least this long.
         min_length_m: a vessel reporting a length below this is port craft (never a call).
         dark_window_h: a dark period ending or starting this close to a call is "next to" it.
+        open_within_h: a call whose vessel is last heard in the zone is open ("still in port at
+            the end of the data") only when that last ping is this close to the data's end; a
+            vessel last heard in port years before the end made a call of unknown length, which
+            ends at its last ping (the GFW sample spans 2014-2021: a 2014 call is not 55,922 h).
     """
 
     SECTION = "port_call"
@@ -264,10 +268,11 @@ class PortCallConfig:
     min_stop_h: float = 0.5
     min_length_m: float = 30.0
     dark_window_h: float = 48.0
+    open_within_h: float = 24.0
 
     def __post_init__(self) -> None:
         _positive(self, "enter_km", "leave_km", "stop_start_kn", "stop_end_kn", "min_stop_h",
-                  "dark_window_h")
+                  "dark_window_h", "open_within_h")
         if self.leave_km < self.enter_km or self.stop_end_kn < self.stop_start_kn:
             raise ConfigError("[port_call] leave_km must be >= enter_km and stop_end_kn >= "
                               "stop_start_kn")

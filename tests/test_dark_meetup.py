@@ -119,3 +119,21 @@ def test_a_flagged_dark_meetup_is_ranked_explained_and_exported_with_the_silence
     assert {"vessel", "loiterer", "gap"} <= roles
     gaps = [f["properties"] for f in doc["features"] if f["properties"].get("kind") == "gap"]
     assert any(g["segment_mmsi"] == SILENT and g["gap_of"] == "vessel" for g in gaps)
+
+
+def test_a_silence_of_years_lists_a_few_ports_clear_of_land_and_counts_every_port_in_time():
+    """A vessel silent for six years (the GFW sample spans 2014-2021) could have reached every
+    port of the table: the count says so, the list names at most six, DPRK ports first, and
+    the land check runs on those only (checking every pair took 33 s and 18 GB)."""
+    from ais.reachable import MAX_LISTED
+
+    sc = Scenario(seed=5, report_every_s=180)
+    v = sc.vessel(273451236, "ANGARA 9", ship_type="cargo", start=T0, at=(40.6, 133.0))
+    v.sail(to=(40.5, 133.1), speed_kn=10).dark(hours=6 * 365 * 24).sail(
+        to=(40.3, 133.3), speed_kn=10)
+    dark, tracks = _dark_candidates(v)
+    row = reachable_ports(dark, tracks, Config()).iloc[0]
+    assert row["n_reachable_ports"] > 3000
+    listed = row["reachable_ports"].split("; ")
+    assert 1 <= len(listed) <= MAX_LISTED
+    assert row["dprk_port_reachable"] == 1.0

@@ -55,6 +55,22 @@ def test_call_still_going_at_the_end_of_the_data_has_no_end_time():
     assert row["previous_port"] == "Dalian" and row["next_port"] == ""
 
 
+def test_a_vessel_last_heard_in_port_long_before_the_end_of_the_data_made_a_closed_call():
+    """GFW's sample spans 2014-2021: a ship last heard at its berth in 2014 is not 'still in
+    port' in 2021; its call ends at its last ping, as long as it was heard there."""
+    v = foreign_tanker()
+    arrive = v.clock
+    v.moor(hours=6)
+    last_heard = v.clock
+    other = vessel(352123499, "STILL SAILING", ship_type="cargo", start=T0 + pd.Timedelta(days=30),
+                   at=SEA_OFF_NAMPO, report_every_s=300).sail(to=(38.3, 124.2), speed_kn=10)
+    row = calls(v, other).query("mmsi == 352123456").iloc[0]
+    assert not row["is_open"]
+    assert abs(row["end_time"] - last_heard) <= pd.Timedelta(minutes=15)
+    assert 5.5 <= row["duration_h"] <= 6.5
+    assert abs(row["start_time"] - arrive) <= pd.Timedelta(minutes=15)
+
+
 def test_a_tug_in_port_makes_no_call():
     tug = vessel(445612345, "RYONGGANG TUG 3", ship_type="tug", start=T0, at=OIL_TERMINAL,
                  report_every_s=300)

@@ -191,8 +191,11 @@ def find_calls(tracks: pd.DataFrame, cfg: Config) -> pd.DataFrame:
     vis_last = pd.Series(r).groupby(visit).max().reindex(calls.index).to_numpy()
     all_mmsi, all_track = a["mmsi"], a["track"]
     nxt = np.minimum(vis_last + 1, len(tracks) - 1)
-    calls["is_open"] = ((vis_last == len(tracks) - 1) | (all_mmsi[nxt] != all_mmsi[vis_last])
-                        | (all_track[nxt] != all_track[vis_last]))
+    # ... and heard there until near the end of the data (else it went quiet in port: the
+    # call ends at its last ping, of unknown length after it)
+    calls["is_open"] = (((vis_last == len(tracks) - 1) | (all_mmsi[nxt] != all_mmsi[vis_last])
+                         | (all_track[nxt] != all_track[vis_last]))
+                        & ((int(t_ns.max()) - calls["t1"]) / 3.6e12 <= pc.open_within_h))
     # a stop during a passage is short and ends with leaving; one still in the zone at the
     # end of the data is in port however short its stop so far
     calls = calls[((calls["t1"] - calls["t0"]) / 3.6e12 >= pc.min_stop_h)
