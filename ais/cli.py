@@ -195,8 +195,8 @@ def scan(ctx: click.Context, paths: tuple[str, ...], output: Path, models_dir: s
     state = None
     bar = progress_bar(SCAN_STAGES) if wants_progress(quiet) else None
     scope = contextlib.ExitStack()
+    stop = scope.enter_context(stop_on_signals())
     try:
-        scope.enter_context(stop_on_signals())
         # every DuckDB connection of the scan, the state's included, gets the limit
         scope.enter_context(duckdb_memory_limit(memory_limit))
         if not no_state:
@@ -217,9 +217,13 @@ def scan(ctx: click.Context, paths: tuple[str, ...], output: Path, models_dir: s
         if why:
             result.notes.append(why)
     except BaseException as exc:
-        log.line("scan-failed", exit=_exit_code(exc), seconds=f"{time.perf_counter() - t0:.2f}",
-                 error=f"{type(exc).__name__}: {exc}")
+        failure = stop.reason(exc)
+        log.line("scan-failed", exit=_exit_code(failure),
+                 seconds=f"{time.perf_counter() - t0:.2f}",
+                 error=f"{type(failure).__name__}: {failure}")
         log.close()
+        if failure is not exc:
+            raise failure from exc
         raise
     finally:
         if bar is not None:

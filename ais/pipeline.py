@@ -19,10 +19,9 @@ import pandas as pd
 
 from ais import anchorages as anch
 from ais import gear as fishing_gear
-from ais import land, ports, routes, scoring, waits
+from ais import land, ports, reachable, routes, scoring, stopping, waits
 from ais.config import Config
 from ais.db import connect
-from ais import reachable
 from ais.detectors import REGISTRY, needs, uses_forest
 from ais.errors import ExitCode, ModelError
 from ais.events import annotate_places
@@ -523,8 +522,9 @@ def run_scan(paths: Sequence[str | Path], output: str | Path, cfg: Config,
         return result
     except BaseException as exc:
         if state is not None and run_id is not None:
-            state.fail_run(run_id, int(getattr(exc, "exit_code", ExitCode.ERROR)),
-                           f"{type(exc).__name__}: {exc}")
+            why = stopping.failure(exc)  # a signal that landed inside a DuckDB query
+            state.fail_run(run_id, int(getattr(why, "exit_code", ExitCode.ERROR)),
+                           f"{type(why).__name__}: {why}")
         raise
 
 

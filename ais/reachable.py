@@ -14,10 +14,10 @@ river ports such as Nampo on the Taedong, which the 1 km land grid calls land). 
 check, not a sea-lane graph: a port behind a peninsula is refused rather than routed around,
 so the list errs on the short side for long silences.
 
-Vectorised: the candidates of each gap come from one ball-tree radius query around the
-midpoint of its two ends (the reachable set is an ellipse with those foci, inside the circle
-of half its major axis); the exact test is numpy over the pairs. The land check costs most, so it runs only for the
-ports listed (at most ``MAX_LISTED`` per gap, DPRK and configured ports first, then by
+Vectorised: the candidates of each gap come from one ball-tree radius query around the midpoint
+of its two ends (the reachable set is an ellipse with those foci, inside the circle of half its
+major axis); the exact test is numpy over the pairs. The land check costs most, so it runs only
+for the ports listed (at most ``MAX_LISTED`` per gap, DPRK and configured ports first, then by
 margin), in a few rounds: ``n_reachable_ports`` counts the ports the time allows, before the
 land check. A silence of years in a sample spanning 2014-2021 reaches every port of the table;
 it costs a few dozen land checks, not the hundreds of millions of samples (and 18 GB) that
@@ -94,7 +94,8 @@ def _clear_of_land(pairs: pd.DataFrame, lat0: np.ndarray, lon0: np.ndarray,
 
 def reachable_ports(dark: pd.DataFrame, tracks: pd.DataFrame, cfg: Config) -> pd.DataFrame:
     """``dark`` with ``reachable_ports`` (text), ``n_reachable_ports`` and
-    ``dprk_port_reachable`` (1.0 / 0.0: a DPRK port of the table or a configured port) added; a new frame."""
+    ``dprk_port_reachable`` (1.0 / 0.0: a DPRK port of the table or a configured port)
+    added; a new frame."""
     from sklearn.neighbors import BallTree
 
     out = dark.copy()

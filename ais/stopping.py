@@ -30,26 +30,53 @@ class ScanStopped(BaseException):
                 "next scan starts from them")
 
 
+class Stop:
+    """What :func:`stop_on_signals` yields: the signal received, if any."""
+
+    def __init__(self) -> None:
+        self.signum: int | None = None
+
+    def reason(self, exc: BaseException) -> BaseException:
+        """The failure to report for ``exc``: a :class:`ScanStopped` when a signal came,
+        whatever ``exc`` it turned into on its way (DuckDB turns a signal that lands inside
+        a query into ``RuntimeError: Query interrupted``)."""
+        if self.signum is None or isinstance(exc, ScanStopped):
+            return exc
+        return ScanStopped(self.signum)
+
+
 @contextlib.contextmanager
 def stop_on_signals(signums: tuple[int, ...] = (signal.SIGINT, signal.SIGTERM)
-                    ) -> Iterator[None]:
+                    ) -> Iterator[Stop]:
     """Inside the block, SIGTERM and SIGINT raise :class:`ScanStopped` in the main thread
     (once: a second signal while the scan cleans up is ignored). Elsewhere than in the main
-    thread (where Python cannot take signals) the block runs as it is."""
+    thread (where Python cannot take signals) the block runs as it is. Yields a
+    :class:`Stop` that remembers the signal."""
+    stop = Stop()
     if threading.current_thread() is not threading.main_thread():
-        yield
+        yield stop
         return
-    stopping: list[int] = []
+    _ACTIVE.append(stop)
 
     def handler(signum: int, frame: FrameType | None) -> None:
-        if stopping:
+        if stop.signum is not None:
             return
-        stopping.append(signum)
+        stop.signum = signum
         raise ScanStopped(signum)
 
     previous = {s: signal.signal(s, handler) for s in signums}
     try:
-        yield
+        yield stop
     finally:
         for s, h in previous.items():
             signal.signal(s, h)
+        _ACTIVE.remove(stop)
+
+
+_ACTIVE: list[Stop] = []  # the blocks of stop_on_signals open in this process
+
+
+def failure(exc: BaseException) -> BaseException:
+    """``exc`` as the failure to record: :class:`ScanStopped` when a signal came inside an
+    open :func:`stop_on_signals` block (see :meth:`Stop.reason`)."""
+    return _ACTIVE[-1].reason(exc) if _ACTIVE else exc

@@ -13,11 +13,11 @@ Recorded in the truth with kind "anomaly":
 
 :func:`add` builds the vessels from its own random stream (the rest of a seed's world does not
 change). :func:`incidental_meetups` then records, from the generator's own positions, times
-and the silent vessel's own top speed, every *other* pair of an injected loitering and a
-closed dark period that the same geometry allows (the loitering as its pings show it: first
-to last ping under 2 kn within it, since sparse satellite reports start it late) (a dark vessel of another event that happened
-to be within reach of a loiterer): by the definition of a dark meetup those are true, and
-the world says so rather than hide them.
+and the silent vessel's own top speed, every *other* pair of an injected loitering and a closed
+dark period that the same geometry allows (the loitering as its pings show it: first to last
+ping under 2 kn within it, since sparse satellite reports start it late) (a dark vessel of
+another event that happened to be within reach of a loiterer): by the definition of a dark
+meetup those are true, and the world says so rather than hide them.
 """
 
 from __future__ import annotations

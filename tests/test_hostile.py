@@ -346,6 +346,41 @@ def test_a_scan_stopped_by_a_signal_ends_cleanly(tmp_path, big_input, signum, co
     assert list(runs["status"]) == ["ok", "failed"] and runs["exit_code"].iloc[-1] == code
 
 
+def test_a_signal_that_lands_inside_a_duckdb_query_still_ends_as_stopped(tmp_path, monkeypatch):
+    """DuckDB turns a signal that arrives while it runs a query into 'RuntimeError: Query
+    interrupted'; the scan must still end with the signal's exit code, and say so in the log
+    and the state (it used to exit 1 with a traceback)."""
+    import threading
+
+    from ais import pipeline
+
+    def slow_scan(paths, output, cfg, models_dir, *, state=None, **kw):
+        run_id, _ = state.begin_run([str(p) for p in paths], str(output))
+        try:
+            duckdb.connect().execute(
+                "SELECT count(*) FROM range(50000000000) t(x) WHERE x % 7 = 3").fetchall()
+        except BaseException as exc:
+            why = pipeline.stopping.failure(exc)
+            state.fail_run(run_id, why.exit_code, str(why))
+            raise
+        raise AssertionError("the query was not interrupted")
+
+    monkeypatch.setattr(pipeline, "run_scan", slow_scan)
+    out, state, log = tmp_path / "f.csv", tmp_path / "s.duckdb", tmp_path / "ais-scan.log"
+    timer = threading.Timer(1.0, lambda: os.kill(os.getpid(), signal.SIGTERM))
+    timer.start()
+    try:
+        result = run("scan", QUICK, "-o", out, "--state", state, "-q")
+    finally:  # never leave a SIGTERM on its way to the test process
+        timer.cancel()
+    assert result.exit_code == 143, result.output
+    assert "stopped by SIGTERM" in result.output
+    last = log.read_text().splitlines()[-1]
+    assert " scan-failed " in last and "exit=143" in last and "ScanStopped" in last
+    with State.open(state, read_only=True) as s:
+        assert s.runs()["exit_code"].iloc[-1] == 143
+
+
 # ---------------------------------------------------------------- the memory limit
 
 def test_the_memory_limit_reaches_the_detector_threads(monkeypatch):
