@@ -86,6 +86,19 @@ def test_a_dark_period_splits_the_slow_run():
     assert len(events) == 2 and (events["duration_h"] < 3.5).all()
 
 
+def test_a_drift_heard_in_satellite_passes_an_hour_apart_is_one_run():
+    """AH VALLETTA in GFW's sample: pings every few minutes within a pass, passes 1-1.3 h
+    apart, for days on one spot. Its median interval is minutes, so its cadence allows no
+    1.1 h silence; heard again where it was, it stayed: one run, not one per pass."""
+    ship = tanker()
+    for _ in range(3):
+        ship.drift(hours=3, speed_kn=0.4).dark(hours=1.2)
+    ship.drift(hours=3, speed_kn=0.4)
+    events = loitering.detect(tracks_of(ship), Config(loitering=LoiteringConfig()))
+    assert len(events) == 1 and events["duration_h"].iloc[0] > 15
+    assert events["passes_rule"].iloc[0]
+
+
 def test_never_moving_transmitter_is_not_flagged():
     template = tanker().wait(hours=1).pings().iloc[[0]]
     frame = template.loc[template.index.repeat(300)].reset_index(drop=True)

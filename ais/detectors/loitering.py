@@ -5,7 +5,9 @@ Candidates are runs of pings whose centred one-hour median speed is below
 changes instead of shaving half an hour off each end, and ignores single speed spikes),
 lasting at least ``min_duration_h``, inside one track (a silence longer than ``max_gap_h``
 *and* longer than the track's own rhythm allows, :func:`ais.coverage.allowed_gap_h`: six
-of its median intervals, at most 3 h, ends the run: that is a dark period, not loitering).
+of its median intervals, at most 3 h, ends the run: that is a dark period, not loitering;
+a silence of up to 3 h after which the vessel is heard again no farther than loitering speed
+could take it does not end the run, however short its usual interval).
 Runs are measured on time, not on ping windows: a drift reported by satellite every 15-45
 minutes is one run. Speed is the reported
 SOG, or the speed implied by the step from the previous ping where SOG is not available.
@@ -35,7 +37,7 @@ import numpy as np
 import pandas as pd
 
 from ais.config import Config
-from ais.coverage import allowed_gap_h
+from ais.coverage import MAX_CADENCE_GAP_H, allowed_gap_h
 from ais.db import connect
 from ais.events import conform
 from ais.geo import nearest_place, night_share
@@ -157,7 +159,13 @@ def _slow_block(tracks: pd.DataFrame, cfg: Config, first_run: int
         allowed[rows] = allowed_gap_h(
             pd.Series(gap_h[rows]).groupby(track_no[rows]).transform("median").to_numpy(),
             lc.max_gap_h)
-    breaks = first | ~(gap_h <= allowed)
+    # ... or when the vessel is heard again, within MAX_CADENCE_GAP_H, where it could not
+    # have gone anywhere (the step over the silence at loitering speed): bursty satellite
+    # reception (passes an hour or two apart, pings every few minutes within a pass) keeps
+    # one run although its median interval is minutes
+    with np.errstate(divide="ignore", invalid="ignore"):
+        stayed = (gap_h <= MAX_CADENCE_GAP_H) & (step_km / 1.852 / gap_h < lc.max_speed_kn)
+    breaks = first | ~((gap_h <= allowed) | stayed)
     new_run = breaks | np.r_[True, slow[1:] != slow[:-1]]
     run = first_run + np.cumsum(new_run)
     rows = np.flatnonzero(slow) if order is None else order[slow]
