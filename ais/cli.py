@@ -30,7 +30,7 @@ class _Group(click.Group):
     """Turn our own errors into ``Error: message``; usage errors exit 1 like bad input."""
 
     def invoke(self, ctx: click.Context):
-        from ais.state import StateBusy
+        from ais.nightly.state import StateBusy
 
         try:
             return super().invoke(ctx)
@@ -42,7 +42,7 @@ class _Group(click.Group):
             _quiet_broken_pipe()
 
     def main(self, *args, **kwargs):  # type: ignore[override]
-        from ais.stopping import ScanStopped
+        from ais.runtime.stopping import ScanStopped
 
         try:
             # non-standalone click returns the exit code of ctx.exit(code) / --help
@@ -87,7 +87,7 @@ def main() -> None:
 
 def _exit_code(exc: BaseException) -> int:
     """The exit code a failure ends the process with (see ais.errors.ExitCode)."""
-    from ais.state import StateBusy
+    from ais.nightly.state import StateBusy
 
     if isinstance(exc, StateBusy):
         return int(ExitCode.STATE_BUSY)
@@ -180,12 +180,12 @@ def scan(ctx: click.Context, paths: tuple[str, ...], output: Path, models_dir: s
     import functools
     import time
 
-    from ais.allocator import tune_batch_process
     from ais.db import memory_limit as duckdb_memory_limit
+    from ais.nightly.state import State, default_path
     from ais.pipeline import SCAN_STAGES, Timings, run_scan
-    from ais.scanlog import ScanLog, progress_bar, stage_callback, wants_progress
-    from ais.state import State, default_path
-    from ais.stopping import stop_on_signals
+    from ais.runtime.allocator import tune_batch_process
+    from ais.runtime.scanlog import ScanLog, progress_bar, stage_callback, wants_progress
+    from ais.runtime.stopping import stop_on_signals
 
     tune_batch_process()
     cfg = _config(config_path, everywhere, since, until)
@@ -204,7 +204,7 @@ def scan(ctx: click.Context, paths: tuple[str, ...], output: Path, models_dir: s
             log.line("state", path=state.path)
         if bar is not None:
             bar.__enter__()
-        from ais.byday import run_scan_by_day, too_big_for_one_scan
+        from ais.nightly.byday import run_scan_by_day, too_big_for_one_scan
 
         why = None if by_day else too_big_for_one_scan(paths, memory_limit)
         if why:
@@ -260,8 +260,8 @@ def scan(ctx: click.Context, paths: tuple[str, ...], output: Path, models_dir: s
 def train(ctx: click.Context, paths: tuple[str, ...], models_dir: str, config_path: str | None,
           everywhere: bool, skip_bad_files: bool, quiet: bool) -> None:
     """Fit one isolation forest per event type on a baseline window of AIS (PATHS)."""
-    from ais.allocator import tune_batch_process
     from ais.pipeline import run_train
+    from ais.runtime.allocator import tune_batch_process
 
     tune_batch_process()
     models, detected, path = run_train(list(paths), models_dir,
@@ -289,7 +289,7 @@ def convert(ctx: click.Context, paths: tuple[str, ...], output: Path, skip_bad_f
             quiet: bool) -> None:
     """Write AIS inputs (PATHS: Parquet, CSV, .csv.gz, .zip, NMEA logs, directories, globs)
     as one canonical Parquet file, so a month of NMEA is decoded once and scanned fast."""
-    from ais.readers.convert import convert as run
+    from ais.inputs.readers.convert import convert as run
 
     result = run(list(paths), output, skip_bad_files=skip_bad_files)
     for line in result.lines():
@@ -308,8 +308,8 @@ def evaluate(flagged: str, truth: str) -> None:
     """Precision, recall and F1 of a flagged CSV against a truth table."""
     import pandas as pd
 
-    from ais.evaluate import check_inputs
-    from ais.evaluate import evaluate as run
+    from ais.judging.evaluate import check_inputs
+    from ais.judging.evaluate import evaluate as run
 
     try:
         flagged_rows, truth_rows = pd.read_csv(flagged), pd.read_csv(truth)
@@ -339,7 +339,7 @@ def evaluate(flagged: str, truth: str) -> None:
 def synth(out_dir: Path, seed: int, days: int, start: str, n_background: int,
           events_per_type: int, name: str | None) -> None:
     """Write a synthetic scenario (Parquet + truth CSV) around Nampo and Najin."""
-    from ais.synth import write_scenario
+    from ais.synth.world import write_scenario
 
     paths = write_scenario(out_dir, seed, name=name or f"synth_{seed}", days=days, start=start,
                            n_background=n_background, events_per_type=events_per_type)
@@ -367,8 +367,8 @@ csv_state_option = click.option(
 @flagged_csv_option
 def history(mmsi: int, state_path: Path | None, flagged_csv: Path) -> None:
     """A vessel's identities and events over the nights scanned so far."""
-    from ais.history import history_lines
-    from ais.state import State, default_path
+    from ais.nightly.state import State, default_path
+    from ais.views.history import history_lines
 
     with State.open(state_path or default_path(flagged_csv), read_only=True) as state:
         lines = history_lines(mmsi, *state.history(mmsi))
@@ -392,7 +392,7 @@ def _read_flagged(flagged: Path):
 
 def _flagged_with_pings(flagged: Path, state_path: Path | None):
     """The CSV's events and, from the state the scan wrote, their pings."""
-    from ais.state import State, default_path
+    from ais.nightly.state import State, default_path
 
     events = _read_flagged(flagged)
     with State.open(state_path or default_path(flagged), read_only=True) as state:
@@ -415,12 +415,12 @@ def show(event_id: str, state_path: Path | None, flagged_csv: Path, png_path: Pa
          models_dir: str | None, config_path: str | None) -> None:
     """The story of one flagged event (identities, timeline, features against the baseline)
     and a PNG map of the tracks around it."""
-    from ais import scoring
     from ais.errors import ModelError
-    from ais.maps import event_map
+    from ais.judging import scoring
+    from ais.nightly.state import State, default_path
     from ais.pipeline import DEFAULT_MODELS, FEATURES
-    from ais.state import State, default_path
-    from ais.story import story_lines
+    from ais.views.maps import event_map
+    from ais.views.story import story_lines
 
     path = state_path or default_path(flagged_csv)
     with State.open(path, read_only=True) as state:
@@ -459,7 +459,7 @@ def export(flagged: Path, fmt: str, output: Path | None, maps_dir: Path | None,
            state_path: Path | None) -> None:
     """Write the flagged events of a CSV with their track segments and dark gaps as GeoJSON
     or KML, or the events as an Excel workbook."""
-    from ais.export import export as write
+    from ais.views.export import export as write
 
     fmt = fmt.lower()
     out_path = output or flagged.with_suffix(f".{fmt}")
@@ -467,7 +467,7 @@ def export(flagged: Path, fmt: str, output: Path | None, maps_dir: Path | None,
         events = _read_flagged(flagged)
         folders = [maps_dir] if maps_dir else [flagged.resolve().parent, Path.cwd()]
         out = write(events, events.iloc[:0], out_path, fmt, maps=folders)
-        from ais.xlsx import map_links
+        from ais.views.xlsx import map_links
 
         n_maps = len(map_links([str(e) for e in events["event_id"]], folders))
         click.echo(f"wrote {out}: {len(events)} events, {n_maps} linked to their map")
@@ -493,8 +493,8 @@ def report(flagged: Path, output: Path | None, state_path: Path | None,
     small map each (opens from a mail attachment, no server)."""
     import json
 
-    from ais.output import atomic_path
-    from ais.report import render_report
+    from ais.views.output import atomic_path
+    from ais.views.report import render_report
 
     events, pings, runs, missing = _flagged_with_pings(flagged, state_path)
     info: dict[str, object] = {"flagged_csv": str(flagged)}

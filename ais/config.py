@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from ais.errors import ConfigError
-from ais.places import DEFAULT_AREAS, DEFAULT_PLACES, Place, WatchArea, check_geometry
+from ais.geography.places import DEFAULT_AREAS, DEFAULT_PLACES, Place, WatchArea, check_geometry
 from ais.validate import check_fields, coerce, toml_value
 
 
@@ -280,12 +280,13 @@ class PortCallConfig:
 
 @dataclass(frozen=True)
 class DarkMeetupConfig:
-    """Dark meetups and reachable ports (``ais.detectors.dark_meetup``, ``ais.reachable``).
+    """Dark meetups and reachable ports (``ais.detectors.dark_meetup``,
+    ``ais.detectors.reachable``).
 
     Attributes:
         detour: sailed distance over the great circle (1.25: the median ratio of sea-lane
             to great-circle distance over short coastal legs is about 1.1-1.3; see
-            ``ais.reachable``).
+            ``ais.detectors.reachable``).
         min_speed_kn / max_speed_kn: a vessel's top speed is its observed 95th percentile of
             reported speeds, clipped to this range (a ship seen only drifting may still sail
             at 8 kn; none of the tankers and bulkers in question sails faster than 18 kn).
@@ -431,7 +432,7 @@ def _area_fields(item: dict[str, Any], where: str, table: str, base: Path) -> di
                               "of a GeoJSON file, in quotes")
         geometry = read_geojson(_beside(Path(raw), base), f"{where}: {table}")
     elif "polygon" in item:
-        from ais.places import polygon_of
+        from ais.geography.places import polygon_of
 
         geometry = polygon_of(item["polygon"], f"{where}: {table}")
         item["polygon"] = tuple(geometry.exterior.coords)[:-1]

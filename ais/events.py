@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 
 from ais.config import Config
-from ais.geo import watch_area
-from ais.ports import nearest_port
+from ais.geography.geo import watch_area
+from ais.geography.ports import nearest_port
 
 EVENT_TYPES = ("loitering", "dark_period", "meetup", "identity_change", "port_call",
                "dark_meetup")

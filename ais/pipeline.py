@@ -17,19 +17,26 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ais import anchorages as anch
-from ais import gear as fishing_gear
-from ais import land, ports, reachable, routes, scoring, stopping, waits
 from ais.config import Config
 from ais.db import connect
-from ais.detectors import REGISTRY, needs, uses_forest
+from ais.detectors import REGISTRY, needs, reachable, uses_forest
 from ais.errors import ExitCode, ModelError
 from ais.events import annotate_places
-from ais.explain import reasons, unusual_features
-from ais.identity import flag_of
-from ais.ingest import CleaningReport, count_rows, ingest
-from ais.mmsi import flag_label, irregularity
-from ais.nightly import (
+from ais.geography import anchorages as anch
+from ais.geography import land, ports
+from ais.inputs.identity import flag_of
+from ais.inputs.ingest import CleaningReport, count_rows, ingest
+from ais.inputs.mmsi import flag_label, irregularity
+from ais.judging import scoring, waits
+from ais.judging.explain import reasons, unusual_features
+from ais.judging.surprises import (
+    WARNING,
+    baseline_kind,
+    synthetic_baseline_note,
+    watch_area_warning,
+)
+from ais.nightly import routes
+from ais.nightly.carry import (
     EVENT_PING_COLUMNS,
     carry_out,
     combine,
@@ -38,10 +45,11 @@ from ais.nightly import (
     night_of,
     reconcile,
 )
-from ais.output import format_events, write_csv
-from ais.state import CarryConfig, Night, State
-from ais.surprises import WARNING, baseline_kind, synthetic_baseline_note, watch_area_warning
-from ais.tracks import build_tracks
+from ais.nightly.state import CarryConfig, Night, State
+from ais.runtime import stopping
+from ais.tracking import gear as fishing_gear
+from ais.tracking.tracks import build_tracks
+from ais.views.output import format_events, write_csv
 
 #: The shipped default models (inside the installed package, or models/ of a checkout).
 DEFAULT_MODELS = scoring.default_models_dir()
@@ -50,7 +58,7 @@ FEATURES = {t: tuple(m.FEATURES) for t, m in REGISTRY.items() if uses_forest(t)}
 FROM_TRACKS = tuple(t for t in REGISTRY if not needs(t))
 PAIRED = tuple(t for t in REGISTRY if needs(t))
 #: Added to a dark period's calibrated score when a DPRK (or configured) port was reachable
-#: during its silence (:mod:`ais.reachable`): a documented nudge up the ranking.
+#: during its silence (:mod:`ais.detectors.reachable`): a documented nudge up the ranking.
 DPRK_REACHABLE_BONUS = 0.1
 
 
@@ -122,11 +130,11 @@ class Detected:
     report: CleaningReport
     tracks: pd.DataFrame
     candidates: dict[str, pd.DataFrame]
-    #: per MMSI spoofing signs (see ais.land.vessel_signals)
+    #: per MMSI spoofing signs (see ais.geography.land.vessel_signals)
     signals: pd.DataFrame | None = None
     #: anchorages used: those given (stored beside the models) and those learned here
     anchorages: pd.DataFrame | None = None
-    #: fishing gear and buoys set aside (mmsi, why; see ais.gear)
+    #: fishing gear and buoys set aside (mmsi, why; see ais.tracking.gear)
     gear: pd.DataFrame | None = None
 
 
@@ -148,8 +156,9 @@ def detect_pings(pings: pd.DataFrame, report: CleaningReport, cfg: Config,
     The detectors and the spoofing signs are independent pure functions of the tracks; they
     run on ``workers`` threads (numpy and DuckDB release the GIL, so two cores both work).
     Each stage's seconds are its own wall time, so on two threads they overlap.
-    Anchorages learned from ``tracks`` join the ``anchorages`` given (:mod:`ais.anchorages`);
-    every candidate then meets the checks of :mod:`ais.waits` (ports of the table, learned
+    Anchorages learned from ``tracks`` join the ``anchorages`` given
+    (:mod:`ais.geography.anchorages`);
+    every candidate then meets the checks of :mod:`ais.judging.waits` (ports of the table, learned
     anchorages, navigational status, shore, vessel roles).
     """
     timings = timings or Timings()
@@ -159,7 +168,7 @@ def detect_pings(pings: pd.DataFrame, report: CleaningReport, cfg: Config,
 
     def run(name: str) -> tuple[object, float]:
         t0 = time.perf_counter()
-        if name == "signals":  # and the fishing gear to set aside (ais.gear)
+        if name == "signals":  # and the fishing gear to set aside (ais.tracking.gear)
             return ((land.vessel_signals(tracks, cfg), fishing_gear.find(tracks)),
                     time.perf_counter() - t0)
         found = annotate_places(REGISTRY[name].detect(tracks, cfg), cfg)
@@ -447,7 +456,7 @@ def run_scan(paths: Sequence[str | Path], output: str | Path, cfg: Config,
     """The nightly scan: detect, score against the models, write the CSV atomically.
 
     ``pushdown``: read only the rows inside ``cfg.clean.since``/``until`` (not counting the
-    others); used to scan a long input one day at a time (:mod:`ais.byday`).
+    others); used to scan a long input one day at a time (:mod:`ais.nightly.byday`).
 
     With a ``state``, the scan starts from the pings the previous night carried over, gives
     continuing events their earlier ids, leaves out events reported on an earlier night that

@@ -26,7 +26,7 @@ import pandas as pd
 
 from ais.config import Config
 from ais.detectors import meetup
-from ais.tracks import build_tracks
+from ais.tracking.tracks import build_tracks
 
 M_PER_DEG = 111_195.0
 TIDE_S = 12.42 * 3600.0

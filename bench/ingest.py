@@ -2,7 +2,7 @@
 
     python bench/ingest.py --rows 1e6 1e7
 
-Generates (and caches under --cache) a Parquet file of N plain pings with ais.synth, then
+Generates (and caches under --cache) a Parquet file of N plain pings with ais.synth.world, then
 times ingest and build_tracks in a fresh process per size and prints rows/s and peak RSS.
 """
 
@@ -18,8 +18,8 @@ from pathlib import Path
 
 
 def _child(path: str) -> None:
-    from ais.ingest import ingest
-    from ais.tracks import build_tracks
+    from ais.inputs.ingest import ingest
+    from ais.tracking.tracks import build_tracks
 
     t0 = time.perf_counter()
     ingested = ingest([path])
@@ -38,7 +38,7 @@ def _write_days(n: int, path: Path, per_day: int = 1_000_000) -> None:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from ais.synth import generate_pings
+    from ais.synth.world import generate_pings
 
     writer = None
     day = 0

@@ -4,7 +4,8 @@
 
 Writes the Parquet file's pings as a gzipped NMEA 4.0 log (tests/formats.py: a type 1 per
 ping, a two-sentence type 5 at each identity change and every 6 minutes, the receive time in
-the tag block), decodes it with ais.readers.nmea (messages/s), converts it with `ais convert`,
+the tag block), decodes it with ais.inputs.readers.nmea (messages/s), converts it with `ais
+convert`,
 and compares the flagged events (everywhere) of the original and the converted file.
 """
 
@@ -44,8 +45,8 @@ def main() -> None:
                         help="measure decoding and convert only, no scans")
     args = parser.parse_args()
 
-    from ais.readers.convert import convert
-    from ais.readers.nmea import read_nmea
+    from ais.inputs.readers.convert import convert
+    from ais.inputs.readers.nmea import read_nmea
     from tests.formats import write_nmea
 
     work = args.workdir or Path(tempfile.mkdtemp(prefix="ais-nmea-bench-"))

@@ -14,11 +14,11 @@ import argparse
 import pandas as pd
 
 from ais.config import Config
-from ais.evaluate import match
 from ais.events import EVENT_TYPES
-from ais.ingest import ingest_frame
+from ais.inputs.ingest import ingest_frame
+from ais.judging.evaluate import match
 from ais.pipeline import detect_pings
-from ais.synth import generate
+from ais.synth.world import generate
 
 
 def recall(seed: int, days: int, events_per_type: int) -> pd.DataFrame:

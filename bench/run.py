@@ -7,11 +7,11 @@
 ``--shape default`` (the default) is plain traffic of ~1 k vessels, 1 M pings a day over as
 many days as it takes; ``--shape dense-day`` is ONE day from ~1 k vessels per million pings
 (55 % in transit, 30 % anchored in ~40 anchorages, 13 % slow, 2 % ship-to-ship pairs, one
-in ten dark for hours) in reception order (:mod:`ais.synth_dense`). Every run prints its peak
+in ten dark for hours) in reception order (:mod:`ais.synth.dense`). Every run prints its peak
 RSS in bytes per ping (``B/ping``): the target is <= 300 at 10 M on both shapes.
 ``--everywhere`` and ``--no-state`` are passed to ``ais scan``.
 
-For each size the script generates plain synthetic traffic with ``ais.synth.generate_pings``
+For each size the script generates plain synthetic traffic with ``ais.synth.world.generate_pings``
 (one day of the same fleet per million pings, written day by day and cached under
 ``--cache``), runs ``ais scan FILE -o OUT --timings`` in a fresh process ``--repeat`` times as
 a user would, and prints the medians: wall seconds, pings/s, peak RSS of the scan process and
@@ -63,7 +63,7 @@ def _day(i: int) -> str:
 def _day_table(rows: int, day: int):
     import pyarrow as pa
 
-    from ais.synth import generate_pings
+    from ais.synth.world import generate_pings
 
     return pa.Table.from_pandas(generate_pings(rows, seed=7, start=_day(day)),
                                 preserve_index=False)
@@ -99,7 +99,7 @@ def single_file(n: int, cache: Path) -> Path:
 
 
 def dense_file(n: int, cache: Path) -> Path:
-    """``n`` pings of one dense day (:func:`ais.synth_dense.dense_day`) in one Parquet file,
+    """``n`` pings of one dense day (:func:`ais.synth.dense.dense_day`) in one Parquet file,
     built in a child process so the generator's arrays never sit in this one."""
     def build(tmp: Path) -> None:
         subprocess.run([sys.executable, __file__, "--dense-child", str(n), str(tmp)],
@@ -112,7 +112,7 @@ def dense_child(n: int, path: str) -> None:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from ais.synth_dense import dense_day
+    from ais.synth.dense import dense_day
 
     table = pa.Table.from_pandas(dense_day(n), preserve_index=False)
     pq.write_table(table, path, row_group_size=1_000_000)

@@ -56,8 +56,8 @@ def ping_frame(rows: list[tuple], columns: tuple[str, ...] = ("mmsi", "timestamp
 def tracks_of(*parts) -> pd.DataFrame:
     """Tracks (as the detectors see them) from synth vessels, scenarios or ping frames,
     cleaned by the same code as real files."""
-    from ais.ingest import ingest_frame
-    from ais.tracks import build_tracks
+    from ais.inputs.ingest import ingest_frame
+    from ais.tracking.tracks import build_tracks
 
     frames = [p if isinstance(p, pd.DataFrame) else p.pings() for p in parts]
     return build_tracks(ingest_frame(pd.concat(frames, ignore_index=True)).pings)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from ais.config import Config
-from ais.scoring import Models
+from ais.judging.scoring import Models
 
 from .conftest import FIXTURES
 
@@ -33,7 +33,7 @@ class Flagged:
 @functools.cache
 def nampo_flagged() -> Flagged:
     from ais import pipeline
-    from ais.triage import event_pings
+    from ais.views.triage import event_pings
 
     cfg = Config()
     detected = pipeline.detect([FIXTURES / "nampo_day.parquet"], cfg)

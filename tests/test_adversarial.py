@@ -10,10 +10,10 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from ais import land
 from ais.cli import main
 from ais.config import Config
-from ais.synth import Scenario
+from ais.geography import land
+from ais.synth.world import Scenario
 
 from .conftest import FIXTURES, write_parquet
 
@@ -156,8 +156,8 @@ def test_teleporting_positions_are_counted_and_do_not_flood(tmp_path):
 
 
 def _signals(pings: pd.DataFrame) -> pd.DataFrame:
-    from ais.ingest import ingest_frame
-    from ais.tracks import build_tracks
+    from ais.inputs.ingest import ingest_frame
+    from ais.tracking.tracks import build_tracks
 
     tracks = build_tracks(ingest_frame(pings).pings)
     return land.vessel_signals(tracks, Config()).set_index("mmsi")

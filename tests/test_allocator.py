@@ -1,4 +1,4 @@
-"""The batch process tuning (ais.allocator): applied on glibc Linux, harmless elsewhere, and
+"""The batch process tuning (ais.runtime.allocator): applied on glibc Linux, harmless elsewhere, and
 the same one for scan and train."""
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ import numpy as np
 import pyarrow as pa
 from click.testing import CliRunner
 
-from ais import allocator
-from ais.allocator import keep_freed_memory
 from ais.cli import main
+from ais.runtime import allocator
+from ais.runtime.allocator import keep_freed_memory
 
 from .conftest import FIXTURES
 
@@ -35,7 +35,7 @@ def test_one_call_tunes_the_whole_process():
     """In a process of its own: the tuning changes process-wide settings for good."""
     probe = ("import gc, json, sys, pyarrow as pa\n"
              "before = sys.getswitchinterval()\n"
-             "from ais.allocator import tune_batch_process\n"
+             "from ais.runtime.allocator import tune_batch_process\n"
              "tune_batch_process()\n"
              "pool = pa.default_memory_pool().backend_name\n"
              "print(json.dumps([before, sys.getswitchinterval(), gc.get_threshold()[0],\n"

@@ -14,7 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 from ais.cli import main
-from ais.output import CSV_COLUMNS
+from ais.views.output import CSV_COLUMNS
 
 from .badinput import CORPUS, MMSI, N, base, write_all, write_table
 from .conftest import FIXTURES
@@ -77,7 +77,7 @@ def test_bad_rows_are_dropped_counted_by_reason_and_the_scan_finishes(tmp_path, 
 
 
 def test_time_zones_are_converted_to_utc_and_naive_times_are_utc(tmp_path):
-    from ais.ingest import ingest
+    from ais.inputs.ingest import ingest
 
     [path] = write_all(tmp_path, ["timestamps_1970_2100_zones"]).values()
     times = ingest([path]).pings["timestamp"]
@@ -87,7 +87,7 @@ def test_time_zones_are_converted_to_utc_and_naive_times_are_utc(tmp_path):
 
 
 def test_epoch_timestamps_in_any_unit_read_the_same(tmp_path):
-    from ais.ingest import ingest
+    from ais.inputs.ingest import ingest
 
     paths = write_all(tmp_path, ["epoch_seconds", "epoch_milliseconds", "epoch_microseconds",
                                  "epoch_nanoseconds"])
@@ -97,7 +97,7 @@ def test_epoch_timestamps_in_any_unit_read_the_same(tmp_path):
 
 
 def test_invalid_utf8_is_repaired_said_and_control_characters_removed(tmp_path):
-    from ais.ingest import ingest
+    from ais.inputs.ingest import ingest
 
     [path] = write_all(tmp_path, ["non_utf8_and_control_characters"]).values()
     result = scan(path, "-o", tmp_path / "f.csv")

@@ -10,9 +10,9 @@ import pytest
 from click.testing import CliRunner
 
 from ais.cli import main
-from ais.output import CSV_COLUMNS
-from ais.scoring import MODEL_FILE
-from ais.state import State
+from ais.judging.scoring import MODEL_FILE
+from ais.nightly.state import State
+from ais.views.output import CSV_COLUMNS
 
 from .conftest import FIXTURES, write_parquet
 

@@ -18,8 +18,8 @@ from hypothesis import strategies as st
 from ais.cli import main
 from ais.config import Config, load_config
 from ais.errors import ConfigError
-from ais.geo import watch_area
-from ais.places import DEFAULT_AREAS, DEFAULT_PLACES
+from ais.geography.geo import watch_area
+from ais.geography.places import DEFAULT_AREAS, DEFAULT_PLACES
 
 from .conftest import FIXTURES
 

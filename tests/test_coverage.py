@@ -13,8 +13,8 @@ import pytest
 
 from ais.config import Config
 from ais.detectors import dark_period, loitering, meetup
-from ais.synth import Scenario, haversine_km
-from ais.tracks import build_tracks
+from ais.synth.world import Scenario, haversine_km
+from ais.tracking.tracks import build_tracks
 from tests.conftest import tracks_of
 
 START = pd.Timestamp("2026-01-05T00:00Z")

@@ -7,11 +7,11 @@ import pandas as pd
 
 from ais.config import Config
 from ais.detectors import dark_period
-from ais.geo import destination
-from ais.ingest import ingest_frame
+from ais.detectors.reachable import reachable_ports
+from ais.geography.geo import destination
+from ais.inputs.ingest import ingest_frame
 from ais.pipeline import detect_pings
-from ais.reachable import reachable_ports
-from ais.synth import Scenario
+from ais.synth.world import Scenario
 from tests.conftest import tracks_of
 
 T0 = pd.Timestamp("2026-01-05T00:00Z")
@@ -101,8 +101,8 @@ def test_a_flagged_dark_meetup_is_ranked_explained_and_exported_with_the_silence
     import json
 
     from ais import pipeline
-    from ais.export import export
-    from ais.triage import event_pings
+    from ais.views.export import export
+    from ais.views.triage import event_pings
 
     cfg = Config()
     detected = detect_pings(ingest_frame(world(silent_km=30).pings()).pings, None, cfg)
@@ -125,7 +125,7 @@ def test_a_silence_of_years_lists_a_few_ports_clear_of_land_and_counts_every_por
     """A vessel silent for six years (the GFW sample spans 2014-2021) could have reached every
     port of the table: the count says so, the list names at most six, DPRK ports first, and
     the land check runs on those only (checking every pair took 33 s and 18 GB)."""
-    from ais.reachable import MAX_LISTED
+    from ais.detectors.reachable import MAX_LISTED
 
     sc = Scenario(seed=5, report_every_s=180)
     v = sc.vessel(273451236, "ANGARA 9", ship_type="cargo", start=T0, at=(40.6, 133.0))

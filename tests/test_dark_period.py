@@ -7,11 +7,11 @@ import pandas as pd
 import pytest
 
 from ais.config import Config
-from ais.coverage import window_around
 from ais.detectors import dark_period
 from ais.events import BASE_COLUMNS
-from ais.synth import Scenario
-from ais.tracks import build_tracks
+from ais.synth.world import Scenario
+from ais.tracking.coverage import window_around
+from ais.tracking.tracks import build_tracks
 from tests.conftest import GFW, MARINECADASTRE, need, ping_frame
 
 START = pd.Timestamp("2026-01-05T00:00Z")
@@ -247,7 +247,7 @@ def test_output_schema_and_features() -> None:
 
 def test_runs_sane_on_the_gfw_sample() -> None:
     # Its speed is measured by bench/run.py, not here: a timed assertion fails on a busy machine.
-    from ais.ingest import ingest
+    from ais.inputs.ingest import ingest
 
     tracks = build_tracks(ingest([need(GFW)]).pings)
     ev = dark_period.detect(tracks, Config())
@@ -265,7 +265,7 @@ def test_runs_sane_on_the_gfw_sample() -> None:
 def test_the_marinecadastre_sample_is_a_hole_in_the_data_not_hundreds_of_dark_ships() -> None:
     """25 minutes of a day plus a few hundred reports near midnight: every vessel looks silent
     for 23 h while a few others 'kept reporting'. Nothing passes the rule (681 rows did)."""
-    from ais.ingest import ingest
+    from ais.inputs.ingest import ingest
 
     tracks = build_tracks(ingest([need(MARINECADASTRE)]).pings)
     ev = dark_period.detect(tracks, Config(everywhere=True))

@@ -6,16 +6,16 @@ import pandas as pd
 import pytest
 
 from ais.config import Config
-from ais.evaluate import match
 from ais.events import EVENT_TYPES
-from ais.ingest import ingest_frame
+from ais.inputs.ingest import ingest_frame
+from ais.judging.evaluate import match
 from ais.pipeline import detect_pings
-from ais.synth import generate
+from ais.synth.world import generate
 
 LOOK_ALIKE_OF = {
     "anchorage_wait": "loitering", "berth_stay": "loitering", "fishing": "meetup",
     "tug_alongside": "meetup", "reception_hole": "dark_period", "padded_name": "identity_change",
-    # foreign-data look-alikes (ais.synth_coverage)
+    # foreign-data look-alikes (ais.synth.coverage)
     "edge_crossing": "dark_period", "satellite_gap": "dark_period",
     "receiver_hole": "dark_period", "harbour_night": "dark_period",
     "sparse_reporter": "dark_period",

@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ais.explain import unusual_features
-from ais.scoring import fit_type
+from ais.judging.explain import unusual_features
+from ais.judging.scoring import fit_type
 
 FEATURES = ("in_port", "duration_h")
 

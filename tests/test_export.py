@@ -12,8 +12,8 @@ import pandas as pd
 import pyogrio
 import pytest
 
-from ais.export import GX_NS, KML_NS, export
-from ais.output import CSV_COLUMNS, EXTRA_COLUMNS, write_csv
+from ais.views.export import GX_NS, KML_NS, export
+from ais.views.output import CSV_COLUMNS, EXTRA_COLUMNS, write_csv
 
 from .flagged_events import nampo_flagged
 

@@ -21,7 +21,7 @@ import pytest
 from click.testing import CliRunner
 
 from ais.cli import main
-from ais.state import State
+from ais.nightly.state import State
 
 from .conftest import FIXTURES
 
@@ -166,7 +166,7 @@ def test_a_really_full_disk_fails_clearly_and_the_next_run_completes(tmp_path, r
 def test_disk_full_while_saving_models_keeps_the_previous_models(tmp_path, monkeypatch):
     import skops.io as sio
 
-    from ais.scoring import MODEL_FILE
+    from ais.judging.scoring import MODEL_FILE
 
     models = tmp_path / "models"
     assert CliRunner().invoke(main, ["train", str(QUICK), "--models", str(models),

@@ -1,11 +1,11 @@
-"""Vectorised geometry (ais.geo)."""
+"""Vectorised geometry (ais.geography.geo)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from ais.geo import KM_PER_DEG, consecutive_km, destination, haversine_km
+from ais.geography.geo import KM_PER_DEG, consecutive_km, destination, haversine_km
 
 
 @pytest.mark.parametrize("n", [0, 1, 2, 7, 1000])
@@ -29,8 +29,8 @@ def test_a_destination_lies_at_its_distance_and_heading_north_moves_along_a_meri
 
 
 def test_destination_agrees_with_the_synthetic_worlds_scalar_copy():
-    """ais.synth keeps a scalar copy for its generator; both say the same place."""
-    from ais.synth import _destination
+    """ais.synth.world keeps a scalar copy for its generator; both say the same place."""
+    from ais.synth.world import _destination
 
     for lat, lon, bearing, km in [(38.7, 125.2, 45.0, 12.0), (42.2, 130.3, 270.0, 0.4),
                                   (-33.9, 179.9, 90.0, 50.0)]:

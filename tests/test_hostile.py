@@ -23,8 +23,8 @@ from click.testing import CliRunner
 
 from ais.cli import main
 from ais.errors import InputError
-from ais.ingest import ingest
-from ais.state import MARKER_TABLE, SCHEMA_VERSION, State, StateError
+from ais.inputs.ingest import ingest
+from ais.nightly.state import MARKER_TABLE, SCHEMA_VERSION, State, StateError
 
 from .conftest import FIXTURES
 
@@ -308,7 +308,7 @@ def test_a_state_from_a_newer_version_is_refused(tmp_path):
 
 @pytest.fixture(scope="module")
 def big_input(tmp_path_factory) -> Path:
-    from ais.synth import generate_pings
+    from ais.synth.world import generate_pings
 
     path = tmp_path_factory.mktemp("big") / "big.parquet"
     write(path, generate_pings(2_000_000, seed=7))
@@ -384,9 +384,10 @@ def test_a_signal_that_lands_inside_a_duckdb_query_still_ends_as_stopped(tmp_pat
 # ---------------------------------------------------------------- the memory limit
 
 def test_the_memory_limit_reaches_the_detector_threads(monkeypatch):
-    from ais import land, pipeline
+    from ais import pipeline
     from ais.db import connect, memory_limit
-    from ais.ingest import ingest_frame
+    from ais.geography import land
+    from ais.inputs.ingest import ingest_frame
 
     seen = []
     real = land.vessel_signals
@@ -452,7 +453,7 @@ from hypothesis import strategies as st  # noqa: E402
        dropped=st.sets(st.sampled_from(sorted(BASE_COLUMNS))))
 def test_no_arrow_type_in_any_column_raises_anything_but_our_errors(tmp_path, types, dropped):
     from ais.errors import AisError
-    from ais.tracks import build_tracks
+    from ais.tracking.tracks import build_tracks
 
     table = pa.table({c: as_type(v, types[c]) for c, v in BASE_COLUMNS.items()
                       if c not in dropped})
@@ -472,7 +473,7 @@ def test_no_arrow_type_in_any_column_raises_anything_but_our_errors(tmp_path, ty
 # ---------------------------------------------------------------- peak memory under the limit
 
 def _many_vessels(folder: Path) -> Path:
-    from ais.synth import generate_pings
+    from ais.synth.world import generate_pings
 
     return write(folder / "fleet.parquet", generate_pings(3_000_000, seed=11))
 
@@ -494,7 +495,7 @@ def _many_files(folder: Path) -> Path:
 
 
 def _days_beyond_the_limit(folder: Path) -> Path:
-    from ais.synth import generate_pings
+    from ais.synth.world import generate_pings
 
     for day in range(6):  # 1.8 M pings: about 1.04 GB in one scan, over 1GB: by day
         # the same fleet every day, as nightly files are (a new fleet each day would carry
@@ -527,17 +528,17 @@ def test_a_scans_peak_memory_stays_under_the_memory_limit(tmp_path, make, limit)
 
 
 def test_the_memory_limit_reaches_the_state_connection(tmp_path, monkeypatch):
-    import ais.state
+    import ais.nightly.state
 
     seen = []
-    real = ais.state.connect
+    real = ais.nightly.state.connect
 
     def connect(*args, **kwargs):
         con = real(*args, **kwargs)
         seen.append(con.execute("SELECT current_setting('memory_limit')").fetchone()[0])
         return con
 
-    monkeypatch.setattr(ais.state, "connect", connect)
+    monkeypatch.setattr(ais.nightly.state, "connect", connect)
     result = run("scan", QUICK, "-o", tmp_path / "f.csv", "--memory-limit", "300MB", "-q")
     assert result.exit_code == 0, result.output
     assert seen == ["286.1 MiB"]

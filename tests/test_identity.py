@@ -1,4 +1,4 @@
-"""Scenario tests for ais.identity: names, IMO numbers, MID table and flags."""
+"""Scenario tests for ais.inputs.identity: names, IMO numbers, MID table and flags."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ais.identity import (
+from ais.inputs.identity import (
     DPRK_MID,
     FLAGS_OF_CONVENIENCE,
     flag_of,

@@ -6,9 +6,9 @@ import pytest
 
 from ais.config import Config
 from ais.detectors import identity_change
-from ais.ingest import ingest
-from ais.synth import vessel
-from ais.tracks import build_tracks
+from ais.inputs.ingest import ingest
+from ais.synth.world import vessel
+from ais.tracking.tracks import build_tracks
 
 from .conftest import GFW, need, tracks_of
 

@@ -10,9 +10,9 @@ import pytest
 
 from ais.config import Config
 from ais.detectors import identity_change
-from ais.ingest import ingest, ingest_frame
-from ais.mmsi import flag_label
-from ais.synth import vessel
+from ais.inputs.ingest import ingest, ingest_frame
+from ais.inputs.mmsi import flag_label
+from ais.synth.world import vessel
 
 from .conftest import tracks_of, write_parquet
 
@@ -195,7 +195,7 @@ def test_two_mmsis_of_one_yacht_reporting_together_are_one_hull_not_a_handover()
 def fleet_with_gear() -> tuple[pd.DataFrame, list[int]]:
     """A trawler drifting at sea beside three of its net buoys all day: a battery-level name
     that changes every few hours, an ITU 98MID gear MMSI, and a tiny class-B hull."""
-    from ais.synth import Scenario
+    from ais.synth.world import Scenario
 
     sc = Scenario(seed=15, report_every_s=300)
     start = pd.Timestamp("2026-01-05T00:00Z")
@@ -253,7 +253,7 @@ def test_a_class_a_and_a_class_b_set_of_one_moored_yacht_are_one_hull():
 
 def test_no_row_of_any_type_ends_before_it_starts(tmp_path):
     from ais.pipeline import run_scan
-    from ais.synth import generate
+    from ais.synth.world import generate
 
     pings, _ = generate(4415, days=1, n_background=30, events_per_type=2)
     result = run_scan([write_parquet(tmp_path / "w.parquet", pings)], tmp_path / "f.csv",
@@ -299,9 +299,9 @@ def test_identity_changes_rank_by_how_rare_they_are(tmp_path):
 
 
 def test_every_true_rename_of_a_world_is_in_the_top_half_of_the_csv(tmp_path):
-    from ais.evaluate import match
+    from ais.judging.evaluate import match
     from ais.pipeline import run_scan
-    from ais.synth import generate
+    from ais.synth.world import generate
 
     pings, truth = generate(4416, days=1, n_background=40, events_per_type=3)
     result = run_scan([write_parquet(tmp_path / "w.parquet", pings)], tmp_path / "f.csv",
@@ -318,7 +318,7 @@ def test_every_true_rename_of_a_world_is_in_the_top_half_of_the_csv(tmp_path):
 # ------------------------------------------------------------------ 9. the generator
 
 def test_the_generated_world_holds_the_identity_games_with_their_truth():
-    from ais.synth import generate
+    from ais.synth.world import generate
 
     pings, truth = generate(4417, days=1, n_background=20, events_per_type=1)
     notes = truth["note"]
@@ -345,7 +345,7 @@ def test_the_generated_world_holds_the_identity_games_with_their_truth():
 ])
 def test_gear_is_told_by_its_name_only_where_it_declares_no_vessel_type(name, ship_type,
                                                                         is_gear):
-    from ais import gear
+    from ais.tracking import gear
 
     v = vessel(412700001, name, ship_type=ship_type, at=SEA, report_every_s=300)
     v.drift(hours=3, speed_kn=0.3)

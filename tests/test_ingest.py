@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from ais.errors import InputError
-from ais.ingest import DROP_REASONS, ingest, sort_order
+from ais.inputs.ingest import DROP_REASONS, ingest, sort_order
 
 from .conftest import GFW, MARINECADASTRE, need, write_parquet
 

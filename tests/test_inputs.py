@@ -15,9 +15,9 @@ from pyais import encode_dict
 from ais.cli import main
 from ais.config import Config
 from ais.errors import InputError
-from ais.ingest import ingest
-from ais.readers.nmea import decode_lines
-from ais.synth import vessel
+from ais.inputs.ingest import ingest
+from ais.inputs.readers.nmea import decode_lines
+from ais.synth.world import vessel
 
 from .conftest import FIXTURES, MARINECADASTRE, need, write_parquet
 from .formats import (
@@ -345,8 +345,8 @@ def test_a_failed_convert_leaves_the_previous_file(tmp_path):
 def test_row_counts_of_csv_and_nmea_inputs_decide_the_by_day_split(quick_formats):
     """The memory check before a scan (`too_big_for_one_scan`) counts CSV and NMEA rows too,
     from the Parquet file each is parsed into once (which the scan then reads)."""
-    from ais.byday import too_big_for_one_scan
-    from ais.ingest import count_rows
+    from ais.inputs.ingest import count_rows
+    from ais.nightly.byday import too_big_for_one_scan
 
     inputs = [quick_formats["dma_csv"], quick_formats["nmea_gz"]]
     assert count_rows(inputs) == 2 * len(pd.read_parquet(QUICK))

@@ -6,10 +6,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ais import land
 from ais.config import Config
-from ais.geo import watch_area
-from ais.places import WatchArea
+from ais.geography import land
+from ais.geography.geo import watch_area
+from ais.geography.places import WatchArea
 
 AREAS = {
     "default (Nampo, Najin)": Config().areas,

@@ -10,8 +10,8 @@ from hypothesis import strategies as st
 
 from ais.config import Config, LoiteringConfig
 from ais.detectors import loitering
-from ais.places import NAMPO_ANCHORAGE_S, NAMPO_PORT
-from ais.synth import vessel
+from ais.geography.places import NAMPO_ANCHORAGE_S, NAMPO_PORT
+from ais.synth.world import vessel
 
 from .conftest import tracks_of
 
@@ -170,8 +170,8 @@ def test_slow_pings_in_blocks_of_whole_vessels_equal_one_pass():
     """Blocks of a few vessels give the same slow pings and run ids as the whole frame."""
     from pathlib import Path
 
-    from ais.ingest import ingest
-    from ais.tracks import build_tracks
+    from ais.inputs.ingest import ingest
+    from ais.tracking.tracks import build_tracks
 
     fixture = Path(__file__).resolve().parents[1] / "fixtures" / "nampo_day.parquet"
     tracks = build_tracks(ingest([fixture]).pings)

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ais.maps import event_map
+from ais.views.maps import event_map
 
 from .flagged_events import nampo_flagged
 
@@ -112,7 +112,7 @@ def _event_at(pings: pd.DataFrame, event_type: str = "loitering") -> pd.Series:
 
 
 def _out_and_back(at: tuple[float, float], to: tuple[float, float]) -> pd.DataFrame:
-    from ais.synth import vessel
+    from ais.synth.world import vessel
 
     v = vessel(441000001, "OUT AND BACK", at=at, report_every_s=120).sail(to, hours=8) \
         .sail(at, hours=8)
@@ -130,7 +130,7 @@ def test_a_map_by_the_korean_coast_shades_land_and_one_at_open_sea_none():
 
 
 def test_axes_read_degrees_east_west_north_south():
-    from ais.maps import _DegreeFormatter
+    from ais.views.maps import _DegreeFormatter
 
     lon = _DegreeFormatter("x").format_ticks([-100.6, -100.4, -100.2])
     lat = _DegreeFormatter("y").format_ticks([-33.9, 38.6, 38.7])
@@ -173,7 +173,7 @@ def test_gap_labels_at_the_same_place_do_not_overlap():
     from matplotlib.figure import Figure
     from matplotlib.text import Text
 
-    from ais.maps import _place_labels
+    from ais.views.maps import _place_labels
 
     fig = Figure(figsize=(6, 4))
     FigureCanvasAgg(fig)
@@ -191,7 +191,7 @@ def test_gap_labels_at_the_same_place_do_not_overlap():
 def test_map_places_are_the_ports_and_anchorages_in_the_view(flagged):
     import dataclasses
 
-    from ais.maps import map_places
+    from ais.views.maps import map_places
 
     view = (125.0, 125.6, 38.5, 38.9, 87.0)  # Nampo and the Taedong estuary
     places = map_places(flagged.cfg, view)

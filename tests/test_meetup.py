@@ -1,6 +1,6 @@
 """Meetup detector: named scenarios with known answers.
 
-Two kinds of input: :mod:`ais.synth` scenarios (realistic approach, drift and departure) and
+Two kinds of input: :mod:`ais.synth.world` scenarios (realistic approach, drift and departure) and
 tiny hand-made frames (:func:`ship`) where exact times matter (thresholds, gaps).
 """
 
@@ -16,8 +16,8 @@ from ais.config import Config
 from ais.db import connect
 from ais.detectors import meetup
 from ais.events import BASE_COLUMNS
-from ais.synth import Scenario
-from ais.tracks import build_tracks
+from ais.synth.world import Scenario
+from ais.tracking.tracks import build_tracks
 
 CFG = Config()
 AT_SEA = (38.60, 124.90)  # ~43 km west of Nampo, ~20 km from Sok-to, no anchorage nearby

@@ -14,8 +14,8 @@ import pytest
 from click.testing import CliRunner
 
 from ais.cli import main
-from ais.state import State
-from ais.synth import Scenario
+from ais.nightly.state import State
+from ais.synth.world import Scenario
 from tests.conftest import GFW, need, write_parquet
 
 DAY1 = pd.Timestamp("2026-01-05T00:00Z")
@@ -228,7 +228,7 @@ def test_second_scan_on_a_held_state_exits_4(nights, tmp_path) -> None:
     import sys
 
     holder = subprocess.Popen([sys.executable, "-c", (
-        "import sys, time; from ais.state import State; s = State.open(sys.argv[1]); "
+        "import sys, time; from ais.nightly.state import State; s = State.open(sys.argv[1]); "
         "print('held', flush=True); time.sleep(30)"), str(state)], stdout=subprocess.PIPE,
         text=True)
     try:
@@ -323,8 +323,8 @@ def test_night_report_marks_continuing_events(two_nights) -> None:
 
 
 def test_carry_is_each_vessels_recent_reporting_and_unfinished_events() -> None:
-    from ais.nightly import carry_out
-    from ais.state import CarryConfig, Night
+    from ais.nightly.carry import carry_out
+    from ais.nightly.state import CarryConfig, Night
     from tests.conftest import ping_frame, tracks_of
 
     loiterer, stopped, silent = 412345671, 412345672, 412345673
@@ -361,8 +361,8 @@ def test_an_unflagged_vessels_unfinished_candidate_carries_its_start_and_thinned
     since its candidate began, the other its last 3 h whole and, before that, one ping
     two pings every 30 minutes from its candidate's start (so tomorrow it starts at the
     same time)."""
-    from ais.nightly import carry_out
-    from ais.state import CarryConfig, Night
+    from ais.nightly.carry import carry_out
+    from ais.nightly.state import CarryConfig, Night
     from tests.conftest import ping_frame, tracks_of
 
     flagged_ship, anchored = 412345671, 412345672
@@ -410,7 +410,7 @@ def test_a_night_without_usable_pings_is_logged_and_changes_nothing(nights, tmp_
 
 
 def test_stored_event_pings_are_thinned_but_keep_both_sides_of_a_gap() -> None:
-    from ais.nightly import thin_pings
+    from ais.nightly.carry import thin_pings
 
     times = [DAY1 + pd.Timedelta(seconds=10 * i) for i in range(360)]          # 1 h at 10 s
     times += [DAY1 + pd.Timedelta(hours=3, seconds=10 * i) for i in range(360)]  # after a gap
@@ -423,7 +423,7 @@ def test_stored_event_pings_are_thinned_but_keep_both_sides_of_a_gap() -> None:
 
 
 def test_old_carries_are_pruned(tmp_path) -> None:
-    from ais.state import Night
+    from ais.nightly.state import Night
 
     with State.open(tmp_path / "s.duckdb") as st:
         for day in (0, 5, 30):
@@ -487,7 +487,7 @@ def test_by_day_scan_of_two_days_equals_the_two_nightly_scans(nights, two_nights
 
 
 def test_by_day_reads_only_each_days_rows(nights) -> None:
-    from ais.ingest import days_with_data, ingest
+    from ais.inputs.ingest import days_with_data, ingest
 
     assert days_with_data([nights["day1"], nights["day2"]]) == [DAY1, DAY2]
     day = ingest([nights["day1"], nights["day2"]],
@@ -498,11 +498,11 @@ def test_by_day_reads_only_each_days_rows(nights) -> None:
 
 def test_an_input_too_big_for_the_memory_limit_is_scanned_day_by_day(nights, tmp_path,
                                                                       monkeypatch) -> None:
-    import ais.byday
+    import ais.nightly.byday
 
     # 4,233 rows: 25 MB > 20 MB; each day alone (about 2,100 rows, 13 MB) fits
-    monkeypatch.setattr(ais.byday, "BYTES_PER_PING", 6_000)
-    monkeypatch.setattr(ais.byday, "BASE_BYTES", 0)
+    monkeypatch.setattr(ais.nightly.byday, "BYTES_PER_PING", 6_000)
+    monkeypatch.setattr(ais.nightly.byday, "BASE_BYTES", 0)
     both = pd.concat([pd.read_parquet(nights["day1"]), pd.read_parquet(nights["day2"])])
     path = write_parquet(tmp_path / "both.parquet", both)
     by_day = CliRunner().invoke(main, ["scan", str(path), "-o", str(tmp_path / "a.csv"),
@@ -523,7 +523,7 @@ def test_an_input_too_big_for_the_memory_limit_is_scanned_day_by_day(nights, tmp
 def test_stored_event_pings_are_bounded_per_vessel_and_event_whatever_the_rate() -> None:
     """A day-long event of a 10-second feed keeps at most 2 * (100 + 1) pings per vessel,
     evenly spread, with its first and last ping, both ends of its gap and its rename."""
-    from ais.nightly import THIN_BUCKETS, thin_pings
+    from ais.nightly.carry import THIN_BUCKETS, thin_pings
 
     times = [DAY1 + pd.Timedelta(seconds=10 * i) for i in range(3600)]             # 10 h
     times += [DAY1 + pd.Timedelta(hours=12, seconds=10 * i) for i in range(4320)]  # 12 h
@@ -548,19 +548,19 @@ def test_days_too_big_for_the_memory_limit_are_scanned_in_windows_of_hours(night
     """A day that alone is over --memory-limit cannot go by day: the scan cuts it into
     windows of whole hours through the state, says so, and the dark vessel's gap across
     midnight and the loiterer's drift still come out whole, with the ids of a scan by day."""
-    import ais.byday
+    import ais.nightly.byday
 
-    monkeypatch.setattr(ais.byday, "BYTES_PER_PING", 20_000)  # a day: ~2,100 rows, 42 MB
-    monkeypatch.setattr(ais.byday, "BASE_BYTES", 0)
+    monkeypatch.setattr(ais.nightly.byday, "BYTES_PER_PING", 20_000)  # a day: ~2,100 rows, 42 MB
+    monkeypatch.setattr(ais.nightly.byday, "BASE_BYTES", 0)
     both = pd.concat([pd.read_parquet(nights["day1"]), pd.read_parquet(nights["day2"])])
     path = write_parquet(tmp_path / "both.parquet", both)
     small = CliRunner().invoke(main, ["scan", str(path), "-o", str(tmp_path / "b.csv"),
                                       "--no-state", "--memory-limit", "20MB"])
     assert small.exit_code == 0, small.output
-    from ais.ingest import rows_by_day
+    from ais.inputs.ingest import rows_by_day
 
     per_day = rows_by_day([path])
-    cuts = [ais.byday.cuts_for(int(n), "20MB") for n in per_day]
+    cuts = [ais.nightly.byday.cuts_for(int(n), "20MB") for n in per_day]
     assert min(cuts) >= 2
     assert f"scanned {sum(cuts)} windows one at a time" in small.output
     for (day, n), k in zip(per_day.items(), cuts, strict=True):

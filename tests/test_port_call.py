@@ -7,7 +7,7 @@ import pytest
 
 from ais.config import Config
 from ais.detectors import port_call
-from ais.synth import vessel
+from ais.synth.world import vessel
 from tests.conftest import tracks_of
 
 DALIAN = (38.9167, 121.65)
@@ -123,7 +123,7 @@ def test_calls_at_foreign_ports_are_rows_only_everywhere():
 
 def test_a_foreign_tanker_at_the_oil_terminal_after_a_dark_period_ranks_above_a_plain_call():
     from ais import pipeline
-    from ais.ingest import ingest_frame
+    from ais.inputs.ingest import ingest_frame
 
     plain = vessel(445987123, "KUM SAN", ship_type="cargo", start=T0, at=SEA_OFF_NAMPO,
                    report_every_s=300)

@@ -10,15 +10,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ais import anchorages, navstatus
 from ais.config import Config
-from ais.geo import haversine_km
-from ais.ingest import ingest_frame
+from ais.geography import anchorages
+from ais.geography.geo import haversine_km
+from ais.geography.ports import nearest_port, port_table
+from ais.geography.shore import distance_to_shore_km
+from ais.inputs import navstatus
+from ais.inputs.ingest import ingest_frame
 from ais.pipeline import detect_pings
-from ais.ports import nearest_port, port_table
-from ais.shore import distance_to_shore_km
-from ais.synth import vessel
-from ais.synth_ports import SPOTS
+from ais.synth.ports import SPOTS
+from ais.synth.world import vessel
 
 CFG = Config()
 SEA = (38.30, 124.60)  # open Korea Bay, ~80 km WSW of Nampo, > 20 km from land
@@ -207,7 +208,7 @@ def test_two_ships_lying_together_do_not_make_an_anchorage():
 
 
 def test_five_ships_sitting_at_a_reported_transfer_site_never_make_an_anchorage():
-    from ais.places import SOK_TO
+    from ais.geography.places import SOK_TO
     from tests.conftest import tracks_of
 
     ships = [ship(445001600 + k, near((SOK_TO.lat, SOK_TO.lon), 300 * k)).wait(
@@ -286,7 +287,7 @@ def test_ais_train_writes_the_learned_anchorages_beside_the_models(tmp_path):
 
 
 def test_transfer_at_sok_to_with_one_ship_at_anchor_is_still_a_meetup():
-    from ais.places import SOK_TO
+    from ais.geography.places import SOK_TO
 
     site = (SOK_TO.lat, SOK_TO.lon)
     tanker = ship(667001501, near(site, 0, -20_000)).sail(to=site, speed_kn=10).wait(

@@ -17,16 +17,16 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from ais import scoring
 from ais.config import Config
 from ais.detectors import REGISTRY, needs
 from ais.errors import AisError
 from ais.events import annotate_places, event_ids
-from ais.ingest import ingest, ingest_frame
-from ais.output import CSV_COLUMNS, EXTRA_COLUMNS, format_events, write_csv
+from ais.inputs.ingest import ingest, ingest_frame
+from ais.judging import scoring
 from ais.pipeline import DEFAULT_MODELS, FEATURES
-from ais.synth import Scenario
-from ais.tracks import build_tracks
+from ais.synth.world import Scenario
+from ais.tracking.tracks import build_tracks
+from ais.views.output import CSV_COLUMNS, EXTRA_COLUMNS, format_events, write_csv
 
 FEW = settings(max_examples=25, deadline=None,
                suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])

@@ -10,8 +10,8 @@ from html.parser import HTMLParser
 import pandas as pd
 import pytest
 
-from ais.output import write_csv
-from ais.report import render_report
+from ais.views.output import write_csv
+from ais.views.report import render_report
 
 from .flagged_events import nampo_flagged
 

@@ -12,7 +12,7 @@ import tempfile
 
 import pytest
 
-from ais.report import render_report
+from ais.views.report import render_report
 
 from .flagged_events import nampo_flagged
 

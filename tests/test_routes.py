@@ -6,7 +6,7 @@ import pandas as pd
 from click.testing import CliRunner
 
 from ais.cli import main
-from ais.synth import vessel
+from ais.synth.world import vessel
 from tests.conftest import write_parquet
 
 DUNAY = (42.885, 132.34)

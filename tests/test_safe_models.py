@@ -13,9 +13,9 @@ import pytest
 import skops.io as sio
 from click.testing import CliRunner
 
-from ais import scoring
 from ais.cli import main
 from ais.errors import ModelError
+from ais.judging import scoring
 from ais.pipeline import DEFAULT_MODELS, FEATURES
 
 from .conftest import FIXTURES

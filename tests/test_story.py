@@ -6,9 +6,9 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from ais.output import write_csv
-from ais.story import story_lines
-from ais.triage import as_events, event_pings
+from ais.views.output import write_csv
+from ais.views.story import story_lines
+from ais.views.triage import as_events, event_pings
 
 from .conftest import ping_frame
 from .flagged_events import nampo_flagged
@@ -158,7 +158,7 @@ def test_csv_times_and_an_open_end_read_back_as_utc_timestamps(flagged, tmp_path
 
 
 def test_a_state_without_stored_tracks_gives_a_story_and_a_map(flagged):
-    from ais.maps import event_map
+    from ais.views.maps import event_map
 
     ev = flagged.event("meetup")
     assert any(ev["reason"] in line for line in story_lines(ev, pd.DataFrame()))

@@ -14,9 +14,9 @@ from click.testing import CliRunner
 
 from ais.cli import main
 from ais.config import Config
-from ais.nightly import reconcile
-from ais.state import Night
-from ais.synth import vessel
+from ais.nightly.carry import reconcile
+from ais.nightly.state import Night
+from ais.synth.world import vessel
 
 from .conftest import FIXTURES, write_parquet
 
@@ -68,7 +68,7 @@ def test_everywhere_or_a_feed_of_the_watch_areas_gives_no_warning(gulf_of_mexico
 
 
 def test_a_ping_inside_an_area_is_found_whatever_the_rest():
-    from ais.surprises import pings_in_watch_areas
+    from ais.judging.surprises import pings_in_watch_areas
 
     cfg = Config()
     far = pd.DataFrame({"lat": [28.0] * 5, "lon": [-90.0] * 5})

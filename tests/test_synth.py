@@ -10,9 +10,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import ais.synth
-from ais.places import DEFAULT_PLACES
-from ais.synth import (
+import ais.synth.world
+from ais.geography.places import DEFAULT_PLACES
+from ais.synth.world import (
     COLUMNS,
     FIXTURES,
     TRUTH_COLUMNS,
@@ -159,7 +159,7 @@ def test_reception_hole_silences_every_vessel_inside_the_circle() -> None:
     sc = Scenario(seed=5)
     centre = (38.45, 124.50)
     for k in range(6):
-        at = ais.synth._destination(*centre, 60 * k, 5 + 4 * k)
+        at = ais.synth.world._destination(*centre, 60 * k, 5 + 4 * k)
         sc.vessel(445201000 + 7919 * k, f"V{k}", start="2026-01-05", at=at).wait(hours=10)
     sc.reception_hole(center=centre, radius_km=20, start="2026-01-05T03:00Z", hours=4)
     df = sc.pings()
@@ -249,7 +249,7 @@ def test_mmsi_change_keeps_the_imo_and_changes_the_flag_nearby(day) -> None:
 def test_identities_are_realistic(day) -> None:
     pings, _ = day
     mmsis = pings["mmsi"].drop_duplicates().astype(str)
-    # only the fleet on an unallocated MID and its buoys (ais.synth_identity) are irregular
+    # only the fleet on an unallocated MID and its buoys (ais.synth.identity) are irregular
     irregular = ~mmsis.str.fullmatch(r"[2-7]\d{8}")
     assert irregular.any() and mmsis[irregular].str.fullmatch(r"(150|98150)\d+").all()
     assert not mmsis.str.endswith("000000").any()
@@ -301,7 +301,7 @@ def test_committed_fixtures_regenerate_byte_for_byte(tmp_path: Path, stem: str) 
 
 
 def test_docstring_examples_run() -> None:
-    result = doctest.testmod(ais.synth, optionflags=doctest.ELLIPSIS)
+    result = doctest.testmod(ais.synth.world, optionflags=doctest.ELLIPSIS)
     assert result.attempted > 0 and result.failed == 0
 
 
@@ -311,11 +311,11 @@ def test_imo_check_digit_matches_a_known_number() -> None:
     assert np.isfinite(haversine_km(38.0, 125.0, 38.0, 125.0))
 
 
-# -- foreign-looking worlds (ais.synth_coverage) -----------------------------------------------
+# -- foreign-looking worlds (ais.synth.coverage) -----------------------------------------------
 
 
 def test_generated_world_is_a_regional_extract_whose_edges_vessels_cross(day) -> None:
-    from ais.synth_coverage import EXTRACT_KM
+    from ais.synth.coverage import EXTRACT_KM
 
     pings, truth = day
     lat, lon = pings["lat"].to_numpy(), pings["lon"].to_numpy()

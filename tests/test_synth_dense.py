@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ais.synth import AT_ANCHOR
-from ais.synth_dense import dense_day, kinds_of
+from ais.synth.dense import dense_day, kinds_of
+from ais.synth.world import AT_ANCHOR
 
 BENCH = Path(__file__).resolve().parents[1] / "bench" / "run.py"
 

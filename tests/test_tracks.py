@@ -10,9 +10,9 @@ import pandas as pd
 import pytest
 
 from ais.config import TrackConfig
-from ais.ingest import ingest
-from ais.tracks import build_tracks, track_summary
-from ais.trajectories import to_trajectory_collection
+from ais.inputs.ingest import ingest
+from ais.tracking.tracks import build_tracks, track_summary
+from ais.tracking.trajectories import to_trajectory_collection
 
 from .conftest import GFW, need
 

@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from ais.cli import main
-from ais.state import State
+from ais.nightly.state import State
 from tests.conftest import FIXTURES
 
 KML = "{http://www.opengis.net/kml/2.2}"

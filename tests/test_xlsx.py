@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 from openpyxl import load_workbook
 
-from ais.output import CSV_COLUMNS, EXTRA_COLUMNS, write_csv
-from ais.xlsx import write_xlsx
+from ais.views.output import CSV_COLUMNS, EXTRA_COLUMNS, write_csv
+from ais.views.xlsx import write_xlsx
 
 from .flagged_events import nampo_flagged
 

@@ -14,8 +14,8 @@ import sys
 import numpy as np
 import pandas as pd
 
-from ais import navstatus
-from ais.ports import PortIndex, port_table
+from ais.geography.ports import PortIndex, port_table
+from ais.inputs import navstatus
 
 
 def main(flagged_csv: str, positions: str) -> None:

@@ -5,7 +5,7 @@ its own ``reason(event)``), ``NEEDS`` (the types whose annotated candidates its
 ``detect(tracks, cfg, candidates)`` pairs, run after them) and ``link(events, candidates,
 cfg)`` (facts from the other types' candidates, added after every detector ran).
 
-``tracks`` is the output of :func:`ais.tracks.build_tracks` (sorted pings with ``track``,
+``tracks`` is the output of :func:`ais.tracking.tracks.build_tracks` (sorted pings with ``track``,
 ``segment``, ``gap_before_h`` and ``step_km``); the result follows :mod:`ais.events`'
 schema plus the detector's feature columns (units in their names). Detectors are pure: they
 never modify their input, read files or print.

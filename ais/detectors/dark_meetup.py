@@ -32,7 +32,7 @@ import pandas as pd
 
 from ais.config import Config
 from ais.events import conform
-from ais.geo import haversine_km
+from ais.geography.geo import haversine_km
 
 FEATURES: tuple[str, ...] = ()
 FOREST = False

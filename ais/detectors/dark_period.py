@@ -29,7 +29,7 @@ makes them hold on foreign data, a regional extract with satellite reporters in 
   near its start before kept reporting, at :data:`MIN_NEIGHBOUR_RATE_SHARE` of their report
   rate. When nearly everyone goes quiet at once, it is reception or the data, not the vessel,
 * ``reports_per_h_before >= MIN_REPORTS_PER_H`` (1/h) in the ``density_window_h`` before,
-* it happened inside the data's coverage (:mod:`ais.coverage`; the data window is an
+* it happened inside the data's coverage (:mod:`ais.tracking.coverage`; the data window is an
   argument, by default the time span and per-region convex hulls of ``tracks``): an open gap
   is not dark when the vessel was last seen within ``max(EDGE_MIN_KM, EDGE_INTERVALS``
   intervals of travel) of the edge, or was sailing (>= :data:`MOVING_KN`) on a course within
@@ -61,12 +61,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ais.config import Config
-from ais.coverage import DataWindow, bearing_deg, data_window, left_coverage, near_land
 from ais.db import EARTH_RADIUS_KM, connect
 from ais.events import conform
-from ais.geo import haversine_km
-from ais.ports import nearest_port
-from ais.tracks import epoch_us
+from ais.geography.geo import haversine_km
+from ais.geography.ports import nearest_port
+from ais.tracking.coverage import DataWindow, bearing_deg, data_window, left_coverage, near_land
+from ais.tracking.tracks import epoch_us
 
 #: Feature columns, in order (units in the names; shares are fractions 0..1; ``in_port`` is 1
 #: when the vessel went quiet inside a port radius).
@@ -464,10 +464,10 @@ def detect(tracks: pd.DataFrame, cfg: Config, window: DataWindow | None = None
     """Dark-period candidates with features and the rule verdict.
 
     Args:
-        tracks: output of :func:`ais.tracks.build_tracks`; not modified.
+        tracks: output of :func:`ais.tracking.tracks.build_tracks`; not modified.
         cfg: configuration; ``cfg.dark_period`` holds the thresholds, ``cfg.places`` the
             ports for ``distance_to_port_km``.
-        window: the data's time span and spatial extent (:func:`ais.coverage.data_window`
+        window: the data's time span and spatial extent (:func:`ais.tracking.coverage.data_window`
             of ``tracks`` when not given; a partition of a larger scan passes the whole's).
 
     Returns:

@@ -31,10 +31,10 @@ import pandas as pd
 from ais.config import Config
 from ais.db import connect
 from ais.events import conform
-from ais.geo import haversine_km
-from ais.identity import DPRK_MID, FLAGS_OF_CONVENIENCE, flag_of, imo_valid, name_distance
-from ais.names import KEY_SQL, first_broadcasts, name_edits
-from ais.names import key as name_key
+from ais.geography.geo import haversine_km
+from ais.inputs.identity import DPRK_MID, FLAGS_OF_CONVENIENCE, flag_of, imo_valid, name_distance
+from ais.inputs.names import KEY_SQL, first_broadcasts, name_edits
+from ais.inputs.names import key as name_key
 
 FEATURES: tuple[str, ...] = (
     "name_changed", "callsign_changed", "imo_changed", "mmsi_changed", "flag_changed",
@@ -76,7 +76,7 @@ def _observations(tracks: pd.DataFrame) -> pd.DataFrame:
 def _within_track(tracks: pd.DataFrame, cfg: Config) -> pd.DataFrame:
     """One row per new identity in a track, dated at its first broadcast.
 
-    Each field is read on its own (:func:`ais.names.first_broadcasts`): cut-short names are
+    Each field is read on its own (:func:`ais.inputs.names.first_broadcasts`): cut-short names are
     their full name, a consistent single report counts, a return to an earlier identity is
     a switch, not a new name. Changes of different fields within ``MERGE_FIELDS_H`` are one
     row.

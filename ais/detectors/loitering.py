@@ -4,7 +4,7 @@ Candidates are runs of pings whose centred one-hour median speed is below
 ``max_speed_kn`` (GFW: hourly mean < 2 kn; the median keeps the run's edges where the speed
 changes instead of shaving half an hour off each end, and ignores single speed spikes),
 lasting at least ``min_duration_h``, inside one track (a silence longer than ``max_gap_h``
-*and* longer than the track's own rhythm allows, :func:`ais.coverage.allowed_gap_h`: six
+*and* longer than the track's own rhythm allows, :func:`ais.tracking.coverage.allowed_gap_h`: six
 of its median intervals, at most 3 h, ends the run: that is a dark period, not loitering;
 a silence of up to 3 h after which the vessel is heard again no farther than loitering speed
 could take it does not end the run, however short its usual interval).
@@ -23,11 +23,11 @@ Features (units in the names):
 - ``mean_speed_kn`` / ``max_speed_kn``: over the run's pings.
 - ``radius_km``: largest distance of a position from the run's mean position.
 - ``distance_to_port_km``: to the nearest port of the table or the configuration
-  (:mod:`ais.ports`); ``distance_to_anchorage_km``: to the nearest configured anchorage.
+  (:mod:`ais.geography.ports`); ``distance_to_anchorage_km``: to the nearest configured anchorage.
 - ``in_port`` / ``in_anchorage``: 1 when the mean position lies within that place's radius.
 - ``night_share``: share of pings at local (solar) night.
 - ``at_anchor_share``: share of pings reporting navigational status "at anchor" or "moored"
-  (as text or as ITU codes 1 and 5, :mod:`ais.navstatus`).
+  (as text or as ITU codes 1 and 5, :mod:`ais.inputs.navstatus`).
 - ``is_service_vessel``: 1 for fishing, tug, pilot and service craft.
 """
 
@@ -37,13 +37,13 @@ import numpy as np
 import pandas as pd
 
 from ais.config import Config
-from ais.coverage import MAX_CADENCE_GAP_H, allowed_gap_h
 from ais.db import connect
 from ais.events import conform
-from ais.geo import nearest_place, night_share
-from ais.navstatus import SQL_CODE
-from ais.ports import nearest_port
-from ais.tracks import epoch_ns, track_order
+from ais.geography.geo import nearest_place, night_share
+from ais.geography.ports import nearest_port
+from ais.inputs.navstatus import SQL_CODE
+from ais.tracking.coverage import MAX_CADENCE_GAP_H, allowed_gap_h
+from ais.tracking.tracks import epoch_ns, track_order
 
 FEATURES: tuple[str, ...] = (
     "duration_h", "mean_speed_kn", "max_speed_kn", "radius_km", "distance_to_port_km",

@@ -6,7 +6,7 @@ Method (GFW's encounter definition, vectorised in DuckDB; no all-pairs compariso
    aligned to the Unix epoch, so every vessel shares the same slot instants. A slot gets a
    position only if it lies between two consecutive pings of the track less than
    ``max_interpolation_gap_h`` apart, or less than its own rhythm allows for a sparse
-   (satellite) reporter (:func:`ais.coverage.allowed_gap_h`: six of the track's median
+   (satellite) reporter (:func:`ais.tracking.coverage.allowed_gap_h`: six of the track's median
    intervals, at most 3 h; GFW interpolates only across gaps < 1 h, which would leave two
    vessels heard every 30-45 minutes with hardly a shared slot); lat, lon and SOG are
    interpolated linearly, and nothing is invented across longer silences. Only slow ping
@@ -84,13 +84,13 @@ import numpy as np
 import pandas as pd
 
 from ais.config import Config
-from ais.coverage import CADENCE_GAPS, MAX_CADENCE_GAP_H
 from ais.db import connect
 from ais.errors import InputError
 from ais.events import conform
-from ais.geo import nearest_place
-from ais.identity import DPRK_MID, flag_of
-from ais.ports import nearest_port
+from ais.geography.geo import nearest_place
+from ais.geography.ports import nearest_port
+from ais.inputs.identity import DPRK_MID, flag_of
+from ais.tracking.coverage import CADENCE_GAPS, MAX_CADENCE_GAP_H
 
 FEATURES: tuple[str, ...] = (
     "duration_h", "close_share", "median_distance_m", "min_distance_m", "median_speed_kn",
@@ -127,7 +127,7 @@ def _check(tracks: pd.DataFrame) -> None:
     missing = [c for c in REQUIRED_COLUMNS if c not in tracks.columns]
     if missing:
         raise InputError(
-            f"meetup.detect needs the output of ais.tracks.build_tracks; missing columns "
+            f"meetup.detect needs the output of ais.tracking.tracks.build_tracks; missing columns "
             f"{missing} (found {list(tracks.columns)})"
         )
 
@@ -366,7 +366,7 @@ def _vessels_sql(tracks: pd.DataFrame) -> str:
     if "vessel_class" in tracks.columns:
         vclass = most_common("vessel_class")
     elif "ship_type" in tracks.columns:
-        from ais.ingest import _VESSEL_CLASS  # same classes as ingest gives
+        from ais.inputs.ingest import _VESSEL_CLASS  # same classes as ingest gives
         vclass = most_common(_VESSEL_CLASS)
     else:
         vclass = "'unknown'"
@@ -417,7 +417,7 @@ def detect(tracks: pd.DataFrame, cfg: Config) -> pd.DataFrame:
     """Meetups of two vessels as candidate events (see the module docstring).
 
     Args:
-        tracks: output of :func:`ais.tracks.build_tracks`; not modified.
+        tracks: output of :func:`ais.tracking.tracks.build_tracks`; not modified.
         cfg: thresholds in ``cfg.meetup``, places in ``cfg.places``.
 
     Returns:

@@ -25,7 +25,8 @@ Method (vectorised over pings; loops run over calls only):
 
 Who: tugs, pilots, port service craft, vessels reporting a length under ``min_length_m`` and
 fishing boats in a port of their own flag (home-port craft; a foreign trawler in a DPRK port
-does call) never make a call (read with :func:`ais.waits.vessel_roles`, which reads any ping's type,
+does call) never make a call (read with :func:`ais.judging.waits.vessel_roles`, which reads any
+ping's type,
 status and name, so missing ship types are survived). Only calls at a DPRK port of the table
 or at a configured port (the watched ports) are rows, unless ``cfg.everywhere``.
 
@@ -46,8 +47,8 @@ import pandas as pd
 from ais.config import Config
 from ais.db import EARTH_RADIUS_KM
 from ais.events import conform
-from ais.ports import port_table
-from ais.tracks import epoch_ns
+from ais.geography.ports import port_table
+from ais.tracking.tracks import epoch_ns
 
 FEATURES: tuple[str, ...] = ()
 #: No forest: too few calls in any baseline; :func:`rule_score` scores (see the docstring).
@@ -251,8 +252,8 @@ def _roles_out(calls: pd.DataFrame, tracks: pd.DataFrame, cfg: Config) -> None:
     """``keep`` False for tugs, pilots, port service craft, short hulls, and fishing boats in
     a port of their own flag (a home port: local craft; a foreign trawler in a DPRK port is a
     call)."""
-    from ais.identity import flag_of
-    from ais.waits import vessel_roles
+    from ais.inputs.identity import flag_of
+    from ais.judging.waits import vessel_roles
 
     roles = vessel_roles(tracks, calls["mmsi"])
     role = roles.reindex(calls["mmsi"].to_numpy()).fillna("").to_numpy(object)
@@ -271,7 +272,7 @@ def _roles_out(calls: pd.DataFrame, tracks: pd.DataFrame, cfg: Config) -> None:
 def _arrays(tracks: pd.DataFrame) -> dict[str, np.ndarray]:
     """The columns used, as arrays in (mmsi, track, time) order: a shared MMSI's tracks
     interleave in the frame's (mmsi, time) order, and a visit is a run of one track."""
-    from ais.tracks import track_order
+    from ais.tracking.tracks import track_order
 
     n = len(tracks)
 

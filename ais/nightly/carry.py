@@ -1,0 +1,319 @@
+"""From one night to the next, as pure functions of frames (``ais/nightly/state.py`` stores them).
+
+- :func:`night_of`: the data window a scan covers.
+- :func:`carry_out`: the pings tomorrow needs from tonight (each vessel's recent reporting,
+  every ping of an event still going on at the end of the night).
+- :func:`reconcile`: give tonight's events the ids of the events they continue, say which are
+  new, and keep the ones that touch tonight (events wholly inside the carried pings were
+  reported on their own night).
+- :func:`identities_of`: each vessel's identities tonight, for ``ais history``.
+- :func:`kept_event_pings`: the pings of tonight's flagged events the state keeps for maps
+  and exports, thinned (:func:`thin_pings`), built a few hundred events at a time so a
+  dense night never holds every event's whole window at once.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ais.db import connect, fetch_frame
+from ais.inputs.ingest import OUTPUT_COLUMNS
+from ais.nightly.state import CarryConfig, Night
+from ais.tracking.tracks import epoch_ns
+
+EVENT_PING_COLUMNS = (
+    "mmsi", "timestamp", "lat", "lon", "sog", "cog", "heading", "name", "callsign", "imo",
+    "ship_type", "vessel_class", "track", "segment", "gap_before_h",
+)
+
+
+def night_of(pings: pd.DataFrame, since: str | None, until: str | None) -> Night | None:
+    """``--since``/``--until`` when given, else the first and last ping; None if no ping."""
+    times = pings["timestamp"] if len(pings) else pd.Series(dtype="datetime64[us, UTC]")
+    start = pd.Timestamp(since, tz="UTC") if since else (times.min() if len(times) else None)
+    end = pd.Timestamp(until, tz="UTC") if until else (times.max() if len(times) else None)
+    if start is None or end is None or pd.isna(start) or pd.isna(end):
+        return None
+    return Night(pd.Timestamp(start), pd.Timestamp(end))
+
+
+def combine(carried: pd.DataFrame, tonight: pd.DataFrame) -> pd.DataFrame:
+    """Carried pings then tonight's, sorted by (mmsi, timestamp) like ingest's output."""
+    if carried.empty:
+        return tonight
+    carried = carried[[c for c in tonight.columns if c in carried.columns]]
+    dtypes = {c: tonight[c].dtype for c in carried.columns}
+    for c, dtype in dtypes.items():
+        if isinstance(dtype, pd.CategoricalDtype):  # text: tonight's values and the carry's
+            values = pd.concat([pd.Series(dtype.categories), carried[c].dropna()])
+            dtypes[c] = pd.CategoricalDtype(np.sort(values.astype(str).unique()))
+    carried = carried.astype(dtypes)
+    both = pd.concat([carried, tonight.astype(dtypes)], ignore_index=True)
+    return both.sort_values(["mmsi", "timestamp"], kind="stable").reset_index(drop=True)
+
+
+def _ns(value: pd.Timestamp | pd.Series) -> np.ndarray | int:
+    if isinstance(value, pd.Series):
+        return epoch_ns(pd.to_datetime(value, utc=True))
+    return int(pd.Timestamp(value).as_unit("ns").value)
+
+
+def carry_out(tracks: pd.DataFrame, candidates: dict[str, pd.DataFrame], night: Night,
+              cfg: CarryConfig, identities: pd.DataFrame | None = None,
+              flagged: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Pings to carry into the next night (ingest columns, sorted by mmsi, timestamp):
+    each vessel's last ``vessel_tail_h`` of reporting and the first and last ping of each
+    identity (name, call sign, IMO) it used, unless it has been silent for more than
+    ``keep_days``, and every ping since ``event_pad_h`` before the start of an event still
+    going on at the end of the night (at most ``max_event_carry_h`` of it: a longer event
+    keeps its id and start through :func:`reconcile`). ``identities`` is
+    :func:`identities_of` the same frame, if already computed.
+
+    ``flagged``: tonight's flagged events. When given, an unfinished candidate of a vessel in
+    none of them (in a dense region: every ship at anchor, every slow fisher) carries its
+    pings older than the vessel's tail thinned to the first and the last of each
+    ``unflagged_every_s`` (both ends of every longer gap stay): its start, hence its id and
+    its duration, come out the same tomorrow, at a fraction of the pings.
+    Vectorised over the (mmsi, timestamp) order."""
+    cols = [c for c in OUTPUT_COLUMNS if c in tracks.columns]
+    if tracks.empty:
+        return tracks[cols]
+    order = None
+    mmsi = tracks["mmsi"].to_numpy()
+    ts = epoch_ns(tracks["timestamp"])
+    if len(mmsi) > 1 and ((np.diff(mmsi) < 0).any()
+                          or ((np.diff(mmsi) == 0) & (np.diff(ts) < 0)).any()):
+        order = np.lexsort((ts, mmsi))
+        mmsi, ts = mmsi[order], ts[order]
+    starts = np.flatnonzero(np.r_[True, mmsi[1:] != mmsi[:-1]])
+    counts = np.diff(np.r_[starts, len(mmsi)])
+    last = np.repeat(ts[starts + counts - 1], counts)
+    hour = 3_600_000_000_000
+    keep = ((last >= _ns(night.end) - int(cfg.keep_days * 24 * hour))
+            & (ts >= last - int(cfg.vessel_tail_h * hour)))
+
+    # each identity's first and last ping (identity history: tomorrow's names are compared
+    # with every name the vessel used lately, however long ago it last reported them)
+    ids = identities if identities is not None else identities_of(tracks)
+    anchors = np.r_[ids["first_row"].to_numpy(np.int64), ids["last_row"].to_numpy(np.int64)]
+    if order is not None:  # positions in the frame given -> positions in (mmsi, time) order
+        where = np.empty_like(order)
+        where[order] = np.arange(len(order))
+        anchors = where[anchors]
+    keep[anchors[last[anchors] >= _ns(night.end) - int(cfg.keep_days * 24 * hour)]] = True
+
+    # events still going on when the night ends: carry their vessels' pings from their start
+    pad = pd.Timedelta(hours=cfg.event_pad_h)
+    vessels, since = [], []
+    for ev in candidates.values():
+        if ev.empty:
+            continue
+        going_on = ev[ev["is_open"].astype(bool) | (ev["end_time"] >= night.end - pad)]
+        for col in ("mmsi", "other_mmsi"):
+            side = going_on[[col, "start_time"]].dropna()
+            vessels.append(side[col].astype("int64").to_numpy())
+            since.append(np.maximum(_ns(side["start_time"]) - int(cfg.event_pad_h * hour),
+                                    _ns(night.end) - int(cfg.max_event_carry_h * hour)))
+    if vessels:
+        unique = mmsi[starts]
+        first = np.full(len(unique), np.iinfo(np.int64).max)
+        v, t = np.concatenate(vessels), np.concatenate(since)
+        at = np.searchsorted(unique, v)
+        found = (at < len(unique)) & (unique[np.minimum(at, len(unique) - 1)] == v)
+        np.minimum.at(first, at[found], t[found])
+        since_event = ts >= np.repeat(first, counts)
+        if flagged is not None:
+            whole = np.isin(unique, _vessels_of(flagged))
+            every = max(int(cfg.unflagged_every_s), 1) * 1_000_000_000
+            bucket = ts // every
+            vessel_start = np.zeros(len(ts), dtype=bool)
+            vessel_start[starts] = True
+            edge = np.r_[True, (bucket[1:] != bucket[:-1]) | vessel_start[1:]]
+            edge |= np.r_[edge[1:], True]
+            since_event &= np.repeat(whole, counts) | edge
+        keep |= since_event
+    picked = np.flatnonzero(keep) if order is None else order[keep]
+    return tracks.iloc[picked][cols].reset_index(drop=True)
+
+
+def _vessels_of(events: pd.DataFrame) -> np.ndarray:
+    """The MMSIs taking part in ``events`` (``mmsi`` and ``other_mmsi``)."""
+    if events.empty:
+        return np.empty(0, dtype=np.int64)
+    both = pd.concat([pd.to_numeric(events[c], errors="coerce")
+                      for c in ("mmsi", "other_mmsi") if c in events.columns])
+    return both.dropna().astype("int64").unique()
+
+
+def reconcile(events: pd.DataFrame, reported: pd.DataFrame, night: Night) -> pd.DataFrame:
+    """Tonight's flagged events with continuing ids, ``status`` and ``first_reported``.
+
+    An event continues one first reported on an earlier night when it has the same id, or
+    the same type and vessels and overlaps it in time (within 10 minutes): it then keeps the
+    reported id and its earlier start (one to one). Events that end before tonight started
+    were judged on their own night and are left out, except identity changes no earlier night
+    reported: those needed tonight's pings to be confirmed.
+
+    ``first_reported`` of an event no earlier night reported is the night it was seen in:
+    the UTC day its start falls on, never before the scan window's start (a scan of a file
+    that begins in 2014 reports a 2021 event as first reported in 2021, not 2014).
+    """
+    if events.empty:
+        return events
+    ev = events.copy()
+    day = pd.to_datetime(ev["start_time"], utc=True).dt.floor("D")
+    ev["first_night"] = day.where(day > night.start, night.start)
+    if len(reported):
+        rep = reported.copy()
+        rep["start_time"] = pd.to_datetime(rep["start_time"], utc=True)
+        # an event still open when reported may have gone on until now
+        rep["end_time"] = pd.to_datetime(rep["end_time"], utc=True).fillna(night.end)
+        rep["first_night"] = pd.to_datetime(rep["first_night"], utc=True)
+        rep["other_key"] = pd.to_numeric(rep["other_mmsi"], errors="coerce").fillna(-1)
+        ev["other_key"] = pd.to_numeric(ev["other_mmsi"], errors="coerce").fillna(-1)
+        ev = ev.reset_index(drop=True)
+        ev["row"] = ev.index
+        pairs = ev[["row", "event_id", "event_type", "mmsi", "other_key", "start_time",
+                    "end_time"]].merge(
+            rep[["event_id", "event_type", "mmsi", "other_key", "start_time", "end_time",
+                 "first_night"]], on=["event_type", "mmsi", "other_key"], suffixes=("", "_r"))
+        # only events first reported on an earlier night can be continued: tonight's own
+        # events (a re-run) keep the ids their data gives them
+        pairs = pairs[pairs["first_night"] < night.start]
+        slack = pd.Timedelta(minutes=10)
+        same = (pairs["event_id"] == pairs["event_id_r"]) | (
+            (pairs["end_time_r"] >= pairs["start_time"] - slack)
+            & (pairs["start_time_r"] <= pairs["end_time"].fillna(night.end) + slack))
+        m = (pairs[same].sort_values(["row", "start_time_r", "event_id_r"])
+             .drop_duplicates("row").drop_duplicates("event_id_r").set_index("row"))
+        if len(m):
+            rows = m.index
+            ev.loc[rows, "event_id"] = m["event_id_r"]
+            start = ev.loc[rows, "start_time"]
+            earlier = start.where(start <= m["start_time_r"], m["start_time_r"])
+            ev.loc[rows, "start_time"] = earlier
+            # an event that started before the carried pings keeps its whole length
+            ev.loc[rows, "duration_h"] += (start - earlier).dt.total_seconds() / 3600
+            first = m["first_night"]
+            ev.loc[rows, "first_night"] = first.where(first < night.start, night.start)
+        ev = ev.drop(columns=["other_key", "row"])
+        ev["start_time"] = pd.to_datetime(ev["start_time"], utc=True)
+        ev["first_night"] = pd.to_datetime(ev["first_night"], utc=True)
+    ev = ev.drop_duplicates("event_id", keep="first")
+    # an identity change that lies in the carried pings was confirmed only tonight (the new
+    # identity needed tonight's pings to count): new, unless an earlier night reported it
+    confirmed = (ev["event_type"] == "identity_change") & (ev["first_night"] >= night.start)
+    touching = (ev["end_time"] >= night.start) | ev["is_open"].astype(bool) | confirmed
+    ev = ev[touching].copy()
+    ev["status"] = np.where(ev["first_night"] >= night.start, "new", "continuing")
+    ev["first_reported"] = ev["first_night"]
+    return ev.reset_index(drop=True)
+
+
+def identities_of(tracks: pd.DataFrame, since: pd.Timestamp | None = None) -> pd.DataFrame:
+    """Each vessel's identities (name, call sign, IMO, ship type): first and last time seen
+    and ping counts among the pings at or after ``since``, and the positions in ``tracks`` of
+    each identity's first and last ping overall (``first_row``, ``last_row``; the frame is in
+    (mmsi, timestamp) order). One hash aggregation in DuckDB."""
+    con = connect()
+    con.register("p", tracks[["mmsi", "timestamp", "name", "callsign", "imo", "ship_type"]]
+                 .assign(row=np.arange(len(tracks))))
+    tonight = "TRUE" if since is None else f"timestamp >= '{since.isoformat()}'::TIMESTAMPTZ"
+    out = fetch_frame(con, f"""
+        SELECT mmsi, name, callsign, imo, CAST(ship_type AS VARCHAR) AS ship_type,
+               min(timestamp) FILTER (WHERE {tonight}) AS first_seen,
+               max(timestamp) FILTER (WHERE {tonight}) AS last_seen,
+               count(*) FILTER (WHERE {tonight}) AS pings,
+               arg_min(row, timestamp) AS first_row, arg_max(row, timestamp) AS last_row
+        FROM p GROUP BY mmsi, name, callsign, imo, ship_type ORDER BY mmsi, first_seen
+    """, non_null_ints=("mmsi", "pings", "first_row", "last_row"))
+    con.close()
+    return out
+
+
+#: Pings of one vessel in one event kept in the state: at most 2 * (this + 1).
+THIN_BUCKETS = 100
+#: Identity columns whose change between two pings keeps both (a rename stays visible).
+_IDENTITY = ("name", "callsign", "imo")
+
+
+#: Flagged events whose pings are selected and thinned together (bounds the peak memory).
+EVENTS_PER_CHUNK = 500
+
+
+def kept_event_pings(events: pd.DataFrame, tracks: pd.DataFrame, columns: list[str],
+                     per_chunk: int = EVENTS_PER_CHUNK) -> pd.DataFrame:
+    """:func:`thin_pings` of :func:`ais.views.triage.event_pings` (``columns`` of ``tracks``),
+    ``per_chunk`` events at a time: the same rows as in one go (thinning is per event), but
+    the whole windows of only ``per_chunk`` events are held at once, and only the vessels'
+    rows in those windows are copied out of ``tracks`` (not a copy of every column of every
+    ping)."""
+    from ais.views.triage import DEFAULT_PAD_H, _rows_around, as_events, event_pings
+
+    ev = as_events(events) if len(events) else events
+    if ev.empty or tracks.empty:
+        return thin_pings(event_pings(ev, tracks[columns]))
+    pad = pd.Timedelta(hours=DEFAULT_PAD_H)
+    parts = []
+    for at in range(0, len(ev), max(int(per_chunk), 1)):
+        chunk = ev.iloc[at:at + per_chunk]
+        start = chunk["start_time"]
+        wanted = pd.concat([
+            pd.DataFrame({"ev_mmsi": chunk[col], "lo": start - pad,
+                          "hi": chunk["end_time"].fillna(start) + pad})
+            for col in ("mmsi", "other_mmsi")]).dropna(subset=["ev_mmsi"])
+        wanted = wanted.astype({"ev_mmsi": "int64"})
+        rows = _rows_around(tracks, wanted)
+        mine = (tracks.iloc[rows][columns] if rows is not None else
+                tracks.loc[np.isin(tracks["mmsi"].to_numpy(), wanted["ev_mmsi"].to_numpy()),
+                           columns])
+        parts.append(thin_pings(event_pings(chunk, mine)))
+    return pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+
+
+def thin_pings(pings: pd.DataFrame, every_s: int = 60, buckets: int = THIN_BUCKETS
+               ) -> pd.DataFrame:
+    """What the state keeps of each flagged event's pings for maps and exports.
+
+    Per event and vessel, the time from its first to its last ping is cut into ``buckets``
+    equal buckets (none shorter than ``every_s``) and the first and the last ping of each
+    bucket are kept: at most ``2 * (buckets + 1)`` pings per vessel and event, spread evenly
+    in time, always the first and the last, and both ends of every gap longer than a bucket
+    (a 24-hour window has 15-minute buckets). The pings either side of a change of name,
+    call sign or IMO are kept too, so an identity change stays on the map.
+    """
+    if pings.empty:
+        return pings
+    frame = pings
+    event = pd.factorize(frame["event_id"])[0]
+    mmsi = frame["mmsi"].to_numpy()
+    t = epoch_ns(frame["timestamp"])
+    if len(t) > 1 and not _grouped_in_time(event, mmsi, t):
+        frame = frame.sort_values(["event_id", "mmsi", "timestamp"], kind="stable")
+        event = pd.factorize(frame["event_id"])[0]
+        mmsi = frame["mmsi"].to_numpy()
+        t = epoch_ns(frame["timestamp"])
+    new = np.r_[True, (event[1:] != event[:-1]) | (mmsi[1:] != mmsi[:-1])]
+    starts = np.flatnonzero(new)
+    counts = np.diff(np.r_[starts, len(t)])
+    t0 = np.repeat(t[starts], counts)
+    span = np.repeat(t[starts + counts - 1], counts) - t0
+    width = np.maximum(-(-span // max(int(buckets), 1)), every_s * 1_000_000_000)
+    bucket = (t - t0) // width
+    same = ~new[1:] & (bucket[1:] == bucket[:-1])
+    for col in _IDENTITY:
+        if col in frame.columns:
+            values = pd.factorize(frame[col])[0]
+            same &= values[1:] == values[:-1]
+    first = np.r_[True, ~same]
+    last = np.r_[~same, True]
+    return frame[first | last].reset_index(drop=True)
+
+
+def _grouped_in_time(event: np.ndarray, mmsi: np.ndarray, t: np.ndarray) -> bool:
+    """Whether rows come grouped by (event, vessel) and in time order within each group
+    (as :func:`ais.views.triage.event_pings` returns them)."""
+    new = np.r_[True, (event[1:] != event[:-1]) | (mmsi[1:] != mmsi[:-1])]
+    keys = event[new] * (int(mmsi.max()) + 1 if len(mmsi) else 1) + mmsi[new]
+    return len(np.unique(keys)) == len(keys) and bool(((np.diff(t) >= 0) | new[1:]).all())

@@ -1,0 +1,465 @@
+"""What one night's scan keeps for the next: a DuckDB database file.
+
+Tables (all written by :meth:`State.commit_night` in one transaction, so a scan killed at any
+moment leaves the previous state as it was):
+
+- ``runs``: the run log, one row per scan (inputs, data window, counts, stage seconds, library
+  versions, status and exit code). A row is inserted as ``running`` when a scan starts; a scan
+  that never finished is marked ``interrupted`` by the next one.
+- ``carry``: pings carried from one night to the next, keyed by the night that produced them:
+  each vessel's last ``vessel_tail_h`` hours of reporting (kept while its last ping is younger
+  than ``keep_days``, so a vessel still dark at midnight is measured whole when it reappears and
+  a name it had yesterday is compared with today's) and every ping since the start of an event
+  still going on at the end of the night (so it comes out whole, with the same ``event_id``).
+- ``events``: every event ever reported, by ``event_id``, with the night it was first and last
+  reported and its CSV row (JSON). An event that continues tonight updates its row.
+- ``event_pings``: the pings of each reported event's vessels around the event, for
+  ``ais show``, ``ais export`` and ``ais report``.
+- ``ais_state``: the marker (``format = ais-state``, ``version``): a DuckDB file without it
+  is another program's and is refused untouched (a version 1 state, which had no marker, is
+  recognised by its tables and given one).
+- ``identities``: per night, each vessel's identities (name, call sign, IMO, type) with first and
+  last time seen and ping counts, for ``ais history``.
+
+A night is the data window of a scan (``--since``/``--until``, else the first and last cleaned
+ping). Tonight's scan takes the carry of the latest night that started before tonight, so
+re-running a night, or back-filling an older night, uses the same carry as the first time and
+gives the same CSV and the same state.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from ais.db import connect, fetch_frame, plain_text
+from ais.errors import AisError
+
+#: Version 2 added the ``ais_state`` marker table; version 1 files (``meta`` with
+#: schema 1 and our tables only) are recognised by their tables and migrated.
+SCHEMA_VERSION = "2"
+DEFAULT_NAME = "ais-state.duckdb"
+#: The marker that says a DuckDB file is an ais state (``format``) and of which version.
+MARKER_TABLE = "ais_state"
+FORMAT = "ais-state"
+#: Every table and sequence a state of ours holds (version 1 had the same, without marker).
+OUR_TABLES = frozenset({MARKER_TABLE, "meta", "runs", "events", "identities", "carry",
+                        "event_pings"})
+
+
+class StateBusy(AisError):
+    """Another scan holds the state database."""
+
+
+class StateError(AisError):
+    """The state database cannot be used (not a state file, newer schema, unreadable)."""
+
+
+@dataclass(frozen=True)
+class CarryConfig:
+    """How much of each night is carried to the next."""
+
+    vessel_tail_h: float = 3.0   # each vessel's last hours of reporting
+    keep_days: float = 7.0       # forget vessels silent for longer than this
+    event_pad_h: float = 2.0     # pings carried from before an unfinished event's start
+    max_event_carry_h: float = 24.0  # ... but not more than this before the night's end
+    #: the unfinished candidates of vessels with no flagged event tonight carry their pings
+    #: older than ``vessel_tail_h`` thinned to the first and last of each such interval
+    unflagged_every_s: int = 1800
+
+
+@dataclass(frozen=True)
+class Night:
+    start: pd.Timestamp
+    end: pd.Timestamp
+
+    def label(self) -> str:
+        fmt = "%Y-%m-%dT%H:%M:%SZ"
+        return f"{self.start.strftime(fmt)} .. {self.end.strftime(fmt)}"
+
+
+_SCHEMA = f"""
+CREATE TABLE IF NOT EXISTS {MARKER_TABLE} (key VARCHAR PRIMARY KEY, value VARCHAR);
+CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR);
+CREATE SEQUENCE IF NOT EXISTS run_ids START 1;
+CREATE TABLE IF NOT EXISTS runs (
+    run_id BIGINT PRIMARY KEY, started_at TIMESTAMPTZ, finished_at TIMESTAMPTZ,
+    status VARCHAR, exit_code INTEGER, pid INTEGER, inputs VARCHAR, output VARCHAR,
+    night_start TIMESTAMPTZ, night_end TIMESTAMPTZ, carried_from_night TIMESTAMPTZ,
+    rows_in BIGINT, rows_out BIGINT, carried_pings BIGINT, candidates VARCHAR,
+    flagged INTEGER, new_events INTEGER, continued_events INTEGER,
+    seconds VARCHAR, versions VARCHAR, notes VARCHAR);
+CREATE TABLE IF NOT EXISTS events (
+    event_id VARCHAR PRIMARY KEY, event_type VARCHAR, mmsi BIGINT, other_mmsi BIGINT,
+    start_time TIMESTAMPTZ, end_time TIMESTAMPTZ, anomaly_score DOUBLE,
+    first_night TIMESTAMPTZ, last_night TIMESTAMPTZ, row_json VARCHAR);
+CREATE TABLE IF NOT EXISTS identities (
+    night_start TIMESTAMPTZ, mmsi BIGINT, name VARCHAR, callsign VARCHAR, imo BIGINT,
+    ship_type VARCHAR, first_seen TIMESTAMPTZ, last_seen TIMESTAMPTZ, pings BIGINT);
+"""
+
+
+def default_path(beside: str | Path | None = None) -> Path:
+    """``$AIS_STATE`` if set, else ``ais-state.duckdb`` beside the file ``beside`` (the CSV),
+    or in the current directory."""
+    env = os.environ.get("AIS_STATE")
+    if env:
+        return Path(env)
+    return (Path(beside).resolve().parent if beside is not None else Path()) / DEFAULT_NAME
+
+
+def _now() -> pd.Timestamp:
+    return pd.Timestamp.now(tz="UTC").floor("s")
+
+
+class State:
+    """An open state database. Holding it open holds DuckDB's file lock: one scan at a time."""
+
+    #: carries of nights older than this before the newest are deleted
+    keep_carries_days = 14
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, path: Path) -> None:
+        self.con, self.path = con, path
+
+    # ------------------------------------------------------------------ opening and closing
+    @classmethod
+    def open(cls, path: str | Path, *, wait_s: float = 0.0, read_only: bool = False) -> State:
+        """Open (creating if needed) the state file; wait up to ``wait_s`` for another scan.
+
+        Raises:
+            StateBusy: another process holds the file after ``wait_s`` seconds.
+            StateError: the file is not a DuckDB state database or has a newer schema.
+        """
+        path = Path(path)
+        if read_only and not path.exists():
+            raise StateError(f"{path}: no state database here; run `ais scan` first, or pass "
+                             "--state with the file the scan wrote (or --csv with the flagged "
+                             "CSV it wrote: the state is beside it)")
+        if not read_only:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        deadline = time.monotonic() + max(wait_s, 0.0)
+        while True:
+            try:
+                con = connect(str(path), read_only=read_only)
+                break
+            except duckdb.IOException as exc:
+                if "lock" not in str(exc).lower():
+                    raise StateError(f"{path}: cannot open the state database ({exc})") from exc
+                if time.monotonic() >= deadline:
+                    raise StateBusy(
+                        f"{path}: the state database is in use by another scan; wait for it "
+                        "to finish or pass --wait SECONDS") from exc
+                time.sleep(0.5)
+            except duckdb.Error as exc:
+                raise StateError(f"{path}: not a usable state database ({exc}); move it "
+                                 "aside or pass another --state") from exc
+        state = cls(con, path)
+        try:
+            version = state._version()
+            if not read_only:
+                state._read_all()
+                state._migrate(version)
+        except duckdb.Error as exc:  # a damaged file can open and fail on the first read
+            con.close()
+            raise StateError(f"{path}: not a usable state database "
+                             f"({str(exc).splitlines()[0]}); move it aside or pass another "
+                             "--state") from exc
+        except StateError:
+            con.close()
+            raise
+        return state
+
+    def _read_all(self) -> None:
+        """Read every block of every table once, so a damaged (e.g. truncated) file fails
+        here, before this scan writes anything to it."""
+        for (table,) in self.con.execute("SELECT table_name FROM duckdb_tables()").fetchall():
+            name = '"' + table.replace('"', '""') + '"'
+            self.con.execute(f"SELECT min(hash(t)) FROM {name} t").fetchall()
+
+    def _version(self) -> int | None:
+        """Which version of our state this file is (None: an empty database, ours to fill).
+
+        Raises:
+            StateError: the file is another program's DuckDB database, or a newer state
+                than this version of ais reads; nothing has been written to it.
+        """
+        con = self.con
+        tables = {r[0] for r in con.execute(
+            "SELECT table_name FROM duckdb_tables() UNION ALL "
+            "SELECT view_name FROM duckdb_views() WHERE NOT internal").fetchall()}
+        if not tables:
+            return None
+        if MARKER_TABLE in tables:
+            marker = dict(con.execute(f"SELECT key, value FROM {MARKER_TABLE}").fetchall())
+            if marker.get("format") == FORMAT:
+                version = int(marker.get("version", "0"))
+                if version > int(SCHEMA_VERSION):
+                    raise StateError(
+                        f"{self.path}: state version {version} was written by a newer ais "
+                        f"(this one reads up to {SCHEMA_VERSION}); upgrade ais, or pass "
+                        "another --state")
+                return version
+        elif tables <= OUR_TABLES and "meta" in tables and "runs" in tables:
+            schema = con.execute("SELECT value FROM meta WHERE key = 'schema'").fetchall()
+            columns = {r[0] for r in con.execute(
+                "SELECT column_name FROM duckdb_columns() WHERE table_name = 'runs'")
+                .fetchall()}
+            if schema == [("1",)] and {"run_id", "status", "night_start"} <= columns:
+                return 1  # our first format: no marker yet
+        shown = ", ".join(sorted(tables)[:6]) + (", ..." if len(tables) > 6 else "")
+        raise StateError(
+            f"{self.path}: a DuckDB database of another program (tables: {shown}), not an "
+            "ais state; it was left as it was. Pass --state with a new file name (or "
+            "--no-state)")
+
+    def _migrate(self, version: int | None) -> None:
+        """Create the tables of a new state, or bring an older state of ours up to date (on
+        a current one this writes nothing, but touches every table: a damaged file fails
+        here, before the scan begins)."""
+        self.con.execute("BEGIN")
+        try:
+            self.con.execute(_SCHEMA)
+            if version is None:
+                self.con.execute("INSERT INTO meta VALUES ('schema', ?)", [SCHEMA_VERSION])
+            if version != int(SCHEMA_VERSION):
+                # version 1 -> 2: the marker; every table stays as it was
+                self.con.execute(f"INSERT OR REPLACE INTO {MARKER_TABLE} VALUES "
+                                 "('format', ?), ('version', ?)", [FORMAT, SCHEMA_VERSION])
+                self.con.execute("INSERT OR REPLACE INTO meta VALUES ('schema', ?)",
+                                 [SCHEMA_VERSION])
+            self.con.execute("COMMIT")
+        except BaseException:
+            self.con.execute("ROLLBACK")
+            raise
+
+    def close(self) -> None:
+        self.con.close()
+
+    def __enter__(self) -> State:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _has(self, table: str) -> bool:
+        return _table_exists(self.con, table)
+
+    # ------------------------------------------------------------------ the run log
+    def begin_run(self, inputs: list[str], output: str) -> tuple[int, list[str]]:
+        """Log a run as started (committed at once); returns its id and notes about earlier
+        runs that never finished."""
+        try:
+            return self._begin_run(inputs, output)
+        except duckdb.Error as exc:  # a damaged file can open and fail on a later read
+            raise StateError(f"{self.path}: not a usable state database "
+                             f"({str(exc).splitlines()[0]}); move it aside or pass another "
+                             "--state") from exc
+
+    def _begin_run(self, inputs: list[str], output: str) -> tuple[int, list[str]]:
+        notes = []
+        try:  # one transaction: a file damaged where opening it did not look is not touched
+            self.con.execute("BEGIN")
+            stale = self.con.execute(
+                "SELECT run_id, started_at FROM runs WHERE status = 'running'").df()
+            for run_id, started in stale.itertuples(index=False):
+                notes.append(f"state: run {run_id} started {started:%Y-%m-%d %H:%M:%S} UTC "
+                             "never finished (killed?); its partial work was discarded")
+            self.con.execute(
+                "UPDATE runs SET status = 'interrupted' WHERE status = 'running'")
+            run_id = self.con.execute("SELECT nextval('run_ids')").fetchall()[0][0]
+            self.con.execute(
+                "INSERT INTO runs (run_id, started_at, status, pid, inputs, output) "
+                "VALUES (?, ?, 'running', ?, ?, ?)",
+                [run_id, _now(), os.getpid(), json.dumps(inputs), output])
+            self.con.execute("COMMIT")
+        except duckdb.Error as exc:
+            with contextlib.suppress(duckdb.Error):
+                self.con.execute("ROLLBACK")
+            raise StateError(f"{self.path}: not a usable state database "
+                             f"({str(exc).splitlines()[0]}); move it aside or pass another "
+                             "--state") from exc
+        return int(run_id), notes
+
+    def fail_run(self, run_id: int, exit_code: int, message: str) -> None:
+        self.con.execute("UPDATE runs SET status = 'failed', exit_code = ?, finished_at = ?, "
+                         "notes = ? WHERE run_id = ?", [exit_code, _now(), message, run_id])
+
+    def runs(self) -> pd.DataFrame:
+        return self.con.execute("SELECT * FROM runs ORDER BY run_id").df()
+
+    # ------------------------------------------------------------------ what tonight starts from
+    def previous_nights(self, night: Night) -> tuple[list[str], pd.Timestamp | None]:
+        """Notes on how tonight relates to nights already scanned, and the night whose carry
+        tonight starts from (the latest finished night that started before tonight)."""
+        rows = list(self.con.execute(
+            "SELECT night_start, night_end, max(finished_at) FROM runs "
+            "WHERE status = 'ok' AND night_start IS NOT NULL "
+            "GROUP BY ALL ORDER BY night_start").df().itertuples(index=False))
+        notes = []
+        fmt = "%Y-%m-%d %H:%M"
+        for start, end, finished in rows:
+            s, e = pd.Timestamp(start), pd.Timestamp(end)
+            if s == night.start and e == night.end:
+                notes.append(f"state: this night ({night.label()}) was already scanned "
+                             f"(last at {finished:%Y-%m-%d %H:%M:%S} UTC); its results are "
+                             "replaced, not added")
+            elif s < night.end and night.start < e:
+                notes.append(f"state: this night overlaps the night scanned for "
+                             f"{s:{fmt}} .. {e:{fmt}} UTC; events are matched by id and by "
+                             "overlap, so none is counted twice")
+        latest = max((pd.Timestamp(e) for _, e, _ in rows), default=None)
+        if latest is not None and night.end < latest and not any(
+                "already scanned" in n for n in notes):
+            notes.append(f"state: back-filling a night older than the latest scanned one "
+                         f"(ends {latest:{fmt}} UTC); later nights are not recomputed")
+        before = [pd.Timestamp(s) for s, _, _ in rows if pd.Timestamp(s) < night.start]
+        return notes, max(before) if before else None
+
+    def carry(self, from_night: pd.Timestamp | None, night: Night) -> pd.DataFrame:
+        """The pings carried from ``from_night`` that come before tonight."""
+        if from_night is None or not self._has("carry"):
+            return pd.DataFrame()
+        return fetch_frame(self.con, f"""
+            SELECT * EXCLUDE (night_start) FROM carry
+            WHERE night_start = '{from_night.isoformat()}'::TIMESTAMPTZ
+              AND timestamp < '{night.start.isoformat()}'::TIMESTAMPTZ
+            ORDER BY mmsi, timestamp
+        """, non_null_ints=("mmsi",))
+
+    def reported(self, since: pd.Timestamp) -> pd.DataFrame:
+        """Events already reported that end at or after ``since`` (candidates to continue)."""
+        return self.con.execute(
+            "SELECT event_id, event_type, mmsi, other_mmsi, start_time, end_time, first_night "
+            "FROM events WHERE end_time >= ? OR end_time IS NULL", [since]).df()
+
+    # ------------------------------------------------------------------ writing a night
+    def commit_night(self, run_id: int, night: Night | None, *, carry: pd.DataFrame | None,
+                     events: pd.DataFrame, event_rows: list[str], event_pings: pd.DataFrame,
+                     identities: pd.DataFrame | None, run: dict) -> None:
+        """Replace tonight's carry, identities; upsert events and their pings; finish the run
+        log row. One transaction: all of it or none of it."""
+        con = self.con
+        con.execute("BEGIN")
+        try:
+            ns = night.start if night is not None else None  # None: no usable ping tonight
+            if carry is not None:
+                _replace(con, "carry", carry.assign(night_start=ns), "night_start = ?", [ns])
+                # a re-run or back-fill needs the carry of the night before; older ones go
+                con.execute("DELETE FROM carry WHERE night_start < "
+                            "(SELECT max(night_start) FROM carry) - to_days(?)",
+                            [int(self.keep_carries_days)])
+            if identities is not None:
+                _replace(con, "identities", identities.assign(night_start=ns),
+                         "night_start = ?", [ns])
+            if len(events):
+                keys = events[["event_id", "event_type", "mmsi", "other_mmsi", "start_time",
+                               "end_time", "anomaly_score", "first_night"]].assign(
+                    last_night=ns, row_json=event_rows)
+                con.register("_new_events", keys)
+                # a later night knows more about an event than a back-filled earlier one
+                con.execute("DELETE FROM events WHERE last_night <= ? AND event_id IN "
+                            "(SELECT event_id FROM _new_events)", [ns])
+                written = con.execute(
+                    "INSERT INTO events BY NAME SELECT * FROM _new_events WHERE event_id NOT IN "
+                    "(SELECT event_id FROM events) RETURNING event_id").df()
+                con.unregister("_new_events")
+                pings = event_pings[event_pings["event_id"].isin(written["event_id"])]
+                if self._has("event_pings"):
+                    con.register("_ids", written)
+                    con.execute("DELETE FROM event_pings WHERE event_id IN "
+                                "(SELECT event_id FROM _ids)")
+                    con.unregister("_ids")
+                _replace(con, "event_pings", pings, None, [])
+            con.execute("""
+                UPDATE runs SET status = 'ok', exit_code = ?, finished_at = ?,
+                    night_start = ?, night_end = ?, carried_from_night = ?, rows_in = ?,
+                    rows_out = ?, carried_pings = ?, candidates = ?, flagged = ?,
+                    new_events = ?, continued_events = ?, seconds = ?, versions = ?, notes = ?
+                WHERE run_id = ?""", [
+                run["exit_code"], _now(), ns, night.end if night is not None else None,
+                run["carried_from"],
+                run["rows_in"], run["rows_out"], run["carried_pings"],
+                json.dumps(run["candidates"]), run["flagged"], run["new"], run["continued"],
+                json.dumps(run["seconds"]), json.dumps(run["versions"]),
+                "\n".join(run["notes"]), run_id])
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+
+    # ------------------------------------------------------------------ reading for analysts
+    def events(self, event_ids: list[str] | None = None) -> pd.DataFrame:
+        """Reported events as CSV-shaped rows (plus first/last night), best score first."""
+        where, args = "", []
+        if event_ids is not None:
+            where, args = "WHERE list_contains(?, event_id)", [list(event_ids)]
+        rows = list(self.con.execute(
+            f"SELECT row_json, first_night, last_night FROM events {where} "
+            "ORDER BY anomaly_score DESC, event_id", args).df().itertuples(index=False))
+        frame = pd.DataFrame([json.loads(r[0]) for r in rows])
+        if len(frame):
+            frame["first_night"] = [r[1] for r in rows]
+            frame["last_night"] = [r[2] for r in rows]
+        return frame
+
+    def port_calls(self) -> pd.DataFrame:
+        """Every stored port-call row (CSV-shaped): the legs of the routes (ais.nightly.routes)."""
+        try:
+            rows = self.con.execute("SELECT row_json FROM events WHERE event_type = "
+                                    "'port_call' ORDER BY start_time, event_id").fetchall()
+        except duckdb.Error as exc:  # a damaged file can open and fail on a later read
+            raise StateError(f"{self.path}: not a usable state database ({exc}); move it "
+                             "aside to start a fresh state") from exc
+        return pd.DataFrame([json.loads(r[0]) for r in rows])
+
+    def event_pings(self, event_ids: list[str]) -> pd.DataFrame:
+        if not self._has("event_pings"):
+            return pd.DataFrame()
+        return fetch_frame(self.con, "SELECT * FROM event_pings WHERE list_contains("
+                           f"{_sql_list(event_ids)}, event_id) ORDER BY event_id, mmsi, "
+                           "timestamp", non_null_ints=("mmsi",))
+
+    def history(self, mmsi: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """A vessel's identities over time and the events it took part in."""
+        idents = self.con.execute("""
+            SELECT name, callsign, imo, ship_type, min(first_seen) AS first_seen,
+                   max(last_seen) AS last_seen, sum(pings) AS pings,
+                   count(DISTINCT night_start) AS nights
+            FROM identities WHERE mmsi = ? GROUP BY ALL ORDER BY first_seen""",
+                                  [mmsi]).df()
+        events = self.con.execute("""
+            SELECT event_id, event_type, mmsi, other_mmsi, start_time, end_time, anomaly_score,
+                   first_night, last_night, row_json
+            FROM events WHERE mmsi = ? OR other_mmsi = ? ORDER BY start_time, event_id""",
+                                  [mmsi, mmsi]).df()
+        return idents, events
+
+
+def _sql_list(items: list[str]) -> str:
+    return "[" + ", ".join("'" + str(i).replace("'", "''") + "'" for i in items) + "]"
+
+
+def _table_exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
+    return bool(con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ?",
+                            [table]).fetchall()[0][0])
+
+
+def _replace(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame,
+             where: str | None, args: list) -> None:
+    """Delete ``where`` rows of ``table`` and insert ``frame`` by column name (creating the
+    table from the frame's columns the first time)."""
+    con.register("_frame", plain_text(frame))
+    if not _table_exists(con, table):
+        con.execute(f"CREATE TABLE {table} AS SELECT * FROM _frame LIMIT 0")
+    if where:
+        con.execute(f"DELETE FROM {table} WHERE {where}", args)
+    if len(frame):
+        con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM _frame")
+    con.unregister("_frame")
