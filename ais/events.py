@@ -30,10 +30,6 @@ BASE_COLUMNS: dict[str, str] = {
     "context": "str",
 }
 
-_ID_PREFIX = {"loitering": "LOI", "dark_period": "DRK", "meetup": "MTG", "identity_change": "IDC",
-              "port_call": "PRT", "dark_meetup": "DMT"}
-
-
 def empty_events(features: tuple[str, ...] = ()) -> pd.DataFrame:
     """A zero-row frame with the base columns (and the given float feature columns)."""
     frame = pd.DataFrame({c: pd.Series(dtype=t) for c, t in BASE_COLUMNS.items()})
@@ -65,12 +61,15 @@ def event_ids(events: pd.DataFrame) -> pd.Series:
     The end is not part of the id, so an event that grows (a gap still open, a meeting that
     goes on tomorrow) keeps its id.
     """
+    from ais.detectors import REGISTRY  # the detectors build on this module
+
+    prefix = {t: d.ID_PREFIX for t, d in REGISTRY.items()}
     starts = pd.to_datetime(events["start_time"], utc=True).dt.strftime("%Y%m%dT%H%M%S")
     other = pd.to_numeric(events["other_mmsi"], errors="coerce")
     ids = []
     for t, m, o, st in zip(events["event_type"], events["mmsi"], other, starts, strict=True):
         key = f"{t}|{int(m)}|{'' if pd.isna(o) else int(o)}|{'' if pd.isna(st) else st}"
-        ids.append(f"{_ID_PREFIX.get(t, 'EVT')}-{hashlib.sha1(key.encode()).hexdigest()[:12]}")
+        ids.append(f"{prefix.get(t, 'EVT')}-{hashlib.sha1(key.encode()).hexdigest()[:12]}")
     return pd.Series(ids, index=events.index, dtype="str")
 
 

@@ -19,7 +19,7 @@ import pandas as pd
 
 from ais.config import Config
 from ais.db import connect
-from ais.detectors import REGISTRY, needs, reachable, uses_forest
+from ais.detectors import REGISTRY, needs, uses_forest
 from ais.errors import ExitCode, ModelError
 from ais.events import annotate_places
 from ais.geography import anchorages as anch
@@ -172,15 +172,13 @@ def detect_pings(pings: pd.DataFrame, report: CleaningReport, cfg: Config,
             return ((land.vessel_signals(tracks, cfg), fishing_gear.find(tracks)),
                     time.perf_counter() - t0)
         found = annotate_places(REGISTRY[name].detect(tracks, cfg), cfg)
-        if name in ("loitering", "meetup"):  # at sea by definition
-            found = land.at_sea_only(found, cfg)
-        found = waits.apply(found, name, tracks, cfg, known)
-        if name == "dark_period":
-            found = reachable.reachable_ports(found, tracks, cfg)
-        return found, time.perf_counter() - t0
+        return _checked(name, found, tracks, cfg, known), time.perf_counter() - t0
 
+    from_tracks = tuple(t for t in REGISTRY if not needs(t))
+    paired = tuple(t for t in REGISTRY if needs(t))
     # the longest first, so the two threads finish together
-    jobs = tuple(s for s in SCAN_STAGES[2:-3] if s not in PAIRED)
+    jobs = ("loitering", "signals", *(t for t in from_tracks if t != "loitering")) \
+        if "loitering" in from_tracks else ("signals", *from_tracks)
     results = {}
     # each job runs in a copy of this context, so the DuckDB memory limit and spill folder
     # of ais.db.memory_limit reach the connections the detectors open on their threads
@@ -195,19 +193,33 @@ def detect_pings(pings: pd.DataFrame, report: CleaningReport, cfg: Config,
     finally:  # a failure or a stop (SIGTERM) does not wait for the jobs not yet started
         pool.shutdown(wait=True, cancel_futures=True)
     signals, gear = results["signals"]
-    candidates = {t: fishing_gear.set_aside(results[t], gear) for t in FROM_TRACKS}
-    for name in PAIRED:  # pairs of other types' candidates (events, not pings)
+    candidates = {t: fishing_gear.set_aside(results[t], gear) for t in from_tracks}
+    for name in paired:  # pairs of other types' candidates (events, not pings)
         t0 = time.perf_counter()
         found = annotate_places(REGISTRY[name].detect(tracks, cfg, candidates), cfg)
-        candidates[name] = waits.apply(found, name, tracks, cfg, known)
+        candidates[name] = _checked(name, found, tracks, cfg, known)
         if hasattr(REGISTRY[name], "link_back"):
-            candidates = REGISTRY[name].link_back(candidates, candidates[name])
+            candidates = REGISTRY[name].link_back(candidates, candidates[name])  # type: ignore[attr-defined]
         timings.record(name, time.perf_counter() - t0)
     for name, module in REGISTRY.items():
         if hasattr(module, "link"):
             candidates[name] = module.link(candidates[name], candidates, cfg)
     candidates = {t: candidates[t] for t in REGISTRY}
     return Detected(report, tracks, candidates, signals, known, gear)
+
+
+def _checked(name: str, found: pd.DataFrame, tracks: pd.DataFrame, cfg: Config,
+             known: pd.DataFrame) -> pd.DataFrame:
+    """A detector's candidates after the checks every type meets: at sea when its module
+    says it is at sea by definition, the waits (:mod:`ais.judging.waits`), then the module's
+    own ``annotate`` hook if it has one."""
+    module = REGISTRY[name]
+    if module.AT_SEA:
+        found = land.at_sea_only(found, cfg)
+    found = waits.apply(found, name, tracks, cfg, known)
+    if hasattr(module, "annotate"):
+        found = module.annotate(found, tracks, cfg)
+    return found
 
 
 def _vessels(tracks: pd.DataFrame, mmsis: pd.Series) -> pd.DataFrame:
@@ -232,17 +244,11 @@ def _vessels(tracks: pd.DataFrame, mmsis: pd.Series) -> pd.DataFrame:
 
 
 def _decisive(ev: pd.DataFrame, cfg: Config) -> np.ndarray:
-    """Events whose rule alone justifies a flag, whatever the forest says (see ScoringConfig)."""
-    t = ev["event_type"].iloc[0] if len(ev) else ""
-    col = lambda name: ev[name] if name in ev.columns else pd.Series(0.0, index=ev.index)  # noqa: E731
-    if t == "dark_period":
-        return ((ev["duration_h"] >= cfg.dark_period.intentional_gap_h)
-                & (col("neighbours_reporting") >= cfg.dark_period.min_neighbours)).to_numpy()
-    if t == "identity_change":
-        return ((col("flag_changed") == 1) | (col("dprk_involved") == 1)).to_numpy()
-    if t == "meetup":
-        return (col("either_dprk") == 1).to_numpy()
-    return np.zeros(len(ev), dtype=bool)
+    """Events whose rule alone justifies a flag, whatever the score says (each module's
+    ``decisive``; see ScoringConfig). ``ev`` holds events of one type."""
+    if ev.empty:
+        return np.zeros(0, dtype=bool)
+    return np.asarray(REGISTRY[ev["event_type"].iloc[0]].decisive(ev, cfg), dtype=bool)
 
 
 def _overlap_h(a_start: pd.Series, a_end: pd.Series, b_start: pd.Series, b_end: pd.Series
@@ -299,7 +305,7 @@ def score_events(detected: Detected, models: scoring.Models, cfg: Config) -> pd.
             who = _vessels(detected.tracks, ev["mmsi"]).set_index("mmsi")
             ev["flag_iso2"] = who["flag_iso2"].reindex(ev["mmsi"]).to_numpy()
             ev["vessel_type"] = who["vessel_type"].reindex(ev["mmsi"]).to_numpy()
-            ev["anomaly_score"] = REGISTRY[event_type].rule_score(ev)
+            ev["anomaly_score"] = REGISTRY[event_type].rule_score(ev)  # type: ignore[attr-defined]
         else:
             ev["anomaly_score"] = scoring.score(event_type, model, ev)
         if "dprk_port_reachable" in ev.columns:

@@ -1,20 +1,24 @@
-"""One module per behaviour; each exposes ``detect(tracks, cfg) -> events`` and ``FEATURES``.
+"""One module per behaviour, each a :class:`Detector`; :data:`REGISTRY` lists them.
 
-A module may also declare ``FOREST = False`` (scored by its own ``rule_score(events)``, with
-its own ``reason(event)``), ``NEEDS`` (the types whose annotated candidates its
-``detect(tracks, cfg, candidates)`` pairs, run after them) and ``link(events, candidates,
-cfg)`` (facts from the other types' candidates, added after every detector ran).
+Adding a behaviour is one module that satisfies :class:`Detector` and one line in
+:data:`REGISTRY`: the pipeline, the scoring, the reasons, the ids, the maps, the exports and
+the report ask the module, never switch on its name (``tests/test_protocol.py`` shows it with
+a toy detector).
 
-``tracks`` is the output of :func:`ais.tracking.tracks.build_tracks` (sorted pings with ``track``,
-``segment``, ``gap_before_h`` and ``step_km``); the result follows :mod:`ais.events`'
-schema plus the detector's feature columns (units in their names). Detectors are pure: they
-never modify their input, read files or print.
+``tracks`` is the output of :func:`ais.tracking.tracks.build_tracks` (sorted pings with
+``track``, ``segment``, ``gap_before_h`` and ``step_km``); a detector's result follows
+:mod:`ais.events`' schema plus its feature columns (units in their names). Detectors are
+pure: they never modify their input, read files or print.
 """
 
 from __future__ import annotations
 
-from types import ModuleType
+from typing import Any, Protocol
 
+import numpy as np
+import pandas as pd
+
+from ais.config import Config
 from ais.detectors import (
     dark_meetup,
     dark_period,
@@ -24,8 +28,44 @@ from ais.detectors import (
     port_call,
 )
 
-#: event_type -> detector module (with ``detect`` and ``FEATURES``).
-REGISTRY: dict[str, ModuleType] = {
+
+class Detector(Protocol):
+    """What every behaviour's module declares (a module satisfies it by its names).
+
+    Optional hooks, used when a module has them: ``rule_score(events) -> scores`` (a type
+    with ``FOREST = False`` is scored by it), ``annotate(found, tracks, cfg)`` (facts added to
+    the candidates from the tracks, e.g. the ports a dark vessel could have reached),
+    ``link(events, candidates, cfg)`` and ``link_back(candidates, events)`` (facts shared with
+    the other types' candidates after every detector ran).
+    """
+
+    #: the ``event_type`` of its rows, the prefix of their ids (``LOI-...``)
+    EVENT_TYPE: str
+    ID_PREFIX: str
+    #: the columns its forest reads (empty for rule-scored types)
+    FEATURES: tuple[str, ...]
+    #: scored by an isolation forest (else by its ``rule_score``)
+    FOREST: bool
+    #: the types whose candidates it pairs (it runs after them, given their candidates)
+    NEEDS: tuple[str, ...]
+    #: at sea by definition: a candidate on land or at a berth is a wait
+    AT_SEA: bool
+    #: its events' colour (maps, exports, report) and what ``other_mmsi`` is to it
+    COLOUR: str
+    OTHER_ROLE: str
+
+    def detect(self, tracks: pd.DataFrame, cfg: Config, *args: Any) -> pd.DataFrame:
+        """Its candidates (see the module docstring)."""
+
+    def decisive(self, events: pd.DataFrame, cfg: Config) -> np.ndarray:
+        """Which events its rule alone flags, whatever the score says."""
+
+    def reason(self, ev: pd.Series) -> str:
+        """One sentence for an analyst, with numbers and units."""
+
+
+#: event_type -> detector module.
+REGISTRY: dict[str, Detector] = {
     "loitering": loitering,
     "dark_period": dark_period,
     "meetup": meetup,
@@ -38,9 +78,15 @@ REGISTRY: dict[str, ModuleType] = {
 def uses_forest(event_type: str) -> bool:
     """Types scored by an isolation forest; the others (``FOREST = False``) by their module's
     documented ``rule_score``."""
-    return bool(getattr(REGISTRY[event_type], "FOREST", True))
+    return bool(REGISTRY[event_type].FOREST)
 
 
 def needs(event_type: str) -> tuple[str, ...]:
     """Types whose candidates this one pairs (it runs after them, with their candidates)."""
-    return tuple(getattr(REGISTRY[event_type], "NEEDS", ()))
+    return tuple(REGISTRY[event_type].NEEDS)
+
+
+def other_role(event_type: str) -> str:
+    """What ``other_mmsi`` is to an event of this type ("other vessel" when not declared)."""
+    d = REGISTRY.get(event_type)
+    return (d.OTHER_ROLE if d is not None else "") or "other vessel"

@@ -34,6 +34,14 @@ from ais.config import Config
 from ais.events import conform
 from ais.geography.geo import haversine_km
 
+#: What this detector finds, its id prefix (``DMT-...``), the colour of its
+#: events on maps, exports and the report, and what ``other_mmsi`` is to it.
+EVENT_TYPE = "dark_meetup"
+ID_PREFIX = "DMT"
+COLOUR = "#f781bf"
+OTHER_ROLE = "loiterer"
+#: At sea by definition: a candidate on land or at a berth is a wait (:mod:`ais.judging.waits`).
+AT_SEA = False
 FEATURES: tuple[str, ...] = ()
 FOREST = False
 #: Candidates of other types this detector pairs (found and annotated before it runs).
@@ -189,3 +197,8 @@ def reason(ev: pd.Series) -> str:
             f"and {float(ev['distance_back_km']):.0f} km to where it reappeared (needs "
             f"{float(ev['needed_back_kn']):.1f} kn, {float(ev['margin_back_h']):.1f} h to "
             "spare)")
+
+
+def decisive(events: pd.DataFrame, cfg: Config) -> np.ndarray:
+    """Scored by :func:`rule_score` alone; nothing overrides it."""
+    return np.zeros(len(events), dtype=bool)

@@ -62,6 +62,7 @@ import pyarrow.compute as pc
 
 from ais.config import Config
 from ais.db import EARTH_RADIUS_KM, connect
+from ais.detectors.words import num, where
 from ais.events import conform
 from ais.geography.geo import haversine_km
 from ais.geography.ports import nearest_port
@@ -70,6 +71,18 @@ from ais.tracking.tracks import epoch_us
 
 #: Feature columns, in order (units in the names; shares are fractions 0..1; ``in_port`` is 1
 #: when the vessel went quiet inside a port radius).
+#: What this detector finds, its id prefix (``DRK-...``), the colour of its
+#: events on maps, exports and the report, and what ``other_mmsi`` is to it.
+EVENT_TYPE = "dark_period"
+ID_PREFIX = "DRK"
+COLOUR = "#e41a1c"
+OTHER_ROLE = ""
+#: At sea by definition: a candidate on land or at a berth is a wait (:mod:`ais.judging.waits`).
+AT_SEA = False
+#: Scored by an isolation forest on FEATURES.
+FOREST = True
+#: Candidates of other types this one reads after they are found.
+NEEDS: tuple[str, ...] = ()
 FEATURES: tuple[str, ...] = (
     "duration_h",
     "distance_km",
@@ -610,3 +623,36 @@ def detect(tracks: pd.DataFrame, cfg: Config, window: DataWindow | None = None
     out = out[[c for c in out.columns if c not in last] + last]
     out["end_lat"], out["end_lon"] = end_lat, end_lon
     return conform(out, "dark_period", FEATURES)
+
+
+def _reachable_words(ev: pd.Series) -> str:
+    ports = ev.get("reachable_ports")
+    return f"; could have called at {ports}" if isinstance(ports, str) and ports else ""
+
+
+def reason(ev: pd.Series) -> str:
+    """One sentence for a dark period row: what happened, with numbers and units."""
+    n = ev.get("neighbours_reporting")
+    others = (f"while {num(n, 0)} other vessel{'' if n == 1 else 's'} kept reporting nearby"
+              if pd.notna(n) else "")
+    if bool(ev.get("is_open")):
+        return (f"Dark for {num(ev['duration_h'])} h and still silent at the end of the data, "
+                f"last seen {where(ev)} {others}").strip() + _reachable_words(ev)
+    return (f"Dark {num(ev['duration_h'])} h starting {where(ev)} {others}; reappeared "
+            f"{num(ev.get('distance_km'), 0)} km away (implied "
+            f"{num(ev.get('implied_speed_kn'))} kn)") + _reachable_words(ev)
+
+
+def decisive(events: pd.DataFrame, cfg: Config) -> np.ndarray:
+    """A silence of GFW's intentional length while others kept reporting nearby is flagged on
+    its rule alone, whatever the forest says (see ScoringConfig)."""
+    neighbours = events.get("neighbours_reporting", pd.Series(0.0, index=events.index))
+    return ((events["duration_h"] >= cfg.dark_period.intentional_gap_h)
+            & (neighbours >= cfg.dark_period.min_neighbours)).to_numpy()
+
+
+def annotate(found: pd.DataFrame, tracks: pd.DataFrame, cfg: Config) -> pd.DataFrame:
+    """The ports each silence could have hidden a call at (:mod:`ais.detectors.reachable`)."""
+    from ais.detectors.reachable import reachable_ports
+
+    return reachable_ports(found, tracks, cfg)

@@ -30,12 +30,25 @@ import pandas as pd
 
 from ais.config import Config
 from ais.db import connect
+from ais.detectors.words import num, where
 from ais.events import conform
 from ais.geography.geo import haversine_km
 from ais.inputs.identity import DPRK_MID, FLAGS_OF_CONVENIENCE, flag_of, imo_valid, name_distance
 from ais.inputs.names import KEY_SQL, first_broadcasts, name_edits
 from ais.inputs.names import key as name_key
 
+#: What this detector finds, its id prefix (``IDC-...``), the colour of its
+#: events on maps, exports and the report, and what ``other_mmsi`` is to it.
+EVENT_TYPE = "identity_change"
+ID_PREFIX = "IDC"
+COLOUR = "#984ea3"
+OTHER_ROLE = "previous MMSI"
+#: At sea by definition: a candidate on land or at a berth is a wait (:mod:`ais.judging.waits`).
+AT_SEA = False
+#: Scored by an isolation forest on FEATURES.
+FOREST = True
+#: Candidates of other types this one reads after they are found.
+NEEDS: tuple[str, ...] = ()
 FEATURES: tuple[str, ...] = (
     "name_changed", "callsign_changed", "imo_changed", "mmsi_changed", "flag_changed",
     "name_distance", "n_switches", "n_identities", "dprk_involved", "foc_involved",
@@ -366,3 +379,48 @@ def _context(r: dict) -> str:
                      "the same new name under this MMSI, so the static report may be the "
                      "other ship's")
     return "; ".join(p for p in parts if p)
+
+
+def reason(ev: pd.Series) -> str:
+    """One sentence for a identity change row: what happened, with numbers and units."""
+    parts = []
+    if ev.get("two_transponders") == 1:
+        return (f"One hull, two transponders: MMSI {ev['mmsi']} and MMSI {ev['other_mmsi']} "
+                "send the same hull identity from the same place over the same hours "
+                f"({num(float(ev.get('handover_km', 0) or 0) * 1000, 0)} m apart in median "
+                f"over {num(ev.get('n_switches'), 0)} paired reports), {where(ev)}")
+    if ev.get("mmsi_changed") == 1:
+        fb, fa = ev.get("flag_before") or "?", ev.get("flag_after") or "?"
+        parts.append(f"new MMSI {ev['mmsi']} ({fa}) took over from {ev['other_mmsi']} ({fb}) "
+                     f"{num(ev.get('handover_gap_h'))} h and {num(ev.get('handover_km'))} km "
+                     "apart with the same hull identity")
+    if ev.get("name_changed") == 1:
+        parts.append(f"name '{ev.get('name_before')}' -> '{ev.get('name_after')}'")
+    if ev.get("callsign_changed") == 1:
+        parts.append(f"call sign {ev.get('callsign_before')} -> {ev.get('callsign_after')}")
+    if ev.get("imo_changed") == 1:
+        parts.append(f"IMO {ev.get('imo_before')} -> {ev.get('imo_after')}")
+    text = "Identity change: " + "; ".join(parts)
+    n = ev.get("n_switches")
+    k = ev.get("n_identities")
+    size = ev.get("chain_size")
+    if pd.notna(size) and float(size) > 1 and ev.get("name_changed") == 1:
+        text += (f" (rename {int(ev.get('chain_index'))} of {int(size)} in this track"
+                 + (f", {int(n)} switches among {int(k)} names" if pd.notna(n) and pd.notna(k)
+                    and float(n) > float(size) else "") + ")")
+    elif pd.notna(n) and float(n) > 1 and pd.notna(k) and float(k) > 2:
+        text += f" ({int(n)} changes among {int(k)} names)"
+    elif pd.notna(n) and float(n) > 1:
+        text += f" ({int(n)} switches back and forth)"
+    if ev.get("shared_mmsi") == 1:
+        text += (f"; another ship {num(ev.get('shared_mmsi_km'), 0)} km away broadcast the "
+                 "same new name under this MMSI at about the same time (a shared MMSI), so "
+                 "the name may be the other ship's")
+    return text + f", {where(ev)}"
+
+
+def decisive(events: pd.DataFrame, cfg: Config) -> np.ndarray:
+    """A flag change, or a change involving a DPRK MMSI, is flagged on its rule alone."""
+    zero = pd.Series(0.0, index=events.index)
+    return ((events.get("flag_changed", zero) == 1)
+            | (events.get("dprk_involved", zero) == 1)).to_numpy()

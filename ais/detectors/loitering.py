@@ -38,6 +38,7 @@ import pandas as pd
 
 from ais.config import Config
 from ais.db import connect
+from ais.detectors.words import num, where
 from ais.events import conform
 from ais.geography.geo import nearest_place, night_share
 from ais.geography.ports import nearest_port
@@ -45,6 +46,18 @@ from ais.inputs.navstatus import SQL_CODE
 from ais.tracking.coverage import MAX_CADENCE_GAP_H, allowed_gap_h
 from ais.tracking.tracks import epoch_ns, track_order
 
+#: What this detector finds, its id prefix (``LOI-...``), the colour of its
+#: events on maps, exports and the report, and what ``other_mmsi`` is to it.
+EVENT_TYPE = "loitering"
+ID_PREFIX = "LOI"
+COLOUR = "#ff7f00"
+OTHER_ROLE = ""
+#: At sea by definition: a candidate on land or at a berth is a wait (:mod:`ais.judging.waits`).
+AT_SEA = True
+#: Scored by an isolation forest on FEATURES.
+FOREST = True
+#: Candidates of other types this one reads after they are found.
+NEEDS: tuple[str, ...] = ()
 FEATURES: tuple[str, ...] = (
     "duration_h", "mean_speed_kn", "max_speed_kn", "radius_km", "distance_to_port_km",
     "distance_to_anchorage_km", "in_port", "in_anchorage", "night_share", "at_anchor_share",
@@ -255,3 +268,14 @@ def _night_share(runs: pd.DataFrame) -> np.ndarray:
              + pd.to_timedelta(offset * 10, unit="min"))
     night = night_share(times, runs["lon"].iloc[idx].reset_index(drop=True))
     return np.bincount(idx, weights=night, minlength=len(runs)) / steps
+
+
+def reason(ev: pd.Series) -> str:
+    """One sentence for a loitering row: what happened, with numbers and units."""
+    return (f"Loitered {num(ev['duration_h'])} h at {num(ev.get('mean_speed_kn'))} kn mean "
+            f"within {num(ev.get('radius_km'))} km, {where(ev)} ({ev.get('context', '')})")
+
+
+def decisive(events: pd.DataFrame, cfg: Config) -> np.ndarray:
+    """No loitering is flagged on its rule alone: the forest decides (see ScoringConfig)."""
+    return np.zeros(len(events), dtype=bool)

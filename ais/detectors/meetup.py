@@ -85,6 +85,7 @@ import pandas as pd
 
 from ais.config import Config
 from ais.db import connect
+from ais.detectors.words import num, where
 from ais.errors import InputError
 from ais.events import conform
 from ais.geography.geo import nearest_place
@@ -92,6 +93,18 @@ from ais.geography.ports import nearest_port
 from ais.inputs.identity import DPRK_MID, flag_of
 from ais.tracking.coverage import CADENCE_GAPS, MAX_CADENCE_GAP_H
 
+#: What this detector finds, its id prefix (``MTG-...``), the colour of its
+#: events on maps, exports and the report, and what ``other_mmsi`` is to it.
+EVENT_TYPE = "meetup"
+ID_PREFIX = "MTG"
+COLOUR = "#377eb8"
+OTHER_ROLE = "partner"
+#: At sea by definition: a candidate on land or at a berth is a wait (:mod:`ais.judging.waits`).
+AT_SEA = True
+#: Scored by an isolation forest on FEATURES.
+FOREST = True
+#: Candidates of other types this one reads after they are found.
+NEEDS: tuple[str, ...] = ()
 FEATURES: tuple[str, ...] = (
     "duration_h", "close_share", "median_distance_m", "min_distance_m", "median_speed_kn",
     "distance_to_port_km", "distance_to_anchorage_km", "distance_to_sts_site_km", "in_port",
@@ -483,3 +496,23 @@ def detect(tracks: pd.DataFrame, cfg: Config) -> pd.DataFrame:
     rest = [c for c in ev.columns if c not in FEATURES and c not in ANNOTATIONS]
     ordered = rest + list(FEATURES) + list(ANNOTATIONS)
     return conform(ev[ordered], "meetup", FEATURES)
+
+
+def reason(ev: pd.Series) -> str:
+    """One sentence for a meetup row: what happened, with numbers and units."""
+    other = str(ev.get("other_mmsi", ""))
+    who = ev.get("other_name")
+    flag = ev.get("other_flag_iso2")
+    partner = other + (f" ({who}" if isinstance(who, str) and who else " (") + (
+        f", {flag})" if isinstance(flag, str) and flag else ")")
+    partner = partner.replace(" ()", "")
+    dark = "; a vessel went dark just before or after" if ev.get("dark_before_after") == 1 \
+        else ""
+    return (f"Alongside {partner} for {num(ev['duration_h'])} h at "
+            f"{num(ev.get('median_distance_m'), 0)} m median distance and "
+            f"{num(ev.get('median_speed_kn'))} kn, {where(ev)}{dark}")
+
+
+def decisive(events: pd.DataFrame, cfg: Config) -> np.ndarray:
+    """A meetup with a DPRK vessel is flagged on its rule alone (see ScoringConfig)."""
+    return (events.get("either_dprk", pd.Series(0.0, index=events.index)) == 1).to_numpy()

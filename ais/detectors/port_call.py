@@ -50,6 +50,14 @@ from ais.events import conform
 from ais.geography.ports import port_table
 from ais.tracking.tracks import epoch_ns
 
+#: What this detector finds, its id prefix (``PRT-...``), the colour of its
+#: events on maps, exports and the report, and what ``other_mmsi`` is to it.
+EVENT_TYPE = "port_call"
+ID_PREFIX = "PRT"
+COLOUR = "#4daf4a"
+OTHER_ROLE = ""
+#: At sea by definition: a candidate on land or at a berth is a wait (:mod:`ais.judging.waits`).
+AT_SEA = False
 FEATURES: tuple[str, ...] = ()
 #: No forest: too few calls in any baseline; :func:`rule_score` scores (see the docstring).
 FOREST = False
@@ -399,3 +407,8 @@ def reason(ev: pd.Series) -> str:
     if ev.get("takeover"):
         text += f"; {ev['takeover']}"
     return text
+
+
+def decisive(events: pd.DataFrame, cfg: Config) -> np.ndarray:
+    """Scored by :func:`rule_score` alone; nothing overrides it."""
+    return np.zeros(len(events), dtype=bool)

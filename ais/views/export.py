@@ -32,6 +32,7 @@ from typing import Any
 import pandas as pd
 
 from ais.config import TrackConfig
+from ais.detectors import REGISTRY, other_role
 from ais.geography.geo import haversine_km
 from ais.tracking.trajectories import to_trajectory_collection
 from ais.views.output import CSV_COLUMNS, EXTRA_COLUMNS, atomic_path, format_events
@@ -44,17 +45,16 @@ GX_NS = "http://www.google.com/kml/ext/2.2"
 #: other one drawn.
 GAP_DASHES = 24
 _GAP_KML_COLOUR = "ff1f30d7"  # the maps' gap red, aabbggrr
-_ROLE_OTHER = {"meetup": "partner", "identity_change": "previous MMSI",
-               "dark_meetup": "loiterer"}
-#: KML colours are aabbggrr; one per event type (ColorBrewer Set1).
-_KML_COLOURS = {
-    "loitering": "ff00a5ff",  # orange
-    "dark_period": "ff1c1ae4",  # red
-    "meetup": "ffb87e37",  # blue
-    "identity_change": "ffa34e98",  # purple
-    "port_call": "ff4daf4a",  # green
-    "dark_meetup": "ffbf00ff",  # magenta
-}
+
+
+def _kml_colour(hex_rgb: str) -> str:
+    """``#rrggbb`` as KML's ``aabbggrr`` (opaque)."""
+    h = hex_rgb.lstrip("#")
+    return f"ff{h[4:6]}{h[2:4]}{h[0:2]}"
+
+
+#: KML colours, one per event type: each detector's COLOUR (ColorBrewer Set1).
+_KML_COLOURS = {t: _kml_colour(d.COLOUR) for t, d in REGISTRY.items()}
 _KML_ICON = "https://maps.google.com/mapfiles/kml/shapes/caution.png"
 
 
@@ -101,7 +101,7 @@ def _segments(event: pd.Series, pings: pd.DataFrame) -> list[dict[str, Any]]:
         return []
     lines = to_trajectory_collection(p).to_traj_gdf()
     mmsi_of = lines["traj_id"].str.split("_").str[0].astype("int64")
-    role_other = _ROLE_OTHER.get(event["event_type"], "other vessel")
+    role_other = other_role(event["event_type"])
     n_pings = p.assign(traj=p["mmsi"].astype(str) + "_" + p["track"].astype(str) + "_"
                        + p["segment"].astype(str)).groupby("traj").size()
     p = p.assign(traj=p["mmsi"].astype(str) + "_" + p["track"].astype(str) + "_"
@@ -139,7 +139,7 @@ def _gaps(event: pd.Series, pings: pd.DataFrame, gap_h: float = TrackConfig.gap_
     same = (p["mmsi"] == p["mmsi"].shift()) & (p["track"] == p["track"].shift())
     dt_h = p["timestamp"].diff().dt.total_seconds() / 3600
     after = p.index[same & (dt_h > gap_h)]
-    role_other = _ROLE_OTHER.get(event["event_type"], "other vessel")
+    role_other = other_role(event["event_type"])
     out = []
     for i in after:  # loop over silences, not pings
         a, b = p.loc[i - 1], p.loc[i]

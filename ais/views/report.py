@@ -16,6 +16,7 @@ from collections.abc import Mapping
 import pandas as pd
 
 from ais.config import Config
+from ais.detectors import REGISTRY, other_role
 from ais.views.maps import event_map
 from ais.views.triage import as_events, is_missing, pings_for
 
@@ -37,12 +38,6 @@ table.run td { padding: 2px 0; }
          background: #fff; border: 1px solid #ddd;
          border-left: 6px solid #999; border-radius: 4px; padding: 10px 12px;
          margin: 0 0 12px; page-break-inside: avoid; }
-.event.loitering { border-left-color: #ff7f00; }
-.event.dark_period { border-left-color: #e41a1c; }
-.event.meetup { border-left-color: #377eb8; }
-.event.identity_change { border-left-color: #984ea3; }
-.event.port_call { border-left-color: #4daf4a; }
-.event.dark_meetup { border-left-color: #f781bf; }
 .event img { display: block; flex: 0 0 auto; width: 340px; max-width: 100%; height: auto;
              aspect-ratio: 340 / 290; object-fit: contain; align-self: flex-start;
              border: 1px solid #ccc; box-sizing: border-box; }
@@ -115,16 +110,19 @@ def _png_size(png: bytes) -> tuple[int, int]:
     return int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
 
 
+def _type_css() -> str:
+    """Each event type's card border in its detector's COLOUR."""
+    return "".join(f".event.{t} {{ border-left-color: {d.COLOUR}; }}\n"
+                   for t, d in REGISTRY.items())
+
+
 def _card(rank: int, ev: pd.Series, image: bytes | None) -> str:
     score = float(ev.get("anomaly_score")) if pd.notna(ev.get("anomaly_score")) else float("nan")
     kind = _e(ev["event_type"])
     end = _time(ev.get("end_time")) or "still open at the end of the data"
     rows = [("vessel", _vessel(ev, ""))]
     if pd.notna(ev.get("other_mmsi")):
-        label = {"meetup": "partner", "identity_change": "previous MMSI",
-                 "dark_meetup": "loiterer"}.get(
-            ev["event_type"], "other vessel")
-        rows.append((label, _vessel(ev, "other_")))
+        rows.append((other_role(ev["event_type"]), _vessel(ev, "other_")))
     lat, lon = float(ev["lat"]), float(ev["lon"])
     where = (f"{abs(lat):.4f} {'N' if lat >= 0 else 'S'} "
              f"{abs(lon):.4f} {'E' if lon >= 0 else 'W'}")
@@ -204,7 +202,7 @@ def render_report(events: pd.DataFrame, pings: pd.DataFrame, cfg: Config | None,
 <meta http-equiv="Content-Security-Policy" content="{_CSP}">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{_e(title)}</title>
-<style>{_CSS}</style>
+<style>{_CSS}{_type_css()}</style>
 </head>
 <body>
 <h1>{_e(title)}</h1>

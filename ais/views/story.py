@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from ais.config import TrackConfig
+from ais.detectors import other_role
 from ais.geography.geo import haversine_km
 from ais.judging.scoring import QUANTILES, Models
 from ais.views.triage import as_event, as_pings, is_missing, pings_for, vessels_of
@@ -23,8 +24,6 @@ GAP_H = TrackConfig.gap_h
 #: At most this many identity switches are listed per vessel.
 MAX_SWITCHES = 6
 
-_OTHER_ROLE = {"meetup": "partner", "identity_change": "previous MMSI",
-               "dark_meetup": "loiterer"}
 
 
 def _text(value: object) -> str:
@@ -183,7 +182,7 @@ def _closest_approach(a: pd.DataFrame, b: pd.DataFrame) -> tuple[pd.Timestamp, f
 
 
 def _timeline(ev: pd.Series, pings: pd.DataFrame) -> list[str]:
-    role_other = _OTHER_ROLE.get(ev["event_type"], "other vessel")
+    role_other = other_role(ev["event_type"])
     vessels = vessels_of(ev)
     moments: list[tuple[pd.Timestamp, str]] = [(ev["start_time"], "** event starts")]
     if pd.notna(ev.get("end_time")):
@@ -247,7 +246,7 @@ def story_lines(event: pd.Series, pings: pd.DataFrame, models: Models | None = N
     ev = as_event(event)
     p = pings_for(pings, ev["event_id"])
     p = as_pings(p)
-    role_other = _OTHER_ROLE.get(ev["event_type"], "other vessel")
+    role_other = other_role(ev["event_type"])
     vessels = vessels_of(ev)
     lines = _headline(ev, models)
     lines += ["", "Vessels"]
