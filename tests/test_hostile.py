@@ -348,31 +348,30 @@ def test_a_scan_stopped_by_a_signal_ends_cleanly(tmp_path, big_input, signum, co
 
 def test_a_signal_that_lands_inside_a_duckdb_query_still_ends_as_stopped(tmp_path, monkeypatch):
     """DuckDB turns a signal that arrives while it runs a query into 'RuntimeError: Query
-    interrupted'; the scan must still end with the signal's exit code, and say so in the log
-    and the state (it used to exit 1 with a traceback)."""
-    import threading
-
+    interrupted' (seen with SIGTERM 1.5 s into a GFW scan); the scan must still end with the
+    signal's exit code, and say so in the log and the state (it used to exit 1 with a
+    traceback). Whether DuckDB polls for the signal in time is not ours to test: the scan
+    below receives SIGTERM and fails the way DuckDB makes it fail."""
     from ais import pipeline
+    from ais.runtime.stopping import ScanStopped
 
-    def slow_scan(paths, output, cfg, models_dir, *, state=None, **kw):
+    def interrupted_scan(paths, output, cfg, models_dir, *, state=None, **kw):
         run_id, _ = state.begin_run([str(p) for p in paths], str(output))
         try:
-            duckdb.connect().execute(
-                "SELECT count(*) FROM range(50000000000) t(x) WHERE x % 7 = 3").fetchall()
+            try:
+                os.kill(os.getpid(), signal.SIGTERM)
+                time.sleep(5)  # the handler raises ScanStopped here
+            except ScanStopped:
+                raise RuntimeError("Query interrupted") from None  # as DuckDB reports it
         except BaseException as exc:
             why = pipeline.stopping.failure(exc)
             state.fail_run(run_id, why.exit_code, str(why))
             raise
-        raise AssertionError("the query was not interrupted")
+        raise AssertionError("the signal did not arrive")
 
-    monkeypatch.setattr(pipeline, "run_scan", slow_scan)
+    monkeypatch.setattr(pipeline, "run_scan", interrupted_scan)
     out, state, log = tmp_path / "f.csv", tmp_path / "s.duckdb", tmp_path / "ais-scan.log"
-    timer = threading.Timer(1.0, lambda: os.kill(os.getpid(), signal.SIGTERM))
-    timer.start()
-    try:
-        result = run("scan", QUICK, "-o", out, "--state", state, "-q")
-    finally:  # never leave a SIGTERM on its way to the test process
-        timer.cancel()
+    result = run("scan", QUICK, "-o", out, "--state", state, "-q")
     assert result.exit_code == 143, result.output
     assert "stopped by SIGTERM" in result.output
     last = log.read_text().splitlines()[-1]

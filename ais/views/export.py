@@ -53,8 +53,9 @@ def _kml_colour(hex_rgb: str) -> str:
     return f"ff{h[4:6]}{h[2:4]}{h[0:2]}"
 
 
-#: KML colours, one per event type: each detector's COLOUR (ColorBrewer Set1).
-_KML_COLOURS = {t: _kml_colour(d.COLOUR) for t, d in REGISTRY.items()}
+def _kml_colours() -> dict[str, str]:
+    """KML colours, one per event type: each registered detector's COLOUR."""
+    return {t: _kml_colour(d.COLOUR) for t, d in REGISTRY.items()}
 _KML_ICON = "https://maps.google.com/mapfiles/kml/shapes/caution.png"
 
 
@@ -252,7 +253,7 @@ def _extended_data(parent: ET.Element, props: dict[str, object]) -> None:
 
 
 def _styles(doc: ET.Element) -> None:
-    for event_type, colour in _KML_COLOURS.items():
+    for event_type, colour in _kml_colours().items():
         style = _sub(doc, "Style", id=event_type)
         icon_style = _sub(style, "IconStyle")
         _sub(icon_style, "color", colour)
@@ -359,7 +360,7 @@ def to_kml(events: pd.DataFrame, pings: pd.DataFrame) -> str:
     for i, event in ev.iterrows():
         base = props[i]
         kind = str(event["event_type"])
-        style = f"#{kind}" if kind in _KML_COLOURS else None
+        style = f"#{kind}" if kind in _kml_colours() else None
         name = f"{i + 1}. {kind} {base.get('vessel_name') or base['mmsi']} " \
                f"({base['anomaly_score']})"
         _kml_point(folders["event"], event, base, name, style)
