@@ -163,3 +163,14 @@ def test_a_state_without_stored_tracks_gives_a_story_and_a_map(flagged):
     ev = flagged.event("meetup")
     assert any(ev["reason"] in line for line in story_lines(ev, pd.DataFrame()))
     assert event_map(ev, pd.DataFrame(), flagged.cfg, small=True).startswith(b"\x89PNG")
+
+
+def test_a_rule_scored_event_does_not_claim_a_baseline_comparison(flagged):
+    """Port calls and dark meetups have no forest: their score is a documented rule, and
+    the story must not say 'more unusual than 80% of the baseline's candidates'."""
+    ev = flagged.event("port_call")
+    head = story_lines(ev, flagged.pings, flagged.models)[0]
+    assert "documented rule score" in head
+    assert "more unusual than" not in head
+    meetup = story_lines(flagged.event("meetup"), flagged.pings, flagged.models)[0]
+    assert "more unusual than" in meetup

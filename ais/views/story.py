@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from ais.config import TrackConfig
-from ais.detectors import other_role
+from ais.detectors import REGISTRY, other_role
 from ais.geography.geo import haversine_km
 from ais.judging.scoring import QUANTILES, Models
 from ais.views.triage import as_event, as_pings, is_missing, pings_for, vessels_of
@@ -56,7 +56,11 @@ def _headline(ev: pd.Series, models: Models | None) -> list[str]:
     score = pd.to_numeric(ev.get("anomaly_score"), errors="coerce")
     head = f"{ev['event_id']}  {ev['event_type']}  anomaly_score {_num(score, 3)}"
     model = models.types.get(ev["event_type"]) if models is not None else None
-    if model is not None and model.forest is None:
+    detector = REGISTRY.get(ev["event_type"])
+    if detector is not None and not detector.FOREST:
+        head += (" (a documented rule score, not a comparison with a baseline: see "
+                 f"`ais.detectors.{ev['event_type']}.rule_score`)")
+    elif model is not None and model.forest is None:
         head += (f" (neutral: only {model.n_baseline} baseline {ev['event_type']} candidates,"
                  " too few for a forest)")
     elif pd.notna(score):
