@@ -48,6 +48,7 @@ from ais.nightly.carry import (
 from ais.nightly.state import CarryConfig, Night, State
 from ais.runtime import stopping
 from ais.tracking import gear as fishing_gear
+from ais.tracking.coverage import data_window
 from ais.tracking.tracks import build_tracks
 from ais.views.output import format_events, write_csv
 
@@ -165,13 +166,15 @@ def detect_pings(pings: pd.DataFrame, report: CleaningReport, cfg: Config,
     with timings.stage("tracks"):
         tracks = build_tracks(pings, cfg.tracks)
         known = anch.combine(anchorages, anch.learn(tracks, cfg))
+        # the data's span and extent, given to every detector (never inferred by one)
+        window = data_window(tracks)
 
     def run(name: str) -> tuple[object, float]:
         t0 = time.perf_counter()
         if name == "signals":  # and the fishing gear to set aside (ais.tracking.gear)
             return ((land.vessel_signals(tracks, cfg), fishing_gear.find(tracks)),
                     time.perf_counter() - t0)
-        found = annotate_places(REGISTRY[name].detect(tracks, cfg), cfg)
+        found = annotate_places(REGISTRY[name].detect(tracks, cfg, window=window), cfg)
         return _checked(name, found, tracks, cfg, known), time.perf_counter() - t0
 
     from_tracks = tuple(t for t in REGISTRY if not needs(t))

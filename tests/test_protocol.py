@@ -28,7 +28,7 @@ def _toy() -> types.ModuleType:
     toy.OTHER_ROLE, toy.AT_SEA, toy.FOREST, toy.NEEDS = "", False, False, ()
     toy.FEATURES = ("max_speed_kn",)
 
-    def detect(tracks: pd.DataFrame, cfg: Config) -> pd.DataFrame:
+    def detect(tracks: pd.DataFrame, cfg: Config, window=None) -> pd.DataFrame:
         fast = tracks[pd.to_numeric(tracks["sog"], errors="coerce") > 25]
         g = fast.groupby(["mmsi", "track"], as_index=False)
         rows = g.agg(start_time=("timestamp", "min"), end_time=("timestamp", "max"),
@@ -86,3 +86,45 @@ def test_a_toy_detector_added_by_one_registry_line_reaches_the_csv_and_the_views
     assert exported.exit_code == 0, exported.output
     assert "ffd1ce00" in kml.read_text()  # the toy's colour as KML's aabbggrr
     assert detectors.other_role("speeding") == "other vessel"
+
+
+# --- partition-pure: the data window is given, never inferred -----------------------------
+
+OIL_TERMINAL = (38.7202, 125.3702)
+T0 = pd.Timestamp("2026-01-05T00:00Z")
+
+
+def _world():
+    """A tanker moors at Nampo's oil terminal and is last heard there at 16:00; a meetup of
+    two ships ends at 20:00; another ship reports two days later."""
+    from ais.synth.world import Scenario
+
+    sc = Scenario(seed=7, report_every_s=300)
+    sc.vessel(352123456, "OCEAN GRACE", ship_type="tanker", start=T0 + pd.Timedelta(hours=6),
+              at=(38.68, 125.25)).sail(to=OIL_TERMINAL, speed_kn=8).moor(hours=8)
+    for mmsi, lat in ((351234567, 38.40), (351234568, 38.4012)):
+        sc.vessel(mmsi, "PAIR", ship_type="tanker", start=T0 + pd.Timedelta(hours=14),
+                  at=(lat, 124.55), report_every_s=60).wait(hours=6)
+    sc.vessel(412345077, "LATE ONE", ship_type="cargo", start=T0 + pd.Timedelta(hours=54),
+              at=(38.2, 124.3)).sail(to=(38.0, 124.0), speed_kn=10)
+    return sc.pings()
+
+
+@pytest.mark.parametrize("event_type, mmsis", [
+    ("port_call", [352123456]), ("meetup", [351234567, 351234568])])
+def test_a_partition_given_the_whole_window_answers_as_the_whole_scan(event_type, mmsis):
+    from ais.inputs.ingest import ingest_frame
+    from ais.tracking.coverage import data_window
+    from ais.tracking.tracks import build_tracks
+
+    cfg = Config()
+    tracks = build_tracks(ingest_frame(_world()).pings, cfg.tracks)
+    whole = REGISTRY[event_type].detect(tracks, cfg, window=data_window(tracks))
+    part = tracks[tracks["mmsi"].isin(mmsis)].reset_index(drop=True)
+    alone = REGISTRY[event_type].detect(part, cfg, window=data_window(tracks))
+    cols = ["mmsi", "start_time", "end_time", "duration_h", "is_open"]
+    assert len(whole) == 1 and not whole["is_open"].iloc[0]
+    pd.testing.assert_frame_equal(alone[cols], whole[cols])
+    # without the window a partition would think its own last ping is the end of the data
+    blind = REGISTRY[event_type].detect(part, cfg)
+    assert blind["is_open"].iloc[0]

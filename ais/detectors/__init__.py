@@ -54,8 +54,13 @@ class Detector(Protocol):
     COLOUR: str
     OTHER_ROLE: str
 
-    def detect(self, tracks: pd.DataFrame, cfg: Config, *args: Any) -> pd.DataFrame:
-        """Its candidates (see the module docstring)."""
+    def detect(self, tracks: pd.DataFrame, cfg: Config, *args: Any, **kwargs: Any
+               ) -> pd.DataFrame:
+        """Its candidates (see the module docstring). A type found from the tracks takes
+        ``window``: the span and extent of the whole scan's data
+        (:func:`ais.tracking.coverage.data_window`), never inferred from ``tracks``, so that
+        a partition of a larger scan answers as the whole would; a paired type takes the
+        other types' candidates."""
 
     def decisive(self, events: pd.DataFrame, cfg: Config) -> np.ndarray:
         """Which events its rule alone flags, whatever the score says."""

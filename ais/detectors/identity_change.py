@@ -36,6 +36,7 @@ from ais.geography.geo import haversine_km
 from ais.inputs.identity import DPRK_MID, FLAGS_OF_CONVENIENCE, flag_of, imo_valid, name_distance
 from ais.inputs.names import KEY_SQL, first_broadcasts, name_edits
 from ais.inputs.names import key as name_key
+from ais.tracking.coverage import DataWindow
 
 #: What this detector finds, its id prefix (``IDC-...``), the colour of its
 #: events on maps, exports and the report, and what ``other_mmsi`` is to it.
@@ -303,8 +304,13 @@ def _two_transponders(tracks: pd.DataFrame, together: pd.DataFrame) -> pd.DataFr
     return pd.DataFrame(rows)
 
 
-def detect(tracks: pd.DataFrame, cfg: Config) -> pd.DataFrame:
-    """Identity changes within tracks and MMSI handovers between tracks."""
+def detect(tracks: pd.DataFrame, cfg: Config, window: DataWindow | None = None
+           ) -> pd.DataFrame:
+    """Identity changes within tracks and MMSI handovers between tracks.
+
+    ``window`` (the scan's span) is accepted and not needed: changes are dated by their own
+    pings. (Handovers join tracks of different MMSIs on the hull identity, so a partition by
+    MMSI would miss them: not partition-pure yet.)"""
     if tracks.empty:
         return conform(pd.DataFrame(), "identity_change", FEATURES)
     parts = [p for p in (_within_track(tracks, cfg), _mmsi_handovers(tracks, cfg)) if len(p)]

@@ -43,7 +43,7 @@ from ais.events import conform
 from ais.geography.geo import nearest_place, night_share
 from ais.geography.ports import nearest_port
 from ais.inputs.navstatus import SQL_CODE
-from ais.tracking.coverage import MAX_CADENCE_GAP_H, allowed_gap_h
+from ais.tracking.coverage import MAX_CADENCE_GAP_H, DataWindow, allowed_gap_h
 from ais.tracking.tracks import epoch_ns, track_order
 
 #: What this detector finds, its id prefix (``LOI-...``), the colour of its
@@ -220,8 +220,12 @@ def _runs(tracks: pd.DataFrame, cfg: Config) -> pd.DataFrame:
     return runs
 
 
-def detect(tracks: pd.DataFrame, cfg: Config) -> pd.DataFrame:
-    """Slow runs as loitering candidates (see the module docstring)."""
+def detect(tracks: pd.DataFrame, cfg: Config, window: DataWindow | None = None
+           ) -> pd.DataFrame:
+    """Slow runs as loitering candidates (see the module docstring).
+
+    ``window`` (the scan's span) is accepted and not needed: a run belongs to one track, and
+    nothing in it depends on where the data ends."""
     if tracks.empty:
         return conform(pd.DataFrame(), "loitering", FEATURES)
     runs = _runs(tracks, cfg)

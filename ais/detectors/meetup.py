@@ -91,7 +91,7 @@ from ais.events import conform
 from ais.geography.geo import nearest_place
 from ais.geography.ports import nearest_port
 from ais.inputs.identity import DPRK_MID, flag_of
-from ais.tracking.coverage import CADENCE_GAPS, MAX_CADENCE_GAP_H
+from ais.tracking.coverage import CADENCE_GAPS, MAX_CADENCE_GAP_H, DataWindow
 
 #: What this detector finds, its id prefix (``MTG-...``), the colour of its
 #: events on maps, exports and the report, and what ``other_mmsi`` is to it.
@@ -426,12 +426,16 @@ def _meetings(tracks: pd.DataFrame, cfg: Config) -> tuple[pd.DataFrame, pd.DataF
     return meetings, vessels, int(t_end or 0)
 
 
-def detect(tracks: pd.DataFrame, cfg: Config) -> pd.DataFrame:
+def detect(tracks: pd.DataFrame, cfg: Config, window: DataWindow | None = None
+           ) -> pd.DataFrame:
     """Meetups of two vessels as candidate events (see the module docstring).
 
     Args:
         tracks: output of :func:`ais.tracking.tracks.build_tracks`; not modified.
         cfg: thresholds in ``cfg.meetup``, places in ``cfg.places``.
+        window: the time span of the whole scan (:func:`ais.tracking.coverage.data_window`):
+            a meeting is open when it lasts until its end; a partition of a larger scan
+            passes the whole's (by default, the span of ``tracks``).
 
     Returns:
         The events schema plus :data:`FEATURES` and :data:`ANNOTATIONS`, one row per
@@ -443,6 +447,8 @@ def detect(tracks: pd.DataFrame, cfg: Config) -> pd.DataFrame:
     meetings, vessels, t_end_ms = _meetings(tracks, cfg)
     if meetings.empty:
         return _empty()
+    if window is not None:
+        t_end_ms = max(t_end_ms, window.end_us // 1000)
     mc = cfg.meetup
     step_ms = int(round(mc.resample_min * 60_000))
     ev = meetings.drop(columns=["meeting"])

@@ -48,6 +48,7 @@ from ais.config import Config
 from ais.db import EARTH_RADIUS_KM
 from ais.events import conform
 from ais.geography.ports import port_table
+from ais.tracking.coverage import DataWindow
 from ais.tracking.tracks import epoch_ns
 
 #: What this detector finds, its id prefix (``PRT-...``), the colour of its
@@ -137,9 +138,14 @@ def _ffill_state(value: np.ndarray, reset: np.ndarray) -> np.ndarray:
     return filled[idx].astype(bool)
 
 
-def detect(tracks: pd.DataFrame, cfg: Config) -> pd.DataFrame:
-    """Port-call rows (see the module docstring); ``tracks`` is not modified."""
-    calls = find_calls(tracks, cfg)
+def detect(tracks: pd.DataFrame, cfg: Config, window: DataWindow | None = None
+           ) -> pd.DataFrame:
+    """Port-call rows (see the module docstring); ``tracks`` is not modified.
+
+    ``window``: the time span of the whole scan (:func:`ais.tracking.coverage.data_window`);
+    a call is open only near its end, so a partition of a larger scan passes the whole's
+    (by default, the span of ``tracks``)."""
+    calls = find_calls(tracks, cfg, window)
     if calls.empty:
         return conform(pd.DataFrame(), "port_call", FEATURES)
     if not cfg.everywhere:
@@ -148,7 +154,8 @@ def detect(tracks: pd.DataFrame, cfg: Config) -> pd.DataFrame:
                    FEATURES)
 
 
-def find_calls(tracks: pd.DataFrame, cfg: Config) -> pd.DataFrame:
+def find_calls(tracks: pd.DataFrame, cfg: Config, window: DataWindow | None = None
+               ) -> pd.DataFrame:
     """Every call at every port (watched or not), with voyage legs."""
     pc = cfg.port_call
     if tracks.empty:
@@ -187,6 +194,7 @@ def find_calls(tracks: pd.DataFrame, cfg: Config) -> pd.DataFrame:
     stopped = _ffill_state(np.where(speed < pc.stop_start_kn, 1,
                                     np.where(speed > pc.stop_end_kn, 0, -1)), v_start)
     t_ns = a["t_ns"]
+    data_end = int(t_ns.max()) if window is None else max(int(t_ns.max()), window.end_us * 1000)
     st = np.flatnonzero(stopped)
     if not len(st):
         return pd.DataFrame()
@@ -204,7 +212,7 @@ def find_calls(tracks: pd.DataFrame, cfg: Config) -> pd.DataFrame:
     # call ends at its last ping, of unknown length after it)
     calls["is_open"] = (((vis_last == len(tracks) - 1) | (all_mmsi[nxt] != all_mmsi[vis_last])
                          | (all_track[nxt] != all_track[vis_last]))
-                        & ((int(t_ns.max()) - calls["t1"]) / 3.6e12 <= pc.open_within_h))
+                        & ((data_end - calls["t1"]) / 3.6e12 <= pc.open_within_h))
     # a stop during a passage is short and ends with leaving; one still in the zone at the
     # end of the data is in port however short its stop so far
     calls = calls[((calls["t1"] - calls["t0"]) / 3.6e12 >= pc.min_stop_h)
@@ -231,7 +239,6 @@ def find_calls(tracks: pd.DataFrame, cfg: Config) -> pd.DataFrame:
         return pd.DataFrame()
     first = calls["first_row"].to_numpy()
     last = calls["last_row"].to_numpy()
-    data_end = int(t_ns.max())
     calls["start_time"] = pd.to_datetime(calls["t0"], unit="ns", utc=True)
     calls["end_time"] = pd.to_datetime(np.where(calls["is_open"], np.iinfo(np.int64).min,
                                                 calls["t1"]), unit="ns", utc=True)
