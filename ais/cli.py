@@ -41,7 +41,7 @@ class _Group(click.Group):
         except BrokenPipeError:  # before click's own handler, which exits 1
             _quiet_broken_pipe()
 
-    def main(self, *args, **kwargs):  # type: ignore[override]
+    def main(self, *args, **kwargs):
         from ais.runtime.stopping import ScanStopped
 
         try:

@@ -375,7 +375,7 @@ def _build(cls: type, values: Any, where: str, table: str) -> Any:
                 f"{where}: {table} unknown key {key!r}; known keys: {', '.join(sorted(known))}"
             )
         typ = hints[key]
-        if dataclasses.is_dataclass(typ):
+        if isinstance(typ, type) and dataclasses.is_dataclass(typ):
             kwargs[key] = _build(typ, value, where, f"[{key}]")
         elif isinstance(value, dict):
             raise ConfigError(f"{where}: {table} {key} is a table ([{key}]) but must be a "
@@ -393,7 +393,7 @@ def _build(cls: type, values: Any, where: str, table: str) -> Any:
         raise ConfigError(f"{where}: {exc}") from exc
 
 
-def _entries(items: Any, cls: type, where: str, base: Path) -> tuple:
+def _entries(items: Any, cls: type[Place] | type[WatchArea], where: str, base: Path) -> tuple:
     """The ``[[places]]`` or ``[[areas]]`` entries of a config file."""
     section = cls.SECTION
     if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):

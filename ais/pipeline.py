@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -169,7 +170,7 @@ def detect_pings(pings: pd.DataFrame, report: CleaningReport, cfg: Config,
         # the data's span and extent, given to every detector (never inferred by one)
         window = data_window(tracks)
 
-    def run(name: str) -> tuple[object, float]:
+    def run(name: str) -> tuple[Any, float]:
         t0 = time.perf_counter()
         if name == "signals":  # and the fishing gear to set aside (ais.tracking.gear)
             return ((land.vessel_signals(tracks, cfg), fishing_gear.find(tracks)),
@@ -482,7 +483,12 @@ def run_scan(paths: Sequence[str | Path], output: str | Path, cfg: Config,
         run_id, stale = state.begin_run([str(p) for p in paths], str(output))
         notes.extend(stale)
     try:
-        window = (cfg.clean.since, cfg.clean.until) if pushdown else None
+        window = None
+        if pushdown:  # ais.nightly.byday sets both ends of each window
+            since, until = cfg.clean.since, cfg.clean.until
+            if since is None or until is None:  # ingest would fail on None.replace
+                raise AttributeError("pushdown needs cfg.clean.since and cfg.clean.until")
+            window = (since, until)
         # a small input is read before the models would be loaded: load them beside it
         rows = count_rows(paths)
         prefetch = (_prefetch(models_dir, cfg) if rows is not None

@@ -91,6 +91,8 @@ def check_fields(obj: object) -> None:
     hints = typing.get_type_hints(cls)
     limits: dict[str, tuple[float | None, float | None]] = getattr(cls, "LIMITS", {})
     where = label(obj)
+    if not dataclasses.is_dataclass(cls):  # what dataclasses.fields would raise
+        raise TypeError("must be called with a dataclass type or instance")
     for f in dataclasses.fields(cls):
         value = getattr(obj, f.name)
         base, optional = _base(hints[f.name])

@@ -25,6 +25,8 @@ is DPRK); ``foc_involved`` (either flag is an ITF flag of convenience); ``unallo
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
@@ -372,12 +374,13 @@ def _context(r: dict) -> str:
     what = [w for w, on in (("new MMSI", r["mmsi_changed"] == 1), ("name", r["dn"]),
                             ("call sign", r["dc"]), ("IMO", r["di"])) if on]
     parts = [", ".join(what)]
-    size = r.get("chain_size")
+    size: Any = r.get("chain_size")
     chain = r.get("chain")
     if r["dn"] and pd.notna(size) and size > 1 and isinstance(chain, list):
         parts.append(f"rename {int(r['chain_index'])} of {int(size)} in this track: "
                      + " -> ".join(str(c) for c in chain))
-    k, n = r.get("n_identities"), r.get("n_switches")
+    k: Any = r.get("n_identities")
+    n: Any = r.get("n_switches")
     if pd.notna(k) and pd.notna(n) and n > max(k - 1, 1):
         parts.append(f"{int(n)} switches back and forth among {int(k)} names")
     if r.get("shared_mmsi") == 1:

@@ -168,7 +168,7 @@ def _slow_block(tracks: pd.DataFrame, cfg: Config, first_run: int
     allowed = np.full(n, lc.max_gap_h)
     long_gap = gap_h > lc.max_gap_h
     if long_gap.any():  # the median interval only of the tracks that have such a silence
-        rows = np.isin(track_no, np.unique(track_no[long_gap]))
+        rows: np.ndarray = np.isin(track_no, np.unique(track_no[long_gap]))
         allowed[rows] = allowed_gap_h(
             pd.Series(gap_h[rows]).groupby(track_no[rows]).transform("median").to_numpy(),
             lc.max_gap_h)

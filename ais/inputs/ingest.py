@@ -697,11 +697,11 @@ def ingest(
         sources.pop(path, None)
         repaired.pop(path, None)
 
-    for path in files:
+    for file in files:
         try:
-            sources[path] = inspect_file(path)
+            sources[file] = inspect_file(file)
         except InputError as exc:
-            refuse(path, str(exc), exc)
+            refuse(file, str(exc), exc)
     for src in sources.values():
         if src.data is not None:  # CSV or NMEA: what reading it said
             made = source(src.path)

@@ -155,8 +155,8 @@ def run_scan_by_day(paths: Sequence[str | Path], output: str | Path, cfg: Config
                      f"the state like a nightly run; memory is bounded by one day of pings")
     candidates: dict[str, int] = {}
     for r in results:
-        for k, v in r.candidates.items():
-            candidates[k] = candidates.get(k, 0) + v
+        for t, v in r.candidates.items():
+            candidates[t] = candidates.get(t, 0) + v
     return ScanResult(_merge_reports([r.report for r in results]), events, out,
                       sum(r.tracks for r in results), candidates, timings, notes,
                       results[-1].run_id if results else None,

@@ -221,7 +221,7 @@ def _sparse_meetup(g: _Gen, geo: _Geo) -> None:
 def add(g: _Gen, geos: list[_Geo], benign: bool = True) -> list[int]:
     """Put the look-alikes (when ``benign``) and the sparse anomalies into each area of a
     world being built; returns the MMSIs of the satellite reporters (for :func:`cut`)."""
-    g.sparse = []  # type: ignore[attr-defined]
+    g.sparse = []
     for k, geo in enumerate(geos):
         if benign:
             for _ in range(2):
@@ -234,7 +234,7 @@ def add(g: _Gen, geos: list[_Geo], benign: bool = True) -> list[int]:
         _sparse_loitering(g, geo)
         if k == len(geos) - 1:
             _sparse_meetup(g, geo)
-    return list(g.sparse)  # type: ignore[attr-defined]
+    return list(g.sparse)
 
 
 def _passes(t: np.ndarray, rng: np.random.Generator) -> np.ndarray:

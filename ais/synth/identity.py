@@ -50,7 +50,8 @@ def add(g: Any, geos: Sequence[Any]) -> Callable[[pd.DataFrame], pd.DataFrame]:
             speed = float(rng.uniform(2.0, 3.0))
             # vessel 0: two renames (a chain); 1: one rename seen in a single static report
             # at the very end; 2: names cut short in some reports; 3: plain
-            renames = {0: [0.3, 0.65], 1: [None], 2: [], 3: []}[k]
+            schedule: dict[int, list[float | None]] = {0: [0.3, 0.65], 1: [None], 2: [], 3: []}
+            renames = schedule[k]
             t = start
             plan = {"mmsi": v.mmsi, "truth": [], "cut": k == 2, "name": name,
                     "area": geo.name}

@@ -1003,6 +1003,7 @@ class _Gen:
     every: float
     truth: list[dict[str, Any]] = field(default_factory=list)
     event_points: dict[str, list[LatLon]] = field(default_factory=dict)
+    sparse: list[int] = field(default_factory=list)  # MMSIs of satellite reporters (coverage)
 
     def uniform(self, lo: float, hi: float) -> float:
         return float(self.rng.uniform(lo, hi))

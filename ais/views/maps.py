@@ -243,7 +243,7 @@ def _area_outlines(area) -> list[tuple[np.ndarray, np.ndarray]]:
         return [_circle(area.lat, area.lon, area.radius_km, n=721)]
     polygons = getattr(area.geometry, "geoms", [area.geometry])
     rings = [r for p in polygons for r in (p.exterior, *p.interiors)]
-    return [tuple(np.asarray(c) for c in r.xy) for r in rings]
+    return [(np.asarray(x), np.asarray(y)) for x, y in (r.xy for r in rings)]
 
 
 def _draw_context(ax, cfg: Config, view: tuple[float, float, float, float, float],
