@@ -487,7 +487,7 @@ def run_scan(paths: Sequence[str | Path], output: str | Path, cfg: Config,
         if pushdown:  # ais.nightly.byday sets both ends of each window
             since, until = cfg.clean.since, cfg.clean.until
             if since is None or until is None:  # ingest would fail on None.replace
-                raise AttributeError("pushdown needs cfg.clean.since and cfg.clean.until")
+                raise ValueError("pushdown needs cfg.clean.since and cfg.clean.until")
             window = (since, until)
         # a small input is read before the models would be loaded: load them beside it
         rows = count_rows(paths)
