@@ -116,6 +116,8 @@ class LoiteringConfig:
         rule_min_port_km: the rule ignores runs closer than this to a port (GFW publishes
             loitering >= 20 nm from shore; we have no coastline, so ports stand in).
         max_gap_h: a silence longer than this ends a run (dark periods are their own events).
+        fixed_radius_km: a run that never moves farther than this (5 m) is a fixed
+            transmitter or a parked unit, not a ship.
     """
 
     SECTION = "loitering"
@@ -125,6 +127,7 @@ class LoiteringConfig:
     rule_min_duration_h: float = 4.0
     rule_min_port_km: float = 20.0
     max_gap_h: float = 1.0
+    fixed_radius_km: float = 0.005
 
     def __post_init__(self) -> None:
         check_fields(self)
@@ -143,6 +146,47 @@ class DarkConfig:
         density_window_h: window before the gap in which the vessel's reporting rate is measured.
         min_neighbours: the rule needs at least this many other vessels reporting nearby
             (fewer means a reception hole or empty sea: not evidence of switching off).
+
+    The coverage and cadence rules (issue #14; ``ais.detectors.dark_period``):
+
+        min_open_track_pings: Tracks with fewer pings are never reported as open (still dark
+            at the end of the data).
+        min_reports_per_h: The rule needs at least this many reports per hour in the density
+            window before the gap.
+        silence_intervals: The rule ignores gaps shorter than this many of the track's own
+            median intervals: a satellite reporter heard every 30 minutes must be silent 12
+            h, one heard every 45 minutes 18 h (a dense reporter is held to
+            ``rule_min_gap_h``).
+        edge_min_km: A position closer than this to the edge of the data's extent is at its
+            edge (the extent is drawn around 0.05-degree cells, so its edge lies up to ~7 km
+            beyond the last report) ...
+        edge_intervals: ... or closer than the distance the vessel covers in this many of
+            its own intervals.
+        moving_kn / edge_cone_deg: a vessel moving at least this fast whose course points
+            within this angle of the nearest edge, and which could reach it in its silence,
+            has sailed out of the data.
+        harbour_km / harbour_kn / harbour_land_km: a silence that starts and ends at one spot
+            (this close, both ends this slow) within this distance of land is a night in
+            harbour, not a dark period at sea.
+        edge_margin_h: Neighbour pings count only this far inside the gap (at most a quarter
+            of the gap).
+        min_neighbour_share: A gap counts only if at least this share of the vessels that
+            reported near its start in the hour before it kept reporting during it: when
+            nearly everyone goes quiet at once it is reception (or the data: a file holding
+            25 minutes of one day), not the vessel.
+        min_neighbour_rate_share: ... and their reports per hour during it at least this
+            share of the hour before (a few reports at one end of a day-long hole are not
+            reception).
+        before_window_h: Hours before the silence in which other vessels' reports near its
+            start show that reception there is known (no report there before it: reception
+            unknown, not evidence).
+        way_radius_share: Someone must have been heard within this share of
+            ``neighbour_radius_km`` of the middle of a closed gap's way (ends more than
+            ``neighbour_radius_km`` apart), at any time from the window before it to its
+            end: else the vessel may simply have crossed water no receiver hears (reception
+            unknown there is not evidence of switching off).
+        sog_window_h: Hours over which ``sog_before_kn`` (median speed before the gap) is
+            taken.
     """
 
     SECTION = "dark_period"
@@ -153,6 +197,22 @@ class DarkConfig:
     neighbour_radius_km: float = 50.0
     density_window_h: float = 6.0
     min_neighbours: int = 1
+    min_open_track_pings: int = 3
+    min_reports_per_h: float = 1.0
+    silence_intervals: float = 24.0
+    edge_min_km: float = 10.0
+    edge_intervals: float = 2.0
+    moving_kn: float = 1.0
+    edge_cone_deg: float = 60.0
+    harbour_km: float = 1.0
+    harbour_kn: float = 1.0
+    harbour_land_km: float = 5.0
+    edge_margin_h: float = 0.5
+    min_neighbour_share: float = 0.25
+    min_neighbour_rate_share: float = 0.1
+    before_window_h: float = 3.0
+    way_radius_share: float = 0.5
+    sog_window_h: float = 1.0
 
     def __post_init__(self) -> None:
         check_fields(self)
@@ -192,6 +252,15 @@ class IdentityConfig:
             garbled static message is not a new name).
         min_identity_h: ... nor one whose pings span less than this (a burst of a garbled
             or another ship's call sign over a few minutes is not a change).
+        merge_fields_h: changes of different fields (name, call sign, IMO) within this many
+            hours of each other are one change (AIS type 24 sends the name and the call sign
+            in two messages).
+        shared_max_h / shared_min_kn: another ship of the same MMSI broadcast the same new
+            name within this many hours, this far away for the time between them (faster
+            than any ship: the tracks' own split speed): a shared MMSI.
+        two_transponders_km / pair_h: two MMSIs of one hull identity whose reports within
+            ``pair_h`` of each other are this close in median are one hull with two
+            transponders.
     """
 
     SECTION = "identity_change"
@@ -200,6 +269,11 @@ class IdentityConfig:
     handover_max_km: float = 30.0
     min_pings_per_identity: int = 2
     min_identity_h: float = 0.5
+    merge_fields_h: float = 0.25
+    shared_max_h: float = 12.0
+    shared_min_kn: float = 50.0
+    two_transponders_km: float = 1.0
+    pair_h: float = 1.0
 
     def __post_init__(self) -> None:
         check_fields(self)
@@ -353,6 +427,19 @@ class Config:
 
     def __post_init__(self) -> None:
         check_fields(self)
+
+
+def rules(cfg: Config) -> dict[str, dict[str, Any]]:
+    """Every threshold of ``cfg`` by section (``{"dark_period": {"min_gap_h": 2.0, ...}}``),
+    as ``ais train`` records them beside the forests: the rules the baseline's candidates
+    were found with (places and watch areas are not thresholds and are left out)."""
+    out: dict[str, dict[str, Any]] = {}
+    for f in dataclasses.fields(cfg):
+        value = getattr(cfg, f.name)
+        if dataclasses.is_dataclass(value) and not isinstance(value, type):
+            out[f.name] = {k: (list(v) if isinstance(v, tuple) else v)
+                           for k, v in dataclasses.asdict(value).items()}
+    return out
 
 
 def _required(f: dataclasses.Field) -> bool:

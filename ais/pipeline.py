@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ais.config import Config
+from ais.config import Config, rules
 from ais.db import connect
 from ais.detectors import REGISTRY, needs, uses_forest
 from ais.errors import ExitCode, ModelError
@@ -596,6 +596,7 @@ def run_train(paths: Sequence[str | Path], models_dir: str | Path, cfg: Config,
         "rows": detected.report.rows_out,
         "baseline": baseline_kind(list(detected.report.files)),
         "thresholds": {"scoring.threshold": cfg.scoring.threshold},
+        "rules": rules(cfg),  # every threshold the baseline's candidates were found with
     }
     models = scoring.fit(detected.candidates, FEATURES, cfg.seed, meta)
     path = scoring.save(models, models_dir)

@@ -187,3 +187,26 @@ def test_a_memory_limit_that_is_not_a_size_is_an_error(tmp_path):
                                        "--no-state", "--memory-limit", "lots"])
     assert result.exit_code == 1 and "8GB" in result.output
     assert not (tmp_path / "f.csv").exists()
+
+
+def test_the_rules_a_baseline_was_found_with_are_settable_and_recorded_with_its_models(
+        tmp_path):
+    """The coverage, identity and loitering rules that were module constants are in the
+    config: a TOML file sets them, and `ais train` records every threshold beside the
+    forests (so a scan with other rules can be told from the models' own)."""
+    import json
+
+    conf = tmp_path / "rules.toml"
+    conf.write_text("[dark_period]\nsilence_intervals = 12\nharbour_land_km = 3.5\n\n"
+                    "[identity_change]\npair_h = 2.0\n\n[loitering]\nfixed_radius_km = 0.01\n")
+    models = tmp_path / "models"
+    result = run("train", str(FIXTURES / "nampo_day.parquet"), "--models", str(models),
+                 "--config", str(conf))
+    assert result.exit_code == 0, result.output
+    recorded = json.loads((models / "ais-forests.json").read_text())["rules"]
+    assert recorded["dark_period"]["silence_intervals"] == 12
+    assert recorded["dark_period"]["harbour_land_km"] == 3.5
+    assert recorded["dark_period"]["min_gap_h"] == 2.0  # the defaults too
+    assert recorded["identity_change"]["pair_h"] == 2.0
+    assert recorded["loitering"]["fixed_radius_km"] == 0.01
+    assert "places" not in recorded and "areas" not in recorded

@@ -108,48 +108,6 @@ RULE_COLUMNS: tuple[str, ...] = (
 #: ports); after the rule columns.
 POSITION_COLUMNS: tuple[str, ...] = ("end_lat", "end_lon")
 
-#: Tracks with fewer pings are never reported as open (still dark at the end of the data).
-MIN_OPEN_TRACK_PINGS = 3
-#: The rule needs at least this many reports per hour in the density window before the gap.
-MIN_REPORTS_PER_H = 1.0
-#: The rule ignores gaps shorter than this many of the track's own median intervals: a
-#: satellite reporter heard every 30 minutes must be silent 12 h, one heard every 45 minutes
-#: 18 h (a dense reporter is held to ``rule_min_gap_h``).
-SILENCE_INTERVALS = 24.0
-#: A position closer than this to the edge of the data's extent is at its edge (the extent
-#: is drawn around 0.05-degree cells, so its edge lies up to ~7 km beyond the last report) ...
-EDGE_MIN_KM = 10.0
-#: ... or closer than the distance the vessel covers in this many of its own intervals.
-EDGE_INTERVALS = 2.0
-#: A vessel moving at least this fast whose course points within EDGE_CONE_DEG of the
-#: nearest edge, and which could reach it in its silence, has sailed out of the data.
-MOVING_KN = 1.0
-EDGE_CONE_DEG = 60.0
-#: A silence that starts and ends at one spot (<= HARBOUR_KM apart, both ends slower than
-#: HARBOUR_KN) within HARBOUR_LAND_KM of land is a night in harbour, not a dark period at sea.
-HARBOUR_KM = 1.0
-HARBOUR_KN = 1.0
-HARBOUR_LAND_KM = 5.0
-#: Neighbour pings count only this far inside the gap (at most a quarter of the gap).
-EDGE_MARGIN_H = 0.5
-#: A gap counts only if at least this share of the vessels that reported near its start in
-#: the hour before it kept reporting during it: when nearly everyone goes quiet at once it is
-#: reception (or the data: a file holding 25 minutes of one day), not the vessel.
-MIN_NEIGHBOUR_SHARE = 0.25
-#: ... and their reports per hour during it at least this share of the hour before (a few
-#: reports at one end of a day-long hole are not reception).
-MIN_NEIGHBOUR_RATE_SHARE = 0.1
-#: Hours before the silence in which other vessels' reports near its start show that
-#: reception there is known (no report there before it: reception unknown, not evidence).
-BEFORE_WINDOW_H = 3.0
-#: Someone must have been heard within this share of ``neighbour_radius_km`` of the middle
-#: of a closed gap's way (ends more than ``neighbour_radius_km`` apart), at any time from
-#: the window before it to its end: else the vessel may simply have crossed water no
-#: receiver hears (reception unknown there is not evidence of switching off).
-WAY_RADIUS_SHARE = 0.5
-#: Hours over which ``sog_before_kn`` (median speed before the gap) is taken.
-SOG_WINDOW_H = 1.0
-
 #: Before the neighbour join, a vessel's pings in one cell of neighbour_radius_km / this
 #: and one slice of GROUP_MIN minutes become one weighted report at their mean place and time.
 GROUP_CELLS_PER_RADIUS = 5
@@ -184,6 +142,7 @@ def _ping_frame(tracks: pd.DataFrame) -> pa.Table:
 
 def _gaps_sql(cfg: Config, data_end_us: int) -> str:
     """Closed and open gaps, one row each, with the positions at both ends."""
+    dp = cfg.dark_period  # the coverage and cadence rules
     d = cfg.dark_period
     min_gap_us = int(round(d.min_gap_h * _US_PER_H))
     return f"""
@@ -203,7 +162,7 @@ def _gaps_sql(cfg: Config, data_end_us: int) -> str:
     ),
     open AS (
         SELECT mmsi, track, last_us AS start_us, NULL::BIGINT AS end_us FROM trk
-        WHERE n >= {MIN_OPEN_TRACK_PINGS} AND {data_end_us} - last_us >= {min_gap_us}
+        WHERE n >= {dp.min_open_track_pings} AND {data_end_us} - last_us >= {min_gap_us}
     ),
     both_ AS (SELECT * FROM closed UNION ALL SELECT * FROM open),
     -- positions at both ends; pings at the same instant resolve by (lat, lon), not row order
@@ -228,9 +187,10 @@ def _gaps_sql(cfg: Config, data_end_us: int) -> str:
 
 def _before_sql(cfg: Config, data_start_us: int) -> str:
     """The vessel's reporting rate and speed before each gap, and its typical interval."""
+    dp = cfg.dark_period  # the coverage and cadence rules
     d = cfg.dark_period
     win_us = int(round(d.density_window_h * _US_PER_H))
-    sog_us = int(round(SOG_WINDOW_H * _US_PER_H))
+    sog_us = int(round(dp.sog_window_h * _US_PER_H))
     # the window is cut at the start of the data (no penalty for what we could not see),
     # but never below one hour
     return f"""
@@ -259,7 +219,8 @@ def _before_sql(cfg: Config, data_start_us: int) -> str:
 def _ends_sql(cfg: Config) -> str:
     """Around each gap: the ping before its start (the course it was on), the median speed in
     the hour after its end, and the speeds reported at its two ends."""
-    sog_us = int(round(SOG_WINDOW_H * _US_PER_H))
+    dp = cfg.dark_period  # the coverage and cadence rules
+    sog_us = int(round(dp.sog_window_h * _US_PER_H))
     return f"""
     WITH prev AS (
         SELECT g.gid, p.lat AS prev_lat, p.lon AS prev_lon
@@ -297,6 +258,7 @@ def _time_bin_us(durations_h: np.ndarray) -> int:
 def _neighbours_sql(cfg: Config, bin_us: int, gaps: str = "gaps") -> str:
     """Other vessels reporting within the radius of either end while the vessel was silent
     (the windows of table ``gaps``)."""
+    dp = cfg.dark_period  # the coverage and cadence rules
     radius = cfg.dark_period.neighbour_radius_km
     cd = 1.05 * radius / _KM_PER_DEG  # cell height in degrees (5 % slack for great circles)
     # a band's cells are as wide (in degrees of longitude) as ``cd`` km-equivalent at its
@@ -309,10 +271,10 @@ def _neighbours_sql(cfg: Config, bin_us: int, gaps: str = "gaps") -> str:
     return f"""
     WITH win AS (
         SELECT gid, mmsi, lat, lon, end_lat, end_lon, is_open,
-               start_us + least({int(EDGE_MARGIN_H * _US_PER_H)}, (stop_us - start_us) // 4)
+               start_us + least({int(dp.edge_margin_h * _US_PER_H)}, (stop_us - start_us) // 4)
                    AS lo_us,
                CASE WHEN is_open THEN stop_us + 1
-                    ELSE stop_us - least({int(EDGE_MARGIN_H * _US_PER_H)},
+                    ELSE stop_us - least({int(dp.edge_margin_h * _US_PER_H)},
                                          (stop_us - start_us) // 4) END AS hi_us
         FROM {gaps}
     ),
@@ -356,10 +318,12 @@ def _neighbours_sql(cfg: Config, bin_us: int, gaps: str = "gaps") -> str:
     """
 
 
-def _coverage(ev: pd.DataFrame, out: pd.DataFrame, window: DataWindow) -> dict[str, np.ndarray]:
+def _coverage(ev: pd.DataFrame, out: pd.DataFrame, window: DataWindow, cfg: Config
+              ) -> dict[str, np.ndarray]:
     """Where the data could see each gap's vessel: its ends' distances to the edge of the
     data's extent, whether it sailed out of (or back into) the data, and whether the gap is
     a stay at one spot near land (a night in harbour)."""
+    dp = cfg.dark_period  # the coverage and cadence rules
     lat, lon = out["lat"].to_numpy(float), out["lon"].to_numpy(float)
     end_lat = ev["end_lat"].to_numpy(float, na_value=np.nan)
     end_lon = ev["end_lon"].to_numpy(float, na_value=np.nan)
@@ -373,17 +337,17 @@ def _coverage(ev: pd.DataFrame, out: pd.DataFrame, window: DataWindow) -> dict[s
     edge = window.edge_km(lat, lon)
     end_edge = np.where(is_open, np.nan, window.edge_km(np.nan_to_num(end_lat, nan=lat),
                                                         np.nan_to_num(end_lon, nan=lon)))
-    margin_out = np.maximum(EDGE_MIN_KM, EDGE_INTERVALS * typical
+    margin_out = np.maximum(dp.edge_min_km, dp.edge_intervals * typical
                             * np.nan_to_num(sog_before, nan=0.0) * 1.852)
-    margin_in = np.maximum(EDGE_MIN_KM, EDGE_INTERVALS * typical
+    margin_in = np.maximum(dp.edge_min_km, dp.edge_intervals * typical
                            * np.nan_to_num(sog_after, nan=0.0) * 1.852)
     # how long the vessel may go unheard inside the covered water before that is itself a
-    # silence: an hour, or SILENCE_INTERVALS of its own intervals
-    unheard_h = np.maximum(1.0, SILENCE_INTERVALS * typical)
+    # silence: an hour, or dp.silence_intervals of its own intervals
+    unheard_h = np.maximum(1.0, dp.silence_intervals * typical)
     # open: at the edge, or sailing out and able to leave before it would have been missed
     reach = np.nan_to_num(sog_before, nan=0.0) * 1.852 * np.minimum(duration_h, unheard_h)
     went_out = left_coverage(window, lat, lon, course_out, sog_before, margin_out, reach,
-                             moving_kn=MOVING_KN, cone_deg=EDGE_CONE_DEG)
+                             moving_kn=dp.moving_kn, cone_deg=dp.edge_cone_deg)
     # closed: out and back in at the edges, or the shortest way out and in again (to the
     # nearest edges at its speed) too short to be missed; a vessel that reappears at the
     # edge after crossing covered water unheard for longer than that was dark in it
@@ -399,12 +363,12 @@ def _coverage(ev: pd.DataFrame, out: pd.DataFrame, window: DataWindow) -> dict[s
     sog_start = ev["sog_start_kn"].to_numpy(float, na_value=np.nan)
     sog_end = ev["sog_end_kn"].to_numpy(float, na_value=np.nan)
     with np.errstate(invalid="ignore"):
-        still = ((np.nan_to_num(sog_start, nan=np.inf) <= HARBOUR_KN)
-                 & (np.nan_to_num(sog_end, nan=np.inf) <= HARBOUR_KN)
-                 & (out["distance_km"].to_numpy(float) <= HARBOUR_KM))
+        still = ((np.nan_to_num(sog_start, nan=np.inf) <= dp.harbour_kn)
+                 & (np.nan_to_num(sog_end, nan=np.inf) <= dp.harbour_kn)
+                 & (out["distance_km"].to_numpy(float) <= dp.harbour_km))
     harbour = np.zeros(len(out), dtype=bool)
     if still.any():
-        harbour[still] = near_land(lat[still], lon[still], HARBOUR_LAND_KM)
+        harbour[still] = near_land(lat[still], lon[still], dp.harbour_land_km)
     return {"edge_km": edge, "end_edge_km": end_edge, "left_coverage": left,
             "harbour_stay": harbour}
 
@@ -424,6 +388,7 @@ def _night_share(start_us: np.ndarray, stop_us: np.ndarray, lon: np.ndarray) -> 
 
 def _context(ev: pd.DataFrame, cfg: Config) -> list[str]:
     """A few words per event saying why it passes or not (a loop over events, not pings)."""
+    dp = cfg.dark_period  # the coverage and cadence rules
     d = cfg.dark_period
     out = []
     for r in ev[["is_open", "duration_h", "neighbours_reporting", "neighbours_before",
@@ -444,23 +409,23 @@ def _context(ev: pd.DataFrame, cfg: Config) -> list[str]:
                    f"{d.neighbour_radius_km:g} km")
         elif r.neighbours_on_way < d.min_neighbours:
             why = ("reception unknown on its way: nobody was heard within "
-                   f"{WAY_RADIUS_SHARE * d.neighbour_radius_km:g} km of the middle of its way "
+                   f"{dp.way_radius_share * d.neighbour_radius_km:g} km of the middle of its way "
                    "between its ends")
         elif usual < d.min_neighbours:
             why = (f"reception unknown: no other vessel reported within "
-                   f"{d.neighbour_radius_km:g} km in the {BEFORE_WINDOW_H:g} h before")
-        elif nb < MIN_NEIGHBOUR_SHARE * usual:
+                   f"{d.neighbour_radius_km:g} km in the {dp.before_window_h:g} h before")
+        elif nb < dp.min_neighbour_share * usual:
             why = (f"reception hole or a gap in the data: only {nb} of the {usual} vessels "
                    f"reporting nearby before kept reporting")
-        elif r.neighbour_pings_per_h < MIN_NEIGHBOUR_RATE_SHARE * r.neighbour_pings_per_h_before:
+        elif r.neighbour_pings_per_h < dp.min_neighbour_rate_share * r.neighbour_pings_per_h_before:
             why = (f"reception hole or a gap in the data: vessels nearby sent "
                    f"{r.neighbour_pings_per_h:.0f} reports/h during it against "
                    f"{r.neighbour_pings_per_h_before:.0f}/h before")
-        elif not r.reports_per_h_before >= MIN_REPORTS_PER_H:
+        elif not r.reports_per_h_before >= dp.min_reports_per_h:
             why = f"sparse reporting before the gap ({r.reports_per_h_before:.1f} reports/h)"
-        elif np.isfinite(typ) and r.duration_h < SILENCE_INTERVALS * typ:
+        elif np.isfinite(typ) and r.duration_h < dp.silence_intervals * typ:
             why = (f"usual for this sparsely received vessel (median interval "
-                   f"{typ * 60:.0f} min: it needs {SILENCE_INTERVALS * typ:.0f} h of silence)")
+                   f"{typ * 60:.0f} min: it needs {dp.silence_intervals * typ:.0f} h of silence)")
         elif r.duration_h < d.rule_min_gap_h:
             why = f"short gap (< {d.rule_min_gap_h:g} h) with {nb} vessels reporting nearby"
         elif r.duration_h >= d.intentional_gap_h:
@@ -487,6 +452,7 @@ def detect(tracks: pd.DataFrame, cfg: Config, window: DataWindow | None = None
         One row per gap (see :mod:`ais.events`), ordered by mmsi, track and start time,
         with the :data:`FEATURES` columns.
     """
+    dp = cfg.dark_period  # the coverage and cadence rules
     if tracks.empty:
         return conform(pd.DataFrame(), "dark_period", FEATURES)
     pings = _ping_frame(tracks)
@@ -508,7 +474,7 @@ def detect(tracks: pd.DataFrame, cfg: Config, window: DataWindow | None = None
         con.execute(f"""
             CREATE TEMP TABLE gaps_before AS
             SELECT gid, mmsi, lat, lon, NULL::DOUBLE AS end_lat, NULL::DOUBLE AS end_lon,
-                   TRUE AS is_open, start_us - {int(BEFORE_WINDOW_H * _US_PER_H)} AS start_us,
+                   TRUE AS is_open, start_us - {int(dp.before_window_h * _US_PER_H)} AS start_us,
                    start_us AS stop_us
             FROM gaps
         """)
@@ -520,23 +486,23 @@ def detect(tracks: pd.DataFrame, cfg: Config, window: DataWindow | None = None
             CREATE TEMP TABLE gaps_way AS
             SELECT gid, mmsi, (lat + end_lat) / 2 AS lat, (lon + end_lon) / 2 AS lon,
                    NULL::DOUBLE AS end_lat, NULL::DOUBLE AS end_lon, TRUE AS is_open,
-                   start_us - {int(BEFORE_WINDOW_H * _US_PER_H)} AS start_us, stop_us
+                   start_us - {int(dp.before_window_h * _US_PER_H)} AS start_us, stop_us
             FROM gaps
             WHERE NOT is_open
               AND hav_km(lat, lon, end_lat, end_lon) > {cfg.dark_period.neighbour_radius_km}
         """)
         way_cfg = dataclasses.replace(cfg, dark_period=dataclasses.replace(
-            cfg.dark_period, neighbour_radius_km=WAY_RADIUS_SHARE * d.neighbour_radius_km))
+            cfg.dark_period, neighbour_radius_km=dp.way_radius_share * d.neighbour_radius_km))
         way = con.execute(_neighbours_sql(
             way_cfg, _time_bin_us((gaps["stop_us"] - gaps["start_us"]).to_numpy(float)
-                              / _US_PER_H + BEFORE_WINDOW_H), "gaps_way")).df()
+                              / _US_PER_H + dp.before_window_h), "gaps_way")).df()
     finally:
         con.close()
-    # the join leaves out the first EDGE_MARGIN_H (at most a quarter) of the window
+    # the join leaves out the first dp.edge_margin_h (at most a quarter) of the window
     # (and what lies before the start of the data, which nobody could report in)
     started = gaps.set_index("gid")["start_us"].reindex(usual["gid"]).to_numpy(float)
     window_h = np.clip((started - data_start_us) / _US_PER_H, 0.25,
-                       BEFORE_WINDOW_H - min(EDGE_MARGIN_H, BEFORE_WINDOW_H / 4))
+                       dp.before_window_h - min(dp.edge_margin_h, dp.before_window_h / 4))
     usual = usual.assign(neighbour_pings_per_h_before=usual["n_neighbour_pings"].to_numpy(float)
                          / window_h)
     usual = usual.rename(columns={"neighbours_reporting": "neighbours_before"})
@@ -596,7 +562,7 @@ def detect(tracks: pd.DataFrame, cfg: Config, window: DataWindow | None = None
     # sparse reporter is not unusual for being sparse
     with np.errstate(invalid="ignore"):
         out["reporting_vs_usual"] = np.clip(reports * typical, 0.0, 1.0)
-    cover = _coverage(ev, out, window)
+    cover = _coverage(ev, out, window, cfg)
     for col in ("neighbours_before", "neighbour_pings_per_h_before"):
         out[col] = ev[col].fillna(0).to_numpy(float)
     far_apart = (~is_open) & (np.nan_to_num(distance_km) > d.neighbour_radius_km)
@@ -606,15 +572,15 @@ def detect(tracks: pd.DataFrame, cfg: Config, window: DataWindow | None = None
     usual_reception = (
         (out["neighbours_before"] >= d.min_neighbours)  # reception there is known at all
         & ~(out["neighbours_on_way"] < d.min_neighbours)  # ... and on the way between ends
-        & (out["neighbours_reporting"] >= MIN_NEIGHBOUR_SHARE * out["neighbours_before"])
+        & (out["neighbours_reporting"] >= dp.min_neighbour_share * out["neighbours_before"])
         & (out["neighbour_pings_per_h"]
-           >= MIN_NEIGHBOUR_RATE_SHARE * out["neighbour_pings_per_h_before"]))
+           >= dp.min_neighbour_rate_share * out["neighbour_pings_per_h_before"]))
     out["passes_rule"] = (
         (out["duration_h"] >= d.rule_min_gap_h)
         & (out["neighbours_reporting"] >= d.min_neighbours)
         & usual_reception
-        & (out["reports_per_h_before"].fillna(0.0) >= MIN_REPORTS_PER_H)
-        & (out["duration_h"] >= SILENCE_INTERVALS * np.nan_to_num(typical, nan=0.0))
+        & (out["reports_per_h_before"].fillna(0.0) >= dp.min_reports_per_h)
+        & (out["duration_h"] >= dp.silence_intervals * np.nan_to_num(typical, nan=0.0))
         & ~in_port & ~cover["left_coverage"] & ~cover["harbour_stay"]
     )
     out["in_port"] = in_port.astype(float)

@@ -58,10 +58,6 @@ FEATURES: tuple[str, ...] = (
     "unallocated_mid", "imo_invalid", "handover_gap_h", "handover_km",
 )
 
-#: changes of different fields (name, call sign, IMO) within this many hours of each other
-#: are one change (AIS type 24 sends the name and the call sign in two messages)
-MERGE_FIELDS_H = 0.25
-
 
 def _observations(tracks: pd.DataFrame) -> pd.DataFrame:
     """Pings with an identity field, of the tracks that broadcast two values of a field."""
@@ -94,8 +90,8 @@ def _within_track(tracks: pd.DataFrame, cfg: Config) -> pd.DataFrame:
 
     Each field is read on its own (:func:`ais.inputs.names.first_broadcasts`): cut-short names are
     their full name, a consistent single report counts, a return to an earlier identity is
-    a switch, not a new name. Changes of different fields within ``MERGE_FIELDS_H`` are one
-    row.
+    a switch, not a new name. Changes of different fields within
+    ``[identity_change] merge_fields_h`` are one row.
     """
     ic = cfg.identity_change
     obs = _observations(tracks)
@@ -118,7 +114,7 @@ def _within_track(tracks: pd.DataFrame, cfg: Config) -> pd.DataFrame:
     t = ch["timestamp"]
     same = (ch["mmsi"].eq(ch["mmsi"].shift()) & ch["track"].eq(ch["track"].shift())
             & ch["field"].ne(ch["field"].shift())
-            & ((t - t.shift()).dt.total_seconds() <= MERGE_FIELDS_H * 3600))
+            & ((t - t.shift()).dt.total_seconds() <= ic.merge_fields_h * 3600))
     ch["burst"] = (~same).cumsum()
     rows = ch.groupby("burst", sort=True).agg(
         mmsi=("mmsi", "first"), track=("track", "first"), start_time=("timestamp", "min"),
@@ -145,7 +141,7 @@ def _within_track(tracks: pd.DataFrame, cfg: Config) -> pd.DataFrame:
     # the row's place in its track's chain of new names
     rows["chain_size"] = rows.groupby(["mmsi", "track"])["dn"].transform("sum")
     rows["chain_index"] = rows.groupby(["mmsi", "track"])["dn"].cumsum()
-    rows["shared_mmsi_km"] = _other_ship_km(rows, obs)
+    rows["shared_mmsi_km"] = _other_ship_km(rows, obs, cfg)
     rows["other_mmsi"] = pd.NA
     rows["mmsi_before"] = rows["mmsi"]
     rows["handover_gap_h"] = 0.0
@@ -154,16 +150,13 @@ def _within_track(tracks: pd.DataFrame, cfg: Config) -> pd.DataFrame:
     return rows
 
 
-#: another ship of the same MMSI: its report of the same name is this far from the change
-#: for the time between them, i.e. faster than any ship (the tracks' own split speed)
-SHARED_MAX_H = 12.0
-SHARED_MIN_KN = 50.0
 
-
-def _other_ship_km(rows: pd.DataFrame, obs: pd.DataFrame) -> np.ndarray:
+def _other_ship_km(rows: pd.DataFrame, obs: pd.DataFrame, cfg: Config) -> np.ndarray:
     """For each change, how far away another track (ship) of the same MMSI broadcast the same
-    new name within ``SHARED_MAX_H`` at an impossible speed (NaN: none did). Static reports of
+    new name within ``[identity_change] shared_max_h`` at an impossible speed (NaN: none did).
+    Static reports of
     an MMSI shared by two ships cannot say which ship sent them."""
+    ic = cfg.identity_change
     out = np.full(len(rows), np.nan)
     named = rows[rows["dn"]].assign(nk=lambda r: name_key(r["name_after"]))
     if named.empty:
@@ -175,7 +168,7 @@ def _other_ship_km(rows: pd.DataFrame, obs: pd.DataFrame) -> np.ndarray:
     both = both[both["other_track"] != both["track"]]
     dt_h = (both["t"] - both["start_time"]).dt.total_seconds().abs() / 3600
     km = haversine_km(both["lat"], both["lon"], both["olat"], both["olon"])
-    fast = (dt_h <= SHARED_MAX_H) & (km > SHARED_MIN_KN * 1.852 * dt_h.clip(lower=0.1))
+    fast = (dt_h <= ic.shared_max_h) & (km > ic.shared_min_kn * 1.852 * dt_h.clip(lower=0.1))
     far = pd.Series(np.asarray(km), index=both.index)[fast].groupby(both["index"][fast]).max()
     out[rows.index.get_indexer(far.index)] = far.to_numpy()
     return out
@@ -257,23 +250,21 @@ def _mmsi_handovers(tracks: pd.DataFrame, cfg: Config) -> pd.DataFrame:
             "two_transponders": 0.0,
         }))
     if len(together):
-        out.append(_two_transponders(tracks, together))
+        out.append(_two_transponders(tracks, together, cfg))
     out = [o for o in out if len(o)]
     return pd.concat(out, ignore_index=True) if out else pd.DataFrame()
 
 
-#: two MMSIs of one hull identity whose reports close in time (within ``PAIR_H``) are this
-#: close, in median, are one hull with two transponders
-TWO_TRANSPONDERS_KM = 1.0
-PAIR_H = 1.0
 
-
-def _two_transponders(tracks: pd.DataFrame, together: pd.DataFrame) -> pd.DataFrame:
+def _two_transponders(tracks: pd.DataFrame, together: pd.DataFrame, cfg: Config
+                      ) -> pd.DataFrame:
     """One row per pair of MMSIs of one hull identity (same IMO, or name and call sign) that
     are on the air over the same hours from the same place: each report of the MMSI that
-    reported less is paired with the other's nearest within ``PAIR_H``, and the pair is one
+    reported less is paired with the other's nearest within ``[identity_change] pair_h``, and
+    the pair is one
     hull when every report found a partner and their median distance is at most
-    ``TWO_TRANSPONDERS_KM``. From the later first report to the earlier last one."""
+    ``two_transponders_km``. From the later first report to the earlier last one."""
+    ic = cfg.identity_change
     lo = np.minimum(together["old_mmsi"], together["new_mmsi"])
     hi = np.maximum(together["old_mmsi"], together["new_mmsi"])
     pairs = together.assign(a=lo, b=hi).drop_duplicates(["a", "b"])
@@ -284,11 +275,11 @@ def _two_transponders(tracks: pd.DataFrame, together: pd.DataFrame) -> pd.DataFr
         pb = tracks.loc[tracks["mmsi"] == b, cols].sort_values("timestamp")
         few, many = (pa, pb) if len(pa) <= len(pb) else (pb, pa)
         both = pd.merge_asof(few, many, on="timestamp", direction="nearest",
-                             tolerance=pd.Timedelta(hours=PAIR_H), suffixes=("", "_o"))
+                             tolerance=pd.Timedelta(hours=ic.pair_h), suffixes=("", "_o"))
         if len(both) < 2 or both["lat_o"].isna().any():
             continue
         km = haversine_km(both["lat"], both["lon"], both["lat_o"], both["lon_o"])
-        if float(np.median(km)) > TWO_TRANSPONDERS_KM:
+        if float(np.median(km)) > ic.two_transponders_km:
             continue
         start = max(pa["timestamp"].iloc[0], pb["timestamp"].iloc[0])
         end = max(min(pa["timestamp"].iloc[-1], pb["timestamp"].iloc[-1]), start)

@@ -65,7 +65,6 @@ FEATURES: tuple[str, ...] = (
 )
 
 SERVICE_CLASSES = ("fishing", "tug", "pilot", "service")
-FIXED_RADIUS_KM = 0.005  # a run that never moves 5 m is a fixed transmitter, not a ship
 
 
 _HALF_US = 1_800_000_000  # half of the centred one-hour window, in microseconds
@@ -242,7 +241,7 @@ def detect(tracks: pd.DataFrame, cfg: Config, window: DataWindow | None = None
     runs["night_share"] = _night_share(runs)
 
     lc = cfg.loitering
-    fixed = runs["radius_km"] < FIXED_RADIUS_KM
+    fixed = runs["radius_km"] < lc.fixed_radius_km
     runs["passes_rule"] = (
         (runs["duration_h"] >= lc.rule_min_duration_h)
         & (runs["distance_to_port_km"] >= lc.rule_min_port_km)
