@@ -222,8 +222,8 @@ def scan(ctx: click.Context, paths: tuple[str, ...], output: Path, models_dir: s
         why = None if by_day else too_big_for_one_scan(paths, memory_limit)
         if why and cluster_spec is not None:
             raise click.UsageError(f"--cluster does not work with a scan by day yet, and "
-                                   f"this one would be: {why}. Raise --memory-limit to scan "
-                                   "it whole, or drop --cluster")
+                                   f"this one would go by day ({why}). Raise --memory-limit "
+                                   "to scan it whole, or drop --cluster")
         if why:
             log.line("by-day", reason=why)
         scan_fn = (functools.partial(run_scan_by_day, memory_limit=memory_limit)

@@ -179,7 +179,7 @@ def detect_pings(pings: pd.DataFrame, report: CleaningReport, cfg: Config,
     # the longest first, so the two threads finish together
     jobs = ("loitering", "signals", *(t for t in from_tracks if t != "loitering")) \
         if "loitering" in from_tracks else ("signals", *from_tracks)
-    results = {}
+    results: dict[str, Any] = {}
     if client is not None:  # on a Dask cluster (ais.runtime.cluster), in the same order
         from ais.runtime.cluster import run_jobs
 

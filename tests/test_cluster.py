@@ -93,6 +93,7 @@ def test_a_missing_scheduler_is_one_error_line_naming_it_and_the_fix(tmp_path):
 
 @pytest.mark.parametrize("args, says", [
     (["--cluster", "local:2", "--by-day"], "--cluster does not work with --by-day"),
+    (["--cluster", "local:2", "--memory-limit", "300MB"], "this one would go by day"),
     (["--cluster", "local:zero"], "the worker count must be a whole number"),
     (["--cluster", "http://x:8786"], "expected local, local:N"),
 ])
