@@ -81,6 +81,32 @@ def test_per_vessel_types_on_partitions_answer_as_the_whole_frame(scheduler):
         pd.testing.assert_frame_equal(on_cluster[name][0], whole)
 
 
+def test_a_lost_worker_costs_one_more_run_then_a_clear_error(monkeypatch):
+    """The tracks scattered to a worker that dies are gone with it (Dask cannot recompute
+    them), so the stage runs again once from the start; lost twice, one ClusterError. (Killing
+    a worker with SIGKILL mid-scan, by hand, three times: the 1 M scan finished with the same
+    CSV each time.)"""
+    from concurrent.futures import CancelledError
+
+    calls = []
+
+    def flaky(*args):
+        calls.append(args)
+        if len(calls) < 2:
+            raise CancelledError("lost")
+        return {"loitering": (None, 0.0)}
+
+    monkeypatch.setattr(cluster, "_run_jobs_once", flaky)
+    assert cluster.run_jobs(None, ("loitering",), None, None, None, None) == {
+        "loitering": (None, 0.0)}
+    assert len(calls) == 2
+    calls.clear()
+    monkeypatch.setattr(cluster, "_run_jobs_once", lambda *a: (_ for _ in ()).throw(
+        distributed.comm.CommClosedError("in <TCP (closed)>")))
+    with pytest.raises(cluster.ClusterError, match="lost a worker during the detector stage 2"):
+        cluster.run_jobs(None, ("loitering",), None, None, None, None)
+
+
 def test_a_missing_scheduler_is_one_error_line_naming_it_and_the_fix(tmp_path):
     result = CliRunner().invoke(main, ["scan", DAYS[0], "-o", str(tmp_path / "x.csv"),
                                        "--no-state", "--cluster", "tcp://127.0.0.1:1"])

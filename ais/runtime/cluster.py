@@ -188,10 +188,37 @@ def run_parts(name: str, parts: Sequence[pd.DataFrame], cfg: Config, window: Dat
     return combine([detect_job(name, p, cfg, window, known)[0] for p in parts])
 
 
+#: Times the detector stage is run again, from the start, after a worker was lost (the tracks
+#: scattered to a lost worker are gone with it, so Dask cannot recompute what needs them).
+RETRIES_AFTER_LOST_WORKER = 1
+
+
 def run_jobs(client: Any, jobs: Sequence[str], tracks: pd.DataFrame, cfg: Config,
              window: DataWindow, known: pd.DataFrame) -> dict[str, tuple[object, float]]:
     """Each job's result and its seconds of work on the workers (a per-vessel type: the sum
-    over its partitions), gathered in the order of ``jobs`` (see the module docstring)."""
+    over its partitions), gathered in the order of ``jobs`` (see the module docstring).
+
+    A worker lost on the way (killed, out of memory, its machine gone) costs one more run of
+    the stage; lost again, a :class:`ClusterError`, before anything is written."""
+    from concurrent.futures import CancelledError
+
+    from distributed import KilledWorker
+    from distributed.comm.core import CommClosedError
+
+    for attempt in range(RETRIES_AFTER_LOST_WORKER + 1):
+        try:
+            return _run_jobs_once(client, jobs, tracks, cfg, window, known)
+        except (CancelledError, KilledWorker, CommClosedError) as exc:
+            if attempt == RETRIES_AFTER_LOST_WORKER:
+                raise ClusterError(
+                    f"the Dask cluster lost a worker during the detector stage "
+                    f"{attempt + 1} times ({type(exc).__name__}: {exc}); the scan stopped "
+                    "before writing the CSV or the state, which are as they were") from exc
+    raise AssertionError("unreachable")
+
+
+def _run_jobs_once(client: Any, jobs: Sequence[str], tracks: pd.DataFrame, cfg: Config,
+                   window: DataWindow, known: pd.DataFrame) -> dict[str, tuple[object, float]]:
     from ais.pipeline import detect_job
 
     started: list[Any] = []
