@@ -83,9 +83,9 @@ def test_per_vessel_types_on_partitions_answer_as_the_whole_frame(scheduler):
 
 def test_a_lost_worker_costs_one_more_run_then_a_clear_error(monkeypatch):
     """The tracks scattered to a worker that dies are gone with it (Dask cannot recompute
-    them), so the stage runs again once from the start; lost twice, one ClusterError. (Killing
-    a worker with SIGKILL mid-scan, by hand, three times: the 1 M scan finished with the same
-    CSV each time.)"""
+    them), so the stage runs again once from the start; lost twice, one ClusterError. (By
+    hand: a worker killed with SIGKILL mid-scan twice, the 1 M scan finished with the same CSV
+    each time; see README "Beyond one machine".)"""
     from concurrent.futures import CancelledError
 
     calls = []
