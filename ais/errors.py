@@ -26,6 +26,11 @@ class OutputError(AisError):
     """An output file cannot be written (read-only directory, disk full, no such directory)."""
 
 
+class ClusterError(AisError):
+    """A Dask cluster (``ais scan --cluster``) cannot be started or reached, or has no
+    workers."""
+
+
 class ExitCode(IntEnum):
     """The exit codes of every ``ais`` command, declared once: the commands exit with these,
     and their help and the README list them with :attr:`meaning`."""

@@ -49,7 +49,7 @@ from ais.nightly.carry import (
 from ais.nightly.state import CarryConfig, Night, State
 from ais.runtime import stopping
 from ais.tracking import gear as fishing_gear
-from ais.tracking.coverage import data_window
+from ais.tracking.coverage import DataWindow, data_window
 from ais.tracking.tracks import build_tracks
 from ais.views.output import format_events, write_csv
 
@@ -152,7 +152,7 @@ def detect(paths: Sequence[str | Path], cfg: Config, timings: Timings | None = N
 
 def detect_pings(pings: pd.DataFrame, report: CleaningReport, cfg: Config,
                  timings: Timings | None = None, *, workers: int = 2,
-                 anchorages: pd.DataFrame | None = None) -> Detected:
+                 anchorages: pd.DataFrame | None = None, client: Any = None) -> Detected:
     """Tracks and candidates from already-cleaned pings.
 
     The detectors and the spoofing signs are independent pure functions of the tracks; they
@@ -162,6 +162,10 @@ def detect_pings(pings: pd.DataFrame, report: CleaningReport, cfg: Config,
     (:mod:`ais.geography.anchorages`);
     every candidate then meets the checks of :mod:`ais.judging.waits` (ports of the table, learned
     anchorages, navigational status, shore, vessel roles).
+
+    With a Dask ``client`` (``distributed.Client``, :mod:`ais.runtime.cluster`) the detector
+    stage runs on its cluster instead of the threads, with the same result; the tracks, the
+    paired types, the links and everything after stay here.
     """
     timings = timings or Timings()
     with timings.stage("tracks"):
@@ -170,32 +174,34 @@ def detect_pings(pings: pd.DataFrame, report: CleaningReport, cfg: Config,
         # the data's span and extent, given to every detector (never inferred by one)
         window = data_window(tracks)
 
-    def run(name: str) -> tuple[Any, float]:
-        t0 = time.perf_counter()
-        if name == "signals":  # and the fishing gear to set aside (ais.tracking.gear)
-            return ((land.vessel_signals(tracks, cfg), fishing_gear.find(tracks)),
-                    time.perf_counter() - t0)
-        found = annotate_places(REGISTRY[name].detect(tracks, cfg, window=window), cfg)
-        return _checked(name, found, tracks, cfg, known), time.perf_counter() - t0
-
     from_tracks = tuple(t for t in REGISTRY if not needs(t))
     paired = tuple(t for t in REGISTRY if needs(t))
     # the longest first, so the two threads finish together
     jobs = ("loitering", "signals", *(t for t in from_tracks if t != "loitering")) \
         if "loitering" in from_tracks else ("signals", *from_tracks)
-    results = {}
-    # each job runs in a copy of this context, so the DuckDB memory limit and spill folder
-    # of ais.db.memory_limit reach the connections the detectors open on their threads
-    pool = concurrent.futures.ThreadPoolExecutor(max(1, workers),
-                                                 thread_name_prefix="ais-detect")
-    try:
-        futures = {name: pool.submit(contextvars.copy_context().run, run, name)
-                   for name in jobs}
-        for name in jobs:  # in a fixed order, whatever finishes first
-            results[name], seconds = futures[name].result()
+    results: dict[str, Any] = {}
+    if client is not None:  # on a Dask cluster (ais.runtime.cluster), in the same order
+        from ais.runtime.cluster import run_jobs
+
+        for name, (result, seconds) in run_jobs(client, jobs, tracks, cfg, window,
+                                                 known).items():
+            results[name] = result
             timings.record(name, seconds)
-    finally:  # a failure or a stop (SIGTERM) does not wait for the jobs not yet started
-        pool.shutdown(wait=True, cancel_futures=True)
+    else:
+        # each job runs in a copy of this context, so the DuckDB memory limit and spill
+        # folder of ais.db.memory_limit reach the connections the detectors open on their
+        # threads
+        pool = concurrent.futures.ThreadPoolExecutor(max(1, workers),
+                                                     thread_name_prefix="ais-detect")
+        try:
+            futures = {name: pool.submit(contextvars.copy_context().run, detect_job, name,
+                                         tracks, cfg, window, known)
+                       for name in jobs}
+            for name in jobs:  # in a fixed order, whatever finishes first
+                results[name], seconds = futures[name].result()
+                timings.record(name, seconds)
+        finally:  # a failure or a stop (SIGTERM) does not wait for the jobs not yet started
+            pool.shutdown(wait=True, cancel_futures=True)
     signals, gear = results["signals"]
     candidates = {t: fishing_gear.set_aside(results[t], gear) for t in from_tracks}
     for name in paired:  # pairs of other types' candidates (events, not pings)
@@ -210,6 +216,22 @@ def detect_pings(pings: pd.DataFrame, report: CleaningReport, cfg: Config,
             candidates[name] = module.link(candidates[name], candidates, cfg)
     candidates = {t: candidates[t] for t in REGISTRY}
     return Detected(report, tracks, candidates, signals, known, gear)
+
+
+def detect_job(name: str, tracks: pd.DataFrame, cfg: Config, window: DataWindow,
+               known: pd.DataFrame) -> tuple[Any, float]:
+    """One job of the detector stage and its seconds: a type found from the tracks (its
+    detector given the whole scan's ``window``, the places, then :func:`_checked`), or
+    "signals" (the spoofing signs and the fishing gear to set aside, ais.tracking.gear).
+
+    A module-level function of its arguments only, so a Dask worker can run it
+    (:mod:`ais.runtime.cluster`)."""
+    t0 = time.perf_counter()
+    if name == "signals":
+        return ((land.vessel_signals(tracks, cfg), fishing_gear.find(tracks)),
+                time.perf_counter() - t0)
+    found = annotate_places(REGISTRY[name].detect(tracks, cfg, window=window), cfg)
+    return _checked(name, found, tracks, cfg, known), time.perf_counter() - t0
 
 
 def _checked(name: str, found: pd.DataFrame, tracks: pd.DataFrame, cfg: Config,
@@ -462,8 +484,12 @@ def _prefetch(models_dir: str | Path | None, cfg: Config) -> threading.Thread:
 def run_scan(paths: Sequence[str | Path], output: str | Path, cfg: Config,
              models_dir: str | Path | None = None, *, state: State | None = None,
              carry: CarryConfig | None = None, timings: Timings | None = None,
-             skip_bad_files: bool = False, pushdown: bool = False) -> ScanResult:
+             skip_bad_files: bool = False, pushdown: bool = False,
+             client: Any = None) -> ScanResult:
     """The nightly scan: detect, score against the models, write the CSV atomically.
+
+    ``client``: a Dask ``distributed.Client`` to run the detector stage on (see
+    :func:`detect_pings`; the CLI's ``--cluster``); without it, two local threads.
 
     ``pushdown``: read only the rows inside ``cfg.clean.since``/``until`` (not counting the
     others); used to scan a long input one day at a time (:mod:`ais.nightly.byday`).
@@ -516,7 +542,7 @@ def run_scan(paths: Sequence[str | Path], output: str | Path, cfg: Config,
             del carried
         if outside:
             notes.append(outside)
-        detected = detect_pings(pings, report, cfg, timings, anchorages=stored)
+        detected = detect_pings(pings, report, cfg, timings, anchorages=stored, client=client)
         del pings  # the tracks hold what is needed
         with timings.stage("scoring"):
             prefetch.join()

@@ -84,12 +84,26 @@ def test_an_installed_wheel_scans_with_the_shipped_models(tmp_path):
     assert (work / "flagged.csv").read_bytes() == checkout.read_bytes()
 
 
-def _third_party_modules() -> dict[str, set[str]]:
+def _inside_functions(tree: ast.AST) -> set[int]:
+    """The ids of the nodes of ``tree`` inside a function body (run only when called)."""
+    inside: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            inside.update(id(n) for n in ast.walk(node) if n is not node)
+    return inside
+
+
+def _third_party_modules(lazy: bool | None = None) -> dict[str, set[str]]:
     """Top-level modules that ais/ imports (or locates with ``importlib.util.find_spec``),
-    outside the standard library, each with the files that use it."""
+    outside the standard library, each with the files that use it (``lazy``: only the
+    imports inside functions (True) or only the others (False))."""
     used: dict[str, set[str]] = {}
     for path in sorted((ROOT / "ais").rglob("*.py")):
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        inside = _inside_functions(tree) if lazy is not None else set()
+        for node in ast.walk(tree):
+            if lazy is not None and (id(node) in inside) != lazy:
+                continue
             if isinstance(node, ast.Import):
                 names = [alias.name for alias in node.names]
             elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
@@ -111,18 +125,50 @@ def _normalise(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
-def test_the_declared_dependencies_are_exactly_the_libraries_the_code_imports():
-    """A library imported but not declared works here only by luck (geopandas came with
-    movingpandas); one declared but never used is installed for nothing."""
-    declared = {_normalise(re.match(r"[A-Za-z0-9._-]+", dep).group())
-                for dep in PYPROJECT["project"]["dependencies"]}
+def _requirement(dep: str) -> tuple[str, set[str]]:
+    """A requirement's distribution and what it installs by name: itself and its extras
+    (``dask[distributed]``: dask and distributed)."""
+    match = re.match(r"([A-Za-z0-9._-]+)(?:\[([^\]]*)\])?", dep)
+    name = _normalise(match.group(1))
+    extras = {_normalise(e.strip()) for e in (match.group(2) or "").split(",") if e.strip()}
+    return name, {name} | extras
+
+
+#: Extras of features that import their libraries only when used (inside functions).
+OPTIONAL_EXTRAS = ("cluster",)
+
+
+def _needed(lazy: bool | None = None) -> dict[str, set[str]]:
     distributions = packages_distributions()
     needed: dict[str, set[str]] = {}
-    for module, files in _third_party_modules().items():
+    for module, files in _third_party_modules(lazy).items():
         assert module in distributions, f"{module} (imported by {sorted(files)}) is not installed"
         for dist in distributions[module]:
             needed.setdefault(_normalise(dist), set()).update(files)
-    undeclared = {dist: sorted(files) for dist, files in needed.items() if dist not in declared}
+    return needed
+
+
+def test_the_declared_dependencies_are_exactly_the_libraries_the_code_imports():
+    """A library imported but not declared works here only by luck (geopandas came with
+    movingpandas); one declared but never used is installed for nothing. A library of an
+    optional extra (``pip install 'ais[cluster]'``) is imported only inside the functions
+    of its feature, so that ``import ais`` and every command without it work without it."""
+    declared = {_requirement(dep)[0] for dep in PYPROJECT["project"]["dependencies"]}
+    optional: dict[str, set[str]] = {}
+    for extra in OPTIONAL_EXTRAS:
+        for dep in PYPROJECT["project"]["optional-dependencies"][extra]:
+            optional[extra] = optional.get(extra, set()) | _requirement(dep)[1]
+    everywhere = _needed()
+    undeclared = {dist: sorted(files) for dist, files in everywhere.items()
+                  if dist not in declared and not any(dist in o for o in optional.values())}
     assert not undeclared, f"imported but not in pyproject's dependencies: {undeclared}"
-    unused = sorted(declared - set(needed))
+    unused = sorted(declared - set(everywhere))
     assert not unused, f"in pyproject's dependencies but never imported by ais/: {unused}"
+    for extra, dists in optional.items():
+        assert dists & set(everywhere), f"extra {extra!r}: none of {sorted(dists)} is imported"
+        eager = {dist: sorted(files) for dist, files in _needed(lazy=False).items()
+                 if dist in dists and dist not in declared}
+        assert not eager, f"extra {extra!r} imported outside a function: {eager}"
+        for dep in PYPROJECT["project"]["optional-dependencies"][extra]:
+            assert dep in PYPROJECT["project"]["optional-dependencies"]["test"], (
+                f"{dep} (extra {extra!r}) is not in the test extra: CI would skip its tests")

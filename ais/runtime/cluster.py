@@ -1,0 +1,250 @@
+"""The detector stage on a Dask cluster (``ais scan --cluster``): same jobs, same result.
+
+``--cluster local`` or ``local:N`` starts a ``distributed.LocalCluster`` of N single-threaded
+worker processes (default 2) for the scan and closes it after; ``--cluster tcp://HOST:PORT``
+connects to a running scheduler (``dask scheduler``; ``dask worker tcp://HOST:PORT`` on each
+machine, with ``ais`` installed). Dask is imported only here, and only when ``--cluster`` is
+given: a scan without it never imports Dask.
+
+How the detector stage is cut (:func:`run_jobs`):
+
+* the per-vessel types (:data:`PER_VESSEL`: loitering and port calls; each event belongs to
+  one MMSI, and given the whole scan's data window a partition of whole vessels answers as
+  the whole, ``tests/test_protocol.py``) run on partitions of whole vessels (MMSI hash into
+  twice as many partitions as workers, each vessel's rows contiguous in the tracks' order);
+  their partial results are put back in the order of the one-frame result (:func:`combine`);
+* the cross-vessel types (dark periods, meetups, identity changes) and the spoofing signs
+  each run as one task over the whole tracks, scattered to the cluster once.
+
+Everything else (ingest, tracks, learned anchorages, the paired types, the links, scoring,
+the state, the CSV) stays on the client, so the client still needs the memory of the whole
+scan. DuckDB's memory limit and spill folder (``--memory-limit``, :func:`ais.db.memory_limit`)
+are a context of the client process and do not reach the workers: there each DuckDB
+connection has DuckDB's own default (80% of the machine's memory).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import socket
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ais.config import Config
+from ais.errors import ClusterError
+from ais.tracking.coverage import DataWindow
+
+#: Types found from the tracks whose events each belong to one vessel: run on partitions.
+PER_VESSEL = ("loitering", "port_call")
+#: Workers of ``--cluster local`` without a count.
+DEFAULT_LOCAL_WORKERS = 2
+#: The port ``dask scheduler`` listens on by default.
+DEFAULT_PORT = 8786
+#: Seconds to wait for a scheduler to answer, and for it to have a worker.
+CONNECT_TIMEOUT_S = 10
+
+_FIX = ("start a scheduler with `dask scheduler` and a worker with `dask worker "
+        "tcp://HOST:8786` (with ais installed), or use --cluster local:2")
+
+
+def parse(spec: str) -> tuple[str, Any]:
+    """``("local", n_workers)`` or ``("tcp", "tcp://host:port")`` from a ``--cluster`` value;
+    a :class:`ClusterError` naming the accepted forms for anything else."""
+    text = spec.strip()
+    if text == "local":
+        return "local", DEFAULT_LOCAL_WORKERS
+    if text.startswith("local:"):
+        count = text.split(":", 1)[1]
+        if count.isdigit() and 1 <= int(count) <= 256:
+            return "local", int(count)
+        raise ClusterError(f"--cluster {spec}: the worker count must be a whole number from "
+                           "1 to 256 (e.g. --cluster local:2)")
+    if text.startswith("tcp://") and len(text) > len("tcp://"):
+        host, port = _host_port(text)
+        return "tcp", f"tcp://{host if ':' not in host else f'[{host}]'}:{port}"
+    raise ClusterError(f"--cluster {spec}: expected local, local:N (N worker processes on "
+                       "this machine) or tcp://HOST:PORT (a running Dask scheduler)")
+
+
+def _host_port(address: str) -> tuple[str, int]:
+    rest = address[len("tcp://"):].rstrip("/")
+    if rest.startswith("["):  # [::1]:8786
+        host, _, tail = rest[1:].partition("]")
+        port = tail.lstrip(":")
+    elif rest.count(":") == 1:
+        host, port = rest.split(":")
+    else:
+        host, port = rest, ""
+    if port and not port.isdigit():
+        raise ClusterError(f"--cluster {address}: the port must be a number "
+                           "(e.g. tcp://10.0.0.5:8786)")
+    return host, int(port) if port else DEFAULT_PORT
+
+
+def _import_distributed() -> Any:
+    try:
+        import distributed
+    except ImportError as exc:
+        raise ClusterError("--cluster needs Dask's distributed scheduler: pip install "
+                           "'ais[cluster]' (dask[distributed])") from exc
+    return distributed
+
+
+@contextlib.contextmanager
+def connect(spec: str) -> Iterator[Any]:
+    """A ``distributed.Client`` for ``spec`` (see :func:`parse`); closes what it started (the
+    client, and the LocalCluster of ``local[:N]``), whatever happens in the block."""
+    kind, arg = parse(spec)
+    distributed = _import_distributed()
+    if kind == "local":
+        try:
+            cluster = distributed.LocalCluster(**local_cluster_options(arg))
+        except Exception as exc:
+            raise ClusterError(f"--cluster {spec}: could not start {arg} local Dask "
+                               f"worker(s): {exc}") from exc
+        try:
+            with distributed.Client(cluster) as client:
+                yield client
+        finally:
+            cluster.close()
+        return
+    address = arg
+    _reachable(address)
+    try:
+        client = distributed.Client(address, timeout=f"{CONNECT_TIMEOUT_S}s")
+    except (OSError, TimeoutError) as exc:
+        raise ClusterError(f"--cluster {address}: no Dask scheduler answered there "
+                           f"({exc}); {_FIX}") from exc
+    try:
+        try:
+            client.wait_for_workers(1, timeout=CONNECT_TIMEOUT_S)
+        except TimeoutError as exc:
+            raise ClusterError(f"--cluster {address}: the Dask scheduler there has no "
+                               f"worker after {CONNECT_TIMEOUT_S} s; start one with `dask "
+                               f"worker {address}` (with ais installed)") from exc
+        yield client
+    finally:
+        client.close()
+
+
+def local_cluster_options(n_workers: int) -> dict[str, Any]:
+    """The ``distributed.LocalCluster`` arguments of ``--cluster local:N``: N worker
+    processes of one thread each, no dashboard, quiet logs."""
+    return {"n_workers": n_workers, "threads_per_worker": 1, "processes": True,
+            "dashboard_address": None, "silence_logs": logging.ERROR}
+
+
+def _reachable(address: str) -> None:
+    """Fail at once, naming the address and the fix, when nothing listens there (the Dask
+    client would retry until its timeout and then say less)."""
+    host, port = _host_port(address)
+    try:
+        with socket.create_connection((host, port), timeout=CONNECT_TIMEOUT_S):
+            pass
+    except OSError as exc:
+        why = exc.strerror or type(exc).__name__
+        raise ClusterError(f"--cluster {address}: no Dask scheduler reachable there "
+                           f"({why}); {_FIX}") from exc
+
+
+def n_partitions(client: Any) -> int:
+    """Twice as many partitions as the cluster has workers (at least 2)."""
+    return max(2, 2 * len(client.scheduler_info(n_workers=-1)["workers"]))
+
+
+def partition(tracks: pd.DataFrame, n: int) -> list[pd.DataFrame]:
+    """The tracks cut into at most ``n`` frames of whole vessels by a hash of the MMSI, each
+    vessel's rows in the tracks' order (empty frames left out; the empty tracks stay one
+    frame)."""
+    if tracks.empty:
+        return [tracks]
+    key = pd.util.hash_array(tracks["mmsi"].to_numpy(np.int64)) % np.uint64(n)
+    parts = [tracks[key == k].reset_index(drop=True) for k in range(n)]
+    return [p for p in parts if len(p)] or [tracks]
+
+
+def combine(parts: Sequence[pd.DataFrame]) -> pd.DataFrame:
+    """The per-partition results of a per-vessel type as the one-frame result: rows in the
+    MMSI order every such detector gives (loitering: mmsi, track, start_time; port calls:
+    mmsi, start), each vessel's rows in its partition's order, a fresh 0..n-1 index."""
+    full = [p for p in parts if len(p)]
+    if not full:
+        return parts[0]
+    out = pd.concat(full, ignore_index=True)
+    order = np.argsort(out["mmsi"].to_numpy(np.int64), kind="stable")
+    return out.take(order).reset_index(drop=True)
+
+
+def run_parts(name: str, parts: Sequence[pd.DataFrame], cfg: Config, window: DataWindow,
+              known: pd.DataFrame) -> pd.DataFrame:
+    """``name`` over each partition in this process, combined (what the cluster does, for
+    tests)."""
+    from ais.pipeline import detect_job
+
+    return combine([detect_job(name, p, cfg, window, known)[0] for p in parts])
+
+
+#: Times the detector stage is run again, from the start, after a worker was lost (the tracks
+#: scattered to a lost worker are gone with it, so Dask cannot recompute what needs them).
+RETRIES_AFTER_LOST_WORKER = 1
+
+
+def run_jobs(client: Any, jobs: Sequence[str], tracks: pd.DataFrame, cfg: Config,
+             window: DataWindow, known: pd.DataFrame) -> dict[str, tuple[object, float]]:
+    """Each job's result and its seconds of work on the workers (a per-vessel type: the sum
+    over its partitions), gathered in the order of ``jobs`` (see the module docstring).
+
+    A worker lost on the way (killed, out of memory, its machine gone) costs one more run of
+    the stage; lost again, a :class:`ClusterError`, before anything is written."""
+    from concurrent.futures import CancelledError
+
+    from distributed import KilledWorker
+    from distributed.comm.core import CommClosedError
+
+    for attempt in range(RETRIES_AFTER_LOST_WORKER + 1):
+        try:
+            return _run_jobs_once(client, jobs, tracks, cfg, window, known)
+        except (CancelledError, KilledWorker, CommClosedError) as exc:
+            if attempt == RETRIES_AFTER_LOST_WORKER:
+                raise ClusterError(
+                    f"the Dask cluster lost a worker during the detector stage "
+                    f"{attempt + 1} times ({type(exc).__name__}: {exc}); the scan stopped "
+                    "before writing the CSV or the state, which are as they were") from exc
+    raise AssertionError("unreachable")
+
+
+def _run_jobs_once(client: Any, jobs: Sequence[str], tracks: pd.DataFrame, cfg: Config,
+                   window: DataWindow, known: pd.DataFrame) -> dict[str, tuple[object, float]]:
+    from ais.pipeline import detect_job
+
+    started: list[Any] = []
+    try:
+        whole = None
+        if any(name not in PER_VESSEL for name in jobs):
+            whole = client.scatter(tracks, broadcast=False, hash=False)
+            started.append(whole)
+        pieces: list[Any] = []
+        if any(name in PER_VESSEL for name in jobs):
+            pieces = client.scatter(partition(tracks, n_partitions(client)), hash=False)
+            started.extend(pieces)
+        futures: dict[str, list[Any]] = {}
+        for name in jobs:  # submitted in the given order: the longest first
+            inputs = pieces if name in PER_VESSEL else [whole]
+            futures[name] = [client.submit(detect_job, name, frame, cfg, window, known,
+                                           pure=False) for frame in inputs]
+            started.extend(futures[name])
+        out: dict[str, tuple[object, float]] = {}
+        for name in jobs:
+            done = client.gather(futures[name])
+            if name in PER_VESSEL:
+                out[name] = (combine([r for r, _ in done]), sum(s for _, s in done))
+            else:
+                out[name] = done[0]
+        return out
+    finally:  # a failure or a stop leaves nothing running or held on the cluster
+        with contextlib.suppress(Exception):
+            client.cancel(started)

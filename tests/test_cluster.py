@@ -1,0 +1,151 @@
+"""`ais scan --cluster` (#18): the detector stage on a Dask cluster gives the same CSV.
+
+One LocalCluster of two single-threaded worker processes (what ``--cluster local:2``
+starts) serves the module; the scans reach it as ``--cluster tcp://...``, one scan starts its
+own with ``--cluster local:2``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+distributed = pytest.importorskip("distributed")
+
+from click.testing import CliRunner  # noqa: E402
+
+from ais.cli import main  # noqa: E402
+from ais.config import Config  # noqa: E402
+from ais.runtime import cluster  # noqa: E402
+
+from .conftest import FIXTURES, GFW, need  # noqa: E402
+
+DAYS = [str(FIXTURES / "nampo_day.parquet"), str(FIXTURES / "najin_day.parquet")]
+
+
+@pytest.fixture(scope="module")
+def scheduler():
+    """The address of a running LocalCluster of two worker processes."""
+    with distributed.LocalCluster(**cluster.local_cluster_options(2)) as local:
+        yield local.scheduler_address
+
+
+def _scan(tmp_path, name: str, paths: list[str], *extra: str) -> bytes:
+    out = tmp_path / f"{name}.csv"
+    result = CliRunner().invoke(main, ["scan", *paths, "-o", str(out), "--no-state", "-q",
+                                       *extra])
+    assert result.exit_code == 0, result.output
+    return out.read_bytes()
+
+
+def test_the_fixture_days_on_a_local_cluster_give_the_same_csv(tmp_path):
+    alone = _scan(tmp_path, "alone", DAYS)
+    assert alone.count(b"\n") > 10
+    assert _scan(tmp_path, "local", DAYS, "--cluster", "local:2") == alone
+
+
+def test_the_gfw_sample_on_a_running_scheduler_gives_the_same_csv(tmp_path, scheduler):
+    paths = [str(need(GFW))]
+    alone = _scan(tmp_path, "alone", paths, "--everywhere")
+    assert alone.count(b"\n") > 10
+    assert _scan(tmp_path, "tcp", paths, "--everywhere", "--cluster", scheduler) == alone
+
+
+def test_per_vessel_types_on_partitions_answer_as_the_whole_frame(scheduler):
+    """Loitering and port calls run per partition of whole vessels, put back together, equal
+    the one-frame result, row order and index included; and so does the cluster's run."""
+    from ais.geography import anchorages as anch
+    from ais.inputs.ingest import ingest
+    from ais.pipeline import DEFAULT_MODELS, detect_job
+    from ais.tracking.coverage import data_window
+    from ais.tracking.tracks import build_tracks
+
+    cfg = dataclasses.replace(Config(), everywhere=True)
+    tracks = build_tracks(ingest(DAYS, cfg.clean).pings, cfg.tracks)
+    known = anch.combine(anch.load(DEFAULT_MODELS), anch.learn(tracks, cfg))
+    window = data_window(tracks)
+    parts = cluster.partition(tracks, 4)
+    assert len(parts) == 4 and sum(map(len, parts)) == len(tracks)
+    assert all(p["mmsi"].nunique() > 1 for p in parts)
+    with distributed.Client(scheduler) as client:
+        on_cluster = cluster.run_jobs(client, cluster.PER_VESSEL, tracks, cfg, window, known)
+    for name in cluster.PER_VESSEL:
+        whole = detect_job(name, tracks, cfg, window, known)[0]
+        assert whole["mmsi"].nunique() > 1, name
+        pd.testing.assert_frame_equal(cluster.run_parts(name, parts, cfg, window, known),
+                                      whole)
+        pd.testing.assert_frame_equal(on_cluster[name][0], whole)
+
+
+def test_a_lost_worker_costs_one_more_run_then_a_clear_error(monkeypatch):
+    """The tracks scattered to a worker that dies are gone with it (Dask cannot recompute
+    them), so the stage runs again once from the start; lost twice, one ClusterError. (By
+    hand: a worker killed with SIGKILL mid-scan twice, the 1 M scan finished with the same CSV
+    each time; see README "Beyond one machine".)"""
+    from concurrent.futures import CancelledError
+
+    calls = []
+
+    def flaky(*args):
+        calls.append(args)
+        if len(calls) < 2:
+            raise CancelledError("lost")
+        return {"loitering": (None, 0.0)}
+
+    monkeypatch.setattr(cluster, "_run_jobs_once", flaky)
+    assert cluster.run_jobs(None, ("loitering",), None, None, None, None) == {
+        "loitering": (None, 0.0)}
+    assert len(calls) == 2
+    calls.clear()
+    monkeypatch.setattr(cluster, "_run_jobs_once", lambda *a: (_ for _ in ()).throw(
+        distributed.comm.CommClosedError("in <TCP (closed)>")))
+    with pytest.raises(cluster.ClusterError, match="lost a worker during the detector stage 2"):
+        cluster.run_jobs(None, ("loitering",), None, None, None, None)
+
+
+def test_a_missing_scheduler_is_one_error_line_naming_it_and_the_fix(tmp_path):
+    result = CliRunner().invoke(main, ["scan", DAYS[0], "-o", str(tmp_path / "x.csv"),
+                                       "--no-state", "--cluster", "tcp://127.0.0.1:1"])
+    assert result.exit_code == 1
+    error = result.output.strip().splitlines()[-1]
+    assert error.startswith("Error: --cluster tcp://127.0.0.1:1: no Dask scheduler")
+    assert "dask scheduler" in error and "local:2" in error
+    assert not (tmp_path / "x.csv").exists()
+
+
+@pytest.mark.parametrize("args, says", [
+    (["--cluster", "local:2", "--by-day"], "--cluster does not work with --by-day"),
+    (["--cluster", "local:2", "--memory-limit", "300MB"], "this one would go by day"),
+    (["--cluster", "local:zero"], "the worker count must be a whole number"),
+    (["--cluster", "http://x:8786"], "expected local, local:N"),
+])
+def test_cluster_values_that_cannot_work_fail_before_the_scan(tmp_path, args, says):
+    result = CliRunner().invoke(main, ["scan", DAYS[0], "-o", str(tmp_path / "x.csv"),
+                                       "--no-state", *args])
+    assert result.exit_code == 1 and says in result.output, result.output
+
+
+def test_parse():
+    assert cluster.parse("local") == ("local", 2)
+    assert cluster.parse("local:3") == ("local", 3)
+    assert cluster.parse("tcp://10.0.0.5") == ("tcp", "tcp://10.0.0.5:8786")
+    assert cluster.parse("tcp://[::1]:9000") == ("tcp", "tcp://[::1]:9000")
+
+
+def test_a_scan_without_cluster_starts_no_dask_machinery(tmp_path):
+    """Neither ais.runtime.cluster nor distributed is imported. (Dask itself may be: when it
+    is installed, scikit-learn's array-API shim imports dask.array while skops lists the
+    estimators it trusts to load the models, about 0.15 s on the prefetch thread.)"""
+    code = ("import sys\nfrom click.testing import CliRunner\nfrom ais.cli import main\n"
+            f"r = CliRunner().invoke(main, ['scan', {str(FIXTURES / 'quickstart.parquet')!r}, "
+            f"'-o', {str(tmp_path / 'q.csv')!r}, '--no-state', '-q'])\n"
+            "assert r.exit_code == 0, r.output\n"
+            "print(sorted(m for m in sys.modules if m.split('.')[0] == 'distributed' "
+            "or m == 'ais.runtime.cluster'))\n")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    assert run.stdout.strip() == "[]"
