@@ -7,9 +7,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 BENCH = Path(__file__).resolve().parents[1] / "bench" / "run.py"
 
 
+@pytest.mark.slow  # the suite stays under 5 min on 2 cores; `pytest -m slow` runs it
 def test_benchmark_script_prints_the_table_at_a_tiny_size(tmp_path):
     result_file = tmp_path / "results.json"
     out = subprocess.run(

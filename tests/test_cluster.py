@@ -48,6 +48,7 @@ def test_the_fixture_days_on_a_local_cluster_give_the_same_csv(tmp_path):
     assert _scan(tmp_path, "local", DAYS, "--cluster", "local:2") == alone
 
 
+@pytest.mark.slow  # the suite stays under 5 min on 2 cores; `pytest -m slow` runs it
 def test_the_gfw_sample_on_a_running_scheduler_gives_the_same_csv(tmp_path, scheduler):
     paths = [str(need(GFW))]
     alone = _scan(tmp_path, "alone", paths, "--everywhere")

@@ -93,6 +93,7 @@ def marinecadastre_files(folder: Path, n_files: int, rows: int = 3,
     return n_files * rows
 
 
+@pytest.mark.slow  # the suite stays under 5 min on 2 cores; `pytest -m slow` runs it
 def test_two_thousand_files_of_three_rows_scan_in_seconds_under_1_gb(tmp_path):
     # before: one DuckDB subquery per file, 42 s and 1.25 GB here (13.7 GB in the issue)
     rows = marinecadastre_files(tmp_path / "in", 2000)
