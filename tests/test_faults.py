@@ -235,6 +235,7 @@ def _kill_at_random_moments(tmp_path: Path, reference: bytes, kills: int, seed: 
     assert temporaries(tmp_path) == []  # the next run removed what killed writers left
 
 
+@pytest.mark.slow  # 5-12 s; test_nightly's kill tests and the others here stay fast
 def test_sigkill_at_random_moments_never_tears_the_csv_and_the_next_run_completes(
         tmp_path, reference):
     _kill_at_random_moments(tmp_path, reference, kills=2, seed=int(time.time()), duration=4.0)

@@ -284,7 +284,6 @@ def _sigkill_then_rerun(nights, tmp_path, delays: list[float]) -> None:
         pd.testing.assert_frame_equal(frame, expected[table], obj=table)
 
 
-@pytest.mark.slow  # the suite stays under 5 min on 2 cores; `pytest -m slow` runs it
 def test_a_scan_killed_mid_run_leaves_the_previous_night_intact(nights, tmp_path) -> None:
     import random
 
