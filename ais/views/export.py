@@ -357,10 +357,11 @@ def to_kml(events: pd.DataFrame, pings: pd.DataFrame) -> str:
         _sub(folders[kind], "name", label)
     ev = as_events(events).reset_index(drop=True)
     props = _properties(ev)
+    styled = set(_kml_colours())  # the types _styles gave a style
     for i, event in ev.iterrows():
         base = props[i]
         kind = str(event["event_type"])
-        style = f"#{kind}" if kind in _kml_colours() else None
+        style = f"#{kind}" if kind in styled else None
         name = f"{i + 1}. {kind} {base.get('vessel_name') or base['mmsi']} " \
                f"({base['anomaly_score']})"
         _kml_point(folders["event"], event, base, name, style)
