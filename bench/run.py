@@ -27,6 +27,10 @@ to 1 M; the table says so.
 ``--month`` scans 100 M pings hive-partitioned by day (``day=YYYY-MM-DD/part.parquet``) with
 ``ais scan --by-day --memory-limit`` (one day in memory at a time) and reports its peak RSS.
 ``--by-day`` scans the sizes that way too (time should then grow linearly with the days).
+``--cluster local:2`` (or ``tcp://HOST:PORT``) scans every size, and the month, a second time
+with ``ais scan --cluster``, right after the one-process run, and prints those rows in a second
+table; their peak RSS is the scan process and all its worker processes summed (sampled every
+0.2 s with psutil, which comes with Dask's ``distributed``).
 """
 
 from __future__ import annotations
@@ -144,19 +148,63 @@ def _ais_command() -> list[str]:
     return [str(script)] if script.exists() else [sys.executable, "-m", "ais.cli"]
 
 
-def run_child(cmd: list[str]) -> tuple[float, float, str]:
-    """Run ``cmd``; (wall seconds, peak RSS GB of the child, stderr). Raises on failure."""
+class TreeRss:
+    """The peak of the summed RSS of a process and all its descendants (``ais scan
+    --cluster local:N`` starts a nanny and a worker process per worker), sampled every
+    ``every`` seconds on a thread (psutil comes with Dask's ``distributed``)."""
+
+    def __init__(self, pid: int, every: float = 0.2) -> None:
+        import threading
+
+        import psutil
+
+        self.peak, self._stop = 0, threading.Event()
+        self._root = psutil.Process(pid)
+        self._thread = threading.Thread(target=self._run, args=(every,), daemon=True)
+        self._thread.start()
+
+    def _run(self, every: float) -> None:
+        import psutil
+
+        while not self._stop.is_set():
+            try:
+                procs = [self._root, *self._root.children(recursive=True)]
+            except psutil.Error:
+                return
+            total = 0
+            for p in procs:
+                try:
+                    total += p.memory_info().rss
+                except psutil.Error:
+                    pass
+            self.peak = max(self.peak, total)
+            self._stop.wait(every)
+
+    def stop(self) -> float:
+        """The peak in GB (2**30 bytes)."""
+        self._stop.set()
+        self._thread.join()
+        return self.peak / 2**30
+
+
+def run_child(cmd: list[str], tree: bool = False) -> tuple[float, float, str]:
+    """Run ``cmd``; (wall seconds, peak RSS GB of the child, stderr). Raises on failure.
+    ``tree``: the peak is that of the child and all its descendants together, sampled
+    (:class:`TreeRss`), instead of the child's own from the kernel."""
     t0 = time.perf_counter()
     with tempfile.TemporaryFile("w+") as err:
         proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err, text=True)
+        sampler = TreeRss(proc.pid) if tree else None
         _, status, usage = os.wait4(proc.pid, 0)
+        tree_gb = sampler.stop() if sampler is not None else 0.0
         wall = time.perf_counter() - t0
         proc.returncode = os.waitstatus_to_exitcode(status)
         err.seek(0)
         stderr = err.read()
     if proc.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd)} failed ({proc.returncode}):\n{stderr}")
-    return wall, usage.ru_maxrss / 2**20, stderr
+    return wall, max(tree_gb, usage.ru_maxrss / 2**20) if tree else usage.ru_maxrss / 2**20, \
+        stderr
 
 
 def stage_times(stderr: str) -> dict[str, float]:
@@ -183,7 +231,9 @@ def scan(path: Path, repeat: int, workdir: Path, extra: tuple[str, ...] = ()) ->
     """Median wall, peak RSS and stage times of ``repeat`` runs of ``ais scan path``.
 
     Each run writes into a fresh directory, so each is a first night: its state database
-    (``ais scan`` keeps one beside the CSV by default) starts empty and is written.
+    (``ais scan`` keeps one beside the CSV by default) starts empty and is written. With
+    ``--cluster`` among ``extra`` the RSS is that of the scan and its worker processes
+    together (sampled).
     """
     runs = []
     for i in range(repeat):
@@ -191,7 +241,7 @@ def scan(path: Path, repeat: int, workdir: Path, extra: tuple[str, ...] = ()) ->
         shutil.rmtree(out, ignore_errors=True)
         cmd = [*_ais_command(), "scan", str(path), "-o", str(out / "flagged.csv"),
                "--timings", "-q", *extra]
-        wall, rss, stderr = run_child(cmd)
+        wall, rss, stderr = run_child(cmd, tree="--cluster" in extra)
         state = out / "ais-state.duckdb"
         runs.append({"wall": wall, "rss": rss, "stages": stage_times(stderr),
                      "total": total_time(stderr),
@@ -301,6 +351,10 @@ def main(argv: list[str] | None = None) -> int:
                              "whole scans get it as --memory-limit (so none is split by day)")
     parser.add_argument("--by-day", action="store_true",
                         help="scan the sizes with `ais scan --by-day` (memory of one day)")
+    parser.add_argument("--cluster", metavar="SPEC",
+                        help="also scan every size (and the month) with `ais scan --cluster "
+                             "SPEC` (e.g. local:2) and print those rows below the one-process "
+                             "ones; their RSS is the scan's and its workers' together")
     parser.add_argument("--json", help="also write the results to this JSON file")
     parser.add_argument("--mp-child", help=argparse.SUPPRESS)
     parser.add_argument("--dense-child", nargs=2, help=argparse.SUPPRESS)
@@ -327,25 +381,39 @@ def main(argv: list[str] | None = None) -> int:
               f"{n * GB_PER_PING:.0f} GB at the peak, more than --max-gb {args.max_gb:g}")
     sizes = [n for n in sizes if n not in too_big]
     results["skipped"] = too_big
+    clustered = ("--cluster", args.cluster) if args.cluster else ()
+    if args.cluster:
+        results["cluster"] = {}
     with tempfile.TemporaryDirectory(prefix="ais-bench-") as work:
         workdir = Path(work)
         for n in sizes:
-            results["sizes"][n] = scan(make_input(n, cache), args.repeat, workdir,
-                                       (("--by-day",) if args.by_day else
-                                        ("--memory-limit", f"{args.max_gb:g}GB")) + passed)
+            how = (("--by-day",) if args.by_day else
+                   ("--memory-limit", f"{args.max_gb:g}GB")) + passed
+            results["sizes"][n] = scan(make_input(n, cache), args.repeat, workdir, how)
             results["sizes"][n]["bytes_per_ping"] = bytes_per_ping(
                 results["sizes"][n]["rss"], n)
-        stages = list(dict.fromkeys(s for r in results["sizes"].values() for s in r["stages"]))
+            if args.cluster:  # right after, so both see the same machine
+                results["cluster"][n] = scan(make_input(n, cache), args.repeat, workdir,
+                                             how + clustered)
+                results["cluster"][n]["bytes_per_ping"] = bytes_per_ping(
+                    results["cluster"][n]["rss"], n)
+        tables = [("", results["sizes"])]
+        if args.cluster:
+            tables.append((f" --cluster {args.cluster}", results["cluster"]))
+        stages = list(dict.fromkeys(s for _, t in tables for r in t.values()
+                                    for s in r["stages"]))
         head = [f"{'rows':>12}", f"{'wall s':>7}", f"{'pings/s':>11}", f"{'RSS GB':>7}",
                 f"{'B/ping':>7}", f"{'state MB':>8}"]
         head += [f"{s:>{max(7, len(s))}}" for s in stages]
-        print(f"ais scan{' --by-day' if args.by_day else ''}{' '.join(('', *passed))} on "
-              f"the {args.shape} shape, end to end, median of "
-              f"{args.repeat} runs, {os.cpu_count()} cores "
-              "(stage columns: seconds, from `ais scan --timings`)")
-        print(" ".join(head))
-        for n in sizes:
-            print(_fmt_row(n, results["sizes"][n], stages))
+        for label, table in tables:
+            print(f"ais scan{' --by-day' if args.by_day else ''}{' '.join(('', *passed))}"
+                  f"{label} on the {args.shape} shape, end to end, median of "
+                  f"{args.repeat} runs, {os.cpu_count()} cores "
+                  "(stage columns: seconds, from `ais scan --timings`"
+                  + ("; RSS: the scan and its workers together)" if label else ")"))
+            print(" ".join(head))
+            for n in sizes:
+                print(_fmt_row(n, table[n], stages))
         by_rows = results["sizes"]
         big = [n for n in sizes if n >= 10_000_000]
         if len(big) >= 2:
@@ -392,13 +460,17 @@ def main(argv: list[str] | None = None) -> int:
         elif args.month:
             month = hive_month(int(args.month_rows), args.month_days, cache)
             # no --by-day: the scan sees that a whole month would pass the limit and goes by day
-            r = scan(month, 1, workdir, ("--memory-limit", args.memory_limit))
-            print(f"month: {int(args.month_rows):,} pings, {args.month_days} day partitions, "
-                  f"--memory-limit {args.memory_limit}: {r['wall']:.0f} s wall, "
-                  f"{args.month_rows / r['wall']:,.0f} pings/s, peak RSS {r['rss']:.2f} GB "
-                  f"({bytes_per_ping(r['rss'], int(args.month_rows)):,.0f} B/ping); "
-                  "stages " + ", ".join(f"{k} {v:.1f} s" for k, v in r["stages"].items()))
-            results["month"] = r
+            for key, extra in (("month", ()), ("month_cluster", clustered)):
+                if key == "month_cluster" and not args.cluster:
+                    continue
+                r = scan(month, 1, workdir, ("--memory-limit", args.memory_limit, *extra))
+                print(f"month{' '.join(('', *extra))}: {int(args.month_rows):,} pings, "
+                      f"{args.month_days} day partitions, --memory-limit {args.memory_limit}: "
+                      f"{r['wall']:.0f} s wall, {args.month_rows / r['wall']:,.0f} pings/s, "
+                      f"peak RSS {r['rss']:.2f} GB "
+                      f"({bytes_per_ping(r['rss'], int(args.month_rows)):,.0f} B/ping); "
+                      "stages " + ", ".join(f"{k} {v:.1f} s" for k, v in r["stages"].items()))
+                results[key] = r
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=2, default=str) + "\n")
     return 0
