@@ -4,7 +4,7 @@ Method (vectorised over pings; loops run over calls only):
 
 1. Pings are first tested against a coarse grid of 0.1-degree cells that lie within reach of
    a port point (the port table with its DPRK terminals and piers, and the configured ports);
-   only the few pings in those cells are measured exactly (a haversine ball tree).
+   only the few pings in those cells are measured exactly (a k-d tree on the sphere).
 2. **Zone** with GFW's hysteresis: a vessel enters a port zone at a ping within
    ``[port_call] enter_km`` (3 km) of a port point and leaves it at a ping beyond ``leave_km``
    (4 km); in between it keeps its state. A visit is a run of in-zone pings of one track.
@@ -47,6 +47,7 @@ import pandas as pd
 from ais.config import Config
 from ais.db import EARTH_RADIUS_KM
 from ais.events import conform
+from ais.geography.geo import SphereTree
 from ais.geography.ports import port_table
 from ais.tracking.coverage import DataWindow
 from ais.tracking.tracks import epoch_ns
@@ -109,11 +110,9 @@ def _hav(lat1: np.ndarray, lon1: np.ndarray, lat2: np.ndarray, lon2: np.ndarray)
 
 
 @functools.lru_cache(maxsize=4)
-def _index(places: tuple, table: bool, reach_km: float):  # noqa: ANN202 (BallTree, cells)
-    from sklearn.neighbors import BallTree
-
+def _index(places: tuple, table: bool, reach_km: float):  # noqa: ANN202 (tree, cells)
     ports = _ports(places, table)
-    tree = BallTree(np.radians(ports[["lat", "lon"]].to_numpy(float)), metric="haversine")
+    tree = SphereTree(ports["lat"].to_numpy(float), ports["lon"].to_numpy(float))
     # cells within reach of a port point: the point's cell and its neighbours (a cell is at
     # least 0.1 deg of latitude, 11 km, wider than reach_km; longitude cells narrow towards
     # the poles, so enough neighbours are added for the latitude)
@@ -170,9 +169,7 @@ def find_calls(tracks: pd.DataFrame, cfg: Config, window: DataWindow | None = No
     rows = np.flatnonzero(near)
     if not len(rows):
         return pd.DataFrame()
-    d, i = tree.query(np.radians(np.c_[lat[rows], lon[rows]]), k=1)
-    dist = d[:, 0] * EARTH_RADIUS_KM
-    port_i = i[:, 0]
+    dist, port_i = tree.nearest(lat[rows], lon[rows])
     mmsi = a["mmsi"][rows]
     track = a["track"][rows]
     # a new run of candidate pings: not the next row of the frame, or another track
@@ -224,9 +221,8 @@ def find_calls(tracks: pd.DataFrame, cfg: Config, window: DataWindow | None = No
     calls["mmsi"] = all_mmsi[first]
     calls["track"] = all_track[first]
     # port and terminal at the berth
-    bd, bi = tree.query(np.radians(calls[["lat", "lon"]].to_numpy(float)), k=1)
-    berth_km = bd[:, 0] * EARTH_RADIUS_KM
-    pt = ports.iloc[bi[:, 0]]
+    berth_km, bi = tree.nearest(calls["lat"].to_numpy(float), calls["lon"].to_numpy(float))
+    pt = ports.iloc[bi]
     calls["port"] = pt["port"].to_numpy()
     calls["terminal"] = np.where(pt["radius_km"].to_numpy(float) >= berth_km,
                                  pt["terminal"].to_numpy(), "")

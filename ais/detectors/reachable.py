@@ -33,7 +33,7 @@ from ais.config import Config
 from ais.db import EARTH_RADIUS_KM
 from ais.detectors.dark_meetup import KN_KMH, top_speed_kn
 from ais.detectors.port_call import _ports
-from ais.geography.geo import haversine_km
+from ais.geography.geo import SphereTree, haversine_km
 
 MAX_LISTED = 6
 MAX_ROUNDS = 5
@@ -96,8 +96,6 @@ def reachable_ports(dark: pd.DataFrame, tracks: pd.DataFrame, cfg: Config) -> pd
     """``dark`` with ``reachable_ports`` (text), ``n_reachable_ports`` and
     ``dprk_port_reachable`` (1.0 / 0.0: a DPRK port of the table or a configured port)
     added; a new frame."""
-    from sklearn.neighbors import BallTree
-
     out = dark.copy()
     out["reachable_ports"] = ""
     out["n_reachable_ports"] = 0.0
@@ -106,7 +104,7 @@ def reachable_ports(dark: pd.DataFrame, tracks: pd.DataFrame, cfg: Config) -> pd
         return out
     c = cfg.dark_meetup
     ports = _ports(tuple(cfg.places), cfg.ports.table)
-    tree = BallTree(np.radians(ports[["lat", "lon"]].to_numpy(float)), metric="haversine")
+    tree = SphereTree(ports["lat"].to_numpy(float), ports["lon"].to_numpy(float))
     is_open = out["is_open"].astype(bool).to_numpy()
     lat0, lon0 = out["lat"].to_numpy(float), out["lon"].to_numpy(float)
     lat1 = np.where(is_open, np.nan, out.get("end_lat", pd.Series(np.nan, index=out.index))
@@ -126,8 +124,7 @@ def reachable_ports(dark: pd.DataFrame, tracks: pd.DataFrame, cfg: Config) -> pd
     clon = np.where(is_open, lon0, (lon0 + np.nan_to_num(lon1)) / 2)
     radius = np.where(is_open, budget_km, budget_km / 2)
     rows = np.flatnonzero(ok)
-    hits = tree.query_radius(np.radians(np.c_[clat[rows], clon[rows]]),
-                             r=radius[rows] / EARTH_RADIUS_KM + 1e-9)
+    hits = tree.within(clat[rows], clon[rows], radius[rows] + 1e-9 * EARTH_RADIUS_KM)
     gi = np.repeat(rows, [len(h) for h in hits])
     pi = np.concatenate(hits) if len(hits) else np.empty(0, dtype=np.int64)
     if not len(pi):

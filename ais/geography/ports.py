@@ -6,8 +6,8 @@ checked and completed (Nampo's oil terminal, container and coal piers, Songnim, 
 Chongjin, Najin's piers, Rajin/Sonbong; Posyet, Zarubino, Slavyanka, Vladivostok, Nakhodka,
 Vostochny, Dunay, Konyushkovo, Bolshoy Kamen), each row with its source and an uncertainty.
 
-:func:`nearest_port` answers for any number of points at once from a ball tree on the unit
-sphere (scikit-learn's ``BallTree`` with the haversine metric; no loop over ports). The ports
+:func:`nearest_port` answers for any number of points at once from a k-d tree of the ports'
+unit vectors (:class:`ais.geography.geo.SphereTree`; no loop over ports). The ports
 configured in ``[[places]]`` (Nampo and Najin by default, with their own radii) are part of the
 same index, so every "in port" rule, ``distance_to_port_km`` and ``nearest_port`` use one
 answer wherever an event is, with or without ``--everywhere``. A table port's zone is
@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from ais.config import Config
-from ais.db import EARTH_RADIUS_KM
+from ais.geography.geo import SphereTree
 from ais.geography.places import Place
 
 PORTS_FILE = "ports.csv"
@@ -49,14 +49,11 @@ class PortIndex:
 
     def __init__(self, names: np.ndarray, lat: np.ndarray, lon: np.ndarray,
                  radius_km: np.ndarray) -> None:
-        from sklearn.neighbors import BallTree
-
         self.names = np.asarray(names, dtype=object)
         self.radius_km = np.asarray(radius_km, dtype=float)
         self.lat = np.asarray(lat, dtype=float)
         self.lon = np.asarray(lon, dtype=float)
-        self._tree = (BallTree(np.radians(np.c_[self.lat, self.lon]), metric="haversine")
-                      if len(self.names) else None)
+        self._tree = SphereTree(self.lat, self.lon) if len(self.names) else None
 
     def __len__(self) -> int:
         return len(self.names)
@@ -74,9 +71,8 @@ class PortIndex:
         ok = np.isfinite(lat) & np.isfinite(lon)
         if self._tree is None or not ok.any():
             return names, dist, inside
-        d, i = self._tree.query(np.radians(np.c_[lat[ok], lon[ok]]), k=1)
-        idx = i[:, 0]
-        dist[ok] = d[:, 0] * EARTH_RADIUS_KM
+        km, idx = self._tree.nearest(lat[ok], lon[ok])
+        dist[ok] = km
         names[ok] = self.names[idx]
         inside[ok] = dist[ok] <= self.radius_km[idx]
         return names, dist, inside
