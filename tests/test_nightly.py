@@ -551,6 +551,7 @@ def test_days_too_big_for_the_memory_limit_are_scanned_in_windows_of_hours(night
     import ais.nightly.byday
 
     monkeypatch.setattr(ais.nightly.byday, "BYTES_PER_PING", 20_000)  # a day: ~2,100 rows, 42 MB
+    monkeypatch.setattr(ais.nightly.byday, "WINDOW_BYTES_PER_PING", 20_000)
     monkeypatch.setattr(ais.nightly.byday, "BASE_BYTES", 0)
     both = pd.concat([pd.read_parquet(nights["day1"]), pd.read_parquet(nights["day2"])])
     path = write_parquet(tmp_path / "both.parquet", both)
@@ -562,6 +563,9 @@ def test_days_too_big_for_the_memory_limit_are_scanned_in_windows_of_hours(night
     per_day = rows_by_day([path])
     cuts = [ais.nightly.byday.cuts_for(int(n), "20MB") for n in per_day]
     assert min(cuts) >= 2
+    # each window also holds the 3 h carried into it: a day of 48 MB in 20 MB takes 6 h
+    # windows ((6 + 3) / 24 * 48 MB = 18 MB), not the 8 h its size alone would say
+    assert [ais.nightly.byday.cuts_for(2_400, "20MB", carry_h=h) for h in (0, 3)] == [3, 4]
     assert f"scanned {sum(cuts)} windows one at a time" in small.output
     for (day, n), k in zip(per_day.items(), cuts, strict=True):
         assert (f"{day:%Y-%m-%d} ({int(n):,} rows, about {int(n) * 20_000 / 1e6:,.0f} MB) "

@@ -26,7 +26,7 @@ from ais.config import Config
 from ais.db import memory_bytes
 from ais.inputs.ingest import CleaningReport, count_rows, rows_by_day
 from ais.judging.surprises import OUTSIDE_AREAS
-from ais.nightly.state import State
+from ais.nightly.state import CarryConfig, State
 from ais.pipeline import ScanResult, Timings, run_scan
 from ais.views.output import write_csv
 
@@ -54,18 +54,34 @@ def too_big_for_one_scan(paths: Sequence[str | Path], memory_limit: str) -> str 
 
 #: How many equal windows a day may be cut into (whole hours each).
 _CUTS = (1, 2, 3, 4, 6, 8, 12, 24)
+#: Peak resident memory per ping held by a scan of one window through the state: the
+#: window's pings and the pings carried into it (each vessel's last
+#: ``CarryConfig.vessel_tail_h`` hours, unfinished events), with what the earlier windows
+#: left in the allocator. Measured on the dense day (``bench/run.py --shape dense-day``):
+#: 444 bytes (3 M pings, second 12 h window) and 507 bytes (10 M, second 12 h window, 3.42
+#: GB against a --memory-limit of 2GB before the carry was counted); rounded up.
+WINDOW_BYTES_PER_PING = 550
 
 
-def cuts_for(rows: int, memory_limit: str | None) -> int:
+def cuts_for(rows: int, memory_limit: str | None, carry_h: float | None = None) -> int:
     """Into how many equal windows a day of ``rows`` pings is cut to stay under
-    ``memory_limit`` (1: the whole day fits; 24 at most, one hour each)."""
+    ``memory_limit`` (1: the whole day fits; 24 at most, one hour each).
+
+    A window holds its own pings and those carried into it, about ``carry_h`` hours of the
+    day's traffic (every vessel's last hours; :class:`ais.nightly.state.CarryConfig`), so
+    a window of ``h`` hours needs ``rows * (h + carry_h) / 24`` pings' memory: halving the
+    window does not halve it, and a dense day needs more windows than its size alone says."""
     if memory_limit is None:
         return 1
     room = memory_bytes(memory_limit) - BASE_BYTES  # what is left for the pings
     if room <= 0:  # the process alone is over the limit: cutting the day would not help
         return 1
-    need = -(-int(rows) * BYTES_PER_PING // room)
-    return next((k for k in _CUTS if k >= need), _CUTS[-1])
+    if int(rows) * BYTES_PER_PING <= room:
+        return 1
+    carry_h = CarryConfig().vessel_tail_h if carry_h is None else carry_h
+    return next((k for k in _CUTS[1:]
+                 if int(rows) * (24 / k + carry_h) / 24 * WINDOW_BYTES_PER_PING <= room),
+                _CUTS[-1])
 
 
 def _window(day: pd.Timestamp, cfg: Config, hours: float = 24.0
