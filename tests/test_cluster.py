@@ -8,8 +8,10 @@ own with ``--cluster local:2``.
 from __future__ import annotations
 
 import dataclasses
+import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -20,9 +22,11 @@ from click.testing import CliRunner  # noqa: E402
 
 from ais.cli import main  # noqa: E402
 from ais.config import Config  # noqa: E402
+from ais.nightly.state import State  # noqa: E402
 from ais.runtime import cluster  # noqa: E402
 
-from .conftest import FIXTURES, GFW, need  # noqa: E402
+from .conftest import FIXTURES, GFW, need, write_parquet  # noqa: E402
+from .test_nightly import DAY2, state_tables, two_days  # noqa: E402
 
 DAYS = [str(FIXTURES / "nampo_day.parquet"), str(FIXTURES / "najin_day.parquet")]
 
@@ -84,9 +88,8 @@ def test_per_vessel_types_on_partitions_answer_as_the_whole_frame(scheduler):
 
 def test_a_lost_worker_costs_one_more_run_then_a_clear_error(monkeypatch):
     """The tracks scattered to a worker that dies are gone with it (Dask cannot recompute
-    them), so the stage runs again once from the start; lost twice, one ClusterError. (By
-    hand: a worker killed with SIGKILL mid-scan twice, the 1 M scan finished with the same CSV
-    each time; see README "Beyond one machine".)"""
+    them), so the stage runs again once from the start, and says so; lost twice, one
+    ClusterError. (Workers really killed: the tests at the end of this file.)"""
     from concurrent.futures import CancelledError
 
     calls = []
@@ -98,9 +101,12 @@ def test_a_lost_worker_costs_one_more_run_then_a_clear_error(monkeypatch):
         return {"loitering": (None, 0.0)}
 
     monkeypatch.setattr(cluster, "_run_jobs_once", flaky)
-    assert cluster.run_jobs(None, ("loitering",), None, None, None, None) == {
+    notes: list[str] = []
+    assert cluster.run_jobs(None, ("loitering",), None, None, None, None, notes) == {
         "loitering": (None, 0.0)}
     assert len(calls) == 2
+    assert notes == ["note: the Dask cluster lost a worker during the detector stage "
+                     "(CancelledError); the stage ran again from the start and finished"]
     calls.clear()
     monkeypatch.setattr(cluster, "_run_jobs_once", lambda *a: (_ for _ in ()).throw(
         distributed.comm.CommClosedError("in <TCP (closed)>")))
@@ -150,3 +156,118 @@ def test_a_scan_without_cluster_starts_no_dask_machinery(tmp_path):
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True)
     assert run.stdout.strip() == "[]"
+
+
+# --- a worker really killed (SIGKILL) in the middle of the detector stage --------------------
+
+
+@pytest.fixture(scope="module")
+def nights(tmp_path_factory) -> dict[str, Path]:
+    """The two nights of tests/test_nightly.py (a vessel dark, one loitering and one renamed
+    across midnight), one file per night and one of both."""
+    root = tmp_path_factory.mktemp("nights")
+    pings = two_days()
+    day2 = pings["timestamp"] >= DAY2
+    return {"day1": write_parquet(root / "day1.parquet", pings[~day2]),
+            "day2": write_parquet(root / "day2.parquet", pings[day2]),
+            "both": write_parquet(root / "both.parquet", pings)}
+
+
+@pytest.fixture(scope="module")
+def after_night1(nights, tmp_path_factory) -> Path:
+    """A state that has seen night 1 (scanned without --cluster), to copy."""
+    state = tmp_path_factory.mktemp("night1") / "state.duckdb"
+    _night(nights["day1"], state.parent / "night1.csv", state)
+    return state
+
+
+def _night(path: Path, out: Path, state: Path, *extra: str):
+    return CliRunner().invoke(main, ["scan", str(path), "-o", str(out), "--state", str(state),
+                                     "-q", *extra])
+
+
+def _killing(job: str, marks: Path, every_time: bool = False):
+    """A stand-in for ais.pipeline.detect_job, sent to the workers: asked for ``job``, it
+    SIGKILLs the worker process running it (the first time only, or every time), leaving a
+    file in ``marks`` for each kill; any other job, and ``job`` after the first kill, is the
+    real one. (A closure: Dask pickles it by value, and on the worker ais.pipeline is the
+    real module.)"""
+    folder = str(marks)
+
+    def job_or_kill(name, *args):
+        import os
+        import signal
+
+        import ais.pipeline
+
+        if name == job:
+            try:  # the first kill claims the file; the others see it (no race)
+                with open(os.path.join(folder, "first" if not every_time else
+                                       f"kill-{os.getpid()}"), "x"):
+                    pass
+            except FileExistsError:
+                pass
+            else:
+                os.kill(os.getpid(), signal.SIGKILL)
+        return ais.pipeline.detect_job(name, *args)
+
+    return job_or_kill
+
+
+def test_a_worker_killed_mid_stage_costs_a_rerun_and_gives_the_same_night(
+        nights, after_night1, scheduler, tmp_path, monkeypatch):
+    """Night 2 with a worker SIGKILLed as it starts the dark periods (the loitering
+    partitions running beside it): the tracks scattered to it are lost, the stage runs again
+    and the night ends with the CSV and the state of night 2 scanned without --cluster; the
+    log says a worker was lost."""
+    import ais.pipeline
+
+    for name in ("alone", "killed"):
+        shutil.copy(after_night1, tmp_path / f"{name}.duckdb")
+    result = _night(nights["day2"], tmp_path / "alone.csv", tmp_path / "alone.duckdb")
+    assert result.exit_code == 0, result.output
+    marks = tmp_path / "kills"
+    marks.mkdir()
+    monkeypatch.setattr(ais.pipeline, "detect_job", _killing("dark_period", marks))
+    result = _night(nights["day2"], tmp_path / "killed.csv", tmp_path / "killed.duckdb",
+                    "--cluster", scheduler)
+    assert result.exit_code == 0, result.output
+    assert [p.name for p in marks.iterdir()] == ["first"]  # one worker was killed
+    # each worker held some of the scattered partitions, so the kill lost some: a rerun
+    assert "note text='the Dask cluster lost a worker" in (tmp_path / "ais-scan.log").read_text()
+    alone = (tmp_path / "alone.csv").read_bytes()
+    assert alone.count(b"\n") > 3 and b"dark_period" in alone
+    assert (tmp_path / "killed.csv").read_bytes() == alone
+    expected = state_tables(tmp_path / "alone.duckdb")
+    for table, frame in state_tables(tmp_path / "killed.duckdb").items():
+        pd.testing.assert_frame_equal(frame, expected[table], obj=table)
+
+
+def test_a_worker_killed_on_every_run_of_the_stage_is_one_error_and_nothing_written(
+        nights, after_night1, scheduler, tmp_path, monkeypatch):
+    """Every worker that starts the dark periods is SIGKILLed: the stage runs twice, then one
+    Error: line (exit 1); last night's CSV and the state are as they were, the run is logged
+    as failed."""
+    import ais.pipeline
+
+    state, out = tmp_path / "state.duckdb", tmp_path / "flagged.csv"
+    shutil.copy(after_night1, state)
+    shutil.copy(after_night1.parent / "night1.csv", out)
+    before, last_night = state_tables(state), out.read_bytes()
+    marks = tmp_path / "kills"
+    marks.mkdir()
+    monkeypatch.setattr(ais.pipeline, "detect_job",
+                        _killing("dark_period", marks, every_time=True))
+    result = _night(nights["day2"], out, state, "--cluster", scheduler)
+    assert result.exit_code == 1
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(
+        "Error: the Dask cluster lost a worker during the detector stage 2 times"), lines
+    assert len(list(marks.iterdir())) >= 2  # at least one kill in each run of the stage
+    assert out.read_bytes() == last_night
+    for table, frame in state_tables(state).items():
+        pd.testing.assert_frame_equal(frame, before[table], obj=table)
+    with State.open(state, read_only=True) as st:
+        last = st.runs().iloc[-1]
+    assert last["status"] == "failed" and "lost a worker" in last["notes"]
+    assert list(tmp_path.glob(".flagged.csv.*")) == []  # no temporary CSV left either

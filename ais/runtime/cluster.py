@@ -133,9 +133,11 @@ def connect(spec: str) -> Iterator[Any]:
 
 def local_cluster_options(n_workers: int) -> dict[str, Any]:
     """The ``distributed.LocalCluster`` arguments of ``--cluster local:N``: N worker
-    processes of one thread each, no dashboard, quiet logs."""
+    processes of one thread each, no dashboard, quiet logs (the scheduler runs in this
+    process: a worker it loses is told in the scan's own words, see :func:`run_jobs`, not in
+    its log lines on stderr)."""
     return {"n_workers": n_workers, "threads_per_worker": 1, "processes": True,
-            "dashboard_address": None, "silence_logs": logging.ERROR}
+            "dashboard_address": None, "silence_logs": logging.CRITICAL}
 
 
 def _reachable(address: str) -> None:
@@ -194,26 +196,36 @@ RETRIES_AFTER_LOST_WORKER = 1
 
 
 def run_jobs(client: Any, jobs: Sequence[str], tracks: pd.DataFrame, cfg: Config,
-             window: DataWindow, known: pd.DataFrame) -> dict[str, tuple[object, float]]:
+             window: DataWindow, known: pd.DataFrame, notes: list[str] | None = None
+             ) -> dict[str, tuple[object, float]]:
     """Each job's result and its seconds of work on the workers (a per-vessel type: the sum
     over its partitions), gathered in the order of ``jobs`` (see the module docstring).
 
     A worker lost on the way (killed, out of memory, its machine gone) costs one more run of
-    the stage; lost again, a :class:`ClusterError`, before anything is written."""
+    the stage, said in a note appended to ``notes``; lost again, a :class:`ClusterError`,
+    before anything is written (``tests/test_cluster.py`` SIGKILLs workers mid-stage)."""
     from concurrent.futures import CancelledError
 
     from distributed import KilledWorker
     from distributed.comm.core import CommClosedError
 
+    lost: list[str] = []
     for attempt in range(RETRIES_AFTER_LOST_WORKER + 1):
         try:
-            return _run_jobs_once(client, jobs, tracks, cfg, window, known)
+            out = _run_jobs_once(client, jobs, tracks, cfg, window, known)
         except (CancelledError, KilledWorker, CommClosedError) as exc:
+            lost.append(type(exc).__name__)
             if attempt == RETRIES_AFTER_LOST_WORKER:
                 raise ClusterError(
                     f"the Dask cluster lost a worker during the detector stage "
                     f"{attempt + 1} times ({type(exc).__name__}: {exc}); the scan stopped "
                     "before writing the CSV or the state, which are as they were") from exc
+        else:
+            if lost and notes is not None:
+                notes.append(f"note: the Dask cluster lost a worker during the detector "
+                             f"stage ({', '.join(lost)}); the stage ran again from the start "
+                             "and finished")
+            return out
     raise AssertionError("unreachable")
 
 
