@@ -1,8 +1,8 @@
 """`ais scan --cluster` (#18): the detector stage on a Dask cluster gives the same CSV.
 
 One LocalCluster of two single-threaded worker processes (what ``--cluster local:2``
-starts) serves the module; the scans reach it as ``--cluster tcp://...``, one scan starts its
-own with ``--cluster local:2``.
+starts) serves the module; the scans reach it as ``--cluster tcp://...``, one (by day)
+starts its own with ``--cluster local:2``. At the end, workers are SIGKILLed mid-stage.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from ais.nightly.state import State  # noqa: E402
 from ais.runtime import cluster  # noqa: E402
 
 from .conftest import FIXTURES, GFW, need, write_parquet  # noqa: E402
-from .test_nightly import DAY2, state_tables, two_days  # noqa: E402
+from .test_nightly import DAY1, DAY2, state_tables, two_days  # noqa: E402
 
 DAYS = [str(FIXTURES / "nampo_day.parquet"), str(FIXTURES / "najin_day.parquet")]
 
@@ -46,10 +46,10 @@ def _scan(tmp_path, name: str, paths: list[str], *extra: str) -> bytes:
     return out.read_bytes()
 
 
-def test_the_fixture_days_on_a_local_cluster_give_the_same_csv(tmp_path):
+def test_the_fixture_days_on_a_running_scheduler_give_the_same_csv(tmp_path, scheduler):
     alone = _scan(tmp_path, "alone", DAYS)
     assert alone.count(b"\n") > 10
-    assert _scan(tmp_path, "local", DAYS, "--cluster", "local:2") == alone
+    assert _scan(tmp_path, "tcp", DAYS, "--cluster", scheduler) == alone
 
 
 @pytest.mark.slow  # the suite stays under 5 min on 2 cores; `pytest -m slow` runs it
@@ -125,8 +125,6 @@ def test_a_missing_scheduler_is_one_error_line_naming_it_and_the_fix(tmp_path):
 
 
 @pytest.mark.parametrize("args, says", [
-    (["--cluster", "local:2", "--by-day"], "--cluster does not work with --by-day"),
-    (["--cluster", "local:2", "--memory-limit", "300MB"], "this one would go by day"),
     (["--cluster", "local:zero"], "the worker count must be a whole number"),
     (["--cluster", "http://x:8786"], "expected local, local:N"),
 ])
@@ -158,6 +156,74 @@ def test_a_scan_without_cluster_starts_no_dask_machinery(tmp_path):
     assert run.stdout.strip() == "[]"
 
 
+# --- a scan by day (or by window) on one cluster ----------------------------------------------
+
+
+@pytest.fixture
+def stages_on_cluster(monkeypatch) -> list[int]:
+    """One entry per detector stage run on a cluster (by ais.runtime.cluster.run_jobs)."""
+    runs: list[int] = []
+    real = cluster.run_jobs
+
+    def counted(*args, **kwargs):
+        runs.append(len(runs))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(cluster, "run_jobs", counted)
+    return runs
+
+
+def test_a_scan_by_day_on_a_cluster_gives_the_same_csv_and_state(
+        nights, scheduler, tmp_path, monkeypatch, stages_on_cluster):
+    """The two nights in one file, scanned one day at a time through a state: asked
+    (--by-day), on a cluster of its own (--cluster local:2, started once, each day's detector
+    stage run on it), and because the input is over --memory-limit (as tests/test_nightly.py
+    makes it, with a large cost per ping) on a running scheduler: the CSV and the state of
+    --by-day alone each time."""
+    import ais.nightly.byday
+
+    monkeypatch.setattr(ais.nightly.byday, "BYTES_PER_PING", 6_000)  # both: 25 MB, a day 13
+    monkeypatch.setattr(ais.nightly.byday, "BASE_BYTES", 0)
+    runs = {"alone": ("--by-day",), "local": ("--by-day", "--cluster", "local:2"),
+            "over": ("--memory-limit", "20MB", "--cluster", scheduler)}
+    for name, extra in runs.items():
+        (tmp_path / name).mkdir()
+        result = CliRunner().invoke(main, [
+            "scan", str(nights["both"]), "-o", str(tmp_path / name / "f.csv"),
+            "--state", str(tmp_path / name / "s.duckdb"), *extra])
+        assert result.exit_code == 0, result.output
+        assert "scanned 2 days one at a time" in result.output, name
+    assert len(stages_on_cluster) == 4  # one a day on each cluster, none alone
+    log = (tmp_path / "local" / "ais-scan.log").read_text()
+    assert log.count(" cluster spec=") == 1
+    assert "by-day reason=" in (tmp_path / "over" / "ais-scan.log").read_text()
+    alone = (tmp_path / "alone" / "f.csv").read_bytes()
+    assert alone.count(b"\n") > 3
+    expected = state_tables(tmp_path / "alone" / "s.duckdb")
+    assert len(expected["events"]) > 3
+    for name in ("local", "over"):
+        assert (tmp_path / name / "f.csv").read_bytes() == alone, name
+        for table, frame in state_tables(tmp_path / name / "s.duckdb").items():
+            pd.testing.assert_frame_equal(frame, expected[table], obj=f"{name}: {table}")
+
+
+@pytest.mark.slow  # 15-20 s on the loaded 2-core VM: 8 windows scanned; the test above is fast
+def test_a_day_over_the_memory_limit_goes_by_window_on_the_cluster(
+        nights, scheduler, tmp_path, monkeypatch, stages_on_cluster):
+    """Each day over --memory-limit too: two windows of 12 h a day, each window's detector
+    stage on the cluster, the CSV of the same scan without it."""
+    import ais.nightly.byday
+
+    monkeypatch.setattr(ais.nightly.byday, "BYTES_PER_PING", 12_000)  # a day: 25 MB
+    monkeypatch.setattr(ais.nightly.byday, "BASE_BYTES", 0)
+    paths = [str(nights["both"])]
+    alone = _scan(tmp_path, "alone", paths, "--memory-limit", "20MB")
+    assert alone.count(b"\n") > 3 and not stages_on_cluster
+    assert _scan(tmp_path, "tcp", paths, "--memory-limit", "20MB",
+                 "--cluster", scheduler) == alone
+    assert len(stages_on_cluster) == 4
+
+
 # --- a worker really killed (SIGKILL) in the middle of the detector stage --------------------
 
 
@@ -167,10 +233,11 @@ def nights(tmp_path_factory) -> dict[str, Path]:
     across midnight), one file per night and one of both."""
     root = tmp_path_factory.mktemp("nights")
     pings = two_days()
-    day2 = pings["timestamp"] >= DAY2
-    return {"day1": write_parquet(root / "day1.parquet", pings[~day2]),
-            "day2": write_parquet(root / "day2.parquet", pings[day2]),
-            "both": write_parquet(root / "both.parquet", pings)}
+    day = pings["timestamp"].dt.floor("D")
+    day1, day2 = pings[day == DAY1], pings[day == DAY2]
+    return {"day1": write_parquet(root / "day1.parquet", day1),
+            "day2": write_parquet(root / "day2.parquet", day2),
+            "both": write_parquet(root / "both.parquet", pd.concat([day1, day2]))}
 
 
 @pytest.fixture(scope="module")
