@@ -133,11 +133,13 @@ def connect(spec: str) -> Iterator[Any]:
 
 def local_cluster_options(n_workers: int) -> dict[str, Any]:
     """The ``distributed.LocalCluster`` arguments of ``--cluster local:N``: N worker
-    processes of one thread each, no dashboard, quiet logs (the scheduler runs in this
-    process: a worker it loses is told in the scan's own words, see :func:`run_jobs`, not in
-    its log lines on stderr)."""
+    processes of one thread each, no dashboard (the scheduler's HTTP server on a free port of
+    127.0.0.1, not 8787, which another Dask may hold: a warning on stderr), quiet logs (the
+    scheduler runs in this process: a worker it loses is told in the scan's own words, see
+    :func:`run_jobs`, not in its log lines on stderr)."""
     return {"n_workers": n_workers, "threads_per_worker": 1, "processes": True,
-            "dashboard_address": None, "silence_logs": logging.CRITICAL}
+            "dashboard_address": None, "silence_logs": logging.CRITICAL,
+            "scheduler_kwargs": {"dashboard": False, "dashboard_address": "127.0.0.1:0"}}
 
 
 def _reachable(address: str) -> None:
