@@ -155,9 +155,9 @@ everywhere_option = click.option(
 @skip_option
 @click.option("--memory-limit", default="8GB", show_default=True,
               help="Memory budget (e.g. 4GB): DuckDB spills to a temporary directory beyond "
-                   "it instead of failing, and an input too large to scan whole within it "
-                   "(about 0.5 GB plus 300 bytes a ping) is scanned one day at a time "
-                   "(--by-day).")
+                   "it instead of failing (on --cluster workers too), and an input too large "
+                   "to scan whole within it (about 0.5 GB plus 300 bytes a ping) is scanned "
+                   "one day at a time (--by-day).")
 @click.option("--by-day", is_flag=True,
               help="Scan a long input (a month) one UTC day at a time through the state, "
                    "like nightly runs: memory bounded by one day of pings.")

@@ -156,6 +156,51 @@ def test_a_scan_without_cluster_starts_no_dask_machinery(tmp_path):
     assert run.stdout.strip() == "[]"
 
 
+# --- --memory-limit on the workers ---------------------------------------------------------
+
+
+def _duckdb_settings(name, *args):
+    """A stand-in for ais.pipeline.detect_job, sent to the workers: what a DuckDB connection
+    opened by a job there gets (memory limit, spill folder), and where it ran."""
+    import os
+
+    from ais.db import connect
+
+    con = connect()
+    limit, spill = con.execute("SELECT current_setting('memory_limit'), "
+                               "current_setting('temp_directory')").fetchone()
+    con.close()
+    return {"limit": limit, "spill": spill, "spill_there": os.path.isdir(spill),
+            "pid": os.getpid()}, 0.0
+
+
+def test_the_jobs_on_the_workers_run_under_the_scans_memory_limit(scheduler, monkeypatch):
+    """Inside --memory-limit's block on the client, each job's DuckDB connections on a worker
+    get the same limit, spilling to a folder of the worker's own that is gone after the job;
+    outside one, DuckDB's default."""
+    import os
+
+    import ais.pipeline
+    from ais.db import connect, memory_limit
+
+    monkeypatch.setattr(ais.pipeline, "detect_job", _duckdb_settings)
+    frame = pd.DataFrame({"mmsi": [1]})
+    jobs = ("dark_period", "meetup")  # one task each: their results are returned as they are
+    with distributed.Client(scheduler) as client:
+        with memory_limit("300MB"):
+            here = connect().execute("SELECT current_setting('memory_limit'), "
+                                     "current_setting('temp_directory')").fetchone()
+            limited = cluster.run_jobs(client, jobs, frame, None, None, None)
+        default = cluster.run_jobs(client, jobs, frame, None, None, None)
+    for name in jobs:
+        seen = limited[name][0]
+        assert seen["pid"] != os.getpid()  # on a worker
+        assert seen["limit"] == here[0]  # 300MB, as DuckDB writes it (286.1 MiB)
+        assert seen["spill_there"] and seen["spill"] != here[1]
+        assert "ais-duckdb-spill-" in seen["spill"] and not os.path.exists(seen["spill"])
+        assert default[name][0]["limit"] != here[0]
+
+
 # --- a scan by day (or by window) on one cluster ----------------------------------------------
 
 
