@@ -1,8 +1,9 @@
 """`ais scan --cluster` (#18): the detector stage on a Dask cluster gives the same CSV.
 
 One LocalCluster of two single-threaded worker processes (what ``--cluster local:2``
-starts) serves the module; the scans reach it as ``--cluster tcp://...``, one (by day)
-starts its own with ``--cluster local:2``. At the end, workers are SIGKILLed mid-stage.
+starts) serves the module; the scans reach it as ``--cluster tcp://...``, the fixture days
+(and, under ``pytest -m slow``, a scan by day) start their own with ``--cluster local:2``. At
+the end, workers are SIGKILLed mid-stage.
 """
 
 from __future__ import annotations
@@ -46,10 +47,10 @@ def _scan(tmp_path, name: str, paths: list[str], *extra: str) -> bytes:
     return out.read_bytes()
 
 
-def test_the_fixture_days_on_a_running_scheduler_give_the_same_csv(tmp_path, scheduler):
+def test_the_fixture_days_on_a_local_cluster_give_the_same_csv(tmp_path):
     alone = _scan(tmp_path, "alone", DAYS)
     assert alone.count(b"\n") > 10
-    assert _scan(tmp_path, "tcp", DAYS, "--cluster", scheduler) == alone
+    assert _scan(tmp_path, "local", DAYS, "--cluster", "local:2") == alone
 
 
 @pytest.mark.slow  # the suite stays under 5 min on 2 cores; `pytest -m slow` runs it
@@ -218,41 +219,60 @@ def stages_on_cluster(monkeypatch) -> list[int]:
     return runs
 
 
-def test_a_scan_by_day_on_a_cluster_gives_the_same_csv_and_state(
-        nights, scheduler, tmp_path, monkeypatch, stages_on_cluster):
-    """The two nights in one file, scanned one day at a time through a state: asked
-    (--by-day), on a cluster of its own (--cluster local:2, started once, each day's detector
-    stage run on it), and because the input is over --memory-limit (as tests/test_nightly.py
-    makes it, with a large cost per ping) on a running scheduler: the CSV and the state of
-    --by-day alone each time."""
+@pytest.fixture(scope="module")
+def by_day_alone(nights, tmp_path_factory) -> tuple[bytes, dict[str, pd.DataFrame]]:
+    """The CSV and the state tables of the two nights in one file scanned --by-day through a
+    state, without --cluster."""
+    out = tmp_path_factory.mktemp("alone")
+    _by_day(nights["both"], out, "--by-day")
+    csv, tables = (out / "f.csv").read_bytes(), state_tables(out / "s.duckdb")
+    assert csv.count(b"\n") > 3 and len(tables["events"]) > 3
+    return csv, tables
+
+
+def _by_day(path: Path, out: Path, *extra: str) -> str:
+    """Scan ``path`` one day at a time through a state in ``out``; the summary."""
+    result = CliRunner().invoke(main, ["scan", str(path), "-o", str(out / "f.csv"),
+                                       "--state", str(out / "s.duckdb"), *extra])
+    assert result.exit_code == 0, result.output
+    assert "scanned 2 days one at a time" in result.output
+    return result.output
+
+
+def _same_as(out: Path, alone: tuple[bytes, dict[str, pd.DataFrame]]) -> None:
+    assert (out / "f.csv").read_bytes() == alone[0]
+    for table, frame in state_tables(out / "s.duckdb").items():
+        pd.testing.assert_frame_equal(frame, alone[1][table], obj=table)
+
+
+def test_an_input_over_the_memory_limit_goes_by_day_on_the_cluster(
+        nights, by_day_alone, scheduler, tmp_path, monkeypatch, stages_on_cluster):
+    """The two nights in one file, over --memory-limit (as tests/test_nightly.py makes it,
+    with a large cost per ping), with --cluster: scanned one day at a time, each day's
+    detector stage on the cluster; the CSV and the state of --by-day without it."""
     import ais.nightly.byday
 
     monkeypatch.setattr(ais.nightly.byday, "BYTES_PER_PING", 6_000)  # both: 25 MB, a day 13
     monkeypatch.setattr(ais.nightly.byday, "BASE_BYTES", 0)
-    runs = {"alone": ("--by-day",), "local": ("--by-day", "--cluster", "local:2"),
-            "over": ("--memory-limit", "20MB", "--cluster", scheduler)}
-    for name, extra in runs.items():
-        (tmp_path / name).mkdir()
-        result = CliRunner().invoke(main, [
-            "scan", str(nights["both"]), "-o", str(tmp_path / name / "f.csv"),
-            "--state", str(tmp_path / name / "s.duckdb"), *extra])
-        assert result.exit_code == 0, result.output
-        assert "scanned 2 days one at a time" in result.output, name
-    assert len(stages_on_cluster) == 4  # one a day on each cluster, none alone
-    log = (tmp_path / "local" / "ais-scan.log").read_text()
-    assert log.count(" cluster spec=") == 1
-    assert "by-day reason=" in (tmp_path / "over" / "ais-scan.log").read_text()
-    alone = (tmp_path / "alone" / "f.csv").read_bytes()
-    assert alone.count(b"\n") > 3
-    expected = state_tables(tmp_path / "alone" / "s.duckdb")
-    assert len(expected["events"]) > 3
-    for name in ("local", "over"):
-        assert (tmp_path / name / "f.csv").read_bytes() == alone, name
-        for table, frame in state_tables(tmp_path / name / "s.duckdb").items():
-            pd.testing.assert_frame_equal(frame, expected[table], obj=f"{name}: {table}")
+    _by_day(nights["both"], tmp_path, "--memory-limit", "20MB", "--cluster", scheduler)
+    assert "by-day reason=" in (tmp_path / "ais-scan.log").read_text()
+    assert len(stages_on_cluster) == 2
+    _same_as(tmp_path, by_day_alone)
 
 
-@pytest.mark.slow  # 15-20 s on the loaded 2-core VM: 8 windows scanned; the test above is fast
+@pytest.mark.slow  # about 12 s alone: a LocalCluster started, two fresh workers, two days
+def test_a_scan_by_day_on_a_local_cluster_gives_the_same_csv_and_state(
+        nights, by_day_alone, tmp_path, stages_on_cluster):
+    """--by-day --cluster local:2 starts the cluster once and runs each day's detector stage
+    on it; the CSV and the state are those of --by-day alone. (The test above, in the fast
+    suite, runs the same scan by day on a running scheduler.)"""
+    _by_day(nights["both"], tmp_path, "--by-day", "--cluster", "local:2")
+    assert (tmp_path / "ais-scan.log").read_text().count(" cluster spec=") == 1
+    assert len(stages_on_cluster) == 2
+    _same_as(tmp_path, by_day_alone)
+
+
+@pytest.mark.slow  # 15-20 s on the loaded 2-core VM: 8 windows scanned
 def test_a_day_over_the_memory_limit_goes_by_window_on_the_cluster(
         nights, scheduler, tmp_path, monkeypatch, stages_on_cluster):
     """Each day over --memory-limit too: two windows of 12 h a day, each window's detector
