@@ -155,9 +155,9 @@ everywhere_option = click.option(
 @skip_option
 @click.option("--memory-limit", default="8GB", show_default=True,
               help="Memory budget (e.g. 4GB): DuckDB spills to a temporary directory beyond "
-                   "it instead of failing, and an input too large to scan whole within it "
-                   "(about 0.5 GB plus 300 bytes a ping) is scanned one day at a time "
-                   "(--by-day).")
+                   "it instead of failing (on --cluster workers too), and an input too large "
+                   "to scan whole within it (about 0.5 GB plus 300 bytes a ping) is scanned "
+                   "one day at a time (--by-day).")
 @click.option("--by-day", is_flag=True,
               help="Scan a long input (a month) one UTC day at a time through the state, "
                    "like nightly runs: memory bounded by one day of pings.")
@@ -165,8 +165,8 @@ everywhere_option = click.option(
               help="Run the detectors on a Dask cluster: local:N starts N worker processes "
                    "on this machine for the scan (local: 2), tcp://HOST:PORT uses a running "
                    "`dask scheduler`. Same CSV; ingest, tracks, scoring and the state stay "
-                   "here. Needs pip install 'ais[cluster]'; not with --by-day. Without it "
-                   "nothing changes.")
+                   "here; a scan by day runs every day's detectors on the one cluster. Needs "
+                   "pip install 'ais[cluster]'. Without it nothing changes.")
 @click.option("-q", "--quiet", is_flag=True,
               help="Print nothing but errors (progress bars show only on a terminal anyway).")
 @click.pass_context
@@ -197,9 +197,6 @@ def scan(ctx: click.Context, paths: tuple[str, ...], output: Path, models_dir: s
         from ais.runtime.cluster import parse
 
         parse(cluster_spec)  # a malformed value fails before anything starts
-        if by_day:
-            raise click.UsageError("--cluster does not work with --by-day yet: drop one of "
-                                   "them")
     tune_batch_process()
     cfg = _config(config_path, everywhere, since, until)
     log = ScanLog(log_path or Path(output).resolve().parent / "ais-scan.log")
@@ -220,20 +217,16 @@ def scan(ctx: click.Context, paths: tuple[str, ...], output: Path, models_dir: s
         from ais.nightly.byday import run_scan_by_day, too_big_for_one_scan
 
         why = None if by_day else too_big_for_one_scan(paths, memory_limit)
-        if why and cluster_spec is not None:
-            raise click.UsageError(f"--cluster does not work with a scan by day yet, and "
-                                   f"this one would go by day ({why}). Raise --memory-limit "
-                                   "to scan it whole, or drop --cluster")
         if why:
             log.line("by-day", reason=why)
-        scan_fn = (functools.partial(run_scan_by_day, memory_limit=memory_limit)
-                   if by_day or why else run_scan)
-        if cluster_spec is not None:
+        client = None
+        if cluster_spec is not None:  # started once: every day of a scan by day runs on it
             from ais.runtime.cluster import connect as cluster
 
             client = scope.enter_context(cluster(cluster_spec))
             log.line("cluster", spec=cluster_spec, scheduler=client.scheduler.address)
-            scan_fn = functools.partial(run_scan, client=client)
+        scan_fn = (functools.partial(run_scan_by_day, memory_limit=memory_limit, client=client)
+                   if by_day or why else functools.partial(run_scan, client=client))
         result = scan_fn(list(paths), output, cfg, models_dir, state=state,
                          timings=Timings(on_stage=stage_callback(log, bar)),
                          skip_bad_files=skip_bad_files)

@@ -76,6 +76,12 @@ def memory_limit(limit: str | None, temp_directory: str | Path | None = None
             _LIMITS.reset(token)
 
 
+def scoped_memory_limit() -> str | None:
+    """The limit of the :func:`memory_limit` block the caller runs in (None outside one), to
+    hand to another process, which opens its own block (:mod:`ais.runtime.cluster`)."""
+    return _LIMITS.get()[0]
+
+
 def connect(
     database: str = ":memory:", *, memory_limit: str | None = None, threads: int | None = None,
     read_only: bool = False,

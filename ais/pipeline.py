@@ -138,6 +138,8 @@ class Detected:
     anchorages: pd.DataFrame | None = None
     #: fishing gear and buoys set aside (mmsi, why; see ais.tracking.gear)
     gear: pd.DataFrame | None = None
+    #: what the scan's reader should know of how the stage ran (a lost Dask worker)
+    notes: list[str] = field(default_factory=list)
 
 
 def detect(paths: Sequence[str | Path], cfg: Config, timings: Timings | None = None,
@@ -180,11 +182,12 @@ def detect_pings(pings: pd.DataFrame, report: CleaningReport, cfg: Config,
     jobs = ("loitering", "signals", *(t for t in from_tracks if t != "loitering")) \
         if "loitering" in from_tracks else ("signals", *from_tracks)
     results: dict[str, Any] = {}
+    notes: list[str] = []
     if client is not None:  # on a Dask cluster (ais.runtime.cluster), in the same order
         from ais.runtime.cluster import run_jobs
 
         for name, (result, seconds) in run_jobs(client, jobs, tracks, cfg, window,
-                                                 known).items():
+                                                 known, notes).items():
             results[name] = result
             timings.record(name, seconds)
     else:
@@ -215,7 +218,7 @@ def detect_pings(pings: pd.DataFrame, report: CleaningReport, cfg: Config,
         if hasattr(module, "link"):
             candidates[name] = module.link(candidates[name], candidates, cfg)
     candidates = {t: candidates[t] for t in REGISTRY}
-    return Detected(report, tracks, candidates, signals, known, gear)
+    return Detected(report, tracks, candidates, signals, known, gear, notes)
 
 
 def detect_job(name: str, tracks: pd.DataFrame, cfg: Config, window: DataWindow,
@@ -544,6 +547,7 @@ def run_scan(paths: Sequence[str | Path], output: str | Path, cfg: Config,
             notes.append(outside)
         detected = detect_pings(pings, report, cfg, timings, anchorages=stored, client=client)
         del pings  # the tracks hold what is needed
+        notes.extend(detected.notes)
         with timings.stage("scoring"):
             prefetch.join()
             models, note = load_models(models_dir, detected, cfg)

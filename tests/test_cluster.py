@@ -1,15 +1,18 @@
 """`ais scan --cluster` (#18): the detector stage on a Dask cluster gives the same CSV.
 
 One LocalCluster of two single-threaded worker processes (what ``--cluster local:2``
-starts) serves the module; the scans reach it as ``--cluster tcp://...``, one scan starts its
-own with ``--cluster local:2``.
+starts) serves the module; the scans reach it as ``--cluster tcp://...``, the fixture days
+(and, under ``pytest -m slow``, a scan by day) start their own with ``--cluster local:2``. At
+the end, workers are SIGKILLed mid-stage.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -20,9 +23,11 @@ from click.testing import CliRunner  # noqa: E402
 
 from ais.cli import main  # noqa: E402
 from ais.config import Config  # noqa: E402
+from ais.nightly.state import State  # noqa: E402
 from ais.runtime import cluster  # noqa: E402
 
-from .conftest import FIXTURES, GFW, need  # noqa: E402
+from .conftest import FIXTURES, GFW, need, write_parquet  # noqa: E402
+from .test_nightly import DAY1, DAY2, state_tables, two_days  # noqa: E402
 
 DAYS = [str(FIXTURES / "nampo_day.parquet"), str(FIXTURES / "najin_day.parquet")]
 
@@ -84,9 +89,8 @@ def test_per_vessel_types_on_partitions_answer_as_the_whole_frame(scheduler):
 
 def test_a_lost_worker_costs_one_more_run_then_a_clear_error(monkeypatch):
     """The tracks scattered to a worker that dies are gone with it (Dask cannot recompute
-    them), so the stage runs again once from the start; lost twice, one ClusterError. (By
-    hand: a worker killed with SIGKILL mid-scan twice, the 1 M scan finished with the same CSV
-    each time; see README "Beyond one machine".)"""
+    them), so the stage runs again once from the start, and says so; lost twice, one
+    ClusterError. (Workers really killed: the tests at the end of this file.)"""
     from concurrent.futures import CancelledError
 
     calls = []
@@ -98,9 +102,12 @@ def test_a_lost_worker_costs_one_more_run_then_a_clear_error(monkeypatch):
         return {"loitering": (None, 0.0)}
 
     monkeypatch.setattr(cluster, "_run_jobs_once", flaky)
-    assert cluster.run_jobs(None, ("loitering",), None, None, None, None) == {
+    notes: list[str] = []
+    assert cluster.run_jobs(None, ("loitering",), None, None, None, None, notes) == {
         "loitering": (None, 0.0)}
     assert len(calls) == 2
+    assert notes == ["note: the Dask cluster lost a worker during the detector stage "
+                     "(CancelledError); the stage ran again from the start and finished"]
     calls.clear()
     monkeypatch.setattr(cluster, "_run_jobs_once", lambda *a: (_ for _ in ()).throw(
         distributed.comm.CommClosedError("in <TCP (closed)>")))
@@ -119,8 +126,6 @@ def test_a_missing_scheduler_is_one_error_line_naming_it_and_the_fix(tmp_path):
 
 
 @pytest.mark.parametrize("args, says", [
-    (["--cluster", "local:2", "--by-day"], "--cluster does not work with --by-day"),
-    (["--cluster", "local:2", "--memory-limit", "300MB"], "this one would go by day"),
     (["--cluster", "local:zero"], "the worker count must be a whole number"),
     (["--cluster", "http://x:8786"], "expected local, local:N"),
 ])
@@ -150,3 +155,251 @@ def test_a_scan_without_cluster_starts_no_dask_machinery(tmp_path):
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True)
     assert run.stdout.strip() == "[]"
+
+
+# --- --memory-limit on the workers ---------------------------------------------------------
+
+
+def _duckdb_settings(name, *args):
+    """A stand-in for ais.pipeline.detect_job, sent to the workers: what a DuckDB connection
+    opened by a job there gets (memory limit, spill folder), and where it ran."""
+    import os
+
+    from ais.db import connect
+
+    con = connect()
+    limit, spill = con.execute("SELECT current_setting('memory_limit'), "
+                               "current_setting('temp_directory')").fetchone()
+    con.close()
+    return {"limit": limit, "spill": spill, "spill_there": os.path.isdir(spill),
+            "pid": os.getpid()}, 0.0
+
+
+def test_the_jobs_on_the_workers_run_under_the_scans_memory_limit(scheduler, monkeypatch):
+    """Inside --memory-limit's block on the client, each job's DuckDB connections on a worker
+    get the same limit, spilling to a folder of the worker's own that is gone after the job;
+    outside one, DuckDB's default."""
+    import os
+
+    import ais.pipeline
+    from ais.db import connect, memory_limit
+
+    monkeypatch.setattr(ais.pipeline, "detect_job", _duckdb_settings)
+    frame = pd.DataFrame({"mmsi": [1]})
+    jobs = ("dark_period", "meetup")  # one task each: their results are returned as they are
+    with distributed.Client(scheduler) as client:
+        with memory_limit("300MB"):
+            here = connect().execute("SELECT current_setting('memory_limit'), "
+                                     "current_setting('temp_directory')").fetchone()
+            limited = cluster.run_jobs(client, jobs, frame, None, None, None)
+        default = cluster.run_jobs(client, jobs, frame, None, None, None)
+    for name in jobs:
+        seen = limited[name][0]
+        assert seen["pid"] != os.getpid()  # on a worker
+        assert seen["limit"] == here[0]  # 300MB, as DuckDB writes it (286.1 MiB)
+        assert seen["spill_there"] and seen["spill"] != here[1]
+        assert "ais-duckdb-spill-" in seen["spill"] and not os.path.exists(seen["spill"])
+        assert default[name][0]["limit"] != here[0]
+
+
+# --- a scan by day (or by window) on one cluster ----------------------------------------------
+
+
+@pytest.fixture
+def stages_on_cluster(monkeypatch) -> list[int]:
+    """One entry per detector stage run on a cluster (by ais.runtime.cluster.run_jobs)."""
+    runs: list[int] = []
+    real = cluster.run_jobs
+
+    def counted(*args, **kwargs):
+        runs.append(len(runs))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(cluster, "run_jobs", counted)
+    return runs
+
+
+@pytest.fixture(scope="module")
+def by_day_alone(nights, tmp_path_factory) -> tuple[bytes, dict[str, pd.DataFrame]]:
+    """The CSV and the state tables of the two nights in one file scanned --by-day through a
+    state, without --cluster."""
+    out = tmp_path_factory.mktemp("alone")
+    _by_day(nights["both"], out, "--by-day")
+    csv, tables = (out / "f.csv").read_bytes(), state_tables(out / "s.duckdb")
+    assert csv.count(b"\n") > 3 and len(tables["events"]) > 3
+    return csv, tables
+
+
+def _by_day(path: Path, out: Path, *extra: str) -> str:
+    """Scan ``path`` one day at a time through a state in ``out``; the summary."""
+    result = CliRunner().invoke(main, ["scan", str(path), "-o", str(out / "f.csv"),
+                                       "--state", str(out / "s.duckdb"), *extra])
+    assert result.exit_code == 0, result.output
+    assert "scanned 2 days one at a time" in result.output
+    return result.output
+
+
+def _same_as(out: Path, alone: tuple[bytes, dict[str, pd.DataFrame]]) -> None:
+    assert (out / "f.csv").read_bytes() == alone[0]
+    for table, frame in state_tables(out / "s.duckdb").items():
+        pd.testing.assert_frame_equal(frame, alone[1][table], obj=table)
+
+
+def test_an_input_over_the_memory_limit_goes_by_day_on_the_cluster(
+        nights, by_day_alone, scheduler, tmp_path, monkeypatch, stages_on_cluster):
+    """The two nights in one file, over --memory-limit (as tests/test_nightly.py makes it,
+    with a large cost per ping), with --cluster: scanned one day at a time, each day's
+    detector stage on the cluster; the CSV and the state of --by-day without it."""
+    import ais.nightly.byday
+
+    monkeypatch.setattr(ais.nightly.byday, "BYTES_PER_PING", 6_000)  # both: 25 MB, a day 13
+    monkeypatch.setattr(ais.nightly.byday, "BASE_BYTES", 0)
+    _by_day(nights["both"], tmp_path, "--memory-limit", "20MB", "--cluster", scheduler)
+    assert "by-day reason=" in (tmp_path / "ais-scan.log").read_text()
+    assert len(stages_on_cluster) == 2
+    _same_as(tmp_path, by_day_alone)
+
+
+@pytest.mark.slow  # about 12 s alone: a LocalCluster started, two fresh workers, two days
+def test_a_scan_by_day_on_a_local_cluster_gives_the_same_csv_and_state(
+        nights, by_day_alone, tmp_path, stages_on_cluster):
+    """--by-day --cluster local:2 starts the cluster once and runs each day's detector stage
+    on it; the CSV and the state are those of --by-day alone. (The test above, in the fast
+    suite, runs the same scan by day on a running scheduler.)"""
+    _by_day(nights["both"], tmp_path, "--by-day", "--cluster", "local:2")
+    assert (tmp_path / "ais-scan.log").read_text().count(" cluster spec=") == 1
+    assert len(stages_on_cluster) == 2
+    _same_as(tmp_path, by_day_alone)
+
+
+@pytest.mark.slow  # 15-20 s on the loaded 2-core VM: 8 windows scanned
+def test_a_day_over_the_memory_limit_goes_by_window_on_the_cluster(
+        nights, scheduler, tmp_path, monkeypatch, stages_on_cluster):
+    """Each day over --memory-limit too: two windows of 12 h a day, each window's detector
+    stage on the cluster, the CSV of the same scan without it."""
+    import ais.nightly.byday
+
+    monkeypatch.setattr(ais.nightly.byday, "BYTES_PER_PING", 12_000)  # a day: 25 MB
+    monkeypatch.setattr(ais.nightly.byday, "BASE_BYTES", 0)
+    paths = [str(nights["both"])]
+    alone = _scan(tmp_path, "alone", paths, "--memory-limit", "20MB")
+    assert alone.count(b"\n") > 3 and not stages_on_cluster
+    assert _scan(tmp_path, "tcp", paths, "--memory-limit", "20MB",
+                 "--cluster", scheduler) == alone
+    assert len(stages_on_cluster) == 4
+
+
+# --- a worker really killed (SIGKILL) in the middle of the detector stage --------------------
+
+
+@pytest.fixture(scope="module")
+def nights(tmp_path_factory) -> dict[str, Path]:
+    """The two nights of tests/test_nightly.py (a vessel dark, one loitering and one renamed
+    across midnight), one file per night and one of both."""
+    root = tmp_path_factory.mktemp("nights")
+    pings = two_days()
+    day = pings["timestamp"].dt.floor("D")
+    day1, day2 = pings[day == DAY1], pings[day == DAY2]
+    return {"day1": write_parquet(root / "day1.parquet", day1),
+            "day2": write_parquet(root / "day2.parquet", day2),
+            "both": write_parquet(root / "both.parquet", pd.concat([day1, day2]))}
+
+
+@pytest.fixture(scope="module")
+def after_night1(nights, tmp_path_factory) -> Path:
+    """A state that has seen night 1 (scanned without --cluster), to copy."""
+    state = tmp_path_factory.mktemp("night1") / "state.duckdb"
+    _night(nights["day1"], state.parent / "night1.csv", state)
+    return state
+
+
+def _night(path: Path, out: Path, state: Path, *extra: str):
+    return CliRunner().invoke(main, ["scan", str(path), "-o", str(out), "--state", str(state),
+                                     "-q", *extra])
+
+
+def _killing(job: str, marks: Path, every_time: bool = False):
+    """A stand-in for ais.pipeline.detect_job, sent to the workers: asked for ``job``, it
+    SIGKILLs the worker process running it (the first time only, or every time), leaving a
+    file in ``marks`` for each kill; any other job, and ``job`` after the first kill, is the
+    real one. (A closure: Dask pickles it by value, and on the worker ais.pipeline is the
+    real module.)"""
+    folder = str(marks)
+
+    def job_or_kill(name, *args):
+        import os
+        import signal
+
+        import ais.pipeline
+
+        if name == job:
+            try:  # the first kill claims the file; the others see it (no race)
+                with open(os.path.join(folder, "first" if not every_time else
+                                       f"kill-{os.getpid()}"), "x"):
+                    pass
+            except FileExistsError:
+                pass
+            else:
+                os.kill(os.getpid(), signal.SIGKILL)
+        return ais.pipeline.detect_job(name, *args)
+
+    return job_or_kill
+
+
+def test_a_worker_killed_mid_stage_costs_a_rerun_and_gives_the_same_night(
+        nights, after_night1, scheduler, tmp_path, monkeypatch):
+    """Night 2 with a worker SIGKILLed as it starts the dark periods (the loitering
+    partitions running beside it): the tracks scattered to it are lost, the stage runs again
+    and the night ends with the CSV and the state of night 2 scanned without --cluster; the
+    log says a worker was lost."""
+    import ais.pipeline
+
+    for name in ("alone", "killed"):
+        shutil.copy(after_night1, tmp_path / f"{name}.duckdb")
+    result = _night(nights["day2"], tmp_path / "alone.csv", tmp_path / "alone.duckdb")
+    assert result.exit_code == 0, result.output
+    marks = tmp_path / "kills"
+    marks.mkdir()
+    monkeypatch.setattr(ais.pipeline, "detect_job", _killing("dark_period", marks))
+    result = _night(nights["day2"], tmp_path / "killed.csv", tmp_path / "killed.duckdb",
+                    "--cluster", scheduler)
+    assert result.exit_code == 0, result.output
+    assert [p.name for p in marks.iterdir()] == ["first"]  # one worker was killed
+    # each worker held some of the scattered partitions, so the kill lost some: a rerun
+    assert "note text='the Dask cluster lost a worker" in (tmp_path / "ais-scan.log").read_text()
+    alone = (tmp_path / "alone.csv").read_bytes()
+    assert alone.count(b"\n") > 3 and b"dark_period" in alone
+    assert (tmp_path / "killed.csv").read_bytes() == alone
+    expected = state_tables(tmp_path / "alone.duckdb")
+    for table, frame in state_tables(tmp_path / "killed.duckdb").items():
+        pd.testing.assert_frame_equal(frame, expected[table], obj=table)
+
+
+def test_a_worker_killed_on_every_run_of_the_stage_is_one_error_and_nothing_written(
+        nights, after_night1, scheduler, tmp_path, monkeypatch):
+    """Every worker that starts the dark periods is SIGKILLed: the stage runs twice, then one
+    Error: line (exit 1); last night's CSV and the state are as they were, the run is logged
+    as failed."""
+    import ais.pipeline
+
+    state, out = tmp_path / "state.duckdb", tmp_path / "flagged.csv"
+    shutil.copy(after_night1, state)
+    shutil.copy(after_night1.parent / "night1.csv", out)
+    before, last_night = state_tables(state), out.read_bytes()
+    marks = tmp_path / "kills"
+    marks.mkdir()
+    monkeypatch.setattr(ais.pipeline, "detect_job",
+                        _killing("dark_period", marks, every_time=True))
+    result = _night(nights["day2"], out, state, "--cluster", scheduler)
+    assert result.exit_code == 1
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(
+        "Error: the Dask cluster lost a worker during the detector stage 2 times"), lines
+    assert len(list(marks.iterdir())) >= 2  # at least one kill in each run of the stage
+    assert out.read_bytes() == last_night
+    for table, frame in state_tables(state).items():
+        pd.testing.assert_frame_equal(frame, before[table], obj=table)
+    with State.open(state, read_only=True) as st:
+        last = st.runs().iloc[-1]
+    assert last["status"] == "failed" and "lost a worker" in last["notes"]
+    assert list(tmp_path.glob(".flagged.csv.*")) == []  # no temporary CSV left either

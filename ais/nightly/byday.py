@@ -19,6 +19,7 @@ import dataclasses
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -109,9 +110,13 @@ def _merge_reports(reports: list[CleaningReport]) -> CleaningReport:
 def run_scan_by_day(paths: Sequence[str | Path], output: str | Path, cfg: Config,
                     models_dir: str | Path | None = None, *, state: State | None = None,
                     timings: Timings | None = None, skip_bad_files: bool = False,
-                    memory_limit: str | None = None) -> ScanResult:
+                    memory_limit: str | None = None, client: Any = None) -> ScanResult:
     """Scan ``paths`` one UTC day at a time through ``state`` (a temporary one if None); a
-    day that alone would need more than ``memory_limit`` in equal windows of whole hours."""
+    day that alone would need more than ``memory_limit`` in equal windows of whole hours.
+
+    ``client``: a Dask ``distributed.Client`` every day's (window's) detector stage runs on
+    (``ais scan --cluster``, :mod:`ais.runtime.cluster`); the cluster is the caller's, started
+    once for all the days."""
     timings = timings or Timings()
     rows = rows_by_day(paths, cfg.clean)
     days = rows if rows is not None else pd.Series(dtype="int64")
@@ -128,7 +133,7 @@ def run_scan_by_day(paths: Sequence[str | Path], output: str | Path, cfg: Config
                                 for i in range(k)) if w is not None]
     if len(windows) <= 1:  # nothing to split (or a bad file the scan will name)
         return run_scan(paths, output, cfg, models_dir, state=state, timings=timings,
-                        skip_bad_files=skip_bad_files)
+                        skip_bad_files=skip_bad_files, client=client)
     with tempfile.TemporaryDirectory(prefix="ais-byday-") as tmp:
         own = State.open(Path(tmp) / "state.duckdb") if state is None else None
         results: list[ScanResult] = []
@@ -138,7 +143,7 @@ def run_scan_by_day(paths: Sequence[str | Path], output: str | Path, cfg: Config
                 results.append(run_scan(
                     paths, Path(tmp) / "day.csv", dataclasses.replace(cfg, clean=clean),
                     models_dir, state=state or own, timings=timings,
-                    skip_bad_files=skip_bad_files, pushdown=True))
+                    skip_bad_files=skip_bad_files, pushdown=True, client=client))
         finally:
             if own is not None:
                 own.close()

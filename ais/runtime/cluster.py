@@ -18,9 +18,11 @@ How the detector stage is cut (:func:`run_jobs`):
 
 Everything else (ingest, tracks, learned anchorages, the paired types, the links, scoring,
 the state, the CSV) stays on the client, so the client still needs the memory of the whole
-scan. DuckDB's memory limit and spill folder (``--memory-limit``, :func:`ais.db.memory_limit`)
-are a context of the client process and do not reach the workers: there each DuckDB
-connection has DuckDB's own default (80% of the machine's memory).
+scan. DuckDB's memory limit (``--memory-limit``, :func:`ais.db.memory_limit`) holds on the
+workers too: each job runs under the client's limit (:func:`under_memory_limit`), spilling
+to a temporary folder of the worker's own, removed after the job (the client's spill folder
+may not exist on the worker's machine). As on the client, the limit is per DuckDB
+connection: a worker of several threads may open one per thread.
 """
 
 from __future__ import annotations
@@ -28,8 +30,8 @@ from __future__ import annotations
 import contextlib
 import logging
 import socket
-from collections.abc import Iterator, Sequence
-from typing import Any
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -133,9 +135,13 @@ def connect(spec: str) -> Iterator[Any]:
 
 def local_cluster_options(n_workers: int) -> dict[str, Any]:
     """The ``distributed.LocalCluster`` arguments of ``--cluster local:N``: N worker
-    processes of one thread each, no dashboard, quiet logs."""
+    processes of one thread each, no dashboard (the scheduler's HTTP server on a free port of
+    127.0.0.1, not 8787, which another Dask may hold: a warning on stderr), quiet logs (the
+    scheduler runs in this process: a worker it loses is told in the scan's own words, see
+    :func:`run_jobs`, not in its log lines on stderr)."""
     return {"n_workers": n_workers, "threads_per_worker": 1, "processes": True,
-            "dashboard_address": None, "silence_logs": logging.ERROR}
+            "dashboard_address": None, "silence_logs": logging.CRITICAL,
+            "scheduler_kwargs": {"dashboard": False, "dashboard_address": "127.0.0.1:0"}}
 
 
 def _reachable(address: str) -> None:
@@ -188,39 +194,64 @@ def run_parts(name: str, parts: Sequence[pd.DataFrame], cfg: Config, window: Dat
     return combine([detect_job(name, p, cfg, window, known)[0] for p in parts])
 
 
+_T = TypeVar("_T")
+
+
+def under_memory_limit(limit: str | None, job: Callable[..., _T], *args: Any) -> _T:
+    """``job(*args)`` with every DuckDB connection it opens under ``limit``, spilling to a
+    fresh temporary folder of this process, removed afterwards (:func:`ais.db.memory_limit`):
+    what a worker runs for each job, so the scan's ``--memory-limit`` holds there too."""
+    from ais.db import memory_limit
+
+    with memory_limit(limit):
+        return job(*args)
+
+
 #: Times the detector stage is run again, from the start, after a worker was lost (the tracks
 #: scattered to a lost worker are gone with it, so Dask cannot recompute what needs them).
 RETRIES_AFTER_LOST_WORKER = 1
 
 
 def run_jobs(client: Any, jobs: Sequence[str], tracks: pd.DataFrame, cfg: Config,
-             window: DataWindow, known: pd.DataFrame) -> dict[str, tuple[object, float]]:
+             window: DataWindow, known: pd.DataFrame, notes: list[str] | None = None
+             ) -> dict[str, tuple[object, float]]:
     """Each job's result and its seconds of work on the workers (a per-vessel type: the sum
     over its partitions), gathered in the order of ``jobs`` (see the module docstring).
 
     A worker lost on the way (killed, out of memory, its machine gone) costs one more run of
-    the stage; lost again, a :class:`ClusterError`, before anything is written."""
+    the stage, said in a note appended to ``notes``; lost again, a :class:`ClusterError`,
+    before anything is written (``tests/test_cluster.py`` SIGKILLs workers mid-stage)."""
     from concurrent.futures import CancelledError
 
     from distributed import KilledWorker
     from distributed.comm.core import CommClosedError
 
+    lost: list[str] = []
     for attempt in range(RETRIES_AFTER_LOST_WORKER + 1):
         try:
-            return _run_jobs_once(client, jobs, tracks, cfg, window, known)
+            out = _run_jobs_once(client, jobs, tracks, cfg, window, known)
         except (CancelledError, KilledWorker, CommClosedError) as exc:
+            lost.append(type(exc).__name__)
             if attempt == RETRIES_AFTER_LOST_WORKER:
                 raise ClusterError(
                     f"the Dask cluster lost a worker during the detector stage "
                     f"{attempt + 1} times ({type(exc).__name__}: {exc}); the scan stopped "
                     "before writing the CSV or the state, which are as they were") from exc
+        else:
+            if lost and notes is not None:
+                notes.append(f"note: the Dask cluster lost a worker during the detector "
+                             f"stage ({', '.join(lost)}); the stage ran again from the start "
+                             "and finished")
+            return out
     raise AssertionError("unreachable")
 
 
 def _run_jobs_once(client: Any, jobs: Sequence[str], tracks: pd.DataFrame, cfg: Config,
                    window: DataWindow, known: pd.DataFrame) -> dict[str, tuple[object, float]]:
+    from ais.db import scoped_memory_limit
     from ais.pipeline import detect_job
 
+    limit = scoped_memory_limit()  # the scan's --memory-limit, for each job on its worker
     started: list[Any] = []
     try:
         whole = None
@@ -234,8 +265,9 @@ def _run_jobs_once(client: Any, jobs: Sequence[str], tracks: pd.DataFrame, cfg: 
         futures: dict[str, list[Any]] = {}
         for name in jobs:  # submitted in the given order: the longest first
             inputs = pieces if name in PER_VESSEL else [whole]
-            futures[name] = [client.submit(detect_job, name, frame, cfg, window, known,
-                                           pure=False) for frame in inputs]
+            futures[name] = [client.submit(under_memory_limit, limit, detect_job, name, frame,
+                                           cfg, window, known, pure=False)
+                             for frame in inputs]
             started.extend(futures[name])
         out: dict[str, tuple[object, float]] = {}
         for name in jobs:
