@@ -226,7 +226,8 @@ class MeetupConfig:
 
     SECTION = "meetup"
     LIMITS = {"rule_min_port_km": (0.0, None), "merge_gap_h": (0.0, None),
-              "dark_window_h": (0.0, None), "max_interpolation_gap_h": (0.0, None)}
+              "dark_window_h": (0.0, None), "max_interpolation_gap_h": (0.0, None),
+              "max_fix_allowance_m": (0.0, 5000.0)}
     max_distance_m: float = 500.0
     min_duration_h: float = 1.0
     rule_min_duration_h: float = 2.0
@@ -236,6 +237,16 @@ class MeetupConfig:
     max_interpolation_gap_h: float = 1.0
     merge_gap_h: float = 4.0
     dark_window_h: float = 12.0
+    # A position estimated between fixes far apart (a satellite reporter heard every 40-100
+    # minutes) is uncertain: a vessel drifting at its reported speed (at most
+    # max_median_speed_kn) may have wandered that far from the straight line between its
+    # fixes, so two such estimates count as together when they are within max_distance_m
+    # plus both vessels' drift since (or until) their nearest fix, beyond half a slot. GFW's
+    # 500 m is judged on dense tracks resampled every 10 min, i.e. on positions at most
+    # 5 min from a fix; those get no allowance, so dense pairs are judged exactly as before.
+    # The pair's allowance is capped at this (0 turns it off): together at most 1 km apart
+    # for positions an hour from any fix, never farther.
+    max_fix_allowance_m: float = 500.0
 
     def __post_init__(self) -> None:
         check_fields(self)

@@ -204,18 +204,30 @@ def _slots_sql(cfg: Config, tracks: pd.DataFrame) -> str:
         FROM p JOIN cad USING (mmsi, track)
         WHERE t1 > t0 AND t1 - t0 < cad.max_gap_ms
     ),
-    i AS (  -- slot instants in [t0, t1]
+    i AS (  -- slot instants in [t0, t1] of a slow pair
         SELECT *, (k * {step_ms} - t0) / (t1 - t0) AS f
         FROM (SELECT *, unnest(range(CAST(ceil(t0 / {step_ms}) AS BIGINT),
                                      CAST(floor(t1 / {step_ms}) AS BIGINT) + 1)) AS k
               FROM q WHERE coalesce((sog0 + sog1) / 2, implied_kn) < {slow})
     ),
+    h AS (  -- a stop seen by one fix of a pair longer than a slot whose other fix is under
+            -- way: the vessel held its stop until it left (or from when it arrived) at the
+            -- speed it reported under way (see _holds)
+        {_holds_sql(step_ms, slow)}
+    ),
     g AS (  -- a slot exactly on a ping is held by the pairs on both sides: keep one
-        SELECT mmsi, track, k,
-            avg(lat0 + f * (lat1 - lat0)) AS lat,
-            avg(lon0 + f * (lon1 - lon0)) AS lon,
-            avg(coalesce(sog0 + f * (sog1 - sog0), sog0, sog1, implied_kn)) AS speed_kn
-        FROM i
+        SELECT mmsi, track, k, avg(lat) AS lat, avg(lon) AS lon, avg(speed_kn) AS speed_kn,
+            min(fix_ms) AS fix_ms, max(drift_kn) AS drift_kn
+        FROM (
+            SELECT mmsi, track, k, lat0 + f * (lat1 - lat0) AS lat,
+                lon0 + f * (lon1 - lon0) AS lon,
+                coalesce(sog0 + f * (sog1 - sog0), sog0, sog1, implied_kn) AS speed_kn,
+                least(k * {step_ms} - t0, t1 - k * {step_ms}) AS fix_ms,
+                greatest(coalesce(sog0, 0e0), coalesce(sog1, 0e0), implied_kn) AS drift_kn
+            FROM i
+            UNION ALL
+            SELECT mmsi, track, k, lat, lon, speed_kn, fix_ms, drift_kn FROM h
+        )
         GROUP BY mmsi, track, k
     ),
     cells AS (
@@ -223,9 +235,42 @@ def _slots_sql(cfg: Config, tracks: pd.DataFrame) -> str:
     )
     SELECT CAST(dense_rank() OVER (ORDER BY mmsi, track) AS INTEGER) AS vid,
         mmsi, track, k, lat, lon, speed_kn, cos(radians(lat)) AS coslat, r,
-        CAST(floor(lon / {_cell_lon_deg(cfg, 'r')}) AS BIGINT) AS c
+        CAST(floor(lon / {_cell_lon_deg(cfg, 'r')}) AS BIGINT) AS c,
+        -- how far the vessel may be from this estimate: drift at its speed (at most the
+        -- rule's median speed) for the time to its nearest fix beyond half a slot, capped
+        least({_dbl(mc.max_fix_allowance_m)}, least({_dbl(mc.max_median_speed_kn)}, drift_kn)
+              * 1852e0 * greatest(0, fix_ms - {step_ms / 2!r}) / 3.6e6) AS allowance_m
     FROM cells
     """
+
+
+def _holds_sql(step_ms: int, slow: str) -> str:
+    """SQL for the slots of the stops seen at one end of a ping pair (rows of ``q``).
+
+    A pair longer than a slot whose first fix is slow (SOG below ``slow``) and whose second
+    is under way is a departure: the vessel was at its first fix until it had to leave to
+    reach the second at the speed it reported there (``t1 - distance / sog1``), and is held
+    there. An arrival is the mirror: held at the second fix from ``t0 + distance / sog0``.
+    A satellite reporter heard 40-100 minutes apart would otherwise lose up to an interval
+    at each end of its stop (the pairs into and out of it are not slow); a pair of pings
+    no longer than a slot (dense reporting) adds nothing. Pairs without SOG at both ends, or
+    whose speed could not have covered the distance, hold nothing.
+    """
+    go_ms = "hav_km(lat0, lon0, lat1, lon1) / 1.852e0 / {v} * 3.6e6"
+    return f"""
+        SELECT mmsi, track, k, lat0 AS lat, lon0 AS lon, sog0 AS speed_kn,
+            k * {step_ms} - t0 AS fix_ms, sog0 AS drift_kn
+        FROM (SELECT *, unnest(range(CAST(ceil(t0 / {step_ms}) AS BIGINT),
+                CAST(floor((t1 - {go_ms.format(v="sog1")}) / {step_ms}) AS BIGINT) + 1)) AS k
+              FROM q WHERE t1 - t0 > {step_ms} AND sog0 < {slow} AND sog1 >= {slow}
+                       AND (sog0 + sog1) / 2 >= {slow})
+        UNION ALL
+        SELECT mmsi, track, k, lat1, lon1, sog1, t1 - k * {step_ms}, sog1
+        FROM (SELECT *, unnest(range(
+                CAST(ceil((t0 + {go_ms.format(v="sog0")}) / {step_ms}) AS BIGINT),
+                CAST(floor(t1 / {step_ms}) AS BIGINT) + 1)) AS k
+              FROM q WHERE t1 - t0 > {step_ms} AND sog1 < {slow} AND sog0 >= {slow}
+                       AND (sog0 + sog1) / 2 >= {slow})"""
 
 
 def _may_be_slow(tracks: pd.DataFrame, slow: str) -> str:
@@ -241,17 +286,19 @@ def _may_be_slow(tracks: pd.DataFrame, slow: str) -> str:
                           WHERE sog IS NULL OR sog < {slow}) USING (mmsi, track)"""
 
 
-def _cell_lat_deg(cfg: Config) -> float:
-    return cfg.meetup.max_distance_m * _CELL_MARGIN / _M_PER_DEG_LAT
+def _cell_lat_deg(cfg: Config, radius_m: float | None = None) -> float:
+    """Height of a grid cell (degrees) for pairs within ``radius_m`` (max_distance_m)."""
+    return (cfg.meetup.max_distance_m if radius_m is None else radius_m) * _CELL_MARGIN \
+        / _M_PER_DEG_LAT
 
 
-def _cell_lon_deg(cfg: Config, row: str) -> str:
+def _cell_lon_deg(cfg: Config, row: str, radius_m: float | None = None) -> str:
     """SQL for the longitude width of the cells of grid row ``row``.
 
     Wide enough at the poleward edge of rows row-1..row+1, so that a point within range of
     a point of this row is at most one cell away when both are indexed at this row's width.
     """
-    dlat = _dbl(_cell_lat_deg(cfg))
+    dlat = _dbl(_cell_lat_deg(cfg, radius_m))
     # up to the pole itself: there the width passes 360 degrees and the row is one or two
     # cells (floor(lon / width) is -1 or 0), so every pair of the row is compared
     return (f"({dlat} / greatest(1e-9, cos(radians(least(90e0, greatest(abs(({row} - 1) "
@@ -289,11 +336,66 @@ def _close_sql(cfg: Config) -> str:
                         + pow((h.lon - o.lon) * h.coslat, 2) <= {near_deg2}
                    THEN 1000 * hav_km(h.lat, h.lon, o.lat, o.lon) <= {d_m} ELSE false END
     )
-    SELECT CAST(least(hv, ov) AS BIGINT) * {_PAIR_BASE} + greatest(hv, ov) AS pair, k,
+    {_PAIRS_SELECT.format(near="near")}
+    """
+
+
+#: The close table's rows from a table of slot pairs (home vid hv, other vid ov).
+_PAIRS_SELECT = """
+    SELECT CAST(least(hv, ov) AS BIGINT) * {pair_base} + greatest(hv, ov) AS pair, k,
         distance_m, lat, lon,
         CASE WHEN hv < ov THEN h_speed ELSE o_speed END AS speed_kn,
         CASE WHEN hv < ov THEN o_speed ELSE h_speed END AS other_speed_kn
-    FROM near
+    FROM {near}""".replace("{pair_base}", str(_PAIR_BASE))
+
+
+def _uncertain_close_sql(cfg: Config) -> str:
+    """Pairs of slots beyond max_distance_m but within it plus their allowance (rows for the
+    close table), of which at least one slot is an uncertain estimate.
+
+    The same grid on cells of max_distance_m + max_fix_allowance_m: only the uncertain slots
+    (``allowance_m > 0``, few: satellite reporters between fixes) are copied into their whole
+    neighbourhood, and meet every slot at home; a pair of two uncertain slots is kept in one
+    orientation (copy vid < home vid). Pairs within max_distance_m come from
+    :func:`_close_sql`, so no pair is counted twice.
+    """
+    mc = cfg.meetup
+    d_m = _dbl(mc.max_distance_m)
+    reach_m = mc.max_distance_m + mc.max_fix_allowance_m
+    dlat = _dbl(_cell_lat_deg(cfg, reach_m))
+    near_deg2 = _dbl((reach_m * 1.01 / _M_PER_DEG_LAT) ** 2)
+    offsets = ", ".join(f"({dy}, {dx})" for dy in (-1, 0, 1) for dx in (-1, 0, 1))
+    return f"""
+    INSERT INTO close
+    WITH home AS (
+        SELECT vid, mmsi, k, lat, lon, speed_kn, coslat, allowance_m,
+            CAST(floor(lat / {dlat}) AS BIGINT) AS r
+        FROM slots
+    ),
+    cells AS (
+        SELECT *, CAST(floor(lon / {_cell_lon_deg(cfg, 'r', reach_m)}) AS BIGINT) AS c
+        FROM home
+    ),
+    spread AS (
+        SELECT vid, mmsi, k, lat, lon, speed_kn, allowance_m, r + dy AS r,
+            CAST(floor(lon / {_cell_lon_deg(cfg, '(r + dy)', reach_m)}) AS BIGINT) + dx AS c
+        FROM home, (VALUES {offsets}) AS o(dy, dx)
+        WHERE allowance_m > 0
+    ),
+    near AS (
+        SELECT h.vid AS hv, o.vid AS ov, h.k AS k,
+            1000 * hav_km(h.lat, h.lon, o.lat, o.lon) AS distance_m,
+            (h.lat + o.lat) / 2 AS lat, (h.lon + o.lon) / 2 AS lon,
+            h.speed_kn AS h_speed, o.speed_kn AS o_speed,
+            least({_dbl(mc.max_fix_allowance_m)}, h.allowance_m + o.allowance_m) AS slack_m
+        FROM cells h JOIN spread o
+          ON h.k = o.k AND h.r = o.r AND h.c = o.c
+         AND h.mmsi <> o.mmsi AND (h.allowance_m = 0 OR o.vid < h.vid)
+        WHERE abs(h.lat) > 89 OR pow(h.lat - o.lat, 2)
+              + pow((h.lon - o.lon) * h.coslat, 2) <= {near_deg2}
+    )
+    {_PAIRS_SELECT.format(near="near")}
+    WHERE distance_m > {d_m} AND distance_m <= {d_m} + slack_m
     """
 
 
@@ -411,6 +513,9 @@ def _meetings(tracks: pd.DataFrame, cfg: Config) -> tuple[pd.DataFrame, pd.DataF
         con.register("pings", tracks[cols])
         con.execute(_slots_sql(cfg, tracks))
         con.execute(_close_sql(cfg))
+        if cfg.meetup.max_fix_allowance_m > 0 and (con.execute(
+                "SELECT count(*) FROM slots WHERE allowance_m > 0").fetchone() or [0])[0]:
+            con.execute(_uncertain_close_sql(cfg))
         con.execute(_meetings_sql(cfg))
         meetings = con.execute(f"""
             SELECT m.*, d.meeting IS NOT NULL AS dark
