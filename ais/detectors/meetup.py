@@ -318,15 +318,16 @@ def _close_sql(cfg: Config) -> str:
     return f"""
     CREATE TEMP TABLE close AS
     WITH spread AS (
-        SELECT vid, mmsi, k, lat, lon, speed_kn, dy = 0 AND dx = 0 AS own, r + dy AS r,
-            CAST(floor(lon / {_cell_lon_deg(cfg, '(r + dy)')}) AS BIGINT) + dx AS c
+        SELECT vid, mmsi, k, lat, lon, speed_kn, allowance_m, dy = 0 AND dx = 0 AS own,
+            r + dy AS r, CAST(floor(lon / {_cell_lon_deg(cfg, '(r + dy)')}) AS BIGINT) + dx AS c
         FROM slots, (VALUES (0, 0), (0, 1), (-1, -1), (-1, 0), (-1, 1)) AS o(dy, dx)
     ),
     near AS (
         SELECT h.vid AS hv, o.vid AS ov, h.k AS k,
             1000 * hav_km(h.lat, h.lon, o.lat, o.lon) AS distance_m,
             (h.lat + o.lat) / 2 AS lat, (h.lon + o.lon) / 2 AS lon,
-            h.speed_kn AS h_speed, o.speed_kn AS o_speed
+            h.speed_kn AS h_speed, o.speed_kn AS o_speed,
+            h.allowance_m + o.allowance_m AS slack_m
         FROM slots h JOIN spread o
           ON h.k = o.k AND h.r = o.r AND h.c = o.c
          AND h.mmsi <> o.mmsi AND (NOT o.own OR h.vid < o.vid)
@@ -336,7 +337,7 @@ def _close_sql(cfg: Config) -> str:
                         + pow((h.lon - o.lon) * h.coslat, 2) <= {near_deg2}
                    THEN 1000 * hav_km(h.lat, h.lon, o.lat, o.lon) <= {d_m} ELSE false END
     )
-    {_PAIRS_SELECT.format(near="near")}
+    {_PAIRS_SELECT.format(near="near", cap=_dbl(cfg.meetup.max_fix_allowance_m))}
     """
 
 
@@ -345,28 +346,39 @@ _PAIRS_SELECT = """
     SELECT CAST(least(hv, ov) AS BIGINT) * {pair_base} + greatest(hv, ov) AS pair, k,
         distance_m, lat, lon,
         CASE WHEN hv < ov THEN h_speed ELSE o_speed END AS speed_kn,
-        CASE WHEN hv < ov THEN o_speed ELSE h_speed END AS other_speed_kn
+        CASE WHEN hv < ov THEN o_speed ELSE h_speed END AS other_speed_kn,
+        least({cap}, slack_m) AS slack_m
     FROM {near}""".replace("{pair_base}", str(_PAIR_BASE))
 
+def _uncertain_close_sql(cfg: Config) -> tuple[str, str]:
+    """Two statements for the slots judged on uncertain estimates (satellite reporters
+    between fixes, ``allowance_m > 0``), run only when there are any.
 
-def _uncertain_close_sql(cfg: Config) -> str:
-    """Pairs of slots beyond max_distance_m but within it plus their allowance (rows for the
-    close table), of which at least one slot is an uncertain estimate.
-
-    The same grid on cells of max_distance_m + max_fix_allowance_m: only the uncertain slots
-    (``allowance_m > 0``, few: satellite reporters between fixes) are copied into their whole
-    neighbourhood, and meet every slot at home; a pair of two uncertain slots is kept in one
-    orientation (copy vid < home vid). Pairs within max_distance_m come from
-    :func:`_close_sql`, so no pair is counted twice.
+    1. ``loose``: pairs of slots beyond max_distance_m but within it plus the pair's
+       allowance (capped at max_fix_allowance_m). The same grid on cells of max_distance_m +
+       max_fix_allowance_m: only the uncertain slots (few) are copied into their whole
+       neighbourhood and meet every slot at home; a pair of two uncertain slots is kept in
+       one orientation (copy vid < home vid). Pairs within max_distance_m are already
+       :func:`_close_sql`'s, so none is counted twice.
+    2. The close table again: a slot of a pair judged with an allowance (a loose one, or a
+       close one whose estimates are uncertain) counts only in a stretch of consecutive
+       slots of its pair, each within reach, that holds an *anchor*: a slot within
+       max_distance_m whose pair's allowance is at most ``fix_anchor_m`` (both vessels near
+       a real fix). Two satellite reporters drifting 800 m apart are within reach whenever
+       both are an hour from a fix, and close on their estimates now and then (drifting in
+       loops, their positions between fixes are a guess), but their fixes, when they fall
+       close in time, show them apart: those stretches have no anchor. Slots judged
+       without an allowance (dense reporting) count as before.
     """
     mc = cfg.meetup
     d_m = _dbl(mc.max_distance_m)
+    cap = _dbl(mc.max_fix_allowance_m)
     reach_m = mc.max_distance_m + mc.max_fix_allowance_m
     dlat = _dbl(_cell_lat_deg(cfg, reach_m))
     near_deg2 = _dbl((reach_m * 1.01 / _M_PER_DEG_LAT) ** 2)
     offsets = ", ".join(f"({dy}, {dx})" for dy in (-1, 0, 1) for dx in (-1, 0, 1))
-    return f"""
-    INSERT INTO close
+    loose = f"""
+    CREATE TEMP TABLE loose AS
     WITH home AS (
         SELECT vid, mmsi, k, lat, lon, speed_kn, coslat, allowance_m,
             CAST(floor(lat / {dlat}) AS BIGINT) AS r
@@ -387,16 +399,40 @@ def _uncertain_close_sql(cfg: Config) -> str:
             1000 * hav_km(h.lat, h.lon, o.lat, o.lon) AS distance_m,
             (h.lat + o.lat) / 2 AS lat, (h.lon + o.lon) / 2 AS lon,
             h.speed_kn AS h_speed, o.speed_kn AS o_speed,
-            least({_dbl(mc.max_fix_allowance_m)}, h.allowance_m + o.allowance_m) AS slack_m
+            h.allowance_m + o.allowance_m AS slack_m
         FROM cells h JOIN spread o
           ON h.k = o.k AND h.r = o.r AND h.c = o.c
          AND h.mmsi <> o.mmsi AND (h.allowance_m = 0 OR o.vid < h.vid)
         WHERE abs(h.lat) > 89 OR pow(h.lat - o.lat, 2)
               + pow((h.lon - o.lon) * h.coslat, 2) <= {near_deg2}
     )
-    {_PAIRS_SELECT.format(near="near")}
+    {_PAIRS_SELECT.format(near="near", cap=cap)}
     WHERE distance_m > {d_m} AND distance_m <= {d_m} + slack_m
     """
+    anchored = f"""
+    CREATE OR REPLACE TEMP TABLE close AS
+    WITH doubtful AS (  -- pairs with a slot judged on an uncertain estimate
+        SELECT DISTINCT pair FROM loose UNION SELECT DISTINCT pair FROM close WHERE slack_m > 0
+    ),
+    both_ AS (
+        SELECT * FROM close SEMI JOIN doubtful USING (pair)
+        UNION ALL
+        SELECT * FROM loose
+    ),
+    numbered AS (  -- consecutive slots of a pair share k - row_number()
+        SELECT *, k - row_number() OVER (PARTITION BY pair ORDER BY k) AS stretch FROM both_
+    ),
+    stretches AS (
+        SELECT pair, stretch,
+            bool_or(distance_m <= {d_m} AND slack_m <= {_dbl(mc.fix_anchor_m)}) AS anchored
+        FROM numbered GROUP BY pair, stretch
+    )
+    SELECT * FROM close ANTI JOIN doubtful USING (pair)
+    UNION ALL
+    SELECT n.* EXCLUDE (stretch) FROM numbered n JOIN stretches s USING (pair, stretch)
+    WHERE s.anchored OR n.slack_m = 0
+    """
+    return loose, anchored
 
 
 def _meetings_sql(cfg: Config) -> str:
@@ -515,7 +551,8 @@ def _meetings(tracks: pd.DataFrame, cfg: Config) -> tuple[pd.DataFrame, pd.DataF
         con.execute(_close_sql(cfg))
         if cfg.meetup.max_fix_allowance_m > 0 and (con.execute(
                 "SELECT count(*) FROM slots WHERE allowance_m > 0").fetchone() or [0])[0]:
-            con.execute(_uncertain_close_sql(cfg))
+            for sql in _uncertain_close_sql(cfg):
+                con.execute(sql)
         con.execute(_meetings_sql(cfg))
         meetings = con.execute(f"""
             SELECT m.*, d.meeting IS NOT NULL AS dark
