@@ -17,6 +17,18 @@ Method (GFW's encounter definition, vectorised in DuckDB; no all-pairs compariso
    GROUP BY keeps the first and last ping of each track in each slot interval, and a window
    over those (a few per track and slot) pairs the last ping of one interval with the first
    of the next. A slot exactly on a ping is taken from the ping.
+   **Stops seen by one fix.** A pair of pings longer than a slot, slow at one end and under
+   way at the other, is a departure (or an arrival): the vessel is held at its slow fix
+   until it had to leave to reach the other fix at the speed it reported there (from when
+   it arrived, for an arrival). A satellite reporter heard every 40-100 minutes otherwise
+   loses up to an interval at each end of its stop: on the held-out synthetic seed 6161 a
+   4.3 h meeting was found as 1.7 h. Dense reporting (pings no more than a slot apart) is
+   untouched.
+   **How sure each estimate is.** Each slot carries an ``allowance_m``: how far the vessel
+   may have drifted from the estimate, at its speed (the larger of the reported and implied
+   speeds around it, at most ``max_median_speed_kn``) for its time to the nearest fix beyond
+   half a slot (GFW's 10-minute resampling of dense tracks judges positions at most 5
+   minutes from a fix as they are), capped at ``max_fix_allowance_m``. Dense slots have none.
 2. **Bin and join.** Slots are put in a space grid whose cells are slightly bigger than
    ``max_distance_m`` (longitude cells widened by 1/cos(latitude) of the grid row's poleward
    neighbour, up to the pole, where a row is one cell). Each slot is joined, by hash equality
@@ -25,6 +37,16 @@ Method (GFW's encounter definition, vectorised in DuckDB; no all-pairs compariso
    once; one MMSI never meets itself, not even across its tracks. A flat-earth test screens
    candidates and the haversine distance <= ``max_distance_m`` decides. Work grows with the
    number of vessels near each vessel, not with the square of all vessels.
+   **Satellite reporters** (only when some slot has an allowance): a second join on cells of
+   ``max_distance_m + max_fix_allowance_m``, of the uncertain slots only, adds the pairs
+   within ``max_distance_m`` plus the pair's allowances (capped). Every slot judged with an
+   allowance, this one or a close one whose estimates are uncertain, then counts only in a
+   stretch of consecutive slots of its pair whose sure moments (allowances summing to at
+   most ``fix_anchor_m``: both near a real fix) mostly show the pair within
+   ``max_distance_m`` (:func:`_uncertain_close_sql`): closeness is judged at the fixes, and
+   the estimates between them may carry it across (a silence of up to 3 h is bridged when
+   both are heard again close together, since runs merge over ``merge_gap_h``) but not
+   invent it. ``bench/sparse_meetups.py`` measures both sides on simulated satellite pairs.
 3. **Runs.** Close slots of the same pair of tracks form runs; runs less than
    ``merge_gap_h`` apart merge into one meeting; meetings spanning at least
    ``min_duration_h`` (first to last close slot) are candidates. (Close slots are first
@@ -286,19 +308,17 @@ def _may_be_slow(tracks: pd.DataFrame, slow: str) -> str:
                           WHERE sog IS NULL OR sog < {slow}) USING (mmsi, track)"""
 
 
-def _cell_lat_deg(cfg: Config, radius_m: float | None = None) -> float:
-    """Height of a grid cell (degrees) for pairs within ``radius_m`` (max_distance_m)."""
-    return (cfg.meetup.max_distance_m if radius_m is None else radius_m) * _CELL_MARGIN \
-        / _M_PER_DEG_LAT
+def _cell_lat_deg(cfg: Config) -> float:
+    return cfg.meetup.max_distance_m * _CELL_MARGIN / _M_PER_DEG_LAT
 
 
-def _cell_lon_deg(cfg: Config, row: str, radius_m: float | None = None) -> str:
+def _cell_lon_deg(cfg: Config, row: str) -> str:
     """SQL for the longitude width of the cells of grid row ``row``.
 
     Wide enough at the poleward edge of rows row-1..row+1, so that a point within range of
     a point of this row is at most one cell away when both are indexed at this row's width.
     """
-    dlat = _dbl(_cell_lat_deg(cfg, radius_m))
+    dlat = _dbl(_cell_lat_deg(cfg))
     # up to the pole itself: there the width passes 360 degrees and the row is one or two
     # cells (floor(lon / width) is -1 or 0), so every pair of the row is compared
     return (f"({dlat} / greatest(1e-9, cos(radians(least(90e0, greatest(abs(({row} - 1) "
@@ -354,60 +374,43 @@ def _uncertain_close_sql(cfg: Config) -> tuple[str, str]:
     """Two statements for the slots judged on uncertain estimates (satellite reporters
     between fixes, ``allowance_m > 0``), run only when there are any.
 
-    1. ``loose``: pairs of slots beyond max_distance_m but within it plus the pair's
-       allowance (capped at max_fix_allowance_m). The same grid on cells of max_distance_m +
-       max_fix_allowance_m: only the uncertain slots (few) are copied into their whole
-       neighbourhood and meet every slot at home; a pair of two uncertain slots is kept in
-       one orientation (copy vid < home vid). Pairs within max_distance_m are already
-       :func:`_close_sql`'s, so none is counted twice.
+    1. ``loose``: slots beyond max_distance_m but within it plus the pair's allowance
+       (capped at max_fix_allowance_m), of the pairs that can be anchored (below): those
+       with a sure moment within max_distance_m in the close table, one of whose vessels has
+       an uncertain slot. Their slots are paired by track and instant, no grid needed; pairs
+       within max_distance_m are already :func:`_close_sql`'s, so none is counted twice.
     2. The close table again: a slot of a pair judged with an allowance (a loose one, or a
        close one whose estimates are uncertain) counts only in a stretch of consecutive
-       slots of its pair, each within reach, that holds an *anchor*: a slot within
-       max_distance_m whose pair's allowance is at most ``fix_anchor_m`` (both vessels near
-       a real fix). Two satellite reporters drifting 800 m apart are within reach whenever
-       both are an hour from a fix, and close on their estimates now and then (drifting in
-       loops, their positions between fixes are a guess), but their fixes, when they fall
-       close in time, show them apart: those stretches have no anchor. Slots judged
-       without an allowance (dense reporting) count as before.
+       slots of its pair, each within reach, that is *anchored*: at its sure moments (the
+       pair's allowance at most ``fix_anchor_m``: both vessels near a real fix) the pair was
+       more often within max_distance_m than beyond it. Two satellite reporters drifting
+       800 m apart are within reach whenever both are an hour from a fix, and close on their
+       estimates now and then (drifting in loops, their positions between fixes are a
+       guess), but their fixes, when they fall close in time, mostly show them apart.
+       Slots judged without an allowance (dense reporting) count as before.
     """
     mc = cfg.meetup
     d_m = _dbl(mc.max_distance_m)
     cap = _dbl(mc.max_fix_allowance_m)
-    reach_m = mc.max_distance_m + mc.max_fix_allowance_m
-    dlat = _dbl(_cell_lat_deg(cfg, reach_m))
-    near_deg2 = _dbl((reach_m * 1.01 / _M_PER_DEG_LAT) ** 2)
-    offsets = ", ".join(f"({dy}, {dx})" for dy in (-1, 0, 1) for dx in (-1, 0, 1))
+    sure = f"slack_m <= {_dbl(mc.fix_anchor_m)}"
     loose = f"""
     CREATE TEMP TABLE loose AS
-    WITH home AS (
-        SELECT vid, mmsi, k, lat, lon, speed_kn, coslat, allowance_m,
-            CAST(floor(lat / {dlat}) AS BIGINT) AS r
-        FROM slots
-    ),
-    cells AS (
-        SELECT *, CAST(floor(lon / {_cell_lon_deg(cfg, 'r', reach_m)}) AS BIGINT) AS c
-        FROM home
-    ),
-    spread AS (
-        SELECT vid, mmsi, k, lat, lon, speed_kn, allowance_m, r + dy AS r,
-            CAST(floor(lon / {_cell_lon_deg(cfg, '(r + dy)', reach_m)}) AS BIGINT) + dx AS c
-        FROM home, (VALUES {offsets}) AS o(dy, dx)
-        WHERE allowance_m > 0
+    WITH unsure AS (SELECT DISTINCT vid FROM slots WHERE allowance_m > 0),
+    pairs AS (
+        SELECT DISTINCT pair, pair // {_PAIR_BASE} AS hv, pair % {_PAIR_BASE} AS ov
+        FROM close WHERE {sure}
     ),
     near AS (
-        SELECT h.vid AS hv, o.vid AS ov, h.k AS k,
-            1000 * hav_km(h.lat, h.lon, o.lat, o.lon) AS distance_m,
+        SELECT p.hv, p.ov, h.k, 1000 * hav_km(h.lat, h.lon, o.lat, o.lon) AS distance_m,
             (h.lat + o.lat) / 2 AS lat, (h.lon + o.lon) / 2 AS lon,
             h.speed_kn AS h_speed, o.speed_kn AS o_speed,
             h.allowance_m + o.allowance_m AS slack_m
-        FROM cells h JOIN spread o
-          ON h.k = o.k AND h.r = o.r AND h.c = o.c
-         AND h.mmsi <> o.mmsi AND (h.allowance_m = 0 OR o.vid < h.vid)
-        WHERE abs(h.lat) > 89 OR pow(h.lat - o.lat, 2)
-              + pow((h.lon - o.lon) * h.coslat, 2) <= {near_deg2}
+        FROM pairs p JOIN slots h ON h.vid = p.hv JOIN slots o ON o.vid = p.ov AND o.k = h.k
+        WHERE (p.hv IN (SELECT vid FROM unsure) OR p.ov IN (SELECT vid FROM unsure))
+          AND h.allowance_m + o.allowance_m > 0
     )
     {_PAIRS_SELECT.format(near="near", cap=cap)}
-    WHERE distance_m > {d_m} AND distance_m <= {d_m} + slack_m
+    WHERE distance_m > {d_m} AND distance_m <= {d_m} + least({cap}, slack_m)
     """
     anchored = f"""
     CREATE OR REPLACE TEMP TABLE close AS
@@ -424,7 +427,9 @@ def _uncertain_close_sql(cfg: Config) -> tuple[str, str]:
     ),
     stretches AS (
         SELECT pair, stretch,
-            bool_or(distance_m <= {d_m} AND slack_m <= {_dbl(mc.fix_anchor_m)}) AS anchored
+            count(*) FILTER (WHERE {sure} AND distance_m <= {d_m})
+            > count(*) FILTER (WHERE {sure} AND distance_m > {d_m})
+                AS anchored
         FROM numbered GROUP BY pair, stretch
     )
     SELECT * FROM close ANTI JOIN doubtful USING (pair)
