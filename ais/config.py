@@ -248,6 +248,16 @@ class MeetupConfig:
     # for positions an hour from any fix, never farther (bench/sparse_meetups.py, see
     # fix_anchor_m: 250 m finds 107 of 120, 1000 m 110, 500 m 109; 4 of 180 false with each).
     max_fix_allowance_m: float = 500.0
+    # The drift speed of that allowance is the reported one (SOG, or the implied speed
+    # between the fixes if higher), but at most this many times the fastest the track's
+    # slow fixes moved apart (distance over time between consecutive slow pings): a ship at
+    # anchor reporting 0.3-0.6 kn of GPS noise whose fixes an hour apart lie 50 m apart has
+    # not drifted 500 m between them. 2: a vessel drifting in loops moves its fixes apart at
+    # half its speed or more across some interval. On 2,000 ships anchored within 10 km of
+    # each other (bench/crowding.py's crowd, at sea, thinned to a fix every 40-100 min), the
+    # reported speed alone let 545 pairs pass that the dense data does not show and missed
+    # 1,729 of its 29,081; with this cap 87 and 735 (the code before allowances: 87, 716).
+    drift_moved_factor: float = 2.0
     # A slot judged with an allowance (estimates far from a fix, whether within
     # max_distance_m or only within reach) counts only in a stretch of consecutive such
     # slots whose sure moments (both vessels near a real fix: their allowances summing to at

@@ -52,11 +52,12 @@ def by_satellite(sc: Scenario) -> pd.DataFrame:
     return satellite(satellite(sc.pings(), A, PASSES_A), B, PASSES_B)
 
 
-def slots_of(tracks: pd.DataFrame, cfg: Config = Config()) -> pd.DataFrame:
+def slots_of(tracks: pd.DataFrame) -> pd.DataFrame:
+    """The detector's slots of ``tracks`` (default config), each with its allowance."""
     con = connect()
     con.register("pings", tracks[[c for c in ("mmsi", "track", "timestamp", "lat", "lon", "sog",
                                                "gap_before_h") if c in tracks.columns]])
-    con.execute(meetup._slots_sql(cfg, tracks))
+    con.execute(meetup._slots_sql(Config(), tracks))
     out = con.execute("SELECT * FROM slots").df()
     con.close()
     return out

@@ -252,8 +252,15 @@ def _slots_sql(cfg: Config, tracks: pd.DataFrame) -> str:
         )
         GROUP BY mmsi, track, k
     ),
-    cells AS (
-        SELECT *, CAST(floor(lat / {dlat}) AS BIGINT) AS r FROM g
+    moved AS (  -- how fast the track's fixes moved apart while slow (its fastest slow pair)
+        SELECT mmsi, track, max(implied_kn) AS moved_kn FROM q
+        WHERE coalesce((sog0 + sog1) / 2, implied_kn) < {slow} GROUP BY ALL
+    ),
+    cells AS (  -- drift: the reported speed, at most drift_moved_factor times that
+        SELECT g.* REPLACE (least(drift_kn, coalesce({_dbl(mc.drift_moved_factor)} * moved_kn,
+                                                     drift_kn)) AS drift_kn),
+            CAST(floor(lat / {dlat}) AS BIGINT) AS r
+        FROM g LEFT JOIN moved USING (mmsi, track)
     )
     SELECT CAST(dense_rank() OVER (ORDER BY mmsi, track) AS INTEGER) AS vid,
         mmsi, track, k, lat, lon, speed_kn, cos(radians(lat)) AS coslat, r,
@@ -425,17 +432,20 @@ def _uncertain_close_sql(cfg: Config) -> tuple[str, str]:
     numbered AS (  -- consecutive slots of a pair share k - row_number()
         SELECT *, k - row_number() OVER (PARTITION BY pair ORDER BY k) AS stretch FROM both_
     ),
-    stretches AS (
-        SELECT pair, stretch,
-            count(*) FILTER (WHERE {sure} AND distance_m <= {d_m})
-            > count(*) FILTER (WHERE {sure} AND distance_m > {d_m})
-                AS anchored
-        FROM numbered GROUP BY pair, stretch
+    verdicts AS (  -- the nearest sure moment's verdict on each side (itself included)
+        SELECT *,
+            last_value(CASE WHEN {sure} THEN distance_m <= {d_m} END IGNORE NULLS) OVER (
+                PARTITION BY pair, stretch ORDER BY k
+                ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS before_ok,
+            first_value(CASE WHEN {sure} THEN distance_m <= {d_m} END IGNORE NULLS) OVER (
+                PARTITION BY pair, stretch ORDER BY k
+                ROWS BETWEEN CURRENT ROW AND UNBOUNDED FOLLOWING) AS after_ok
+        FROM numbered
     )
     SELECT * FROM close ANTI JOIN doubtful USING (pair)
     UNION ALL
-    SELECT n.* EXCLUDE (stretch) FROM numbered n JOIN stretches s USING (pair, stretch)
-    WHERE s.anchored OR n.slack_m = 0
+    SELECT * EXCLUDE (stretch, before_ok, after_ok) FROM verdicts
+    WHERE slack_m = 0 OR (coalesce(before_ok, after_ok) AND coalesce(after_ok, before_ok))
     """
     return loose, anchored
 
