@@ -246,7 +246,8 @@ class MeetupConfig:
     # 5 min from a fix; those get no allowance, so dense pairs are judged exactly as before.
     # The pair's allowance is capped at this (0 turns it off): together at most 1 km apart
     # for positions an hour from any fix, never farther (bench/sparse_meetups.py, see
-    # fix_anchor_m: 250 m finds 107 of 120, 1000 m 110, 500 m 109; 4 of 180 false with each).
+    # fix_anchor_m: 250 m passes 107 of 120 close pairs, 500 m 111, 1000 m 112; 6 of 180
+    # pairs >= 700 m apart with each).
     max_fix_allowance_m: float = 500.0
     # The drift speed of that allowance is the reported one (SOG, or the implied speed
     # between the fixes if higher), but at most this many times the fastest the track's
@@ -259,16 +260,17 @@ class MeetupConfig:
     # 1,729 of its 29,081; with this cap 87 and 735 (the code before allowances: 87, 716).
     drift_moved_factor: float = 2.0
     # A slot judged with an allowance (estimates far from a fix, whether within
-    # max_distance_m or only within reach) counts only in a stretch of consecutive such
-    # slots whose sure moments (both vessels near a real fix: their allowances summing to at
-    # most this) mostly show the pair within max_distance_m. Two satellite reporters
-    # drifting 800 m apart are within reach whenever both are an hour from a fix, and apart
-    # whenever their fixes fall close in time: no meetup. 200 m is within ~6 min (beyond the
-    # half slot) of fixes at 1 kn, ~13 min at 0.5 kn. Measured with bench/sparse_meetups.py
-    # (satellite pairs heard every 40-100 min, 20 runs per speed and distance): pairs
-    # <= 500 m apart pass in 109 of 120 runs, pairs >= 700 m apart in 4 of 180 (the code
-    # before allowances and held stops: 108 and 9; held stops alone: 109 and 12); with
-    # 150 m: 106 and 5, 300 m: 108 and 9.
+    # max_distance_m or only within reach) takes the verdict of the pair's sure moments
+    # (both vessels near a real fix: their allowances summing to at most this) nearest to it
+    # on each side, within its stretch of consecutive slots within reach: it counts when
+    # they were within max_distance_m. Two satellite reporters drifting 800 m apart are
+    # within reach whenever both are an hour from a fix, and apart whenever their fixes fall
+    # close in time: no meetup. 200 m is within ~6 min (beyond the half slot) of fixes at
+    # 1 kn, ~13 min at 0.5 kn. Measured with bench/sparse_meetups.py (satellite pairs heard
+    # every 40-100 min, 20 runs per speed and distance): pairs <= 500 m apart pass in 111 of
+    # 120 runs, pairs >= 700 m apart in 6 of 180 (the code before allowances and held stops:
+    # 108 and 9; held stops alone, max_fix_allowance_m = 0: 109 and 12); with 100 m: 104
+    # and 2, 150 m: 109 and 7, 300 m: 110 and 9.
     fix_anchor_m: float = 200.0
 
     def __post_init__(self) -> None:

@@ -26,7 +26,8 @@ Method (GFW's encounter definition, vectorised in DuckDB; no all-pairs compariso
    untouched.
    **How sure each estimate is.** Each slot carries an ``allowance_m``: how far the vessel
    may have drifted from the estimate, at its speed (the larger of the reported and implied
-   speeds around it, at most ``max_median_speed_kn``) for its time to the nearest fix beyond
+   speeds around it, at most ``max_median_speed_kn`` and at most ``drift_moved_factor`` times
+   the fastest its slow fixes moved apart) for its time to the nearest fix beyond
    half a slot (GFW's 10-minute resampling of dense tracks judges positions at most 5
    minutes from a fix as they are), capped at ``max_fix_allowance_m``. Dense slots have none.
 2. **Bin and join.** Slots are put in a space grid whose cells are slightly bigger than
@@ -37,13 +38,14 @@ Method (GFW's encounter definition, vectorised in DuckDB; no all-pairs compariso
    once; one MMSI never meets itself, not even across its tracks. A flat-earth test screens
    candidates and the haversine distance <= ``max_distance_m`` decides. Work grows with the
    number of vessels near each vessel, not with the square of all vessels.
-   **Satellite reporters** (only when some slot has an allowance): a second join on cells of
-   ``max_distance_m + max_fix_allowance_m``, of the uncertain slots only, adds the pairs
-   within ``max_distance_m`` plus the pair's allowances (capped). Every slot judged with an
-   allowance, this one or a close one whose estimates are uncertain, then counts only in a
-   stretch of consecutive slots of its pair whose sure moments (allowances summing to at
-   most ``fix_anchor_m``: both near a real fix) mostly show the pair within
-   ``max_distance_m`` (:func:`_uncertain_close_sql`): closeness is judged at the fixes, and
+   **Satellite reporters** (only when some slot has an allowance): the pairs with a sure
+   moment within ``max_distance_m`` (below) and an uncertain vessel have their other slots
+   paired by instant, adding those within ``max_distance_m`` plus the pair's allowances
+   (capped at ``max_fix_allowance_m``; no second grid). Every slot judged with an
+   allowance, this one or a close one whose estimates are uncertain, then counts only when
+   the pair's nearest sure moments on either side (allowances summing to at most
+   ``fix_anchor_m``: both near a real fix) were within ``max_distance_m``
+   (:func:`_uncertain_close_sql`): closeness is judged at the fixes, and
    the estimates between them may carry it across (a silence of up to 3 h is bridged when
    both are heard again close together, since runs merge over ``merge_gap_h``) but not
    invent it. ``bench/sparse_meetups.py`` measures both sides on simulated satellite pairs.
@@ -387,14 +389,15 @@ def _uncertain_close_sql(cfg: Config) -> tuple[str, str]:
        an uncertain slot. Their slots are paired by track and instant, no grid needed; pairs
        within max_distance_m are already :func:`_close_sql`'s, so none is counted twice.
     2. The close table again: a slot of a pair judged with an allowance (a loose one, or a
-       close one whose estimates are uncertain) counts only in a stretch of consecutive
-       slots of its pair, each within reach, that is *anchored*: at its sure moments (the
-       pair's allowance at most ``fix_anchor_m``: both vessels near a real fix) the pair was
-       more often within max_distance_m than beyond it. Two satellite reporters drifting
-       800 m apart are within reach whenever both are an hour from a fix, and close on their
-       estimates now and then (drifting in loops, their positions between fixes are a
-       guess), but their fixes, when they fall close in time, mostly show them apart.
-       Slots judged without an allowance (dense reporting) count as before.
+       close one whose estimates are uncertain) takes the verdict of the pair's *sure
+       moments* (its allowance at most ``fix_anchor_m``: both vessels near a real fix)
+       nearest to it on each side, within its stretch of consecutive slots within reach: it
+       counts when those were within max_distance_m (one side is enough where the stretch
+       has none on the other; none at all, it does not count). Two satellite reporters
+       drifting 800 m apart are within reach whenever both are an hour from a fix, and close
+       on their estimates now and then (drifting in loops, their positions between fixes
+       are a guess), but their fixes, when they fall close in time, show them apart. Slots
+       judged without an allowance (dense reporting) count as before.
     """
     mc = cfg.meetup
     d_m = _dbl(mc.max_distance_m)
