@@ -351,14 +351,18 @@ def evaluate(flagged: str, truth: str) -> None:
 @click.option("--vessels", "n_background", type=int, default=60, show_default=True,
               help="Background vessels.")
 @click.option("--events-per-type", type=int, default=3, show_default=True)
+@click.option("--sparse-meetups", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Meetups of two satellite reporters; each beyond the first comes with a "
+                   "look-alike pair drifting 800-1,200 m apart.")
 @click.option("--name", default=None, help="File stem (default: synth_<seed>).")
 def synth(out_dir: Path, seed: int, days: int, start: str, n_background: int,
-          events_per_type: int, name: str | None) -> None:
+          events_per_type: int, sparse_meetups: int, name: str | None) -> None:
     """Write a synthetic scenario (Parquet + truth CSV) around Nampo and Najin."""
     from ais.synth.world import write_scenario
 
     paths = write_scenario(out_dir, seed, name=name or f"synth_{seed}", days=days, start=start,
-                           n_background=n_background, events_per_type=events_per_type)
+                           n_background=n_background, events_per_type=events_per_type,
+                           sparse_meetups=sparse_meetups)
     for p in paths:
         click.echo(str(p))
 

@@ -226,7 +226,8 @@ class MeetupConfig:
 
     SECTION = "meetup"
     LIMITS = {"rule_min_port_km": (0.0, None), "merge_gap_h": (0.0, None),
-              "dark_window_h": (0.0, None), "max_interpolation_gap_h": (0.0, None)}
+              "dark_window_h": (0.0, None), "max_interpolation_gap_h": (0.0, None),
+              "max_fix_allowance_m": (0.0, 5000.0), "fix_anchor_m": (0.0, 5000.0)}
     max_distance_m: float = 500.0
     min_duration_h: float = 1.0
     rule_min_duration_h: float = 2.0
@@ -236,6 +237,41 @@ class MeetupConfig:
     max_interpolation_gap_h: float = 1.0
     merge_gap_h: float = 4.0
     dark_window_h: float = 12.0
+    # A position estimated between fixes far apart (a satellite reporter heard every 40-100
+    # minutes) is uncertain: a vessel drifting at its reported speed (at most
+    # max_median_speed_kn) may have wandered that far from the straight line between its
+    # fixes, so two such estimates count as together when they are within max_distance_m
+    # plus both vessels' drift since (or until) their nearest fix, beyond half a slot. GFW's
+    # 500 m is judged on dense tracks resampled every 10 min, i.e. on positions at most
+    # 5 min from a fix; those get no allowance, so dense pairs are judged exactly as before.
+    # The pair's allowance is capped at this (0 turns it off): together at most 1 km apart
+    # for positions an hour from any fix, never farther (bench/sparse_meetups.py, see
+    # fix_anchor_m: 250 m passes 107 of 120 close pairs, 500 m 111, 1000 m 112; 6 of 180
+    # pairs >= 700 m apart with each).
+    max_fix_allowance_m: float = 500.0
+    # The drift speed of that allowance is the reported one (SOG, or the implied speed
+    # between the fixes if higher), but at most this many times the fastest the track's
+    # slow fixes moved apart (distance over time between consecutive slow pings): a ship at
+    # anchor reporting 0.3-0.6 kn of GPS noise whose fixes an hour apart lie 50 m apart has
+    # not drifted 500 m between them. 2: a vessel drifting in loops moves its fixes apart at
+    # half its speed or more across some interval. On 2,000 ships anchored within 10 km of
+    # each other (bench/crowding.py's crowd, at sea, thinned to a fix every 40-100 min), the
+    # reported speed alone let 545 pairs pass that the dense data does not show and missed
+    # 1,729 of its 29,081; with this cap 87 and 735 (the code before allowances: 87, 716).
+    drift_moved_factor: float = 2.0
+    # A slot judged with an allowance (estimates far from a fix, whether within
+    # max_distance_m or only within reach) takes the verdict of the pair's sure moments
+    # (both vessels near a real fix: their allowances summing to at most this) nearest to it
+    # on each side, within its stretch of consecutive slots within reach: it counts when
+    # they were within max_distance_m. Two satellite reporters drifting 800 m apart are
+    # within reach whenever both are an hour from a fix, and apart whenever their fixes fall
+    # close in time: no meetup. 200 m is within ~6 min (beyond the half slot) of fixes at
+    # 1 kn, ~13 min at 0.5 kn. Measured with bench/sparse_meetups.py (satellite pairs heard
+    # every 40-100 min, 20 runs per speed and distance): pairs <= 500 m apart pass in 111 of
+    # 120 runs, pairs >= 700 m apart in 6 of 180 (the code before allowances and held stops:
+    # 108 and 9; held stops alone, max_fix_allowance_m = 0: 109 and 12); with 100 m: 104
+    # and 2, 150 m: 109 and 7, 300 m: 110 and 9.
+    fix_anchor_m: float = 200.0
 
     def __post_init__(self) -> None:
         check_fields(self)

@@ -130,6 +130,8 @@ BAD = {
                        ["rule_min_gap_h = -6:", "greater than 0",
                         "the default is rule_min_gap_h = 6.0"]),
     "a speed that is not finite": ("[tracks]\nmax_speed_kn = inf\n", ["max_speed_kn = inf"]),
+    "a negative drift allowance": ("[meetup]\nmax_fix_allowance_m = -100\n",
+                                   ["max_fix_allowance_m = -100:", "between 0 and 5000"]),
     "unknown key": ("[meetup]\nmax_distance = 400\n", ["unknown key 'max_distance'",
                                                        "max_distance_m"]),
     "a section that is a value": ("loitering = 3\n", ["[loitering]", "table"]),

@@ -357,3 +357,23 @@ def test_world_has_its_harbour_nights_receiver_hole_and_sparse_anomalies(day) ->
         assert kinds.get(label) == "benign", label
     meet = truth[(truth["event_type"] == "meetup") & truth["note"].str.contains("satellite")]
     assert len(meet) == 1 and meet["kind"].iloc[0] == "anomaly"
+
+
+def test_more_satellite_meetups_come_with_look_alikes_drifting_a_kilometre_apart() -> None:
+    kw = dict(n_background=6, events_per_type=1, areas=("Najin",))
+    _, one = generate(seed=5, **kw)
+    _, three = generate(seed=5, sparse_meetups=3, **kw)
+    pd.testing.assert_frame_equal(one, generate(seed=5, sparse_meetups=1, **kw)[1])
+
+    def rows(truth: pd.DataFrame, kind: str, text: str) -> pd.DataFrame:
+        return truth[(truth["kind"] == kind) & truth["note"].str.contains(text)]
+
+    assert len(rows(three, "anomaly", "satellite reporters side by side")) == 3
+    apart = rows(three, "benign", "not a meetup")
+    assert len(apart) == 2 and (apart["event_type"] == "satellite_neighbours").all()
+    assert apart["note"].str.extract(r"(\d+) m apart")[0].astype(int).between(800, 1200).all()
+    # each vessel of a look-alike pair drifts for hours: loitering, recorded as such
+    loiterers = rows(three, "anomaly", "beside a vessel")
+    assert set(loiterers["mmsi"]) == set(apart["mmsi"]) | set(apart["other_mmsi"].astype(int))
+    with pytest.raises(ValueError, match="sparse_meetups"):
+        generate(seed=5, sparse_meetups=0, **kw)

@@ -17,6 +17,19 @@ Method (GFW's encounter definition, vectorised in DuckDB; no all-pairs compariso
    GROUP BY keeps the first and last ping of each track in each slot interval, and a window
    over those (a few per track and slot) pairs the last ping of one interval with the first
    of the next. A slot exactly on a ping is taken from the ping.
+   **Stops seen by one fix.** A pair of pings longer than a slot, slow at one end and under
+   way at the other, is a departure (or an arrival): the vessel is held at its slow fix
+   until it had to leave to reach the other fix at the speed it reported there (from when
+   it arrived, for an arrival). A satellite reporter heard every 40-100 minutes otherwise
+   loses up to an interval at each end of its stop: on the held-out synthetic seed 6161 a
+   4.3 h meeting was found as 1.7 h. Dense reporting (pings no more than a slot apart) is
+   untouched.
+   **How sure each estimate is.** Each slot carries an ``allowance_m``: how far the vessel
+   may have drifted from the estimate, at its speed (the larger of the reported and implied
+   speeds around it, at most ``max_median_speed_kn`` and at most ``drift_moved_factor`` times
+   the fastest its slow fixes moved apart) for its time to the nearest fix beyond
+   half a slot (GFW's 10-minute resampling of dense tracks judges positions at most 5
+   minutes from a fix as they are), capped at ``max_fix_allowance_m``. Dense slots have none.
 2. **Bin and join.** Slots are put in a space grid whose cells are slightly bigger than
    ``max_distance_m`` (longitude cells widened by 1/cos(latitude) of the grid row's poleward
    neighbour, up to the pole, where a row is one cell). Each slot is joined, by hash equality
@@ -25,6 +38,17 @@ Method (GFW's encounter definition, vectorised in DuckDB; no all-pairs compariso
    once; one MMSI never meets itself, not even across its tracks. A flat-earth test screens
    candidates and the haversine distance <= ``max_distance_m`` decides. Work grows with the
    number of vessels near each vessel, not with the square of all vessels.
+   **Satellite reporters** (only when some slot has an allowance): the pairs with a sure
+   moment within ``max_distance_m`` (below) and an uncertain vessel have their other slots
+   paired by instant, adding those within ``max_distance_m`` plus the pair's allowances
+   (capped at ``max_fix_allowance_m``; no second grid). Every slot judged with an
+   allowance, this one or a close one whose estimates are uncertain, then counts only when
+   the pair's nearest sure moments on either side (allowances summing to at most
+   ``fix_anchor_m``: both near a real fix) were within ``max_distance_m``
+   (:func:`_uncertain_close_sql`): closeness is judged at the fixes, and
+   the estimates between them may carry it across (a silence of up to 3 h is bridged when
+   both are heard again close together, since runs merge over ``merge_gap_h``) but not
+   invent it. ``bench/sparse_meetups.py`` measures both sides on simulated satellite pairs.
 3. **Runs.** Close slots of the same pair of tracks form runs; runs less than
    ``merge_gap_h`` apart merge into one meeting; meetings spanning at least
    ``min_duration_h`` (first to last close slot) are candidates. (Close slots are first
@@ -204,28 +228,80 @@ def _slots_sql(cfg: Config, tracks: pd.DataFrame) -> str:
         FROM p JOIN cad USING (mmsi, track)
         WHERE t1 > t0 AND t1 - t0 < cad.max_gap_ms
     ),
-    i AS (  -- slot instants in [t0, t1]
+    i AS (  -- slot instants in [t0, t1] of a slow pair
         SELECT *, (k * {step_ms} - t0) / (t1 - t0) AS f
         FROM (SELECT *, unnest(range(CAST(ceil(t0 / {step_ms}) AS BIGINT),
                                      CAST(floor(t1 / {step_ms}) AS BIGINT) + 1)) AS k
               FROM q WHERE coalesce((sog0 + sog1) / 2, implied_kn) < {slow})
     ),
+    h AS (  -- a stop seen by one fix of a pair longer than a slot whose other fix is under
+            -- way: the vessel held its stop until it left (or from when it arrived) at the
+            -- speed it reported under way (see _holds)
+        {_holds_sql(step_ms, slow)}
+    ),
     g AS (  -- a slot exactly on a ping is held by the pairs on both sides: keep one
-        SELECT mmsi, track, k,
-            avg(lat0 + f * (lat1 - lat0)) AS lat,
-            avg(lon0 + f * (lon1 - lon0)) AS lon,
-            avg(coalesce(sog0 + f * (sog1 - sog0), sog0, sog1, implied_kn)) AS speed_kn
-        FROM i
+        SELECT mmsi, track, k, avg(lat) AS lat, avg(lon) AS lon, avg(speed_kn) AS speed_kn,
+            min(fix_ms) AS fix_ms, max(drift_kn) AS drift_kn
+        FROM (
+            SELECT mmsi, track, k, lat0 + f * (lat1 - lat0) AS lat,
+                lon0 + f * (lon1 - lon0) AS lon,
+                coalesce(sog0 + f * (sog1 - sog0), sog0, sog1, implied_kn) AS speed_kn,
+                least(k * {step_ms} - t0, t1 - k * {step_ms}) AS fix_ms,
+                greatest(coalesce(sog0, 0e0), coalesce(sog1, 0e0), implied_kn) AS drift_kn
+            FROM i
+            UNION ALL
+            SELECT mmsi, track, k, lat, lon, speed_kn, fix_ms, drift_kn FROM h
+        )
         GROUP BY mmsi, track, k
     ),
-    cells AS (
-        SELECT *, CAST(floor(lat / {dlat}) AS BIGINT) AS r FROM g
+    moved AS (  -- how fast the track's fixes moved apart while slow (its fastest slow pair)
+        SELECT mmsi, track, max(implied_kn) AS moved_kn FROM q
+        WHERE coalesce((sog0 + sog1) / 2, implied_kn) < {slow} GROUP BY ALL
+    ),
+    cells AS (  -- drift: the reported speed, at most drift_moved_factor times that
+        SELECT g.* REPLACE (least(drift_kn, coalesce({_dbl(mc.drift_moved_factor)} * moved_kn,
+                                                     drift_kn)) AS drift_kn),
+            CAST(floor(lat / {dlat}) AS BIGINT) AS r
+        FROM g LEFT JOIN moved USING (mmsi, track)
     )
     SELECT CAST(dense_rank() OVER (ORDER BY mmsi, track) AS INTEGER) AS vid,
         mmsi, track, k, lat, lon, speed_kn, cos(radians(lat)) AS coslat, r,
-        CAST(floor(lon / {_cell_lon_deg(cfg, 'r')}) AS BIGINT) AS c
+        CAST(floor(lon / {_cell_lon_deg(cfg, 'r')}) AS BIGINT) AS c,
+        -- how far the vessel may be from this estimate: drift at its speed (at most the
+        -- rule's median speed) for the time to its nearest fix beyond half a slot, capped
+        least({_dbl(mc.max_fix_allowance_m)}, least({_dbl(mc.max_median_speed_kn)}, drift_kn)
+              * 1852e0 * greatest(0, fix_ms - {step_ms / 2!r}) / 3.6e6) AS allowance_m
     FROM cells
     """
+
+
+def _holds_sql(step_ms: int, slow: str) -> str:
+    """SQL for the slots of the stops seen at one end of a ping pair (rows of ``q``).
+
+    A pair longer than a slot whose first fix is slow (SOG below ``slow``) and whose second
+    is under way is a departure: the vessel was at its first fix until it had to leave to
+    reach the second at the speed it reported there (``t1 - distance / sog1``), and is held
+    there. An arrival is the mirror: held at the second fix from ``t0 + distance / sog0``.
+    A satellite reporter heard 40-100 minutes apart would otherwise lose up to an interval
+    at each end of its stop (the pairs into and out of it are not slow); a pair of pings
+    no longer than a slot (dense reporting) adds nothing. Pairs without SOG at both ends, or
+    whose speed could not have covered the distance, hold nothing.
+    """
+    go_ms = "hav_km(lat0, lon0, lat1, lon1) / 1.852e0 / {v} * 3.6e6"
+    return f"""
+        SELECT mmsi, track, k, lat0 AS lat, lon0 AS lon, sog0 AS speed_kn,
+            k * {step_ms} - t0 AS fix_ms, sog0 AS drift_kn
+        FROM (SELECT *, unnest(range(CAST(ceil(t0 / {step_ms}) AS BIGINT),
+                CAST(floor((t1 - {go_ms.format(v="sog1")}) / {step_ms}) AS BIGINT) + 1)) AS k
+              FROM q WHERE t1 - t0 > {step_ms} AND sog0 < {slow} AND sog1 >= {slow}
+                       AND (sog0 + sog1) / 2 >= {slow})
+        UNION ALL
+        SELECT mmsi, track, k, lat1, lon1, sog1, t1 - k * {step_ms}, sog1
+        FROM (SELECT *, unnest(range(
+                CAST(ceil((t0 + {go_ms.format(v="sog0")}) / {step_ms}) AS BIGINT),
+                CAST(floor(t1 / {step_ms}) AS BIGINT) + 1)) AS k
+              FROM q WHERE t1 - t0 > {step_ms} AND sog1 < {slow} AND sog0 >= {slow}
+                       AND (sog0 + sog1) / 2 >= {slow})"""
 
 
 def _may_be_slow(tracks: pd.DataFrame, slow: str) -> str:
@@ -271,15 +347,16 @@ def _close_sql(cfg: Config) -> str:
     return f"""
     CREATE TEMP TABLE close AS
     WITH spread AS (
-        SELECT vid, mmsi, k, lat, lon, speed_kn, dy = 0 AND dx = 0 AS own, r + dy AS r,
-            CAST(floor(lon / {_cell_lon_deg(cfg, '(r + dy)')}) AS BIGINT) + dx AS c
+        SELECT vid, mmsi, k, lat, lon, speed_kn, allowance_m, dy = 0 AND dx = 0 AS own,
+            r + dy AS r, CAST(floor(lon / {_cell_lon_deg(cfg, '(r + dy)')}) AS BIGINT) + dx AS c
         FROM slots, (VALUES (0, 0), (0, 1), (-1, -1), (-1, 0), (-1, 1)) AS o(dy, dx)
     ),
     near AS (
         SELECT h.vid AS hv, o.vid AS ov, h.k AS k,
             1000 * hav_km(h.lat, h.lon, o.lat, o.lon) AS distance_m,
             (h.lat + o.lat) / 2 AS lat, (h.lon + o.lon) / 2 AS lon,
-            h.speed_kn AS h_speed, o.speed_kn AS o_speed
+            h.speed_kn AS h_speed, o.speed_kn AS o_speed,
+            h.allowance_m + o.allowance_m AS slack_m
         FROM slots h JOIN spread o
           ON h.k = o.k AND h.r = o.r AND h.c = o.c
          AND h.mmsi <> o.mmsi AND (NOT o.own OR h.vid < o.vid)
@@ -289,12 +366,91 @@ def _close_sql(cfg: Config) -> str:
                         + pow((h.lon - o.lon) * h.coslat, 2) <= {near_deg2}
                    THEN 1000 * hav_km(h.lat, h.lon, o.lat, o.lon) <= {d_m} ELSE false END
     )
-    SELECT CAST(least(hv, ov) AS BIGINT) * {_PAIR_BASE} + greatest(hv, ov) AS pair, k,
+    {_PAIRS_SELECT.format(near="near", cap=_dbl(cfg.meetup.max_fix_allowance_m))}
+    """
+
+
+#: The close table's rows from a table of slot pairs (home vid hv, other vid ov).
+_PAIRS_SELECT = """
+    SELECT CAST(least(hv, ov) AS BIGINT) * {pair_base} + greatest(hv, ov) AS pair, k,
         distance_m, lat, lon,
         CASE WHEN hv < ov THEN h_speed ELSE o_speed END AS speed_kn,
-        CASE WHEN hv < ov THEN o_speed ELSE h_speed END AS other_speed_kn
-    FROM near
+        CASE WHEN hv < ov THEN o_speed ELSE h_speed END AS other_speed_kn,
+        least({cap}, slack_m) AS slack_m
+    FROM {near}""".replace("{pair_base}", str(_PAIR_BASE))
+
+def _uncertain_close_sql(cfg: Config) -> tuple[str, str]:
+    """Two statements for the slots judged on uncertain estimates (satellite reporters
+    between fixes, ``allowance_m > 0``), run only when there are any.
+
+    1. ``loose``: slots beyond max_distance_m but within it plus the pair's allowance
+       (capped at max_fix_allowance_m), of the pairs that can be anchored (below): those
+       with a sure moment within max_distance_m in the close table, one of whose vessels has
+       an uncertain slot. Their slots are paired by track and instant, no grid needed; pairs
+       within max_distance_m are already :func:`_close_sql`'s, so none is counted twice.
+    2. The close table again: a slot of a pair judged with an allowance (a loose one, or a
+       close one whose estimates are uncertain) takes the verdict of the pair's *sure
+       moments* (its allowance at most ``fix_anchor_m``: both vessels near a real fix)
+       nearest to it on each side, within its stretch of consecutive slots within reach: it
+       counts when those were within max_distance_m (one side is enough where the stretch
+       has none on the other; none at all, it does not count). Two satellite reporters
+       drifting 800 m apart are within reach whenever both are an hour from a fix, and close
+       on their estimates now and then (drifting in loops, their positions between fixes
+       are a guess), but their fixes, when they fall close in time, show them apart. Slots
+       judged without an allowance (dense reporting) count as before.
     """
+    mc = cfg.meetup
+    d_m = _dbl(mc.max_distance_m)
+    cap = _dbl(mc.max_fix_allowance_m)
+    sure = f"slack_m <= {_dbl(mc.fix_anchor_m)}"
+    loose = f"""
+    CREATE TEMP TABLE loose AS
+    WITH unsure AS (SELECT DISTINCT vid FROM slots WHERE allowance_m > 0),
+    pairs AS (
+        SELECT DISTINCT pair, pair // {_PAIR_BASE} AS hv, pair % {_PAIR_BASE} AS ov
+        FROM close WHERE {sure}
+    ),
+    near AS (
+        SELECT p.hv, p.ov, h.k, 1000 * hav_km(h.lat, h.lon, o.lat, o.lon) AS distance_m,
+            (h.lat + o.lat) / 2 AS lat, (h.lon + o.lon) / 2 AS lon,
+            h.speed_kn AS h_speed, o.speed_kn AS o_speed,
+            h.allowance_m + o.allowance_m AS slack_m
+        FROM pairs p JOIN slots h ON h.vid = p.hv JOIN slots o ON o.vid = p.ov AND o.k = h.k
+        WHERE (p.hv IN (SELECT vid FROM unsure) OR p.ov IN (SELECT vid FROM unsure))
+          AND h.allowance_m + o.allowance_m > 0
+    )
+    {_PAIRS_SELECT.format(near="near", cap=cap)}
+    WHERE distance_m > {d_m} AND distance_m <= {d_m} + least({cap}, slack_m)
+    """
+    anchored = f"""
+    CREATE OR REPLACE TEMP TABLE close AS
+    WITH doubtful AS (  -- pairs with a slot judged on an uncertain estimate
+        SELECT DISTINCT pair FROM loose UNION SELECT DISTINCT pair FROM close WHERE slack_m > 0
+    ),
+    both_ AS (
+        SELECT * FROM close SEMI JOIN doubtful USING (pair)
+        UNION ALL
+        SELECT * FROM loose
+    ),
+    numbered AS (  -- consecutive slots of a pair share k - row_number()
+        SELECT *, k - row_number() OVER (PARTITION BY pair ORDER BY k) AS stretch FROM both_
+    ),
+    verdicts AS (  -- the nearest sure moment's verdict on each side (itself included)
+        SELECT *,
+            last_value(CASE WHEN {sure} THEN distance_m <= {d_m} END IGNORE NULLS) OVER (
+                PARTITION BY pair, stretch ORDER BY k
+                ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS before_ok,
+            first_value(CASE WHEN {sure} THEN distance_m <= {d_m} END IGNORE NULLS) OVER (
+                PARTITION BY pair, stretch ORDER BY k
+                ROWS BETWEEN CURRENT ROW AND UNBOUNDED FOLLOWING) AS after_ok
+        FROM numbered
+    )
+    SELECT * FROM close ANTI JOIN doubtful USING (pair)
+    UNION ALL
+    SELECT * EXCLUDE (stretch, before_ok, after_ok) FROM verdicts
+    WHERE slack_m = 0 OR (coalesce(before_ok, after_ok) AND coalesce(after_ok, before_ok))
+    """
+    return loose, anchored
 
 
 def _meetings_sql(cfg: Config) -> str:
@@ -411,6 +567,10 @@ def _meetings(tracks: pd.DataFrame, cfg: Config) -> tuple[pd.DataFrame, pd.DataF
         con.register("pings", tracks[cols])
         con.execute(_slots_sql(cfg, tracks))
         con.execute(_close_sql(cfg))
+        if cfg.meetup.max_fix_allowance_m > 0 and (con.execute(
+                "SELECT count(*) FROM slots WHERE allowance_m > 0").fetchone() or [0])[0]:
+            for sql in _uncertain_close_sql(cfg):
+                con.execute(sql)
         con.execute(_meetings_sql(cfg))
         meetings = con.execute(f"""
             SELECT m.*, d.meeting IS NOT NULL AS dark

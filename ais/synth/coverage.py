@@ -196,31 +196,50 @@ def _sparse_loitering(g: _Gen, geo: _Geo) -> None:
     v.sail(to=gate, speed_kn=speed)
 
 
-def _sparse_meetup(g: _Gen, geo: _Geo) -> None:
-    """Two satellite reporters side by side at sea for 4-7 h: a meetup."""
+def _sparse_meetup(g: _Gen, geo: _Geo, apart: bool = False) -> None:
+    """Two satellite reporters side by side at sea for 4-7 h: a meetup (``apart``: drifting
+    together 800-1,200 m apart for 5.5-7.5 h, a look-alike that no rule of 500 m may flag,
+    each vessel loitering)."""
     from ais.synth.world import _FOC, _destination, _sea_point, _to_s
 
     p = _sea_point(g.rng, geo, g.event_points[geo.name])
     g.event_points[geo.name].append(p)
-    hours = g.uniform(4, 7)
+    hours = g.uniform(5.5, 7.5) if apart else g.uniform(4, 7)
     ts = g.event_time(hours, lead_h=3)
     a = _vessel(g, int(g.rng.choice(_FOC)), "tanker", "english",
                 _destination(*p, g.uniform(0, 360), 25), ts - 3 * 3600, _sparse_every(g))
     b = _vessel(g, 445, "tanker", "korean", _destination(*p, g.uniform(0, 360), 25),
                 ts - 3 * 3600, _sparse_every(g))
     g.sparse.extend([a.mmsi, b.mmsi])
-    m = g.sc.meetup(a, b, at=p, hours=hours, distance_m=g.uniform(90, 250),
+    m = g.sc.meetup(a, b, at=p, hours=hours,
+                    distance_m=g.uniform(800, 1200) if apart else g.uniform(90, 250),
                     speed_kn=g.uniform(0.3, 1.0), approach_speed_kn=8)
-    g.row("meetup", "anomaly", a.mmsi, _to_s(m.start), _to_s(m.end), p, geo.name,
-          f"satellite reporters side by side {m.distance_m:.0f} m for {hours:.1f} h",
-          other=b.mmsi)
+    if apart:  # not a meetup; each of the two loiters, though
+        g.row("satellite_neighbours", "benign", a.mmsi, _to_s(m.start), _to_s(m.end), p,
+              geo.name, f"satellite reporters drifting {m.distance_m:.0f} m apart for "
+              f"{hours:.1f} h: not a meetup", other=b.mmsi)
+        for v in (a, b):
+            g.row("loitering", "anomaly", v.mmsi, _to_s(m.start), _to_s(m.end), p, geo.name,
+                  f"satellite-reported drift {hours:.1f} h beside a vessel "
+                  f"{m.distance_m:.0f} m off")
+    else:
+        g.row("meetup", "anomaly", a.mmsi, _to_s(m.start), _to_s(m.end), p, geo.name,
+              f"satellite reporters side by side {m.distance_m:.0f} m for {hours:.1f} h",
+              other=b.mmsi)
     for v in (a, b):
         v.sail(to=geo.gates[int(g.rng.integers(len(geo.gates)))], speed_kn=g.uniform(8, 11))
 
 
-def add(g: _Gen, geos: list[_Geo], benign: bool = True) -> list[int]:
+def add(g: _Gen, geos: list[_Geo], benign: bool = True, sparse_meetups: int = 1
+        ) -> list[int]:
     """Put the look-alikes (when ``benign``) and the sparse anomalies into each area of a
-    world being built; returns the MMSIs of the satellite reporters (for :func:`cut`)."""
+    world being built; returns the MMSIs of the satellite reporters (for :func:`cut`).
+
+    ``sparse_meetups`` above 1 adds that many more satellite meetups, alternating between
+    the areas, each with (when ``benign``) a pair of satellite reporters drifting together
+    800-1,200 m apart; they are drawn after everything else, so the default world is the
+    same as without them.
+    """
     g.sparse = []
     for k, geo in enumerate(geos):
         if benign:
@@ -234,6 +253,10 @@ def add(g: _Gen, geos: list[_Geo], benign: bool = True) -> list[int]:
         _sparse_loitering(g, geo)
         if k == len(geos) - 1:
             _sparse_meetup(g, geo)
+    for k in range(sparse_meetups - 1):
+        _sparse_meetup(g, geos[k % len(geos)])
+        if benign:
+            _sparse_meetup(g, geos[k % len(geos)], apart=True)
     return list(g.sparse)
 
 

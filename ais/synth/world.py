@@ -1275,7 +1275,7 @@ def _hole(g: _Gen, geo: _Geo) -> tuple[LatLon, float, int, float]:
 def generate(seed: int, start: str = "2026-01-05", days: int = 1, n_background: int = 60,
              report_every_s: int = 120, events_per_type: int = 3, benign: bool = True,
              areas: Sequence[str] = ("Nampo", "Najin"), coverage: bool = True,
-             identity_games: bool = True
+             identity_games: bool = True, sparse_meetups: int = 1
              ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Generate days of AIS traffic around Nampo and/or Najin with injected anomalies.
 
@@ -1303,6 +1303,9 @@ def generate(seed: int, start: str = "2026-01-05", days: int = 1, n_background: 
         identity_games: Add :mod:`ais.synth.identity`'s fleet on an unallocated MID with
             static-only, cut-short and duplicated identity reports, its net buoys and a yacht
             with two transponders (with ``benign`` only: the buoys are look-alikes).
+        sparse_meetups: Meetups of two satellite reporters (with ``coverage``); each one
+            beyond the first comes with a look-alike pair drifting 800-1,200 m apart (with
+            ``benign``). 1 (the default) draws nothing more.
 
     Returns:
         ``(pings, truth)``: pings with the :data:`COLUMNS` contract clipped to the days asked
@@ -1318,6 +1321,8 @@ def generate(seed: int, start: str = "2026-01-05", days: int = 1, n_background: 
         raise ValueError(f"areas must be among {sorted(_GEO)}, got {list(areas)}")
     if days < 1:
         raise ValueError(f"days must be >= 1, got {days}")
+    if sparse_meetups < 1:
+        raise ValueError(f"sparse_meetups must be >= 1, got {sparse_meetups}")
     rng = np.random.default_rng(seed)
     g = _Gen(rng=rng, sc=Scenario(seed=seed, report_every_s=report_every_s),
              ids=_Ids(np.random.default_rng([seed, 3])), t0=_to_s(start),
@@ -1343,7 +1348,7 @@ def generate(seed: int, start: str = "2026-01-05", days: int = 1, n_background: 
 
     lookalikes = synth_ports.add(g, geos, seed) if benign else synth_ports.Plan()
     synth_calls.add(g, geos, seed)
-    sparse = synth_coverage.add(g, geos, benign) if coverage else []
+    sparse = synth_coverage.add(g, geos, benign, sparse_meetups) if coverage else []
     holes = []
     if benign:
         holes = [(geo, *_hole(g, geo)) for geo in geos]
