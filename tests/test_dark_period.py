@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -347,6 +349,67 @@ WHERE hav_km(p.lat, p.lon, w.lat, w.lon) <= {radius}
 GROUP BY w.gid
 '''
 
+
+
+def _crowded_world(rng: np.random.Generator, radius: float) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Pings of 80 vessels around two places 70 km apart over a day (some anchored right at
+    the radius of a place, give or take a hundred-millionth of a km, some sailing through),
+    and twelve silences there: closed and open, some ending on the edge of a 15-minute slice
+    or 1 us off it."""
+    t0 = int(START.value // 1000)
+    q, margin = dark_period.GROUP_MIN * 60_000_000, 1_800_000_000
+    places = [(38.40, 124.60), (38.40 + 70 / dark_period._KM_PER_DEG, 124.60)]
+    frames = []
+    for i in range(80):
+        lat, lon = places[i % 2]
+        times = np.sort(rng.integers(0, 24 * 3600, 150)) * 1_000_000 + t0
+        if i < 30:  # anchored at the radius (north), or just inside or outside it
+            d = radius + rng.choice([-1e-8, 0.0, 1e-8, -0.3, 0.3])
+            at_lat, at_lon = np.full(150, lat + d / dark_period._KM_PER_DEG), np.full(150, lon)
+        else:  # sailing across the place's disc
+            at_lat = lat + rng.uniform(-1, 1) * 1.3 * radius / dark_period._KM_PER_DEG \
+                + np.linspace(0, rng.uniform(-1, 1), 150) * radius / dark_period._KM_PER_DEG
+            at_lon = lon + np.linspace(-1.5, 1.5, 150) * rng.uniform(0.2, 1.0)
+        frames.append(pd.DataFrame({"mmsi": 412000100 + i, "track": 0, "t_us": times,
+                                    "lat": at_lat, "lon": at_lon}))
+    pings = pd.concat(frames, ignore_index=True)
+    pings[["sog", "gap_h"]] = 1.0
+    gaps = []
+    for g in range(12):
+        lat, lon = places[g % 2]
+        # the window's start (lo) on a slice's edge, or 1 us before it
+        start = t0 + int(rng.integers(1, 40)) * q - margin - (g % 3 == 1)
+        stop = start + int(rng.integers(8, 50)) * q + (g % 4 == 2) * int(rng.integers(1, q))
+        gaps.append((g + 1, 412000100 + g, lat, lon, places[1 - g % 2][0], lon, g % 5 == 4,
+                     start, stop))
+    return pings, pd.DataFrame(gaps, columns=["gid", "mmsi", "lat", "lon", "end_lat", "end_lon",
+                                              "is_open", "start_us", "stop_us"])
+
+
+@pytest.mark.parametrize("radius", [50.0, 8.0])
+def test_indexed_neighbour_counts_equal_comparing_every_pair(radius: float) -> None:
+    """The counts from the space-time index (ais.tracking.reception) are those of the plain
+    SQL comparing every window with every report, to the last vessel and ping, also for
+    reports right at the radius and windows ending on a slice's edge."""
+    from ais.db import connect
+
+    cfg = Config()
+    cfg = dataclasses.replace(cfg, dark_period=dataclasses.replace(
+        cfg.dark_period, neighbour_radius_km=radius))
+    pings, gaps = _crowded_world(np.random.default_rng(int(radius)), radius)
+    con = connect()
+    con.register("pings", pings)
+    con.register("gap_rows", gaps)
+    con.execute("CREATE TEMP TABLE gaps AS SELECT * FROM gap_rows")
+    fd = radius / dark_period.GROUP_CELLS_PER_RADIUS / dark_period._KM_PER_DEG
+    expected = con.execute(_PAIRWISE_SQL.format(
+        margin=1_800_000_000, gaps="gaps", fd=fd, slice_us=dark_period.GROUP_MIN * 60_000_000,
+        radius=radius) + " ORDER BY gid").df()
+    got = dark_period._neighbours(con, cfg, 3_600_000_000)
+    assert len(expected) >= 8 and expected["neighbours_reporting"].max() >= 10
+    assert got["gid"].tolist() == expected["gid"].tolist()
+    assert got["neighbours_reporting"].tolist() == expected["neighbours_reporting"].tolist()
+    assert got["n_neighbour_pings"].tolist() == expected["n_neighbour_pings"].astype(int).tolist()
 
 def test_typical_interval_is_the_median_of_real_intervals_not_of_the_missing_first_one() -> None:
     # intervals 1, 1, 1, 10, 10 min and a 7 h silence: the median interval is 5.5 min (a

@@ -55,6 +55,7 @@ from __future__ import annotations
 
 import dataclasses
 
+import duckdb
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -66,6 +67,7 @@ from ais.detectors.words import num, where
 from ais.events import conform
 from ais.geography.geo import haversine_km
 from ais.geography.ports import nearest_port
+from ais.tracking import reception
 from ais.tracking.coverage import DataWindow, bearing_deg, data_window, left_coverage, near_land
 from ais.tracking.tracks import epoch_us
 
@@ -151,9 +153,11 @@ def _gaps_sql(cfg: Config, data_end_us: int) -> str:
         SELECT DISTINCT mmsi, track, t_us AS end_us FROM pings
         WHERE gap_h >= {d.min_gap_h} - 1e-9
     ),
+    -- the as-of joins read only the tracks with a gap (a tenth of the pings, not all)
     closed AS (
         SELECT a.mmsi, a.track, b.t_us AS start_us, a.end_us
-        FROM after a ASOF JOIN pings b
+        FROM after a ASOF JOIN (SELECT mmsi, track, t_us FROM pings
+                                SEMI JOIN after USING (mmsi, track)) b
           ON a.mmsi = b.mmsi AND a.track = b.track AND b.t_us < a.end_us
         WHERE a.end_us - b.t_us >= {min_gap_us}
     ),
@@ -224,7 +228,8 @@ def _ends_sql(cfg: Config) -> str:
     return f"""
     WITH prev AS (
         SELECT g.gid, p.lat AS prev_lat, p.lon AS prev_lon
-        FROM gaps g ASOF LEFT JOIN pings p
+        FROM gaps g ASOF LEFT JOIN (SELECT mmsi, track, t_us, lat, lon FROM pings
+                                    SEMI JOIN gaps USING (mmsi, track)) p
           ON p.mmsi = g.mmsi AND p.track = g.track AND p.t_us < g.start_us
     ),
     after AS (
@@ -255,9 +260,11 @@ def _time_bin_us(durations_h: np.ndarray) -> int:
     return int(max(1.0, np.ceil(hours / _KEY_BUDGET)) * _US_PER_H)
 
 
-def _neighbours_sql(cfg: Config, bin_us: int, gaps: str = "gaps") -> str:
-    """Other vessels reporting within the radius of either end while the vessel was silent
-    (the windows of table ``gaps``)."""
+def _neighbours_sql(cfg: Config, bin_us: int, gaps: str = "gaps") -> tuple[str, float]:
+    """The CTEs of the neighbour count over the windows of table ``gaps``: ``win`` (the
+    windows, the first :data:`EDGE_MARGIN_H` of each end left out), ``gcell`` (the 3x3 coarse
+    cells around each window's places), ``pp`` (the grouped reports with their coarse cells
+    and time bins); and the coarse cells' height in degrees."""
     dp = cfg.dark_period  # the coverage and cadence rules
     radius = cfg.dark_period.neighbour_radius_km
     cd = 1.05 * radius / _KM_PER_DEG  # cell height in degrees (5 % slack for great circles)
@@ -268,6 +275,7 @@ def _neighbours_sql(cfg: Config, bin_us: int, gaps: str = "gaps") -> str:
     fd = radius / GROUP_CELLS_PER_RADIUS / _KM_PER_DEG
     cy = f"floor(lat / {cd})::BIGINT"
     cx = f"floor(lon * {scale.format(y='cy')} / {cd})::BIGINT"
+    slice_us = GROUP_MIN * 60_000_000
     return f"""
     WITH win AS (
         SELECT gid, mmsi, lat, lon, end_lat, end_lon, is_open,
@@ -288,34 +296,70 @@ def _neighbours_sql(cfg: Config, bin_us: int, gaps: str = "gaps") -> str:
                floor(lon * {scale.format(y='cy + dy')} / {cd})::BIGINT + dx AS cx
         FROM pcell, range(-1, 2) r1(dy), range(-1, 2) r2(dx)
     ),
-    gkey AS (
-        SELECT c.gid, c.cy, c.cx, unnest(range(w.lo_us // {bin_us},
-                                               (w.hi_us - 1) // {bin_us} + 1)) AS hb
-        FROM gcell c JOIN win w USING (gid)
-        WHERE w.hi_us > w.lo_us
-    ),
     -- a vessel's pings in the same small cell and time slice, as one weighted report
     grp AS (
-        SELECT mmsi, count(*) AS n, avg(t_us) AS t_us, avg(lat) AS lat, avg(lon) AS lon
+        SELECT mmsi, count(*) AS n, avg(t_us) AS t_us, avg(lat) AS lat, avg(lon) AS lon,
+               t_us // {slice_us} AS slice
         FROM pings
         WHERE t_us > (SELECT min(lo_us) FROM win) AND t_us < (SELECT max(hi_us) FROM win)
         GROUP BY mmsi, floor(lat / {fd})::BIGINT,
                  floor(lon * cos(radians(floor(lat / {fd}) * {fd})) / {fd})::BIGINT,
-                 t_us // {GROUP_MIN * 60_000_000}
+                 t_us // {slice_us}
     ),
     pp AS (
-        SELECT mmsi, n, t_us, lat, lon, cy, {cx} AS cx, t_us::BIGINT // {bin_us} AS hb
+        SELECT mmsi, n, t_us, lat, lon, cy, {cx} AS cx, t_us::BIGINT // {bin_us} AS hb, slice
         FROM (SELECT *, {cy} AS cy FROM grp)
     )
-    SELECT k.gid, count(DISTINCT p.mmsi) AS neighbours_reporting, sum(p.n) AS n_neighbour_pings
-    FROM gkey k
-    JOIN pp p ON p.cy = k.cy AND p.cx = k.cx AND p.hb = k.hb
-    JOIN win w ON w.gid = k.gid
-    WHERE p.mmsi <> w.mmsi AND p.t_us > w.lo_us AND p.t_us < w.hi_us
-      AND (hav_km(p.lat, p.lon, w.lat, w.lon) <= {radius}
-           OR (NOT w.is_open AND hav_km(p.lat, p.lon, w.end_lat, w.end_lon) <= {radius}))
-    GROUP BY k.gid
-    """
+    """, cd
+
+
+def _neighbours(con: duckdb.DuckDBPyConnection, cfg: Config, bin_us: int,
+                gaps: str = "gaps") -> pd.DataFrame:
+    """Other vessels reporting within the radius of either end while the vessel was silent
+    (the windows of table ``gaps``): ``gid, neighbours_reporting, n_neighbour_pings`` of the
+    gaps with any.
+
+    The reports (grouped) that may qualify are those in the 3x3 coarse cells around each end
+    and in the coarse time bins of the window; of those, the ones strictly inside the window
+    and within the radius count (:func:`ais.tracking.reception.count_reporting` finds them
+    without a distance per pair)."""
+    ctes, cd = _neighbours_sql(cfg, bin_us, gaps)
+    w = con.execute(ctes + """
+        SELECT gid, mmsi, lat, lon, end_lat, end_lon, is_open, lo_us, hi_us FROM win
+    """).fetchnumpy()
+    windows = reception.Windows(
+        gid=np.asarray(w["gid"], np.int64), mmsi=np.asarray(w["mmsi"], np.int64),
+        lat=_floats(w["lat"]), lon=_floats(w["lon"]),
+        end_lat=_floats(w["end_lat"]), end_lon=_floats(w["end_lon"]),
+        two_places=~np.asarray(w["is_open"], bool),
+        lo_us=np.asarray(w["lo_us"], np.int64), hi_us=np.asarray(w["hi_us"], np.int64))
+    cells = con.execute(ctes + " SELECT gid, cy, cx FROM gcell").df()
+    r = con.execute(ctes + " SELECT mmsi, n, t_us, lat, lon, cy, cx, hb, slice FROM pp"
+                    ).fetchnumpy()
+    reports = reception.Reports(
+        mmsi=np.asarray(r["mmsi"], np.int64), n=np.asarray(r["n"], np.int64),
+        t_us=_floats(r["t_us"]), lat=_floats(r["lat"]), lon=_floats(r["lon"]),
+        cy=np.asarray(r["cy"], np.int64), cx=np.asarray(r["cx"], np.int64),
+        hb=np.asarray(r["hb"], np.int64), slice=np.asarray(r["slice"], np.int64))
+    del r
+
+    def exact_km(lat1: np.ndarray, lon1: np.ndarray, lat2: np.ndarray, lon2: np.ndarray
+                 ) -> np.ndarray:
+        con.register("exact_pairs", pa.table({"a": lat1, "b": lon1, "c": lat2, "d": lon2}))
+        try:
+            return con.execute("SELECT hav_km(a, b, c, d) AS km FROM exact_pairs"
+                               ).fetchnumpy()["km"]
+        finally:
+            con.unregister("exact_pairs")
+
+    return reception.count_reporting(
+        windows, cells, reports, radius_km=cfg.dark_period.neighbour_radius_km, cd=cd,
+        slice_us=GROUP_MIN * 60_000_000, bin_us=bin_us, exact_km=exact_km)
+
+
+def _floats(values: np.ndarray) -> np.ndarray:
+    """A fetched DOUBLE column as floats, NULL as NaN."""
+    return np.ma.filled(np.ma.asarray(values, float), np.nan)
 
 
 def _coverage(ev: pd.DataFrame, out: pd.DataFrame, window: DataWindow, cfg: Config
@@ -469,7 +513,7 @@ def detect(tracks: pd.DataFrame, cfg: Config, window: DataWindow | None = None
         before = con.execute(_before_sql(cfg, data_start_us)).df()
         ends = con.execute(_ends_sql(cfg)).df()
         bin_us = _time_bin_us((gaps["stop_us"] - gaps["start_us"]).to_numpy(float) / _US_PER_H)
-        neigh = con.execute(_neighbours_sql(cfg, bin_us)).df()
+        neigh = _neighbours(con, cfg, bin_us)
         # the same count over the hour before the silence, around where it began
         con.execute(f"""
             CREATE TEMP TABLE gaps_before AS
@@ -478,7 +522,7 @@ def detect(tracks: pd.DataFrame, cfg: Config, window: DataWindow | None = None
                    start_us AS stop_us
             FROM gaps
         """)
-        usual = con.execute(_neighbours_sql(cfg, _US_PER_H, "gaps_before")).df()
+        usual = _neighbours(con, cfg, _US_PER_H, "gaps_before")
         d = cfg.dark_period
         # and around the middle of the way between a closed gap's ends, from the window
         # before it to its end: was anyone ever heard where the vessel must have passed?
@@ -493,9 +537,9 @@ def detect(tracks: pd.DataFrame, cfg: Config, window: DataWindow | None = None
         """)
         way_cfg = dataclasses.replace(cfg, dark_period=dataclasses.replace(
             cfg.dark_period, neighbour_radius_km=dp.way_radius_share * d.neighbour_radius_km))
-        way = con.execute(_neighbours_sql(
-            way_cfg, _time_bin_us((gaps["stop_us"] - gaps["start_us"]).to_numpy(float)
-                              / _US_PER_H + dp.before_window_h), "gaps_way")).df()
+        way = _neighbours(con, way_cfg, _time_bin_us(
+            (gaps["stop_us"] - gaps["start_us"]).to_numpy(float) / _US_PER_H
+            + dp.before_window_h), "gaps_way")
     finally:
         con.close()
     # the join leaves out the first dp.edge_margin_h (at most a quarter) of the window
