@@ -297,6 +297,7 @@ def test_sigkill_at_many_points_never_loses_a_night(nights, tmp_path) -> None:
     _sigkill_then_rerun(nights, tmp_path, [0.3 + 0.6 * i for i in range(12)])
 
 
+@pytest.mark.slow  # 5 s; the suite stays under 5 min on 2 cores
 def test_rerunning_a_real_week_with_state_gives_the_same_csv(tmp_path) -> None:
     """GFW's sample has vessels loitering twice a few minutes apart: a re-run must not merge
     them into one (only events of earlier nights are continued)."""

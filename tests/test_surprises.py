@@ -89,6 +89,7 @@ def test_scoring_with_the_shipped_synthetic_models_says_so(tmp_path):
                      (tmp_path / "ais-scan.log").read_text())
 
 
+@pytest.mark.slow  # trains twice (5 s); the suite stays under 5 min on 2 cores
 def test_models_trained_on_real_files_carry_no_synthetic_note(tmp_path):
     real = tmp_path / "real" / "day.parquet"  # the same pings, without the synth truth beside
     real.parent.mkdir()
