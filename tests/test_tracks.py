@@ -121,3 +121,26 @@ def test_gfw_shared_mmsi_412331088_is_split_into_south_atlantic_and_yellow_sea()
     assert lats[0] < -30 and summary.loc[summary["lat"] < -30, "lon"].item() < -40  # S Atlantic
     assert 30 < lats[1] < 40 and summary.loc[summary["lat"] > 30, "lon"].item() > 115  # Yellow Sea
     assert summary["pings"].min() > 300  # both are real tracks, not fragments
+
+
+@pytest.mark.parametrize("mmsi, wanted", [
+    ([1, 1, 2, 3, 3, 3, 7], [3, 1, 9]),          # in order: binary search, duplicates asked
+    ([5, 5, 5], [5]),                            # every row
+    ([1, 2, 3], []),                             # nothing asked
+    ([3, 1, 2, 3, 1], [1, 3]),                   # not in order: the isin way, same answer
+])
+def test_vessel_rows_are_the_rows_of_the_vessels_asked_for_in_order(mmsi, wanted) -> None:
+    from ais.tracking.tracks import vessel_rows
+
+    mmsi, wanted = np.array(mmsi, dtype=np.int64), np.array(wanted, dtype=np.int64)
+    assert vessel_rows(mmsi, wanted).tolist() == np.flatnonzero(np.isin(mmsi, wanted)).tolist()
+
+
+def test_vessel_time_order_is_checked_across_chunk_edges() -> None:
+    from ais.tracking.tracks import in_vessel_time_order
+
+    n = (1 << 20) + 10
+    mmsi, t = np.zeros(n, dtype=np.int64), np.arange(n, dtype=np.int64)
+    assert in_vessel_time_order(mmsi, t)
+    t[1 << 20] = 0  # a step back in time right at the first chunk's edge
+    assert not in_vessel_time_order(mmsi, t)

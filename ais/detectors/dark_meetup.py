@@ -33,6 +33,7 @@ import pandas as pd
 from ais.config import Config
 from ais.events import conform
 from ais.geography.geo import haversine_km
+from ais.tracking.tracks import vessel_rows
 
 #: What this detector finds, its id prefix (``DMT-...``), the colour of its
 #: events on maps, exports and the report, and what ``other_mmsi`` is to it.
@@ -56,7 +57,7 @@ def top_speed_kn(tracks: pd.DataFrame, mmsis: np.ndarray, cfg: Config) -> pd.Ser
     out = pd.Series(c.min_speed_kn, index=wanted, dtype=float)
     if not len(wanted) or tracks.empty:
         return out
-    rows = np.flatnonzero(np.isin(tracks["mmsi"].to_numpy(np.int64), wanted))
+    rows = vessel_rows(tracks["mmsi"].to_numpy(np.int64), wanted)
     sog = tracks["sog"].to_numpy(float)[rows] if "sog" in tracks.columns else np.full(
         len(rows), np.nan)
     gap = tracks["gap_before_h"].to_numpy(float)[rows]

@@ -128,6 +128,8 @@ def _ping_frame(tracks: pd.DataFrame) -> pa.Table:
     sog = tracks["sog"] if "sog" in tracks.columns else pd.Series(np.nan, index=tracks.index)
 
     def floats(values: pd.Series) -> pa.Array:
+        if values.dtype == np.float64:  # the column's own array (to_numpy with na_value copies)
+            return pa.array(values.to_numpy(), from_pandas=True)
         return pa.array(pd.to_numeric(values, errors="coerce").to_numpy(float, na_value=np.nan),
                         from_pandas=True)
 

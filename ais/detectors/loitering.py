@@ -92,7 +92,14 @@ def _slow_pings(tracks: pd.DataFrame, cfg: Config, block_rows: int = BLOCK_ROWS
     for a, b in zip(cuts[:-1], cuts[1:], strict=True):
         block, runs_so_far = _slow_block(tracks.iloc[a:b], cfg, runs_so_far)
         blocks.append(block)
-    return blocks[0] if len(blocks) == 1 else pd.concat(blocks, ignore_index=True)
+    if len(blocks) == 1:
+        return blocks[0]
+    # column by column, each block's column freed once joined: the blocks and the whole
+    # (the slow pings of a dense day are millions) are never held twice at once
+    whole = {}
+    for name in list(blocks[0].columns):
+        whole[name] = pd.concat([block.pop(name) for block in blocks], ignore_index=True)
+    return pd.DataFrame(whole, copy=False)
 
 
 def _slow_block(tracks: pd.DataFrame, cfg: Config, first_run: int
@@ -182,14 +189,14 @@ def _slow_block(tracks: pd.DataFrame, cfg: Config, first_run: int
     run = first_run + np.cumsum(new_run)
     rows = np.flatnonzero(slow) if order is None else order[slow]
     last_run = int(run[-1]) if len(run) else first_run
-    frame = pd.DataFrame({
+    frame = pd.DataFrame({  # copy=False: a block per column (see _slow_pings)
         "mmsi": mmsi[rows], "track": track[rows], "run": run[slow],
         "timestamp": tracks["timestamp"].iloc[rows].reset_index(drop=True),
         "lat": tracks["lat"].to_numpy(float)[rows], "lon": tracks["lon"].to_numpy(float)[rows],
         "speed_kn": speed[slow],
         "nav_status": tracks["nav_status"].iloc[rows].reset_index(drop=True),
         "vessel_class": tracks["vessel_class"].iloc[rows].reset_index(drop=True),
-    })
+    }, copy=False)
     return frame, last_run
 
 

@@ -50,7 +50,7 @@ from ais.events import conform
 from ais.geography.geo import SphereTree
 from ais.geography.ports import port_table
 from ais.tracking.coverage import DataWindow
-from ais.tracking.tracks import epoch_ns
+from ais.tracking.tracks import epoch_ns, vessel_rows
 
 #: What this detector finds, its id prefix (``PRT-...``), the colour of its
 #: events on maps, exports and the report, and what ``other_mmsi`` is to it.
@@ -162,11 +162,7 @@ def find_calls(tracks: pd.DataFrame, cfg: Config, window: DataWindow | None = No
     ports, tree, cells = _index(tuple(cfg.places), cfg.ports.table, pc.leave_km)
     a = _arrays(tracks)
     lat, lon = a["lat"], a["lon"]
-    cell = (np.floor(lat / _CELL_DEG).astype(np.int64) * 10_000
-            + np.floor(lon / _CELL_DEG).astype(np.int64))
-    pos = np.searchsorted(cells, cell)
-    near = cells[np.minimum(pos, len(cells) - 1)] == cell
-    rows = np.flatnonzero(near)
+    rows = _near_cells(lat, lon, cells)
     if not len(rows):
         return pd.DataFrame()
     dist, port_i = tree.nearest(lat[rows], lon[rows])
@@ -272,12 +268,26 @@ def _roles_out(calls: pd.DataFrame, tracks: pd.DataFrame, cfg: Config) -> None:
     flag = flag_of(calls["mmsi"].reset_index(drop=True))["flag_iso2"].fillna("").to_numpy()
     keep &= ~((role == "fishing") & (flag != "") & (flag == calls["port_iso2"].to_numpy()))
     if "length" in tracks.columns:
-        rows = np.flatnonzero(np.isin(tracks["mmsi"].to_numpy(np.int64), calls["mmsi"]))
+        rows = vessel_rows(tracks["mmsi"].to_numpy(np.int64),
+                           calls["mmsi"].to_numpy(np.int64))
         length = pd.Series(tracks["length"].to_numpy(float)[rows],
                            index=tracks["mmsi"].to_numpy(np.int64)[rows]).groupby(level=0).median()
         ln = length.reindex(calls["mmsi"].to_numpy()).to_numpy(float)
         keep &= ~(np.isfinite(ln) & (ln > 0) & (ln < cfg.port_call.min_length_m))
     calls["keep"] = keep
+
+
+def _near_cells(lat: np.ndarray, lon: np.ndarray, cells: np.ndarray,
+                chunk: int = 1 << 20) -> np.ndarray:
+    """Rows whose 0.1-degree cell is one of ``cells`` (sorted), a million rows at a time (the
+    cell keys of every ping at once would be several column-sized temporaries)."""
+    found = []
+    for a in range(0, len(lat), chunk):
+        cell = (np.floor(lat[a:a + chunk] / _CELL_DEG).astype(np.int64) * 10_000
+                + np.floor(lon[a:a + chunk] / _CELL_DEG).astype(np.int64))
+        pos = np.searchsorted(cells, cell)
+        found.append(np.flatnonzero(cells[np.minimum(pos, len(cells) - 1)] == cell) + a)
+    return np.concatenate(found) if found else np.zeros(0, np.int64)
 
 
 def _arrays(tracks: pd.DataFrame) -> dict[str, np.ndarray]:
@@ -288,8 +298,11 @@ def _arrays(tracks: pd.DataFrame) -> dict[str, np.ndarray]:
     n = len(tracks)
 
     def col(name: str) -> np.ndarray:
-        return (pd.to_numeric(tracks[name], errors="coerce").to_numpy(float, na_value=np.nan)
-                if name in tracks.columns else np.full(n, np.nan))
+        if name not in tracks.columns:
+            return np.full(n, np.nan)
+        if tracks[name].dtype == np.float64:  # the column's own array, read only (no copy)
+            return tracks[name].to_numpy()
+        return pd.to_numeric(tracks[name], errors="coerce").to_numpy(float, na_value=np.nan)
 
     a = {"mmsi": tracks["mmsi"].to_numpy(np.int64), "track": tracks["track"].to_numpy(),
          "t_ns": epoch_ns(tracks["timestamp"]), "lat": col("lat"), "lon": col("lon"),

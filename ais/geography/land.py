@@ -224,6 +224,10 @@ def inland(lat: np.ndarray, lon: np.ndarray, margin_km: float = INLAND_MARGIN_KM
     return out
 
 
+#: Positions looked up on the land grid at a time by :func:`inland_outside_places`.
+_CHUNK = 1 << 20
+
+
 def inland_outside_places(lat: np.ndarray, lon: np.ndarray, cfg: Config) -> np.ndarray:
     """Inland (see :func:`inland`), inside a watch area, and more than ``PLACE_BUFFER_KM``
     from every port and anchorage.
@@ -236,7 +240,9 @@ def inland_outside_places(lat: np.ndarray, lon: np.ndarray, cfg: Config) -> np.n
     lon = np.asarray(lon, dtype=float)
     out = np.zeros(len(lat), dtype=bool)
     near = np.flatnonzero(near_areas(lat, lon, cfg.areas))  # the grid is read only there
-    out[near] = inland(lat[near], lon[near])
+    for a in range(0, len(near), _CHUNK):  # a million at a time: the grid lookup's
+        rows = near[a:a + _CHUNK]  # temporaries are several arrays as long as its input
+        out[rows] = inland(lat[rows], lon[rows])
     idx = np.flatnonzero(out)
     if len(idx):
         _, dist, inside = nearest_place(lat[idx], lon[idx], cfg.places, ("port", "anchorage"))
@@ -265,7 +271,11 @@ def _jumps(tracks: pd.DataFrame, t_h: np.ndarray, cfg: Config) -> np.ndarray:
 
     # each ping to the next: one distance per ping; the previous-to-next distance is needed
     # only where a ping is unreachable both ways (rare)
-    step = reachable(consecutive_km(lat, lon), np.diff(t))
+    # a million steps at a time (consecutive_km's temporaries are column-sized)
+    step = np.concatenate([
+        reachable(consecutive_km(lat[a:a + _CHUNK + 1], lon[a:a + _CHUNK + 1]),
+                  np.diff(t[a:a + _CHUNK + 1]))
+        for a in range(0, n - 1, _CHUNK)])
     same = (mmsi[:-2] == mmsi[1:-1]) & (mmsi[1:-1] == mmsi[2:])
     mid = same & ~step[:-1] & ~step[1:]
     rows = np.flatnonzero(mid)

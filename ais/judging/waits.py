@@ -41,7 +41,7 @@ from ais.geography.geo import nearest_place
 from ais.geography.ports import nearest_port
 from ais.geography.shore import distance_to_shore_km
 from ais.inputs import navstatus
-from ais.tracking.tracks import epoch_ns
+from ais.tracking.tracks import epoch_ns, vessel_rows
 
 SERVICE_CLASSES = ("fishing", "tug", "pilot", "service")
 #: Share of a vessel's pings with a status reporting "engaged in fishing" that makes it a
@@ -62,6 +62,18 @@ def _take(frame: pd.DataFrame, col: str, rows: np.ndarray) -> np.ndarray:
     return frame[col].take(rows).to_numpy(object)
 
 
+def _status_codes(frame: pd.DataFrame, rows: np.ndarray) -> np.ndarray:
+    """:func:`ais.inputs.navstatus.codes` of ``frame["nav_status"]`` at positions ``rows``
+    (of a categorical column, each category read once and the pings by their codes: no
+    object per ping)."""
+    column = frame["nav_status"]
+    if not isinstance(column.dtype, pd.CategoricalDtype):
+        return navstatus.codes(_take(frame, "nav_status", rows))
+    table = np.r_[navstatus.codes(column.cat.categories.to_numpy(object)),
+                  np.int8(-1)].astype(np.int8)
+    return table[column.cat.codes.to_numpy()[rows]]  # code -1 (missing) picks the last
+
+
 def vessel_roles(tracks: pd.DataFrame, mmsis: pd.Series | np.ndarray) -> pd.Series:
     """For each MMSI asked about: "fishing", "tug", "pilot", "service", "restricted" or ""
     (see the module docstring: any reported type, fishing or restricted status, name)."""
@@ -70,12 +82,12 @@ def vessel_roles(tracks: pd.DataFrame, mmsis: pd.Series | np.ndarray) -> pd.Seri
     out = pd.Series("", index=pd.Index(wanted, name="mmsi"), dtype=object)
     if not len(wanted) or tracks.empty:
         return out
-    rows = np.flatnonzero(np.isin(tracks["mmsi"].to_numpy(np.int64), wanted))
+    rows = vessel_rows(tracks["mmsi"].to_numpy(np.int64), wanted)
     sub = pd.DataFrame({"mmsi": tracks["mmsi"].to_numpy(np.int64)[rows]})
     sub["cls"] = (_take(tracks, "vessel_class", rows) if "vessel_class" in tracks.columns
                   else "unknown")
-    status = (navstatus.codes(_take(tracks, "nav_status", rows))
-              if "nav_status" in tracks.columns else np.full(len(sub), -1))
+    status = (_status_codes(tracks, rows) if "nav_status" in tracks.columns
+              else np.full(len(sub), -1))
     sub["fishing_status"] = (status == navstatus.FISHING).astype(float)
     sub["restricted_status"] = (status == navstatus.RESTRICTED).astype(float)
     sub["has_status"] = (status >= 0).astype(float)
@@ -92,7 +104,12 @@ def vessel_roles(tracks: pd.DataFrame, mmsis: pd.Series | np.ndarray) -> pd.Seri
             share[col] >= FISHING_STATUS_SHARE * share["has_status"])]
         out.loc[hit[out.loc[hit] == ""]] = role
     if "name" in tracks.columns:
-        ids, names = pd.factorize(pd.Series(_take(tracks, "name", rows), dtype=object))
+        column = tracks["name"]
+        if isinstance(column.dtype, pd.CategoricalDtype):  # its codes: no object per ping
+            ids = column.cat.codes.to_numpy()[rows]
+            names = column.cat.categories
+        else:
+            ids, names = pd.factorize(pd.Series(_take(tracks, "name", rows), dtype=object))
         words = pd.Series(names, dtype=object).astype(str).str.upper()
         fishy = np.r_[words.str.contains(FISHING_NAME, regex=True).to_numpy(bool), False]
         by_name = pd.unique(sub["mmsi"].to_numpy()[fishy[ids]])  # -1 (no name) is False
@@ -120,12 +137,12 @@ def at_rest_share(events: pd.DataFrame, tracks: pd.DataFrame, key: str = "mmsi",
     if ev.empty:
         return out
     ev["mmsi"] = ev["mmsi"].astype(np.int64)
-    rows = np.flatnonzero(np.isin(tracks["mmsi"].to_numpy(np.int64), ev["mmsi"].to_numpy()))
+    rows = vessel_rows(tracks["mmsi"].to_numpy(np.int64), ev["mmsi"].to_numpy())
     if not len(rows):
         return out
     pings = pd.DataFrame({"mmsi": tracks["mmsi"].to_numpy(np.int64)[rows],
                           "t": pd.to_datetime(epoch_ns(tracks["timestamp"])[rows], utc=True),
-                          "code": navstatus.codes(_take(tracks, "nav_status", rows))})
+                          "code": _status_codes(tracks, rows)})
     pings = pings[pings["code"] >= 0]
     if pings.empty:
         return out

@@ -451,15 +451,25 @@ def _table_exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
                             [table]).fetchall()[0][0])
 
 
+#: Rows of a frame written to the state at a time: text columns are decoded to plain strings
+#: (:func:`ais.db.plain_text`) one chunk at a time, not for a whole night's carry at once.
+WRITE_ROWS = 250_000
+
+
 def _replace(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame,
              where: str | None, args: list) -> None:
     """Delete ``where`` rows of ``table`` and insert ``frame`` by column name (creating the
-    table from the frame's columns the first time)."""
-    con.register("_frame", plain_text(frame))
+    table from the frame's columns the first time), :data:`WRITE_ROWS` rows at a time when
+    every column is typed (an object column's SQL type comes from its values: in one go)."""
+    typed = not any(frame[c].dtype == object for c in frame.columns)
     if not _table_exists(con, table):
+        con.register("_frame", plain_text(frame.iloc[:0] if typed else frame))
         con.execute(f"CREATE TABLE {table} AS SELECT * FROM _frame LIMIT 0")
+        con.unregister("_frame")
     if where:
         con.execute(f"DELETE FROM {table} WHERE {where}", args)
-    if len(frame):
+    step = WRITE_ROWS if typed else max(len(frame), 1)
+    for at in range(0, len(frame), step):
+        con.register("_frame", plain_text(frame.iloc[at:at + step]))
         con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM _frame")
-    con.unregister("_frame")
+        con.unregister("_frame")
