@@ -159,6 +159,8 @@ class TreeRss:
         import psutil
 
         self.peak, self._stop = 0, threading.Event()
+        #: the peaks of the scan process alone and of its largest other process (a worker)
+        self.own_peak, self.largest_child = 0, 0
         self._root = psutil.Process(pid)
         self._thread = threading.Thread(target=self._run, args=(every,), daemon=True)
         self._thread.start()
@@ -174,9 +176,14 @@ class TreeRss:
             total = 0
             for p in procs:
                 try:
-                    total += p.memory_info().rss
+                    rss = p.memory_info().rss
                 except psutil.Error:
-                    pass
+                    continue
+                total += rss
+                if p is self._root:
+                    self.own_peak = max(self.own_peak, rss)
+                else:
+                    self.largest_child = max(self.largest_child, rss)
             self.peak = max(self.peak, total)
             self._stop.wait(every)
 
@@ -187,16 +194,22 @@ class TreeRss:
         return self.peak / 2**30
 
 
-def run_child(cmd: list[str], tree: bool = False) -> tuple[float, float, str]:
+def run_child(cmd: list[str], tree: bool = False, split: dict | None = None
+              ) -> tuple[float, float, str]:
     """Run ``cmd``; (wall seconds, peak RSS GB of the child, stderr). Raises on failure.
     ``tree``: the peak is that of the child and all its descendants together, sampled
-    (:class:`TreeRss`), instead of the child's own from the kernel."""
+    (:class:`TreeRss`), instead of the child's own from the kernel; ``split`` (a dict) then
+    gets the peaks in GB of the child alone (``client``) and of its largest descendant
+    (``worker``)."""
     t0 = time.perf_counter()
     with tempfile.TemporaryFile("w+") as err:
         proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err, text=True)
         sampler = TreeRss(proc.pid) if tree else None
         _, status, usage = os.wait4(proc.pid, 0)
         tree_gb = sampler.stop() if sampler is not None else 0.0
+        if sampler is not None and split is not None:
+            split.update(client=max(sampler.own_peak / 2**30, usage.ru_maxrss / 2**20),
+                         worker=sampler.largest_child / 2**30)
         wall = time.perf_counter() - t0
         proc.returncode = os.waitstatus_to_exitcode(status)
         err.seek(0)
@@ -241,9 +254,10 @@ def scan(path: Path, repeat: int, workdir: Path, extra: tuple[str, ...] = ()) ->
         shutil.rmtree(out, ignore_errors=True)
         cmd = [*_ais_command(), "scan", str(path), "-o", str(out / "flagged.csv"),
                "--timings", "-q", *extra]
-        wall, rss, stderr = run_child(cmd, tree="--cluster" in extra)
+        split: dict = {}
+        wall, rss, stderr = run_child(cmd, tree="--cluster" in extra, split=split)
         state = out / "ais-state.duckdb"
-        runs.append({"wall": wall, "rss": rss, "stages": stage_times(stderr),
+        runs.append({"wall": wall, "rss": rss, "stages": stage_times(stderr), **split,
                      "total": total_time(stderr),
                      "state_mb": state.stat().st_size / 2**20 if state.exists() else 0.0})
     names = list(dict.fromkeys(k for r in runs for k in r["stages"]))
@@ -251,6 +265,8 @@ def scan(path: Path, repeat: int, workdir: Path, extra: tuple[str, ...] = ()) ->
         "wall": statistics.median(r["wall"] for r in runs),
         "walls": [r["wall"] for r in runs],
         "rss": statistics.median(r["rss"] for r in runs),
+        **{k: statistics.median(r[k] for r in runs) for k in ("client", "worker")
+           if all(k in r for r in runs)},
         "total": statistics.median(r["total"] for r in runs),
         "state_mb": statistics.median(r["state_mb"] for r in runs),
         "stages": {k: statistics.median(r["stages"].get(k, 0.0) for r in runs) for k in names},
@@ -414,6 +430,10 @@ def main(argv: list[str] | None = None) -> int:
             print(" ".join(head))
             for n in sizes:
                 print(_fmt_row(n, table[n], stages))
+            if label:  # what each process held at its peak (on a cluster: each machine)
+                print("  of which: " + "; ".join(
+                    f"{n:,}: scan {table[n]['client']:.2f} GB, largest worker "
+                    f"{table[n]['worker']:.2f} GB" for n in sizes if "client" in table[n]))
         by_rows = results["sizes"]
         big = [n for n in sizes if n >= 10_000_000]
         if len(big) >= 2:
@@ -468,7 +488,9 @@ def main(argv: list[str] | None = None) -> int:
                       f"{args.month_days} day partitions, --memory-limit {args.memory_limit}: "
                       f"{r['wall']:.0f} s wall, {args.month_rows / r['wall']:,.0f} pings/s, "
                       f"peak RSS {r['rss']:.2f} GB "
-                      f"({bytes_per_ping(r['rss'], int(args.month_rows)):,.0f} B/ping); "
+                      f"({bytes_per_ping(r['rss'], int(args.month_rows)):,.0f} B/ping"
+                      + (f"; scan {r['client']:.2f} GB, largest worker {r['worker']:.2f} GB"
+                         if "client" in r else "") + "); "
                       "stages " + ", ".join(f"{k} {v:.1f} s" for k, v in r["stages"].items()))
                 results[key] = r
     if args.json:

@@ -166,11 +166,19 @@ def partition(tracks: pd.DataFrame, n: int) -> list[pd.DataFrame]:
     """The tracks cut into at most ``n`` frames of whole vessels by a hash of the MMSI, each
     vessel's rows in the tracks' order (empty frames left out; the empty tracks stay one
     frame)."""
-    if tracks.empty:
-        return [tracks]
-    key = pd.util.hash_array(tracks["mmsi"].to_numpy(np.int64)) % np.uint64(n)
-    parts = [tracks[key == k].reset_index(drop=True) for k in range(n)]
+    parts = list(partitions(tracks, n))
     return [p for p in parts if len(p)] or [tracks]
+
+
+def partitions(tracks: pd.DataFrame, n: int) -> Iterator[pd.DataFrame]:
+    """:func:`partition`'s frames one at a time (empty ones too; the empty tracks: one frame),
+    so a caller that sends each away holds one partition's copy at a time, not all."""
+    if tracks.empty:
+        yield tracks
+        return
+    key = pd.util.hash_array(tracks["mmsi"].to_numpy(np.int64)) % np.uint64(n)
+    for k in range(n):
+        yield tracks[key == k].reset_index(drop=True)
 
 
 def combine(parts: Sequence[pd.DataFrame]) -> pd.DataFrame:
@@ -254,19 +262,31 @@ def _run_jobs_once(client: Any, jobs: Sequence[str], tracks: pd.DataFrame, cfg: 
     limit = scoped_memory_limit()  # the scan's --memory-limit, for each job on its worker
     started: list[Any] = []
     try:
-        whole = None
+        # The whole tracks go to one worker, and the jobs over them are held to it: a job
+        # run elsewhere would copy the whole tracks there (on one machine, a copy of every
+        # ping per worker). The partitions of the per-vessel types go to the other workers,
+        # sent one at a time (the client holds one partition's copy at a time).
+        whole, holder = None, None
         if any(name not in PER_VESSEL for name in jobs):
             whole = client.scatter(tracks, broadcast=False, hash=False)
             started.append(whole)
+            holder = sorted(client.who_has([whole]).get(whole.key, ())) or None
         pieces: list[Any] = []
         if any(name in PER_VESSEL for name in jobs):
-            pieces = client.scatter(partition(tracks, n_partitions(client)), hash=False)
-            started.extend(pieces)
+            workers = sorted(client.scheduler_info(n_workers=-1)["workers"])
+            others = [w for w in workers if w not in (holder or ())] or None
+            for frame in partitions(tracks, n_partitions(client)):
+                if len(frame) or tracks.empty:  # as partition(): no empty partition
+                    pieces.append(client.scatter(frame, hash=False, workers=others))
+                    started.append(pieces[-1])
+                del frame
         futures: dict[str, list[Any]] = {}
         for name in jobs:  # submitted in the given order: the longest first
             inputs = pieces if name in PER_VESSEL else [whole]
+            where = ({} if name in PER_VESSEL or holder is None
+                     else {"workers": holder, "allow_other_workers": False})
             futures[name] = [client.submit(under_memory_limit, limit, detect_job, name, frame,
-                                           cfg, window, known, pure=False)
+                                           cfg, window, known, pure=False, **where)
                              for frame in inputs]
             started.extend(futures[name])
         out: dict[str, tuple[object, float]] = {}
