@@ -50,7 +50,7 @@ from ais.events import conform
 from ais.geography.geo import SphereTree
 from ais.geography.ports import port_table
 from ais.tracking.coverage import DataWindow
-from ais.tracking.tracks import epoch_ns, vessel_rows
+from ais.tracking.tracks import CHUNK_ROWS, epoch_ns, vessel_rows
 
 #: What this detector finds, its id prefix (``PRT-...``), the colour of its
 #: events on maps, exports and the report, and what ``other_mmsi`` is to it.
@@ -278,7 +278,7 @@ def _roles_out(calls: pd.DataFrame, tracks: pd.DataFrame, cfg: Config) -> None:
 
 
 def _near_cells(lat: np.ndarray, lon: np.ndarray, cells: np.ndarray,
-                chunk: int = 1 << 20) -> np.ndarray:
+                chunk: int = CHUNK_ROWS) -> np.ndarray:
     """Rows whose 0.1-degree cell is one of ``cells`` (sorted), a million rows at a time (the
     cell keys of every ping at once would be several column-sized temporaries)."""
     found = []

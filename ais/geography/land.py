@@ -35,7 +35,7 @@ from ais.config import Config
 from ais.geography.geo import consecutive_km, haversine_km, nearest_place, watch_area
 from ais.geography.places import WatchArea
 from ais.geography.ports import nearest_port
-from ais.tracking.tracks import epoch_ns
+from ais.tracking.tracks import CHUNK_ROWS, epoch_ns
 
 INLAND_MARGIN_KM = 5.0
 PLACE_BUFFER_KM = 15.0  # harbour channels and estuaries the 1 km grid calls land
@@ -224,10 +224,6 @@ def inland(lat: np.ndarray, lon: np.ndarray, margin_km: float = INLAND_MARGIN_KM
     return out
 
 
-#: Positions looked up on the land grid at a time by :func:`inland_outside_places`.
-_CHUNK = 1 << 20
-
-
 def inland_outside_places(lat: np.ndarray, lon: np.ndarray, cfg: Config) -> np.ndarray:
     """Inland (see :func:`inland`), inside a watch area, and more than ``PLACE_BUFFER_KM``
     from every port and anchorage.
@@ -240,8 +236,8 @@ def inland_outside_places(lat: np.ndarray, lon: np.ndarray, cfg: Config) -> np.n
     lon = np.asarray(lon, dtype=float)
     out = np.zeros(len(lat), dtype=bool)
     near = np.flatnonzero(near_areas(lat, lon, cfg.areas))  # the grid is read only there
-    for a in range(0, len(near), _CHUNK):  # a million at a time: the grid lookup's
-        rows = near[a:a + _CHUNK]  # temporaries are several arrays as long as its input
+    for a in range(0, len(near), CHUNK_ROWS):  # a million at a time: the grid lookup's
+        rows = near[a:a + CHUNK_ROWS]  # temporaries are several arrays as long as its input
         out[rows] = inland(lat[rows], lon[rows])
     idx = np.flatnonzero(out)
     if len(idx):
@@ -273,9 +269,9 @@ def _jumps(tracks: pd.DataFrame, t_h: np.ndarray, cfg: Config) -> np.ndarray:
     # only where a ping is unreachable both ways (rare)
     # a million steps at a time (consecutive_km's temporaries are column-sized)
     step = np.concatenate([
-        reachable(consecutive_km(lat[a:a + _CHUNK + 1], lon[a:a + _CHUNK + 1]),
-                  np.diff(t[a:a + _CHUNK + 1]))
-        for a in range(0, n - 1, _CHUNK)])
+        reachable(consecutive_km(lat[a:a + CHUNK_ROWS + 1], lon[a:a + CHUNK_ROWS + 1]),
+                  np.diff(t[a:a + CHUNK_ROWS + 1]))
+        for a in range(0, n - 1, CHUNK_ROWS)])
     same = (mmsi[:-2] == mmsi[1:-1]) & (mmsi[1:-1] == mmsi[2:])
     mid = same & ~step[:-1] & ~step[1:]
     rows = np.flatnonzero(mid)

@@ -120,9 +120,14 @@ def epoch_us(ts: pd.Series) -> np.ndarray:
     return epoch_ns(ts) // 1000
 
 
+#: Rows handled at a time where whole-column temporaries would cost a dense day gigabytes
+#: (order checks here, port-call cells, land lookups and steps).
+CHUNK_ROWS = 1 << 20
+
+
 def in_vessel_time_order(mmsi: np.ndarray, t: np.ndarray) -> bool:
     """Whether rows with these MMSIs and (integer) times are ordered by (mmsi, time)."""
-    step = 1 << 20  # a million rows at a time: no column-sized differences
+    step = CHUNK_ROWS  # no column-sized differences
     for a in range(0, max(len(mmsi) - 1, 0), step):
         dm = np.diff(mmsi[a:a + step + 1])
         if not np.all((dm > 0) | ((dm == 0) & (np.diff(t[a:a + step + 1]) >= 0))):
