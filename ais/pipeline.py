@@ -44,7 +44,9 @@ from ais.nightly.carry import (
     identities_of,
     kept_event_pings,
     night_of,
+    partners_out,
     reconcile,
+    with_earlier,
 )
 from ais.nightly.state import CarryConfig, Night, State
 from ais.runtime import stopping
@@ -140,6 +142,10 @@ class Detected:
     gear: pd.DataFrame | None = None
     #: what the scan's reader should know of how the stage ran (a lost Dask worker)
     notes: list[str] = field(default_factory=list)
+    #: rows the paired detectors keep for tomorrow, by type: tonight's (their ``partners``
+    #: hook) and those earlier nights kept (``earlier`` of :func:`detect_pings`)
+    partners: dict[str, pd.DataFrame] = field(default_factory=dict)
+    earlier: dict[str, pd.DataFrame] = field(default_factory=dict)
 
 
 def detect(paths: Sequence[str | Path], cfg: Config, timings: Timings | None = None,
@@ -154,7 +160,8 @@ def detect(paths: Sequence[str | Path], cfg: Config, timings: Timings | None = N
 
 def detect_pings(pings: pd.DataFrame, report: CleaningReport, cfg: Config,
                  timings: Timings | None = None, *, workers: int = 2,
-                 anchorages: pd.DataFrame | None = None, client: Any = None) -> Detected:
+                 anchorages: pd.DataFrame | None = None, client: Any = None,
+                 earlier: dict[str, pd.DataFrame] | None = None) -> Detected:
     """Tracks and candidates from already-cleaned pings.
 
     The detectors and the spoofing signs are independent pure functions of the tracks; they
@@ -168,7 +175,12 @@ def detect_pings(pings: pd.DataFrame, report: CleaningReport, cfg: Config,
     With a Dask ``client`` (``distributed.Client``, :mod:`ais.runtime.cluster`) the detector
     stage runs on its cluster instead of the threads, with the same result; the tracks, the
     paired types, the links and everything after stay here.
+
+    ``earlier``: candidates earlier nights kept as rows for the paired detectors (the state's
+    ``partners``, :func:`ais.nightly.carry.with_earlier`): they pair with tonight's, and are
+    never reported again as events of their own type.
     """
+    earlier = earlier or {}
     timings = timings or Timings()
     with timings.stage("tracks"):
         tracks = build_tracks(pings, cfg.tracks)
@@ -207,18 +219,22 @@ def detect_pings(pings: pd.DataFrame, report: CleaningReport, cfg: Config,
             pool.shutdown(wait=True, cancel_futures=True)
     signals, gear = results["signals"]
     candidates = {t: fishing_gear.set_aside(results[t], gear) for t in from_tracks}
+    partners: dict[str, pd.DataFrame] = {}
     for name in paired:  # pairs of other types' candidates (events, not pings)
         t0 = time.perf_counter()
-        found = annotate_places(REGISTRY[name].detect(tracks, cfg, candidates), cfg)
+        given = {t: with_earlier(candidates.get(t), earlier.get(t)) for t in needs(name)}
+        found = annotate_places(REGISTRY[name].detect(tracks, cfg, given), cfg)
         candidates[name] = _checked(name, found, tracks, cfg, known)
         if hasattr(REGISTRY[name], "link_back"):
             candidates = REGISTRY[name].link_back(candidates, candidates[name])  # type: ignore[attr-defined]
+        if hasattr(REGISTRY[name], "partners"):
+            partners.update(REGISTRY[name].partners(candidates, cfg))  # type: ignore[attr-defined]
         timings.record(name, time.perf_counter() - t0)
     for name, module in REGISTRY.items():
         if hasattr(module, "link"):
             candidates[name] = module.link(candidates[name], candidates, cfg)
     candidates = {t: candidates[t] for t in REGISTRY}
-    return Detected(report, tracks, candidates, signals, known, gear, notes)
+    return Detected(report, tracks, candidates, signals, known, gear, notes, partners, earlier)
 
 
 def detect_job(name: str, tracks: pd.DataFrame, cfg: Config, window: DataWindow,
@@ -530,6 +546,7 @@ def run_scan(paths: Sequence[str | Path], output: str | Path, cfg: Config,
         # hold tonight's pings in one place only: once the carry is put before them, the
         # frame ingest returned is garbage (else it would sit beside the combined one)
         report, pings, from_night, n_carried = ingested.report, ingested.pings, None, 0
+        earlier: dict[str, pd.DataFrame] = {}
         del ingested
         outside = watch_area_warning(pings, cfg)  # tonight's pings, not the carried ones
         if state is not None and night is not None:
@@ -543,9 +560,11 @@ def run_scan(paths: Sequence[str | Path], output: str | Path, cfg: Config,
                              f"{from_night:%Y-%m-%d %H:%M} UTC")
             pings = combine(carried, pings)
             del carried
+            earlier = state.partners(from_night)
         if outside:
             notes.append(outside)
-        detected = detect_pings(pings, report, cfg, timings, anchorages=stored, client=client)
+        detected = detect_pings(pings, report, cfg, timings, anchorages=stored, client=client,
+                                earlier=earlier)
         del pings  # the tracks hold what is needed
         notes.extend(detected.notes)
         with timings.stage("scoring"):
@@ -611,6 +630,7 @@ def _commit(state: State, result: ScanResult, detected: Detected,
         event_pings=kept_event_pings(events, detected.tracks, [
             c for c in EVENT_PING_COLUMNS if c in detected.tracks.columns]),
         identities=identities[identities["pings"] > 0].drop(columns=["first_row", "last_row"]),
+        partners=partners_out(detected.partners, detected.earlier, night, carry.keep_days),
         run=run)
 
 

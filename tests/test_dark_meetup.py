@@ -137,3 +137,35 @@ def test_a_silence_of_years_lists_a_few_ports_clear_of_land_and_counts_every_por
     listed = row["reachable_ports"].split("; ")
     assert 1 <= len(listed) <= MAX_LISTED
     assert row["dprk_port_reachable"] == 1.0
+
+
+def test_a_silence_that_ends_on_the_next_night_pairs_with_the_wait_of_the_night_before(
+        tmp_path):
+    """The wait (08:00-14:00) ends on night one (cut at 15:00), the silent vessel reappears
+    at 17:00, on night two: night two reports the dark meetup, with the id one scan of the
+    whole day gives it, though the wait is long gone from the pings carried."""
+    from click.testing import CliRunner
+
+    from ais.cli import main
+    from tests.conftest import write_parquet
+
+    path = write_parquet(tmp_path / "day.parquet", world(silent_km=30).pings())
+    cut = (T0 + pd.Timedelta(hours=15)).isoformat()
+
+    def scan(name: str, *extra: str) -> pd.DataFrame:
+        out = tmp_path / name
+        result = CliRunner().invoke(main, ["scan", str(path), "-o", str(out), *extra])
+        assert result.exit_code == 0, result.output
+        return pd.read_csv(out)
+
+    whole = scan("whole.csv", "--no-state")
+    meets = whole[whole["event_type"] == "dark_meetup"]
+    assert len(meets) == 1
+    state = str(tmp_path / "state.duckdb")
+    first = scan("night1.csv", "--state", state, "--until", cut)
+    second = scan("night2.csv", "--state", state, "--since", cut)
+    assert not (first["event_type"] == "dark_meetup").any()  # still silent at 15:00
+    found = second[second["event_type"] == "dark_meetup"]
+    assert list(found["event_id"]) == list(meets["event_id"])
+    assert list(found["status"]) == ["new"]
+    assert found.iloc[0]["end_time"] < cut  # the wait itself ended on night one

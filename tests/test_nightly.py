@@ -359,9 +359,10 @@ def test_carry_is_each_vessels_recent_reporting_and_unfinished_events() -> None:
 def test_an_unflagged_vessels_unfinished_candidate_carries_its_start_and_thinned_pings() -> None:
     """Two ships at anchor all day, each with a loitering candidate still going on at
     midnight; only one of them is in a flagged event. The flagged one carries every ping
-    since its candidate began, the other its last 3 h whole and, before that, one ping
-    two pings every 30 minutes from its candidate's start (so tomorrow it starts at the
-    same time)."""
+    since its candidate began, the other its last 3 h whole and, before that, two pings
+    every 30 minutes from its candidate's start, and every ping within an hour of that start
+    (so tomorrow it starts at the same time: the detectors find a start from the half hour
+    around it)."""
     from ais.nightly.carry import carry_out
     from ais.nightly.state import CarryConfig, Night
     from tests.conftest import ping_frame, tracks_of
@@ -393,6 +394,8 @@ def test_an_unflagged_vessels_unfinished_candidate_carries_its_start_and_thinned
     assert tail <= set(thin)  # the last 3 h whole
     older = thin[(thin >= 120) & (thin < 21 * 60)]
     assert set(older // 30) == set(range(4, 42))  # every 30 minutes, none skipped
+    assert set(range(3 * 60, 5 * 60 + 1)) <= set(thin)  # the start (04:00) +- 1 h whole
+    assert not set(range(5 * 60 + 2, 5 * 60 + 29)) & set(thin)  # then thinned again
 
 
 def test_a_night_without_usable_pings_is_logged_and_changes_nothing(nights, tmp_path) -> None:

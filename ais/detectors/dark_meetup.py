@@ -47,6 +47,9 @@ FEATURES: tuple[str, ...] = ()
 FOREST = False
 #: Candidates of other types this detector pairs (found and annotated before it runs).
 NEEDS: tuple[str, ...] = ("loitering", "dark_period", "meetup")
+#: Columns of the waits kept from one night to the next (:func:`partners`).
+PARTNER_COLUMNS = ("event_id", "mmsi", "start_time", "end_time", "lat", "lon", "duration_h",
+                   "passes_rule")
 KN_KMH = 1.852
 
 
@@ -92,15 +95,35 @@ def _in_visible_meetup(loi: pd.DataFrame, meet: pd.DataFrame | None) -> np.ndarr
     return out
 
 
+def _waits(candidates: dict[str, pd.DataFrame], cfg: Config) -> pd.DataFrame:
+    """The loitering candidates that can be side A (module docstring)."""
+    loi = candidates.get("loitering")
+    if loi is None or loi.empty:
+        return pd.DataFrame(columns=list(PARTNER_COLUMNS))
+    a = loi[loi["passes_rule"].astype(bool)
+            & (loi["duration_h"] >= cfg.dark_meetup.min_loiter_h)]
+    return a[~_in_visible_meetup(a, candidates.get("meetup"))]
+
+
+def partners(candidates: dict[str, pd.DataFrame], cfg: Config) -> dict[str, pd.DataFrame]:
+    """What tonight's pairing may need tomorrow, as rows (events, not pings): the waits (side
+    A). A vessel that went dark during a wait that ended tonight reappears tomorrow or later:
+    its silence is a dark period of tomorrow's scan, and the wait, long gone from the pings
+    carried, comes from here (:func:`ais.nightly.carry.with_earlier`)."""
+    return {"loitering": _waits(candidates, cfg)[list(PARTNER_COLUMNS)].reset_index(drop=True)}
+
+
 def detect(tracks: pd.DataFrame, cfg: Config, candidates: dict[str, pd.DataFrame]
            ) -> pd.DataFrame:
-    """Dark-meetup rows from annotated loitering and dark-period candidates."""
+    """Dark-meetup rows from annotated loitering and dark-period candidates.
+
+    Each row's ``known_at`` is when the silent vessel reappeared: the night that sees it is
+    the one that reports the row, though the wait may have ended on an earlier night."""
     c = cfg.dark_meetup
-    loi, dark = candidates.get("loitering"), candidates.get("dark_period")
-    if loi is None or dark is None or loi.empty or dark.empty:
+    dark = candidates.get("dark_period")
+    a = _waits(candidates, cfg)
+    if dark is None or a.empty or dark.empty:
         return conform(pd.DataFrame(), "dark_meetup", FEATURES)
-    a = loi[loi["passes_rule"].astype(bool) & (loi["duration_h"] >= c.min_loiter_h)]
-    a = a[~_in_visible_meetup(a, candidates.get("meetup"))]
     b = dark[dark["passes_rule"].astype(bool) & ~dark["is_open"].astype(bool)
              & dark["end_time"].notna()]
     if a.empty or b.empty or "end_lat" not in b.columns:
@@ -150,6 +173,7 @@ def detect(tracks: pd.DataFrame, cfg: Config, candidates: dict[str, pd.DataFrame
         "margin_back_h": margin_back[ok],
         "loitering_id": p["a_event_id"].to_numpy(),
         "dark_id": p["b_event_id"].to_numpy(),
+        "known_at": pd.DatetimeIndex(p["b_end_time"]),
     })
     out["context"] = ("loitering " + out["loitering_id"] + " of " + out["other_mmsi"].astype(str)
                       + "; dark period " + out["dark_id"] + " of " + out["mmsi"].astype(str))

@@ -6,6 +6,8 @@
 - :func:`reconcile`: give tonight's events the ids of the events they continue, say which are
   new, and keep the ones that touch tonight (events wholly inside the carried pings were
   reported on their own night).
+- :func:`with_earlier` and :func:`partners_out`: the candidates a paired detector keeps as rows
+  from one night to the next (a wait that ended tonight, for a silence that ends tomorrow).
 - :func:`identities_of`: each vessel's identities tonight, for ``ais history``.
 - :func:`kept_event_pings`: the pings of tonight's flagged events the state keeps for maps
   and exports, thinned (:func:`thin_pings`), built a few hundred events at a time so a
@@ -105,7 +107,7 @@ def carry_out(tracks: pd.DataFrame, candidates: dict[str, pd.DataFrame], night: 
 
     # events still going on when the night ends: carry their vessels' pings from their start
     pad = pd.Timedelta(hours=cfg.event_pad_h)
-    vessels, since = [], []
+    vessels, since, began = [], [], []
     for ev in candidates.values():
         if ev.empty:
             continue
@@ -113,7 +115,8 @@ def carry_out(tracks: pd.DataFrame, candidates: dict[str, pd.DataFrame], night: 
         for col in ("mmsi", "other_mmsi"):
             side = going_on[[col, "start_time"]].dropna()
             vessels.append(side[col].astype("int64").to_numpy())
-            since.append(np.maximum(_ns(side["start_time"]) - int(cfg.event_pad_h * hour),
+            began.append(_ns(side["start_time"]))
+            since.append(np.maximum(began[-1] - int(cfg.event_pad_h * hour),
                                     _ns(night.end) - int(cfg.max_event_carry_h * hour)))
     if vessels:
         unique = mmsi[starts]
@@ -131,10 +134,41 @@ def carry_out(tracks: pd.DataFrame, candidates: dict[str, pd.DataFrame], night: 
             vessel_start[starts] = True
             edge = np.r_[True, (bucket[1:] != bucket[:-1]) | vessel_start[1:]]
             edge |= np.r_[edge[1:], True]
-            since_event &= np.repeat(whole, counts) | edge
+            near = _near_starts(mmsi, ts, v, np.concatenate(began),
+                                int(cfg.start_whole_h * hour))
+            since_event &= np.repeat(whole, counts) | edge | near
         keep |= since_event
     picked = np.flatnonzero(keep) if order is None else order[keep]
     return tracks.iloc[picked][cols].reset_index(drop=True)
+
+
+def _near_starts(mmsi: np.ndarray, ts: np.ndarray, vessels: np.ndarray, starts: np.ndarray,
+                 reach_ns: int) -> np.ndarray:
+    """Which rows of (``mmsi``, ``ts``), sorted in that order, lie within ``reach_ns`` of one
+    of the ``starts`` of the same vessel in ``vessels``: two searches on a (vessel, second)
+    key, then a running count of the intervals open at each row (to the second: a row in
+    the same second as an interval's end counts as inside)."""
+    out = np.zeros(len(ts), dtype=bool)
+    if not len(vessels) or not len(ts):
+        return out
+    unique = mmsi[np.r_[True, mmsi[1:] != mmsi[:-1]]]
+    at = np.minimum(np.searchsorted(unique, vessels), len(unique) - 1)
+    found = unique[at] == vessels
+    if not found.any():
+        return out
+    second = ts // 1_000_000_000
+    t0 = int(second.min()) - reach_ns // 1_000_000_000 - 1
+    span = int(second.max()) + reach_ns // 1_000_000_000 + 2 - t0
+    key = np.searchsorted(unique, mmsi) * span + (second - t0)
+    base = at[found] * span - t0
+    lo_s = np.clip((starts[found] - reach_ns) // 1_000_000_000, t0, t0 + span - 1)
+    hi_s = np.clip((starts[found] + reach_ns) // 1_000_000_000, t0, t0 + span - 1)
+    lo = np.searchsorted(key, base + lo_s, "left")
+    hi = np.searchsorted(key, base + hi_s, "right")
+    depth = np.zeros(len(ts) + 1, dtype=np.int64)
+    np.add.at(depth, lo, 1)
+    np.add.at(depth, hi, -1)
+    return np.cumsum(depth[:-1]) > 0
 
 
 def _vessels_of(events: pd.DataFrame) -> np.ndarray:
@@ -204,11 +238,65 @@ def reconcile(events: pd.DataFrame, reported: pd.DataFrame, night: Night) -> pd.
     # an identity change that lies in the carried pings was confirmed only tonight (the new
     # identity needed tonight's pings to count): new, unless an earlier night reported it
     confirmed = (ev["event_type"] == "identity_change") & (ev["first_night"] >= night.start)
+    # ... and so is an event whose evidence was complete only tonight (a dark meetup whose
+    # silent vessel reappeared tonight, paired with a wait that ended on an earlier night)
+    if "known_at" in ev.columns:
+        known = pd.to_datetime(ev["known_at"], utc=True)
+        confirmed |= (known >= night.start).fillna(False).astype(bool) & (
+            ev["first_night"] >= night.start)
     touching = (ev["end_time"] >= night.start) | ev["is_open"].astype(bool) | confirmed
     ev = ev[touching].copy()
     ev["status"] = np.where(ev["first_night"] >= night.start, "new", "continuing")
     ev["first_reported"] = ev["first_night"]
     return ev.reset_index(drop=True)
+
+
+def with_earlier(tonight: pd.DataFrame | None, earlier: pd.DataFrame | None
+                 ) -> pd.DataFrame | None:
+    """Tonight's candidates of one type and the rows of that type earlier nights kept
+    (:func:`partners_out`), for a paired detector to pair with.
+
+    A kept row and a candidate of tonight of the same vessel that overlap in time are one
+    event seen twice: the longer is kept (tonight's on a tie). Tonight's re-finding of a wait
+    from the few hours of pings carried is a part of it, the kept row the whole; a wait still
+    going on was carried whole and has grown tonight."""
+    if earlier is None or earlier.empty:
+        return tonight
+    if tonight is None or tonight.empty:
+        return earlier.reset_index(drop=True)
+    old = earlier[~earlier["event_id"].isin(tonight["event_id"])].reset_index(drop=True)
+    new = tonight.reset_index(drop=True)
+    pairs = (new[["mmsi", "start_time", "end_time", "duration_h"]].reset_index()
+             .merge(old[["mmsi", "start_time", "end_time", "duration_h"]].reset_index(),
+                    on="mmsi", suffixes=("", "_old")))
+    pairs = pairs[(pairs["start_time"] <= pairs["end_time_old"])
+                  & (pairs["start_time_old"] <= pairs["end_time"])]
+    longer = pairs["duration_h_old"] > pairs["duration_h"]
+    drop_new = pairs.loc[longer, "index"].unique()
+    drop_old = pairs.loc[~longer, "index_old"].unique()
+    both = [new.drop(index=drop_new), old.drop(index=drop_old)]
+    both = [f for f in both if len(f)]
+    return pd.concat(both, ignore_index=True) if both else new.iloc[:0]
+
+
+def partners_out(tonight: dict[str, pd.DataFrame], earlier: dict[str, pd.DataFrame],
+                 night: Night, keep_days: float) -> pd.DataFrame:
+    """The rows paired detectors keep for tomorrow, one frame with an ``event_type`` column:
+    tonight's (each detector's ``partners``) and the earlier nights' that end within
+    ``keep_days`` of tonight's end, a row seen again tonight counted once (as in
+    :func:`with_earlier`)."""
+    frames = []
+    for event_type in sorted(set(tonight) | set(earlier)):
+        rows = with_earlier(tonight.get(event_type), earlier.get(event_type))
+        if rows is None or rows.empty:
+            continue
+        rows = rows[pd.to_datetime(rows["end_time"], utc=True)
+                    >= night.end - pd.Timedelta(days=keep_days)]
+        frames.append(rows.assign(event_type=event_type))
+    if not frames:
+        return pd.DataFrame()
+    return pd.concat(frames, ignore_index=True).sort_values(
+        ["event_type", "mmsi", "start_time"], kind="stable").reset_index(drop=True)
 
 
 def identities_of(tracks: pd.DataFrame, since: pd.Timestamp | None = None) -> pd.DataFrame:

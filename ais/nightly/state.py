@@ -18,6 +18,9 @@ moment leaves the previous state as it was):
 - ``ais_state``: the marker (``format = ais-state``, ``version``): a DuckDB file without it
   is another program's and is refused untouched (a version 1 state, which had no marker, is
   recognised by its tables and given one).
+- ``partners``: per night, the candidates a paired detector keeps as rows for the nights
+  after (a wait at sea that ended tonight, for a silent vessel that reappears tomorrow: a dark
+  meetup; ``ais.nightly.carry.partners_out``), a few thousand rows a night at most.
 - ``identities``: per night, each vessel's identities (name, call sign, IMO, type) with first and
   last time seen and ping counts, for ``ais history``.
 
@@ -51,7 +54,7 @@ MARKER_TABLE = "ais_state"
 FORMAT = "ais-state"
 #: Every table and sequence a state of ours holds (version 1 had the same, without marker).
 OUR_TABLES = frozenset({MARKER_TABLE, "meta", "runs", "events", "identities", "carry",
-                        "event_pings"})
+                        "event_pings", "partners"})
 
 
 class StateBusy(AisError):
@@ -73,6 +76,10 @@ class CarryConfig:
     #: the unfinished candidates of vessels with no flagged event tonight carry their pings
     #: older than ``vessel_tail_h`` thinned to the first and last of each such interval
     unflagged_every_s: int = 1800
+    #: ... but every ping within this many hours of the candidate's start, either side: the
+    #: detectors find a start from the speeds and distances of the half hour around it, so
+    #: the thinned pings alone would move it (and its id) by up to ``unflagged_every_s``
+    start_whole_h: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -333,6 +340,16 @@ class State:
             ORDER BY mmsi, timestamp
         """, non_null_ints=("mmsi",))
 
+    def partners(self, from_night: pd.Timestamp | None) -> dict[str, pd.DataFrame]:
+        """The rows ``from_night`` kept for the paired detectors, by event type."""
+        if from_night is None or not self._has("partners"):
+            return {}
+        rows = self.con.execute(
+            "SELECT * EXCLUDE (night_start) FROM partners WHERE night_start = ? "
+            "ORDER BY event_type, mmsi, start_time", [from_night]).df()
+        return {str(t): part.drop(columns="event_type").reset_index(drop=True)
+                for t, part in rows.groupby("event_type", sort=True)}
+
     def reported(self, since: pd.Timestamp) -> pd.DataFrame:
         """Events already reported that end at or after ``since`` (candidates to continue)."""
         return self.con.execute(
@@ -342,7 +359,8 @@ class State:
     # ------------------------------------------------------------------ writing a night
     def commit_night(self, run_id: int, night: Night | None, *, carry: pd.DataFrame | None,
                      events: pd.DataFrame, event_rows: list[str], event_pings: pd.DataFrame,
-                     identities: pd.DataFrame | None, run: dict) -> None:
+                     identities: pd.DataFrame | None, run: dict,
+                     partners: pd.DataFrame | None = None) -> None:
         """Replace tonight's carry, identities; upsert events and their pings; finish the run
         log row. One transaction: all of it or none of it."""
         con = self.con
@@ -358,6 +376,12 @@ class State:
             if identities is not None:
                 _replace(con, "identities", identities.assign(night_start=ns),
                          "night_start = ?", [ns])
+            if partners is not None and (len(partners) or self._has("partners")):
+                _replace(con, "partners", partners.assign(night_start=ns),
+                         "night_start = ?", [ns])
+                con.execute("DELETE FROM partners WHERE night_start < "
+                            "(SELECT max(night_start) FROM partners) - to_days(?)",
+                            [int(self.keep_carries_days)])
             if len(events):
                 keys = events[["event_id", "event_type", "mmsi", "other_mmsi", "start_time",
                                "end_time", "anomaly_score", "first_night"]].assign(
