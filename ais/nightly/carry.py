@@ -41,18 +41,35 @@ def night_of(pings: pd.DataFrame, since: str | None, until: str | None) -> Night
 
 
 def combine(carried: pd.DataFrame, tonight: pd.DataFrame) -> pd.DataFrame:
-    """Carried pings then tonight's, sorted by (mmsi, timestamp) like ingest's output."""
+    """Carried pings then tonight's, sorted by (mmsi, timestamp) like ingest's output (a
+    carried ping before tonight's of the same time). Built one column at a time from both
+    frames in one order (no concatenated frame beside the sorted one): a dense night's carry
+    is as large as the night."""
     if carried.empty:
         return tonight
-    carried = carried[[c for c in tonight.columns if c in carried.columns]]
-    dtypes = {c: tonight[c].dtype for c in carried.columns}
-    for c, dtype in dtypes.items():
-        if isinstance(dtype, pd.CategoricalDtype):  # text: tonight's values and the carry's
-            values = pd.concat([pd.Series(dtype.categories), carried[c].dropna()])
-            dtypes[c] = pd.CategoricalDtype(np.sort(values.astype(str).unique()))
-    carried = carried.astype(dtypes)
-    both = pd.concat([carried, tonight.astype(dtypes)], ignore_index=True)
-    return both.sort_values(["mmsi", "timestamp"], kind="stable").reset_index(drop=True)
+    columns = list(tonight.columns)
+    mmsi = np.concatenate([carried["mmsi"].to_numpy(np.int64), tonight["mmsi"].to_numpy(np.int64)])
+    ts = np.concatenate([epoch_ns(carried["timestamp"]), epoch_ns(tonight["timestamp"])])
+    order = np.lexsort((ts, mmsi))  # stable: the carried ping first on a tie
+    del mmsi, ts
+    out = {}
+    for c in columns:
+        new = tonight[c]
+        old = carried[c] if c in carried.columns else pd.Series(
+            None, index=carried.index, dtype=object)
+        if isinstance(new.dtype, pd.CategoricalDtype):  # text: tonight's values and the carry's
+            if not isinstance(old.dtype, pd.CategoricalDtype):
+                old = old.astype("category")
+            cats = new.cat.categories.astype(str).union(old.cat.categories.astype(str))
+            dtype = pd.CategoricalDtype(np.sort(cats.to_numpy(dtype=object)))
+            both = pd.concat([old.astype(dtype), new.astype(dtype)], ignore_index=True)
+        else:
+            both = pd.concat([old, new], ignore_index=True)
+            if both.dtype != new.dtype:
+                both = both.astype(new.dtype)
+        out[c] = both.take(order).reset_index(drop=True)
+        del both
+    return pd.DataFrame(out, columns=columns)
 
 
 def _ns(value: pd.Timestamp | pd.Series) -> np.ndarray | int:
