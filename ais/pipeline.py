@@ -146,6 +146,9 @@ class Detected:
     #: hook) and those earlier nights kept (``earlier`` of :func:`detect_pings`)
     partners: dict[str, pd.DataFrame] = field(default_factory=dict)
     earlier: dict[str, pd.DataFrame] = field(default_factory=dict)
+    #: the stationary pings the learned anchorages came from, earlier nights' and tonight's
+    #: (:func:`ais.geography.anchorages.still`; None without a state)
+    still: pd.DataFrame | None = None
 
 
 def detect(paths: Sequence[str | Path], cfg: Config, timings: Timings | None = None,
@@ -161,7 +164,9 @@ def detect(paths: Sequence[str | Path], cfg: Config, timings: Timings | None = N
 def detect_pings(pings: pd.DataFrame, report: CleaningReport, cfg: Config,
                  timings: Timings | None = None, *, workers: int = 2,
                  anchorages: pd.DataFrame | None = None, client: Any = None,
-                 earlier: dict[str, pd.DataFrame] | None = None) -> Detected:
+                 earlier: dict[str, pd.DataFrame] | None = None,
+                 still_before: pd.DataFrame | None = None,
+                 since: pd.Timestamp | None = None) -> Detected:
     """Tracks and candidates from already-cleaned pings.
 
     The detectors and the spoofing signs are independent pure functions of the tracks; they
@@ -179,12 +184,22 @@ def detect_pings(pings: pd.DataFrame, report: CleaningReport, cfg: Config,
     ``earlier``: candidates earlier nights kept as rows for the paired detectors (the state's
     ``partners``, :func:`ais.nightly.carry.with_earlier`): they pair with tonight's, and are
     never reported again as events of their own type.
+
+    ``still_before``: the stationary pings of earlier nights (the state's, by vessel and
+    cell); with it, anchorages are learned from those and tonight's own pings (at or after
+    ``since``), as one scan of all those nights would learn them, not from tonight alone.
     """
     earlier = earlier or {}
     timings = timings or Timings()
     with timings.stage("tracks"):
         tracks = build_tracks(pings, cfg.tracks)
-        known = anch.combine(anchorages, anch.learn(tracks, cfg))
+        still = None
+        if still_before is None:
+            learned = anch.learn(tracks, cfg)
+        else:
+            still = anch.add_still(still_before, anch.still(tracks, cfg, since))
+            learned = anch.learn_from_still(still, cfg)
+        known = anch.combine(anchorages, learned)
         # the data's span and extent, given to every detector (never inferred by one)
         window = data_window(tracks)
 
@@ -234,7 +249,8 @@ def detect_pings(pings: pd.DataFrame, report: CleaningReport, cfg: Config,
         if hasattr(module, "link"):
             candidates[name] = module.link(candidates[name], candidates, cfg)
     candidates = {t: candidates[t] for t in REGISTRY}
-    return Detected(report, tracks, candidates, signals, known, gear, notes, partners, earlier)
+    return Detected(report, tracks, candidates, signals, known, gear, notes, partners, earlier,
+                    still)
 
 
 def detect_job(name: str, tracks: pd.DataFrame, cfg: Config, window: DataWindow,
@@ -547,6 +563,7 @@ def run_scan(paths: Sequence[str | Path], output: str | Path, cfg: Config,
         # frame ingest returned is garbage (else it would sit beside the combined one)
         report, pings, from_night, n_carried = ingested.report, ingested.pings, None, 0
         earlier: dict[str, pd.DataFrame] = {}
+        still_before = None
         del ingested
         outside = watch_area_warning(pings, cfg)  # tonight's pings, not the carried ones
         if state is not None and night is not None:
@@ -561,10 +578,12 @@ def run_scan(paths: Sequence[str | Path], output: str | Path, cfg: Config,
             pings = combine(carried, pings)
             del carried
             earlier = state.partners(from_night)
+            still_before = state.still(from_night)
         if outside:
             notes.append(outside)
         detected = detect_pings(pings, report, cfg, timings, anchorages=stored, client=client,
-                                earlier=earlier)
+                                earlier=earlier, still_before=still_before,
+                                since=night.start if night is not None else None)
         del pings  # the tracks hold what is needed
         notes.extend(detected.notes)
         with timings.stage("scoring"):
@@ -631,6 +650,8 @@ def _commit(state: State, result: ScanResult, detected: Detected,
             c for c in EVENT_PING_COLUMNS if c in detected.tracks.columns]),
         identities=identities[identities["pings"] > 0].drop(columns=["first_row", "last_row"]),
         partners=partners_out(detected.partners, detected.earlier, night, carry.keep_days),
+        still=(None if detected.still is None else detected.still[
+            detected.still["last_seen"] >= night.end - pd.Timedelta(days=carry.keep_days)]),
         run=run)
 
 

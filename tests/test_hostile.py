@@ -539,6 +539,10 @@ def test_the_memory_limit_reaches_the_state_connection(tmp_path, monkeypatch):
         return con
 
     monkeypatch.setattr(ais.nightly.state, "connect", connect)
-    result = run("scan", QUICK, "-o", tmp_path / "f.csv", "--memory-limit", "300MB", "-q")
+    result = run("scan", QUICK, "-o", tmp_path / "f.csv", "--memory-limit", "200MB", "-q")
     assert result.exit_code == 0, result.output
-    assert seen == ["286.1 MiB"]
+    assert seen == ["190.7 MiB"]
+    # a larger limit: the state's DuckDB keeps at most STATE_MEMORY (256MB) of it
+    result = run("scan", QUICK, "-o", tmp_path / "g.csv", "--memory-limit", "8GB", "-q")
+    assert result.exit_code == 0, result.output
+    assert seen[1:] == ["244.1 MiB"]

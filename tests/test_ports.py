@@ -236,6 +236,39 @@ def test_anchorages_learned_by_train_are_stored_and_used_by_a_scan(tmp_path):
     assert again["passes_rule"].all()
 
 
+def test_an_anchorage_is_learned_from_the_ships_of_several_nights_as_from_one_scan():
+    """Two ships wait at the roadstead one night, three others the next: neither night alone
+    has the four it takes, the two together have five. With the stationary pings of the
+    night before (the state's ``still``), night two learns the anchorage one scan of both
+    nights would, and the three waits are waits."""
+    from tests.conftest import tracks_of
+
+    before = tracks_of(*_roadstead(2))
+    tonight = _roadstead(3, first_mmsi=273001300)
+    assert anchorages.learn(tracks_of(*tonight), CFG).empty
+    both = anchorages.learn(pd.concat([before, tracks_of(*tonight)]), CFG)
+    assert len(both) and (both["vessels"] >= 4).all()
+    still = anchorages.still(before, CFG)
+    assert set(still["mmsi"]) == {273001100, 273001101} and (still["n"] >= 3).all()
+    ingested = ingest_frame(pd.concat([s.pings() for s in tonight], ignore_index=True))
+    alone = detect_pings(ingested.pings, ingested.report, CFG).candidates["loitering"]
+    assert len(alone) == 3 and alone["passes_rule"].all()
+    night = detect_pings(ingested.pings, ingested.report, CFG, still_before=still,
+                         since=ingested.pings["timestamp"].min())
+    found = night.candidates["loitering"]
+    assert len(found) == 3 and not found["passes_rule"].any()
+    assert found["context"].str.startswith("anchorage wait (learned from traffic").all()
+    learned = anchorages.learn_from_still(night.still, CFG)
+    pd.testing.assert_frame_equal(learned[["cell_lat", "cell_lon", "vessels", "pings"]],
+                                  both[["cell_lat", "cell_lon", "vessels", "pings"]])
+    # pings before ``since`` (carried from the night before) are not counted twice
+    cut = before["timestamp"].min() + pd.Timedelta(hours=5)
+    later = anchorages.still(before, CFG, since=cut)
+    pd.testing.assert_frame_equal(
+        later, anchorages.still(before[before["timestamp"] >= cut], CFG))
+    assert later["n"].sum() < still["n"].sum()
+
+
 def test_a_broken_anchorage_file_names_itself(tmp_path):
     from ais.errors import ModelError
 

@@ -27,6 +27,7 @@ from ais.config import Config
 from ais.db import connect
 from ais.errors import ModelError
 from ais.geography.geo import nearest_place
+from ais.tracking.tracks import epoch_ns
 
 FILE = "anchorages.csv"
 COLUMNS = ("cell_lat", "cell_lon", "lat", "lon", "vessels", "pings", "cell_deg", "rule")
@@ -47,25 +48,75 @@ def rule_text(cfg: Config) -> str:
             f"{p.anchorage_cell_deg:g} deg cell")
 
 
-def learn(tracks: pd.DataFrame, cfg: Config) -> pd.DataFrame:
-    """Anchorage cells of ``tracks`` (see the module docstring), one row per cell."""
+#: Columns of :func:`still`: per vessel and cell, its stationary pings (count, sums of their
+#: positions, the last one's time), what :func:`learn_from_still` counts.
+STILL_COLUMNS = ("mmsi", "cell_lat", "cell_lon", "n", "slat", "slon", "last_seen")
+
+
+def still(tracks: pd.DataFrame, cfg: Config, since: pd.Timestamp | None = None
+          ) -> pd.DataFrame:
+    """Each vessel's stationary pings per cell (:data:`STILL_COLUMNS`), at or after
+    ``since`` when given: sums, so the tables of several nights add up to the table of
+    their whole span (:func:`add_still`), and a night scanned in windows learns the
+    anchorages one scan of the night would."""
     if tracks.empty or "sog" not in tracks.columns:
-        return empty()
+        return pd.DataFrame({c: pd.Series(dtype="datetime64[us, UTC]" if c == "last_seen"
+                                          else ("int64" if c in ("mmsi", "cell_lat",
+                                                                 "cell_lon", "n")
+                                                else "float64")) for c in STILL_COLUMNS})
     p = cfg.ports
     frame = pd.DataFrame({"mmsi": tracks["mmsi"].to_numpy(np.int64),
+                          "t": epoch_ns(tracks["timestamp"]),
                           "lat": tracks["lat"].to_numpy(float),
                           "lon": tracks["lon"].to_numpy(float),
                           "sog": pd.to_numeric(tracks["sog"], errors="coerce").to_numpy(float)})
+    if since is not None:  # "t": nanoseconds since 1970 UTC
+        frame = frame[frame["t"] >= pd.Timestamp(since).as_unit("ns").value]
     con = connect()
     try:
         con.register("pings", frame)
+        out = con.execute(f"""
+            SELECT mmsi, CAST(floor(lat / {p.anchorage_cell_deg}) AS BIGINT) AS cell_lat,
+                   CAST(floor(lon / {p.anchorage_cell_deg}) AS BIGINT) AS cell_lon,
+                   count(*) AS n, sum(lat) AS slat, sum(lon) AS slon, max(t) AS last_seen
+            FROM pings WHERE sog < {p.stationary_kn}
+            GROUP BY ALL ORDER BY ALL
+        """).df()
+    finally:
+        con.close()
+    out["last_seen"] = pd.to_datetime(out["last_seen"], unit="ns", utc=True)
+    return out.astype({"mmsi": "int64", "cell_lat": "int64", "cell_lon": "int64",
+                       "n": "int64"})[list(STILL_COLUMNS)]
+
+
+def add_still(*tables: pd.DataFrame | None) -> pd.DataFrame:
+    """The sum of :func:`still` tables (of the same cell size): one row per vessel and cell."""
+    found = [t[list(STILL_COLUMNS)] for t in tables if t is not None and len(t)]
+    if not found:
+        return still(pd.DataFrame(), Config())
+    both = pd.concat(found, ignore_index=True)
+    both["last_seen"] = pd.to_datetime(both["last_seen"], utc=True)
+    return (both.groupby(["mmsi", "cell_lat", "cell_lon"], as_index=False, sort=True)
+            .agg(n=("n", "sum"), slat=("slat", "sum"), slon=("slon", "sum"),
+                 last_seen=("last_seen", "max")))[list(STILL_COLUMNS)]
+
+
+def learn(tracks: pd.DataFrame, cfg: Config) -> pd.DataFrame:
+    """Anchorage cells of ``tracks`` (see the module docstring), one row per cell."""
+    return learn_from_still(still(tracks, cfg), cfg)
+
+
+def learn_from_still(table: pd.DataFrame, cfg: Config) -> pd.DataFrame:
+    """Anchorage cells of a :func:`still` table (see the module docstring)."""
+    if table.empty:
+        return empty()
+    p = cfg.ports
+    con = connect()
+    try:
+        con.register("s", table[["mmsi", "cell_lat", "cell_lon", "n", "slat", "slon"]])
         cells = con.execute(f"""
             WITH still AS (
-                SELECT mmsi, CAST(floor(lat / {p.anchorage_cell_deg}) AS BIGINT) AS cell_lat,
-                       CAST(floor(lon / {p.anchorage_cell_deg}) AS BIGINT) AS cell_lon,
-                       count(*) AS n, sum(lat) AS slat, sum(lon) AS slon
-                FROM pings WHERE sog < {p.stationary_kn}
-                GROUP BY ALL HAVING count(*) >= {p.anchorage_min_pings}
+                SELECT * FROM s WHERE n >= {p.anchorage_min_pings}
             ), around AS (  -- each vessel counts in its cell and the eight around it
                 SELECT DISTINCT mmsi, cell_lat + di AS cell_lat, cell_lon + dj AS cell_lon
                 FROM still, (SELECT unnest([-1, 0, 1]) AS di), (SELECT unnest([-1, 0, 1]) AS dj)

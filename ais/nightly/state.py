@@ -21,6 +21,9 @@ moment leaves the previous state as it was):
 - ``partners``: per night, the candidates a paired detector keeps as rows for the nights
   after (a wait at sea that ended tonight, for a silent vessel that reappears tomorrow: a dark
   meetup; ``ais.nightly.carry.partners_out``), a few thousand rows a night at most.
+- ``still``: per night, each vessel's stationary pings by anchorage cell over the last
+  ``keep_days`` (sums: ``ais.geography.anchorages.still``), so anchorages are learned from
+  the week's traffic, and a night cut into windows learns what one scan of it would.
 - ``identities``: per night, each vessel's identities (name, call sign, IMO, type) with first and
   last time seen and ping counts, for ``ais history``.
 
@@ -42,7 +45,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from ais.db import connect, fetch_frame, plain_text
+from ais.db import connect, fetch_frame, memory_bytes, plain_text, scoped_memory_limit
 from ais.errors import AisError
 
 #: Version 2 added the ``ais_state`` marker table; version 1 files (``meta`` with
@@ -58,7 +61,7 @@ MARKER_TABLE = "ais_state"
 FORMAT = "ais-state"
 #: Every table and sequence a state of ours holds (version 1 had the same, without marker).
 OUR_TABLES = frozenset({MARKER_TABLE, "meta", "runs", "events", "identities", "carry",
-                        "event_pings", "partners"})
+                        "event_pings", "partners", "still"})
 
 
 class StateBusy(AisError):
@@ -158,7 +161,7 @@ class State:
         deadline = time.monotonic() + max(wait_s, 0.0)
         while True:
             try:
-                con = connect(str(path), read_only=read_only, memory_limit=STATE_MEMORY)
+                con = connect(str(path), read_only=read_only, memory_limit=_state_memory())
                 break
             except duckdb.IOException as exc:
                 if "lock" not in str(exc).lower():
@@ -355,6 +358,18 @@ class State:
         return {str(t): part.drop(columns="event_type").reset_index(drop=True)
                 for t, part in rows.groupby("event_type", sort=True)}
 
+    def still(self, from_night: pd.Timestamp | None) -> pd.DataFrame:
+        """The stationary pings by vessel and cell up to ``from_night`` (anchorages are
+        learned from them and tonight's; :func:`ais.geography.anchorages.still`): an empty
+        table before the first night."""
+        from ais.geography.anchorages import add_still
+
+        if from_night is None or not self._has("still"):
+            return add_still()
+        return add_still(self.con.execute(
+            "SELECT * EXCLUDE (night_start) FROM still WHERE night_start = ?",
+            [from_night]).df())
+
     def reported(self, since: pd.Timestamp) -> pd.DataFrame:
         """Events already reported that end at or after ``since`` (candidates to continue)."""
         return self.con.execute(
@@ -365,7 +380,8 @@ class State:
     def commit_night(self, run_id: int, night: Night | None, *, carry: pd.DataFrame | None,
                      events: pd.DataFrame, event_rows: list[str], event_pings: pd.DataFrame,
                      identities: pd.DataFrame | None, run: dict,
-                     partners: pd.DataFrame | None = None) -> None:
+                     partners: pd.DataFrame | None = None,
+                     still: pd.DataFrame | None = None) -> None:
         """Replace tonight's carry, identities; upsert events and their pings; finish the run
         log row. One transaction: all of it or none of it."""
         con = self.con
@@ -381,11 +397,12 @@ class State:
             if identities is not None:
                 _replace(con, "identities", identities.assign(night_start=ns),
                          "night_start = ?", [ns])
-            if partners is not None and (len(partners) or self._has("partners")):
-                _replace(con, "partners", partners.assign(night_start=ns),
-                         "night_start = ?", [ns])
-                con.execute("DELETE FROM partners WHERE night_start < "
-                            "(SELECT max(night_start) FROM partners) - to_days(?)",
+            for table, rows in (("partners", partners), ("still", still)):
+                if rows is None or not (len(rows) or self._has(table)):
+                    continue
+                _replace(con, table, rows.assign(night_start=ns), "night_start = ?", [ns])
+                con.execute(f"DELETE FROM {table} WHERE night_start < "
+                            f"(SELECT max(night_start) FROM {table}) - to_days(?)",
                             [int(self.keep_carries_days)])
             if len(events):
                 keys = events[["event_id", "event_type", "mmsi", "other_mmsi", "start_time",
@@ -469,6 +486,14 @@ class State:
             FROM events WHERE mmsi = ? OR other_mmsi = ? ORDER BY start_time, event_id""",
                                   [mmsi, mmsi]).df()
         return idents, events
+
+
+def _state_memory() -> str:
+    """:data:`STATE_MEMORY`, or the scan's ``--memory-limit`` when that is smaller."""
+    scan = scoped_memory_limit()
+    if scan is not None and memory_bytes(scan) < memory_bytes(STATE_MEMORY):
+        return scan
+    return STATE_MEMORY
 
 
 def _sql_list(items: list[str]) -> str:
