@@ -115,6 +115,10 @@ def carry_out(tracks: pd.DataFrame, candidates: dict[str, pd.DataFrame], night: 
     # each identity's first and last ping (identity history: tomorrow's names are compared
     # with every name the vessel used lately, however long ago it last reported them)
     ids = identities if identities is not None else identities_of(tracks)
+    # ... of vessels with more than one: a vessel that kept one identity has it in its tail,
+    # and its first ping of the night alone, hours before the tail, would be a gap tomorrow
+    # (every vessel of a dense night a dark-period candidate to judge again, and discard)
+    ids = ids[ids.groupby("mmsi")["mmsi"].transform("size").to_numpy() > 1]
     anchors = np.r_[ids["first_row"].to_numpy(np.int64), ids["last_row"].to_numpy(np.int64)]
     if order is not None:  # positions in the frame given -> positions in (mmsi, time) order
         where = np.empty_like(order)
