@@ -589,3 +589,18 @@ def test_days_too_big_for_the_memory_limit_are_scanned_in_windows_of_hours(night
     assert story(cut, "dark_period", DARK) == story(days, "dark_period", DARK)
     assert len(story(days, "loitering", LOITERER)) == 1
     assert story(cut, "loitering", LOITERER) == story(days, "loitering", LOITERER)
+
+
+def test_a_long_scan_names_each_spoofing_sign_once_in_its_log() -> None:
+    """Eight windows that each saw vessels reporting inland give the cron log one line for
+    that sign (the last window's, saying seven more saw it), not eight."""
+    from ais.nightly.byday import _one_line_per_sign
+
+    inland = [f"{n} MMSI(s) reported positions inland (spoofed or faulty GPS): 355319083 "
+              f"({n})" for n in (49, 411, 468, 383, 242, 354, 451, 432)]
+    shared = "2 MMSI(s) are broadcast by more than one ship at once (shared or spoofed MMSI): 1"
+    notes = _one_line_per_sign([inland[0], "scored with the shipped default models",
+                                *inland[1:], shared], "window")
+    assert notes == ["scored with the shipped default models",
+                     inland[-1] + " (the last window that showed it; 7 earlier window(s) did "
+                     "too)", shared]

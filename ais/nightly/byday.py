@@ -16,6 +16,7 @@ version, ranked by score; ``status`` is ``new`` for events first reported in thi
 from __future__ import annotations
 
 import dataclasses
+import re
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -110,6 +111,34 @@ def _merge_reports(reports: list[CleaningReport]) -> CleaningReport:
     return total
 
 
+#: Notes naming vessels with a sign of spoofing (:func:`ais.geography.land.signal_notes`),
+#: which every day or window of a long scan repeats with its own counts.
+_SIGN = re.compile(r"^[\d,]+ MMSI\(s\) (reported positions inland|are broadcast by more)")
+
+
+def _one_line_per_sign(notes: list[str], unit: str) -> list[str]:
+    """``notes`` with each sign's lines (one per day or window) cut to the last one, which
+    says in how many other days or windows the sign was seen too: a cron log of a month
+    gets one line per sign, not 31."""
+    last: dict[str, int] = {}
+    count: dict[str, int] = {}
+    for i, note in enumerate(notes):
+        m = _SIGN.match(note)
+        if m:
+            last[m.group(1)] = i
+            count[m.group(1)] = count.get(m.group(1), 0) + 1
+    out = []
+    for i, note in enumerate(notes):
+        m = _SIGN.match(note)
+        if m is None:
+            out.append(note)
+        elif last[m.group(1)] == i:
+            more = count[m.group(1)] - 1
+            out.append(note if not more else
+                       f"{note} (the last {unit} that showed it; {more} earlier {unit}(s) did too)")
+    return out
+
+
 def run_scan_by_day(paths: Sequence[str | Path], output: str | Path, cfg: Config,
                     models_dir: str | Path | None = None, *, state: State | None = None,
                     timings: Timings | None = None, skip_bad_files: bool = False,
@@ -164,7 +193,7 @@ def run_scan_by_day(paths: Sequence[str | Path], output: str | Path, cfg: Config
     out = write_csv(events, output)
     notes = [n for r in results for n in r.notes
              if not n.startswith(("state: carried", OUTSIDE_AREAS))]
-    notes = list(dict.fromkeys(notes))
+    notes = _one_line_per_sign(list(dict.fromkeys(notes)), "window" if cut else "day")
     outside = [n for r in results for n in r.notes if n.startswith(OUTSIDE_AREAS)]
     if results and len(outside) == len(results):  # every day: one warning, not one a day
         notes.append(outside[0] + (f" (the first of {len(results)} days; the same on every "
