@@ -60,10 +60,7 @@ def still(tracks: pd.DataFrame, cfg: Config, since: pd.Timestamp | None = None
     their whole span (:func:`add_still`), and a night scanned in windows learns the
     anchorages one scan of the night would."""
     if tracks.empty or "sog" not in tracks.columns:
-        return pd.DataFrame({c: pd.Series(dtype="datetime64[us, UTC]" if c == "last_seen"
-                                          else ("int64" if c in ("mmsi", "cell_lat",
-                                                                 "cell_lon", "n")
-                                                else "float64")) for c in STILL_COLUMNS})
+        return _no_still()
     p = cfg.ports
     frame = pd.DataFrame({"mmsi": tracks["mmsi"].to_numpy(np.int64),
                           "t": epoch_ns(tracks["timestamp"]),
@@ -89,11 +86,18 @@ def still(tracks: pd.DataFrame, cfg: Config, since: pd.Timestamp | None = None
                        "n": "int64"})[list(STILL_COLUMNS)]
 
 
+def _no_still() -> pd.DataFrame:
+    """A zero-row :func:`still` table."""
+    return pd.DataFrame({c: pd.Series(dtype="datetime64[us, UTC]" if c == "last_seen" else
+                                      "float64" if c in ("slat", "slon") else "int64")
+                         for c in STILL_COLUMNS})
+
+
 def add_still(*tables: pd.DataFrame | None) -> pd.DataFrame:
     """The sum of :func:`still` tables (of the same cell size): one row per vessel and cell."""
     found = [t[list(STILL_COLUMNS)] for t in tables if t is not None and len(t)]
     if not found:
-        return still(pd.DataFrame(), Config())
+        return _no_still()
     both = pd.concat(found, ignore_index=True)
     both["last_seen"] = pd.to_datetime(both["last_seen"], utc=True)
     return (both.groupby(["mmsi", "cell_lat", "cell_lon"], as_index=False, sort=True)

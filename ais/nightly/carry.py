@@ -143,6 +143,7 @@ def carry_out(tracks: pd.DataFrame, candidates: dict[str, pd.DataFrame], night: 
         unique = mmsi[starts]
         first = np.full(len(unique), np.iinfo(np.int64).max)
         v, t = np.concatenate(vessels), np.concatenate(since)
+        t_began = np.concatenate(began)
         at = np.searchsorted(unique, v)
         found = (at < len(unique)) & (unique[np.minimum(at, len(unique) - 1)] == v)
         np.minimum.at(first, at[found], t[found])
@@ -155,35 +156,30 @@ def carry_out(tracks: pd.DataFrame, candidates: dict[str, pd.DataFrame], night: 
             vessel_start[starts] = True
             edge = np.r_[True, (bucket[1:] != bucket[:-1]) | vessel_start[1:]]
             edge |= np.r_[edge[1:], True]
-            near = _near_starts(mmsi, ts, v, np.concatenate(began),
-                                int(cfg.start_whole_h * hour))
+            near = _near_starts(np.repeat(np.arange(len(unique)), counts), ts,
+                                at[found], t_began[found], int(cfg.start_whole_h * hour))
             since_event &= np.repeat(whole, counts) | edge | near
         keep |= since_event
     picked = np.flatnonzero(keep) if order is None else order[keep]
     return tracks.iloc[picked][cols].reset_index(drop=True)
 
 
-def _near_starts(mmsi: np.ndarray, ts: np.ndarray, vessels: np.ndarray, starts: np.ndarray,
+def _near_starts(rank: np.ndarray, ts: np.ndarray, vessels: np.ndarray, starts: np.ndarray,
                  reach_ns: int) -> np.ndarray:
-    """Which rows of (``mmsi``, ``ts``), sorted in that order, lie within ``reach_ns`` of one
-    of the ``starts`` of the same vessel in ``vessels``: two searches on a (vessel, second)
-    key, then a running count of the intervals open at each row (to the second: a row in
-    the same second as an interval's end counts as inside)."""
-    out = np.zeros(len(ts), dtype=bool)
+    """Which rows lie within ``reach_ns`` of one of the ``starts`` of the same vessel: rows
+    in (vessel, time) order, ``rank`` each row's vessel number in that order, ``vessels``
+    the vessel number of each start. Two searches on a (vessel, second) key, then a running
+    count of the intervals open at each row (to the second: a row in the same second as an
+    interval's end counts as inside)."""
     if not len(vessels) or not len(ts):
-        return out
-    unique = mmsi[np.r_[True, mmsi[1:] != mmsi[:-1]]]
-    at = np.minimum(np.searchsorted(unique, vessels), len(unique) - 1)
-    found = unique[at] == vessels
-    if not found.any():
-        return out
+        return np.zeros(len(ts), dtype=bool)
     second = ts // 1_000_000_000
     t0 = int(second.min()) - reach_ns // 1_000_000_000 - 1
     span = int(second.max()) + reach_ns // 1_000_000_000 + 2 - t0
-    key = np.searchsorted(unique, mmsi) * span + (second - t0)
-    base = at[found] * span - t0
-    lo_s = np.clip((starts[found] - reach_ns) // 1_000_000_000, t0, t0 + span - 1)
-    hi_s = np.clip((starts[found] + reach_ns) // 1_000_000_000, t0, t0 + span - 1)
+    key = rank * span + (second - t0)
+    base = vessels * span - t0
+    lo_s = np.clip((starts - reach_ns) // 1_000_000_000, t0, t0 + span - 1)
+    hi_s = np.clip((starts + reach_ns) // 1_000_000_000, t0, t0 + span - 1)
     lo = np.searchsorted(key, base + lo_s, "left")
     hi = np.searchsorted(key, base + hi_s, "right")
     depth = np.zeros(len(ts) + 1, dtype=np.int64)
