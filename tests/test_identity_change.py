@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 
 from ais.config import Config
@@ -127,3 +128,47 @@ def test_gfw_real_rename_is_found_and_padding_is_not():
     assert {rename["name_before"].item(), rename["name_after"].item()} == {
         "DONGFANGXING28", "LIAO DA ZHONG 25027"}
     assert events[events["mmsi"] == 416070900].empty
+
+
+# ------------------------------------------------------------------ the shuffle by hull key
+
+def test_partitions_of_whole_hull_groups_answer_as_the_whole_tracks():
+    """`ais scan --cluster` runs identity changes on partitions: cut by MMSI, the handover of
+    one hull to a new MMSI falls between two partitions and is lost; cut by hull group (the
+    MMSIs whose track ends share an IMO or a name with a call sign), every partition's rows,
+    put back in MMSI order, are the whole's."""
+    from ais.runtime import cluster
+
+    handed = ship(mmsi=445012345, name="CHON MA SAN", callsign="HMYZ", imo="9113111")
+    sail_hours(handed, 3)
+    handed.remmsi(667009876)
+    handed.rename(name="ASIA BRIDGE", callsign="9LXY2")
+    handed.sail(to=(37.9, 124.3), hours=3)
+    renamed = ship(mmsi=412000111, name="MING HAI", callsign="BQXA", imo=None,
+                   at=(38.1, 124.9))
+    sail_hours(renamed, 3)
+    renamed.rename(name="SUN RISE 7")
+    renamed.sail(to=(37.9, 124.3), hours=3)
+    quiet = [ship(mmsi=m, name=f"QUIET {m % 100}", callsign=f"Q{m % 1000}", imo=None,
+                  at=(38.2, 124.4)) for m in (413456781, 413456782, 413456783)]
+    for v in quiet:
+        sail_hours(v, 4)
+    tracks = tracks_of(handed, renamed, *quiet)
+    whole = identity_change.detect(tracks, CFG)
+    assert len(whole[whole["mmsi_changed"] == 1]) == 1 and len(whole) >= 2
+
+    n = next(k for k in range(2, 9)
+             if len({p["mmsi"].iloc[0] for p in cluster.partition(
+                 tracks[tracks["mmsi"].isin([445012345, 667009876])], k)}) == 2)
+    by_mmsi = cluster.combine([identity_change.detect(p, CFG)
+                               for p in cluster.partition(tracks, n)])
+    assert (by_mmsi["mmsi_changed"] == 1).sum() == 0  # the handover is lost between two
+
+    groups = identity_change.hull_groups(tracks, CFG)
+    assert groups.set_index("mmsi").loc[[445012345, 667009876], "group"].tolist() == [
+        445012345, 445012345]
+    assert groups["group"].nunique() == len(groups) - 1  # the others each their own
+    parts = cluster.partition(tracks, n, groups)
+    assert len(parts) > 1
+    by_hull = cluster.combine([identity_change.detect(p, CFG) for p in parts])
+    pd.testing.assert_frame_equal(by_hull, whole)

@@ -198,12 +198,57 @@ def _track_ends(tracks: pd.DataFrame) -> pd.DataFrame:
     return ends
 
 
+def _joinable_ends(tracks: pd.DataFrame, cfg: Config) -> pd.DataFrame:
+    """The track ends a handover or a pair of transponders may join: tracks of at least
+    ``min_pings_per_identity`` pings."""
+    ends = _track_ends(tracks)
+    return ends[ends["pings"] >= cfg.identity_change.min_pings_per_identity]
+
+
+def hull_groups(tracks: pd.DataFrame, cfg: Config) -> pd.DataFrame:
+    """``mmsi`` -> ``group``: the MMSIs this detector may join into one hull, as one group
+    (the smallest MMSI of its connected component; an MMSI alone is its own group).
+
+    Two MMSIs are linked when the ends of their tracks share a hull key, the IMO or the
+    name with the call sign (the keys :func:`_mmsi_handovers` joins on). The detector run on
+    any partition of whole groups answers as on the whole tracks: the shuffle by hull key
+    of ``ais scan --cluster`` (:mod:`ais.runtime.cluster`). Work: one aggregate over the
+    pings, then a graph of a few rows per track."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    mmsis = np.unique(tracks["mmsi"].to_numpy(np.int64))
+    ends = _joinable_ends(tracks, cfg)
+    keys = []
+    for where_ in ("first", "last"):
+        imo = ends[f"{where_}_imo"]
+        keys.append(pd.DataFrame({"mmsi": ends["mmsi"], "key": "i" + imo.astype("string")}
+                                 )[imo.notna()])
+        name, call = ends[f"{where_}_name"], ends[f"{where_}_callsign"]
+        both = name.notna() & call.notna()
+        keys.append(pd.DataFrame({"mmsi": ends["mmsi"], "key": "n" + name.astype("string")
+                                  + "\x1f" + call.astype("string")})[both])
+    links = pd.concat(keys, ignore_index=True).drop_duplicates()
+    group = mmsis.copy()
+    if len(links):
+        vessel = np.searchsorted(mmsis, links["mmsi"].to_numpy(np.int64))
+        key_codes, _ = pd.factorize(links["key"])
+        n = len(mmsis) + int(key_codes.max()) + 1
+        graph = coo_matrix((np.ones(len(links)), (vessel, len(mmsis) + key_codes)),
+                           shape=(n, n))
+        _, label = connected_components(graph, directed=False)
+        label = label[:len(mmsis)]
+        # the smallest MMSI of each component names it (mmsis is sorted: the first seen)
+        first = pd.Series(mmsis).groupby(label).transform("min").to_numpy(np.int64)
+        group = first
+    return pd.DataFrame({"mmsi": mmsis, "group": group})
+
+
 def _mmsi_handovers(tracks: pd.DataFrame, cfg: Config) -> pd.DataFrame:
     """Tracks of one MMSI that end where a track of another MMSI with the same hull starts;
     and pairs of MMSIs of one hull that report together (two transponders)."""
     ic = cfg.identity_change
-    ends = _track_ends(tracks)
-    ends = ends[ends["pings"] >= ic.min_pings_per_identity]
+    ends = _joinable_ends(tracks, cfg)
     old = ends.rename(columns=lambda c: f"old_{c}")
     new = ends.rename(columns=lambda c: f"new_{c}")
     pairs = []
@@ -302,8 +347,10 @@ def detect(tracks: pd.DataFrame, cfg: Config, window: DataWindow | None = None
     """Identity changes within tracks and MMSI handovers between tracks.
 
     ``window`` (the scan's span) is accepted and not needed: changes are dated by their own
-    pings. (Handovers join tracks of different MMSIs on the hull identity, so a partition by
-    MMSI would miss them: not partition-pure yet.)"""
+    pings. Handovers join tracks of different MMSIs on the hull identity, so a partition by
+    MMSI would miss them; a partition of whole :func:`hull_groups` answers as the whole.
+    Rows come sorted by MMSI, track, start, end and previous MMSI (so the partitions'
+    results put back in MMSI order are the whole's)."""
     if tracks.empty:
         return conform(pd.DataFrame(), "identity_change", FEATURES)
     parts = [p for p in (_within_track(tracks, cfg), _mmsi_handovers(tracks, cfg)) if len(p)]
@@ -315,6 +362,7 @@ def detect(tracks: pd.DataFrame, cfg: Config, window: DataWindow | None = None
                 "callsign_before", "callsign_after", "imo_before", "imo_after"):
         if col not in ev.columns:
             ev[col] = np.nan
+    ev = _same_columns(ev, tracks)
     ev["two_transponders"] = ev["two_transponders"].fillna(0.0)
     for col in ("dn", "dc", "di"):
         ev[col] = ev[col].fillna(False).astype(bool)
@@ -351,8 +399,34 @@ def detect(tracks: pd.DataFrame, cfg: Config, window: DataWindow | None = None
     ev["shared_mmsi"] = km.notna().astype(float)
     ev["passes_rule"] = True
     ev["context"] = [_context(r) for r in ev.to_dict("records")]
-    ev = ev.drop(columns=["dn", "dc", "di"])
+    ev = ev.drop(columns=["dn", "dc", "di"]).sort_values(
+        ["mmsi", "track", "start_time", "end_time", "mmsi_before", "two_transponders"],
+        kind="stable", ignore_index=True)
     return conform(ev, "identity_change", FEATURES)
+
+
+#: The rows' columns before the features, in the order of a change within a track.
+_ROW_COLUMNS = ("mmsi", "track", "start_time", "lat", "lon", "before_last_time",
+                "name_before", "name_after", "dn", "callsign_before", "callsign_after", "dc",
+                "imo_before", "imo_after", "di", "end_time", "name_switches", "n_identities",
+                "chain", "n_switches", "chain_size", "chain_index", "shared_mmsi_km",
+                "other_mmsi", "mmsi_before", "handover_gap_h", "handover_km",
+                "two_transponders")
+_TEXT = ("name_before", "name_after", "callsign_before", "callsign_after", "imo_before",
+         "imo_after")
+
+
+def _same_columns(ev: pd.DataFrame, tracks: pd.DataFrame) -> pd.DataFrame:
+    """The same columns, in the same order and of the same types, whatever kinds of rows
+    were found: a partition that holds handovers only answers with the whole's frame."""
+    missing = {"before_last_time": pd.Series(pd.NaT, index=ev.index,
+                                             dtype=tracks["timestamp"].dtype),
+               "name_switches": np.nan, "chain": np.nan, "shared_mmsi_km": np.nan}
+    ev = ev.assign(**{c: v for c, v in missing.items() if c not in ev.columns})
+    for col in _TEXT:
+        ev[col] = ev[col].astype("str")
+    first = [c for c in _ROW_COLUMNS if c in ev.columns]
+    return ev[first + [c for c in ev.columns if c not in first]]
 
 
 def _context(r: dict) -> str:

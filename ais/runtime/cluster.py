@@ -8,13 +8,16 @@ given: a scan without it never imports Dask.
 
 How the detector stage is cut (:func:`run_jobs`):
 
-* the per-vessel types (:data:`PER_VESSEL`: loitering and port calls; each event belongs to
-  one MMSI, and given the whole scan's data window a partition of whole vessels answers as
-  the whole, ``tests/test_protocol.py``) run on partitions of whole vessels (MMSI hash into
-  twice as many partitions as workers, each vessel's rows contiguous in the tracks' order);
-  their partial results are put back in the order of the one-frame result (:func:`combine`);
-* the cross-vessel types (dark periods, meetups, identity changes) and the spoofing signs
-  each run as one task over the whole tracks, scattered to the cluster once.
+* the per-vessel types (:data:`PER_VESSEL`: loitering, port calls and identity changes;
+  each event belongs to one MMSI, or to the MMSIs of one hull, and given the whole scan's
+  data window a partition of whole vessels answers as the whole, ``tests/test_protocol.py``)
+  run on partitions of whole hull groups: the shuffle by hull key. Each MMSI's group
+  (:func:`hull_groups`: MMSIs whose track ends share an IMO, or a name with a call sign) is
+  hashed into twice as many partitions as workers, each vessel's rows contiguous in the
+  tracks' order; the partial results are put back in the order of the one-frame result
+  (:func:`combine`);
+* the cross-vessel types (dark periods, meetups) and the spoofing signs each run as one
+  task over the whole tracks, scattered to the cluster once.
 
 Everything else (ingest, tracks, learned anchorages, the paired types, the links, scoring,
 the state, the CSV) stays on the client, so the client still needs the memory of the whole
@@ -40,8 +43,9 @@ from ais.config import Config
 from ais.errors import ClusterError
 from ais.tracking.coverage import DataWindow
 
-#: Types found from the tracks whose events each belong to one vessel: run on partitions.
-PER_VESSEL = ("loitering", "port_call")
+#: Types found from the tracks whose events each belong to one vessel, or to the MMSIs of
+#: one hull (identity changes): run on partitions of whole hull groups.
+PER_VESSEL = ("loitering", "port_call", "identity_change")
 #: Workers of ``--cluster local`` without a count.
 DEFAULT_LOCAL_WORKERS = 2
 #: The port ``dask scheduler`` listens on by default.
@@ -162,21 +166,33 @@ def n_partitions(client: Any) -> int:
     return max(2, 2 * len(client.scheduler_info(n_workers=-1)["workers"]))
 
 
-def partition(tracks: pd.DataFrame, n: int) -> list[pd.DataFrame]:
-    """The tracks cut into at most ``n`` frames of whole vessels by a hash of the MMSI, each
-    vessel's rows in the tracks' order (empty frames left out; the empty tracks stay one
-    frame)."""
-    parts = list(partitions(tracks, n))
+def partition(tracks: pd.DataFrame, n: int, groups: pd.DataFrame | None = None
+              ) -> list[pd.DataFrame]:
+    """The tracks cut into at most ``n`` frames of whole vessels by a hash of the MMSI (or of
+    its hull group, see :func:`partitions`), each vessel's rows in the tracks' order (empty
+    frames left out; the empty tracks stay one frame)."""
+    parts = list(partitions(tracks, n, groups))
     return [p for p in parts if len(p)] or [tracks]
 
 
-def partitions(tracks: pd.DataFrame, n: int) -> Iterator[pd.DataFrame]:
+def partitions(tracks: pd.DataFrame, n: int, groups: pd.DataFrame | None = None
+               ) -> Iterator[pd.DataFrame]:
     """:func:`partition`'s frames one at a time (empty ones too; the empty tracks: one frame),
-    so a caller that sends each away holds one partition's copy at a time, not all."""
+    so a caller that sends each away holds one partition's copy at a time, not all.
+
+    ``groups`` (``mmsi`` -> ``group``, every MMSI of the tracks,
+    :func:`ais.detectors.identity_change.hull_groups`) hashes each vessel's group instead of
+    its MMSI: the shuffle by hull key, which keeps the MMSIs of one hull in one partition."""
     if tracks.empty:
         yield tracks
         return
-    key = pd.util.hash_array(tracks["mmsi"].to_numpy(np.int64)) % np.uint64(n)
+    mmsi = tracks["mmsi"].to_numpy(np.int64)
+    if groups is not None:
+        order = np.argsort(groups["mmsi"].to_numpy(np.int64), kind="stable")
+        sorted_mmsi = groups["mmsi"].to_numpy(np.int64)[order]
+        at = np.searchsorted(sorted_mmsi, mmsi)
+        mmsi = groups["group"].to_numpy(np.int64)[order][at]
+    key = pd.util.hash_array(mmsi) % np.uint64(n)
     for k in range(n):
         yield tracks[key == k].reset_index(drop=True)
 
@@ -184,13 +200,22 @@ def partitions(tracks: pd.DataFrame, n: int) -> Iterator[pd.DataFrame]:
 def combine(parts: Sequence[pd.DataFrame]) -> pd.DataFrame:
     """The per-partition results of a per-vessel type as the one-frame result: rows in the
     MMSI order every such detector gives (loitering: mmsi, track, start_time; port calls:
-    mmsi, start), each vessel's rows in its partition's order, a fresh 0..n-1 index."""
+    mmsi, start; identity changes: mmsi, track, start, end, previous MMSI), each vessel's
+    rows in its partition's order, a fresh 0..n-1 index."""
     full = [p for p in parts if len(p)]
     if not full:
         return parts[0]
     out = pd.concat(full, ignore_index=True)
     order = np.argsort(out["mmsi"].to_numpy(np.int64), kind="stable")
     return out.take(order).reset_index(drop=True)
+
+
+def hull_groups(tracks: pd.DataFrame, cfg: Config) -> pd.DataFrame | None:
+    """Each MMSI's hull group (:func:`ais.detectors.identity_change.hull_groups`), the key
+    the per-vessel partitions are cut by; None for empty tracks."""
+    from ais.detectors.identity_change import hull_groups as groups
+
+    return None if tracks.empty else groups(tracks, cfg)
 
 
 def run_parts(name: str, parts: Sequence[pd.DataFrame], cfg: Config, window: DataWindow,
@@ -275,7 +300,8 @@ def _run_jobs_once(client: Any, jobs: Sequence[str], tracks: pd.DataFrame, cfg: 
         if any(name in PER_VESSEL for name in jobs):
             workers = sorted(client.scheduler_info(n_workers=-1)["workers"])
             others = [w for w in workers if w not in (holder or ())] or None
-            for frame in partitions(tracks, n_partitions(client)):
+            groups = hull_groups(tracks, cfg)
+            for frame in partitions(tracks, n_partitions(client), groups):
                 if len(frame) or tracks.empty:  # as partition(): no empty partition
                     pieces.append(client.scatter(frame, hash=False, workers=others))
                     started.append(pieces[-1])
