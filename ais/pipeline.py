@@ -254,10 +254,13 @@ def detect_pings(pings: pd.DataFrame, report: CleaningReport, cfg: Config,
 
 
 def detect_job(name: str, tracks: pd.DataFrame, cfg: Config, window: DataWindow,
-               known: pd.DataFrame) -> tuple[Any, float]:
+               known: pd.DataFrame, around: pd.DataFrame | None = None
+               ) -> tuple[Any, float]:
     """One job of the detector stage and its seconds: a type found from the tracks (its
     detector given the whole scan's ``window``, the places, then :func:`_checked`), or
     "signals" (the spoofing signs and the fishing gear to set aside, ais.tracking.gear).
+    ``around``: a partition's halo, for a type that reads other vessels' pings
+    (:data:`ais.runtime.cluster.WITH_HALO`).
 
     A module-level function of its arguments only, so a Dask worker can run it
     (:mod:`ais.runtime.cluster`)."""
@@ -265,7 +268,8 @@ def detect_job(name: str, tracks: pd.DataFrame, cfg: Config, window: DataWindow,
     if name == "signals":
         return ((land.vessel_signals(tracks, cfg), fishing_gear.find(tracks)),
                 time.perf_counter() - t0)
-    found = annotate_places(REGISTRY[name].detect(tracks, cfg, window=window), cfg)
+    halo = {} if around is None else {"around": around}
+    found = annotate_places(REGISTRY[name].detect(tracks, cfg, window=window, **halo), cfg)
     return _checked(name, found, tracks, cfg, known), time.perf_counter() - t0
 
 

@@ -83,13 +83,47 @@ def test_per_vessel_types_on_partitions_answer_as_the_whole_frame(scheduler):
     assert len(parts) == 4 and sum(map(len, parts)) == len(tracks)
     assert all(p["mmsi"].nunique() > 1 for p in parts)
     with distributed.Client(scheduler) as client:
-        on_cluster = cluster.run_jobs(client, cluster.PER_VESSEL, tracks, cfg, window, known)
-    for name in cluster.PER_VESSEL:
+        on_cluster = cluster.run_jobs(client, cluster.PARTITIONED, tracks, cfg, window, known)
+    for name in cluster.PARTITIONED:
         whole = detect_job(name, tracks, cfg, window, known)[0]
         assert whole["mmsi"].nunique() > 1, name
-        pd.testing.assert_frame_equal(cluster.run_parts(name, parts, cfg, window, known),
-                                      whole)
+        around = _halos(tracks, name, cfg, window) if name in cluster.WITH_HALO else None
+        pd.testing.assert_frame_equal(
+            cluster.run_parts(name, parts, cfg, window, known, around), whole)
         pd.testing.assert_frame_equal(on_cluster[name][0], whole)
+
+
+def _halos(tracks, name, cfg, window) -> list[pd.DataFrame]:
+    """Each partition's halo (as cluster.partition(tracks, 4, hull groups) cuts them)."""
+    key = cluster.partition_keys(tracks, 4, cluster.hull_groups(tracks, cfg))
+    return [tracks.take(rows).reset_index(drop=True)
+            for rows in cluster.halos(tracks, key, 4, name, cfg, window)]
+
+
+@pytest.mark.parametrize("sample", ["fixture days", "gfw"])
+def test_dark_periods_on_partitions_with_their_halo_answer_as_the_whole_frame(sample):
+    """A silence is judged by who else was heard near it: on a partition alone the counts of
+    neighbours are wrong; given its halo (the other partitions' pings near its silences, in
+    their hours), every row equals the whole scan's."""
+    from ais.inputs.ingest import ingest
+    from ais.pipeline import detect_job
+    from ais.tracking.coverage import data_window
+    from ais.tracking.tracks import build_tracks
+
+    cfg = dataclasses.replace(Config(), everywhere=True)
+    paths = DAYS if sample == "fixture days" else [str(need(GFW))]
+    tracks = build_tracks(ingest(paths, cfg.clean).pings, cfg.tracks)
+    window = data_window(tracks)
+    known = pd.DataFrame()
+    whole = detect_job("dark_period", tracks, cfg, window, known)[0]
+    parts = cluster.partition(tracks, 4, cluster.hull_groups(tracks, cfg))
+    around = _halos(tracks, "dark_period", cfg, window)
+    assert 0 < sum(map(len, around)) < 3 * len(tracks)  # a halo, not every other ping
+    alone = cluster.run_parts("dark_period", parts, cfg, window, known)
+    assert len(alone) == len(whole) > 20
+    assert (alone["neighbours_reporting"] != whole["neighbours_reporting"]).sum() > 10
+    pd.testing.assert_frame_equal(
+        cluster.run_parts("dark_period", parts, cfg, window, known, around), whole)
 
 
 def test_a_lost_worker_costs_one_more_run_then_a_clear_error(monkeypatch):
@@ -165,7 +199,7 @@ def test_a_scan_without_cluster_starts_no_dask_machinery(tmp_path):
 # --- --memory-limit on the workers ---------------------------------------------------------
 
 
-def _duckdb_settings(name, *args):
+def _duckdb_settings(name, *args, **kwargs):
     """A stand-in for ais.pipeline.detect_job, sent to the workers: what a DuckDB connection
     opened by a job there gets (memory limit, spill folder), and where it ran."""
     import os
@@ -191,7 +225,7 @@ def test_the_jobs_on_the_workers_run_under_the_scans_memory_limit(scheduler, mon
 
     monkeypatch.setattr(ais.pipeline, "detect_job", _duckdb_settings)
     frame = pd.DataFrame({"mmsi": [1]})
-    jobs = ("dark_period", "meetup")  # one task each: their results are returned as they are
+    jobs = ("meetup", "signals")  # one task each: their results are returned as they are
     with distributed.Client(scheduler) as client:
         with memory_limit("300MB"):
             here = connect().execute("SELECT current_setting('memory_limit'), "
@@ -331,7 +365,7 @@ def _killing(job: str, marks: Path, every_time: bool = False):
     real module.)"""
     folder = str(marks)
 
-    def job_or_kill(name, *args):
+    def job_or_kill(name, *args, **kwargs):
         import os
         import signal
 
@@ -346,7 +380,7 @@ def _killing(job: str, marks: Path, every_time: bool = False):
                 pass
             else:
                 os.kill(os.getpid(), signal.SIGKILL)
-        return ais.pipeline.detect_job(name, *args)
+        return ais.pipeline.detect_job(name, *args, **kwargs)
 
     return job_or_kill
 

@@ -303,7 +303,10 @@ def _neighbours_sql(cfg: Config, bin_us: int, gaps: str = "gaps") -> tuple[str, 
         SELECT mmsi, count(*) AS n, avg(t_us) AS t_us, avg(lat) AS lat, avg(lon) AS lon,
                t_us // {slice_us} AS slice
         FROM pings
-        WHERE t_us > (SELECT min(lo_us) FROM win) AND t_us < (SELECT max(hi_us) FROM win)
+        -- whole slices: a group is never cut by where this frame's windows begin or end,
+        -- so a partition with its halo groups a vessel's reports as the whole scan does
+        WHERE t_us >= (SELECT min(lo_us) FROM win) // {slice_us} * {slice_us}
+          AND t_us < ((SELECT max(hi_us) FROM win) // {slice_us} + 1) * {slice_us}
         GROUP BY mmsi, floor(lat / {fd})::BIGINT,
                  floor(lon * cos(radians(floor(lat / {fd}) * {fd})) / {fd})::BIGINT,
                  t_us // {slice_us}
@@ -483,8 +486,8 @@ def _context(ev: pd.DataFrame, cfg: Config) -> list[str]:
     return out
 
 
-def detect(tracks: pd.DataFrame, cfg: Config, window: DataWindow | None = None
-           ) -> pd.DataFrame:
+def detect(tracks: pd.DataFrame, cfg: Config, window: DataWindow | None = None,
+           around: pd.DataFrame | None = None) -> pd.DataFrame:
     """Dark-period candidates with features and the rule verdict.
 
     Args:
@@ -493,6 +496,9 @@ def detect(tracks: pd.DataFrame, cfg: Config, window: DataWindow | None = None
             ports for ``distance_to_port_km``.
         window: the data's time span and spatial extent (:func:`ais.tracking.coverage.data_window`
             of ``tracks`` when not given; a partition of a larger scan passes the whole's).
+        around: other vessels' pings (rows of the same tracks), read only as reception
+            evidence, never for silences of their own: a partition's halo
+            (:func:`halo_places`, :mod:`ais.runtime.halo`).
 
     Returns:
         One row per gap (see :mod:`ais.events`), ordered by mmsi, track and start time,
@@ -512,6 +518,10 @@ def detect(tracks: pd.DataFrame, cfg: Config, window: DataWindow | None = None
         gaps = con.execute("SELECT * FROM gaps ORDER BY gid").df()
         if gaps.empty:
             return conform(pd.DataFrame(), "dark_period", FEATURES)
+        if around is not None and len(around):  # the halo: evidence, not silences
+            con.unregister("pings")
+            pings = pa.concat_tables([pings, _ping_frame(around)])
+            con.register("pings", pings)
         before = con.execute(_before_sql(cfg, data_start_us)).df()
         ends = con.execute(_ends_sql(cfg)).df()
         bin_us = _time_bin_us((gaps["stop_us"] - gaps["start_us"]).to_numpy(float) / _US_PER_H)
@@ -635,6 +645,46 @@ def detect(tracks: pd.DataFrame, cfg: Config, window: DataWindow | None = None
     out = out[[c for c in out.columns if c not in last] + last]
     out["end_lat"], out["end_lon"] = end_lat, end_lon
     return conform(out, "dark_period", FEATURES)
+
+
+def halo_km(cfg: Config) -> float:
+    """How far from a silence's places other vessels' pings may count as reception evidence
+    (the neighbour radius), plus the drift of a vessel's reports grouped into one (a small
+    cell of :data:`GROUP_CELLS_PER_RADIUS` per radius) and 5 % for great circles."""
+    return cfg.dark_period.neighbour_radius_km * (1 + 2 / GROUP_CELLS_PER_RADIUS) * 1.05
+
+
+def halo_places(tracks: pd.DataFrame, cfg: Config, window: DataWindow | None = None
+                ) -> pd.DataFrame:
+    """The places and times whose other vessels' pings the silences of ``tracks`` read:
+    ``mmsi, lat, lon, lo_us, hi_us`` for each gap's start, and a closed gap's end and the
+    middle of its way, from ``before_window_h`` before the start to the end (open: the end
+    of the data), widened by one grouping slice at each end. A partition answers as the
+    whole when it also holds every other vessel's ping within :func:`halo_km` of these
+    places in these times (:mod:`ais.runtime.halo`)."""
+    cols = ["mmsi", "lat", "lon", "lo_us", "hi_us"]
+    if tracks.empty:
+        return pd.DataFrame(columns=cols)
+    pings = _ping_frame(tracks)
+    window = window if window is not None else data_window(tracks)
+    data_end_us = max(window.end_us, int(pc.max(pings["t_us"]).as_py()))
+    slice_us = GROUP_MIN * 60_000_000
+    before_us = int(cfg.dark_period.before_window_h * _US_PER_H)
+    con = connect()
+    try:
+        con.register("pings", pings)
+        con.execute(_gaps_sql(cfg, data_end_us))
+        return con.execute(f"""
+            WITH g AS (SELECT mmsi, lat, lon, end_lat, end_lon, is_open,
+                              start_us - {before_us + slice_us} AS lo_us,
+                              stop_us + {slice_us} + 1 AS hi_us FROM gaps)
+            SELECT mmsi, lat, lon, lo_us, hi_us FROM g
+            UNION ALL SELECT mmsi, end_lat, end_lon, lo_us, hi_us FROM g WHERE NOT is_open
+            UNION ALL SELECT mmsi, (lat + end_lat) / 2, (lon + end_lon) / 2, lo_us, hi_us
+                      FROM g WHERE NOT is_open
+        """).df()
+    finally:
+        con.close()
 
 
 def _reachable_words(ev: pd.Series) -> str:

@@ -16,8 +16,12 @@ How the detector stage is cut (:func:`run_jobs`):
   hashed into twice as many partitions as workers, each vessel's rows contiguous in the
   tracks' order; the partial results are put back in the order of the one-frame result
   (:func:`combine`);
-* the cross-vessel types (dark periods, meetups) and the spoofing signs each run as one
-  task over the whole tracks, scattered to the cluster once.
+* the dark periods (:data:`WITH_HALO`) run on the same partitions, each given its halo:
+  the other partitions' pings near its silences in their hours, the reception evidence
+  the detector reads (its ``halo_places`` and ``halo_km``; :mod:`ais.runtime.halo`), so each
+  partition's silences are judged as in the whole scan;
+* the meetups (pairs of vessels anywhere) and the spoofing signs each run as one task over
+  the whole tracks, scattered to the cluster once.
 
 Everything else (ingest, tracks, learned anchorages, the paired types, the links, scoring,
 the state, the CSV) stays on the client, so the client still needs the memory of the whole
@@ -46,6 +50,12 @@ from ais.tracking.coverage import DataWindow
 #: Types found from the tracks whose events each belong to one vessel, or to the MMSIs of
 #: one hull (identity changes): run on partitions of whole hull groups.
 PER_VESSEL = ("loitering", "port_call", "identity_change")
+#: Types whose events each belong to one vessel but read the other vessels' pings nearby
+#: (a module with ``halo_places`` and ``halo_km``, e.g. the dark periods' reception
+#: evidence): run on the same partitions, each given its halo (:mod:`ais.runtime.halo`).
+WITH_HALO = ("dark_period",)
+#: Types run on partitions (the others run once over the whole tracks).
+PARTITIONED = PER_VESSEL + WITH_HALO
 #: Workers of ``--cluster local`` without a count.
 DEFAULT_LOCAL_WORKERS = 2
 #: The port ``dask scheduler`` listens on by default.
@@ -186,15 +196,21 @@ def partitions(tracks: pd.DataFrame, n: int, groups: pd.DataFrame | None = None
     if tracks.empty:
         yield tracks
         return
+    key = partition_keys(tracks, n, groups)
+    for k in range(n):
+        yield tracks[key == k].reset_index(drop=True)
+
+
+def partition_keys(tracks: pd.DataFrame, n: int, groups: pd.DataFrame | None = None
+                   ) -> np.ndarray:
+    """Each row's partition, 0..n-1 (see :func:`partitions`)."""
     mmsi = tracks["mmsi"].to_numpy(np.int64)
     if groups is not None:
         order = np.argsort(groups["mmsi"].to_numpy(np.int64), kind="stable")
         sorted_mmsi = groups["mmsi"].to_numpy(np.int64)[order]
         at = np.searchsorted(sorted_mmsi, mmsi)
         mmsi = groups["group"].to_numpy(np.int64)[order][at]
-    key = pd.util.hash_array(mmsi) % np.uint64(n)
-    for k in range(n):
-        yield tracks[key == k].reset_index(drop=True)
+    return (pd.util.hash_array(mmsi) % np.uint64(n)).astype(np.int64)
 
 
 def combine(parts: Sequence[pd.DataFrame]) -> pd.DataFrame:
@@ -218,26 +234,42 @@ def hull_groups(tracks: pd.DataFrame, cfg: Config) -> pd.DataFrame | None:
     return None if tracks.empty else groups(tracks, cfg)
 
 
+def halos(tracks: pd.DataFrame, key: np.ndarray, n: int, name: str, cfg: Config,
+          window: DataWindow) -> list[np.ndarray]:
+    """For each partition (``key``: each row's, :func:`partition_keys`), the row positions of
+    ``tracks`` that type ``name`` reads beyond its own vessels (:mod:`ais.runtime.halo`)."""
+    from ais.detectors import REGISTRY
+    from ais.runtime import halo
+
+    module: Any = REGISTRY[name]
+    return halo.rows(tracks, key, n, module.halo_places(tracks, cfg, window),
+                     module.halo_km(cfg))
+
+
 def run_parts(name: str, parts: Sequence[pd.DataFrame], cfg: Config, window: DataWindow,
-              known: pd.DataFrame) -> pd.DataFrame:
-    """``name`` over each partition in this process, combined (what the cluster does, for
-    tests)."""
+              known: pd.DataFrame, around: Sequence[pd.DataFrame] | None = None
+              ) -> pd.DataFrame:
+    """``name`` over each partition in this process (with its halo when ``around`` is
+    given), combined (what the cluster does, for tests)."""
     from ais.pipeline import detect_job
 
-    return combine([detect_job(name, p, cfg, window, known)[0] for p in parts])
+    halo_of = list(around) if around is not None else [None] * len(parts)
+    return combine([detect_job(name, p, cfg, window, known, around=h)[0]
+                    for p, h in zip(parts, halo_of, strict=True)])
 
 
 _T = TypeVar("_T")
 
 
-def under_memory_limit(limit: str | None, job: Callable[..., _T], *args: Any) -> _T:
+def under_memory_limit(limit: str | None, job: Callable[..., _T], *args: Any,
+                       **kwargs: Any) -> _T:
     """``job(*args)`` with every DuckDB connection it opens under ``limit``, spilling to a
     fresh temporary folder of this process, removed afterwards (:func:`ais.db.memory_limit`):
     what a worker runs for each job, so the scan's ``--memory-limit`` holds there too."""
     from ais.db import memory_limit
 
     with memory_limit(limit):
-        return job(*args)
+        return job(*args, **kwargs)
 
 
 #: Times the detector stage is run again, from the start, after a worker was lost (the tracks
@@ -292,33 +324,48 @@ def _run_jobs_once(client: Any, jobs: Sequence[str], tracks: pd.DataFrame, cfg: 
         # ping per worker). The partitions of the per-vessel types go to the other workers,
         # sent one at a time (the client holds one partition's copy at a time).
         whole, holder = None, None
-        if any(name not in PER_VESSEL for name in jobs):
+        if any(name not in PARTITIONED for name in jobs):
             whole = client.scatter(tracks, broadcast=False, hash=False)
             started.append(whole)
             holder = sorted(client.who_has([whole]).get(whole.key, ())) or None
         pieces: list[Any] = []
-        if any(name in PER_VESSEL for name in jobs):
+        around: dict[str, list[Any]] = {name: [] for name in jobs if name in WITH_HALO}
+        if any(name in PARTITIONED for name in jobs):
             workers = sorted(client.scheduler_info(n_workers=-1)["workers"])
             others = [w for w in workers if w not in (holder or ())] or None
-            groups = hull_groups(tracks, cfg)
-            for frame in partitions(tracks, n_partitions(client), groups):
-                if len(frame) or tracks.empty:  # as partition(): no empty partition
+            n = n_partitions(client)
+            key = (partition_keys(tracks, n, hull_groups(tracks, cfg)) if len(tracks)
+                   else np.zeros(0, np.int64))
+            rows = {name: halos(tracks, key, n, name, cfg, window) for name in around}
+            for k in range(n):
+                frame = tracks[key == k].reset_index(drop=True) if len(tracks) else tracks
+                if len(frame) or (tracks.empty and k == 0):  # as partition(): none empty
                     pieces.append(client.scatter(frame, hash=False, workers=others))
                     started.append(pieces[-1])
+                    for name in around:  # each partition's halo, sent once
+                        halo = tracks.take(rows[name][k]).reset_index(drop=True)
+                        around[name].append(client.scatter(halo, hash=False, workers=others))
+                        started.append(around[name][-1])
+                        del halo
                 del frame
         futures: dict[str, list[Any]] = {}
         for name in jobs:  # submitted in the given order: the longest first
-            inputs = pieces if name in PER_VESSEL else [whole]
-            where = ({} if name in PER_VESSEL or holder is None
-                     else {"workers": holder, "allow_other_workers": False})
-            futures[name] = [client.submit(under_memory_limit, limit, detect_job, name, frame,
-                                           cfg, window, known, pure=False, **where)
-                             for frame in inputs]
+            if name in PARTITIONED:
+                halo_of = around.get(name, [None] * len(pieces))
+                futures[name] = [client.submit(under_memory_limit, limit, detect_job, name,
+                                               frame, cfg, window, known, pure=False,
+                                               **({} if h is None else {"around": h}))
+                                 for frame, h in zip(pieces, halo_of, strict=True)]
+            else:
+                where = ({} if holder is None
+                         else {"workers": holder, "allow_other_workers": False})
+                futures[name] = [client.submit(under_memory_limit, limit, detect_job, name,
+                                               whole, cfg, window, known, pure=False, **where)]
             started.extend(futures[name])
         out: dict[str, tuple[object, float]] = {}
         for name in jobs:
             done = client.gather(futures[name])
-            if name in PER_VESSEL:
+            if name in PARTITIONED:
                 out[name] = (combine([r for r, _ in done]), sum(s for _, s in done))
             else:
                 out[name] = done[0]

@@ -1,0 +1,97 @@
+"""Halos: the pings of other partitions that a partition's detector reads.
+
+A detector whose events each belong to one vessel but whose evidence comes from the others
+(the dark periods: who else was heard near a silence, and when) declares its reach: the
+places and times it reads (``halo_places``) and how far around them (``halo_km``). A
+partition of whole vessels together with every other vessel's ping in that reach answers,
+for its own vessels, as the whole scan does (``tests/test_cluster.py``).
+
+:func:`rows` finds those pings without comparing all pairs: the places are put in a grid of
+cells at least ``radius_km`` wide (longitude cells widened by 1/cos of the row's poleward
+edge, as the detectors' own grids), spread to the 3x3 cells around them, their time spans
+merged per partition and cell, and the pings joined to them by hash on the cell and a range
+on the time. The halo is a superset of what the detector reads: it may hold pings a little
+farther than the radius (the cell corners), never fewer.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from ais.db import EARTH_RADIUS_KM, connect
+from ais.tracking.tracks import epoch_us
+
+_KM_PER_DEG = np.pi * EARTH_RADIUS_KM / 180.0
+
+
+def rows(tracks: pd.DataFrame, part: np.ndarray, n: int, places: pd.DataFrame,
+         radius_km: float) -> list[np.ndarray]:
+    """For each partition ``k`` in ``0..n-1`` (``part``: each row's partition, whole vessels),
+    the sorted row positions of ``tracks`` in other partitions lying within about
+    ``radius_km`` of a place of ``places`` (``mmsi, lat, lon, lo_us, hi_us``) of one of its
+    vessels, at a time within that place's ``[lo_us, hi_us]``."""
+    empty = [np.empty(0, np.int64) for _ in range(n)]
+    if tracks.empty or places.empty:
+        return empty
+    mmsi = tracks["mmsi"].to_numpy(np.int64)
+    of_vessel = pd.DataFrame({"mmsi": mmsi, "k": part.astype(np.int64)}).drop_duplicates("mmsi")
+    cd = radius_km / _KM_PER_DEG  # cell height in degrees
+    scale = ("greatest(cos(radians(least(90.0, greatest(abs(({y}) * {cd}), "
+             "abs((({y}) + 1) * {cd}))))), 1e-6)")
+    cy = f"floor(lat / {cd})::BIGINT"
+    con = connect()
+    try:
+        con.register("pings", pa.table({
+            "row": np.arange(len(tracks), dtype=np.int64), "k": part.astype(np.int64),
+            "t_us": epoch_us(tracks["timestamp"]),
+            "lat": tracks["lat"].to_numpy(float), "lon": tracks["lon"].to_numpy(float)}))
+        con.register("places", places[["mmsi", "lat", "lon", "lo_us", "hi_us"]])
+        con.register("vessels", of_vessel)
+        found = con.execute(f"""
+            WITH pts AS (
+                SELECT v.k, p.lat, p.lon, p.lo_us, p.hi_us, {cy} AS cy
+                FROM places p JOIN vessels v USING (mmsi)
+                WHERE p.lat IS NOT NULL AND p.lon IS NOT NULL
+            ),
+            cells AS (
+                SELECT DISTINCT k, cy + dy AS cy,
+                       floor(lon * {scale.format(y='cy + dy', cd=cd)} / {cd})::BIGINT + dx
+                           AS cx, lo_us, hi_us
+                FROM pts, range(-1, 2) r1(dy), range(-1, 2) r2(dx)
+            ),
+            -- overlapping spans of one partition in one cell become one
+            marked AS (
+                SELECT *, CASE WHEN lo_us <= max(hi_us) OVER (
+                                   PARTITION BY k, cy, cx ORDER BY lo_us, hi_us
+                                   ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)
+                               THEN 0 ELSE 1 END AS fresh
+                FROM cells
+            ),
+            runs AS (
+                SELECT *, sum(fresh) OVER (PARTITION BY k, cy, cx ORDER BY lo_us, hi_us
+                                           ROWS UNBOUNDED PRECEDING) AS run
+                FROM marked
+            ),
+            spans AS (
+                SELECT k, cy, cx, min(lo_us) AS lo_us, max(hi_us) AS hi_us
+                FROM runs GROUP BY k, cy, cx, run
+            ),
+            pc AS (
+                SELECT row, k AS own, t_us, cy, floor(lon * {scale.format(y='cy', cd=cd)}
+                                                      / {cd})::BIGINT AS cx
+                FROM (SELECT *, {cy} AS cy FROM pings)
+            )
+            SELECT DISTINCT s.k, pc.row
+            FROM pc JOIN spans s ON pc.cy = s.cy AND pc.cx = s.cx
+             AND pc.t_us >= s.lo_us AND pc.t_us <= s.hi_us
+            WHERE pc.own <> s.k
+            ORDER BY s.k, pc.row
+        """).fetchnumpy()
+    finally:
+        con.close()
+    k = np.asarray(found["k"], np.int64)
+    row = np.asarray(found["row"], np.int64)
+    bounds = np.searchsorted(k, np.arange(n + 1))
+    return [row[bounds[i]:bounds[i + 1]] for i in range(n)]
