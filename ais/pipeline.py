@@ -20,7 +20,7 @@ import pandas as pd
 
 from ais.config import Config, rules
 from ais.db import connect
-from ais.detectors import REGISTRY, needs, uses_forest
+from ais.detectors import REGISTRY, needs, partner_columns, uses_forest
 from ais.errors import ExitCode, ModelError
 from ais.events import annotate_places
 from ais.geography import anchorages as anch
@@ -43,10 +43,13 @@ from ais.nightly.carry import (
     combine,
     identities_of,
     kept_event_pings,
+    kept_partner_pings,
     night_of,
+    partner_links,
     partners_out,
     reconcile,
     with_earlier,
+    with_partner_pings,
 )
 from ais.nightly.state import CarryConfig, Night, State
 from ais.runtime import stopping
@@ -645,15 +648,27 @@ def _commit(state: State, result: ScanResult, detected: Detected,
                            identities=None, run=run)
         return
     identities = identities_of(detected.tracks, night.start)
+    columns = [c for c in EVENT_PING_COLUMNS if c in detected.tracks.columns]
+    kept = partners_out(detected.partners, detected.earlier, night, carry.keep_days)
+    found = [f["event_id"] for f in detected.partners.values() if len(f)]
+    tonights = kept[kept["event_id"].isin(pd.concat(found))] if found and len(kept) else None
+    # an event paired with a row an earlier night kept (a dark meetup with an earlier wait)
+    # is stored with the pings that night kept of the row: only those rows' pings are read
+    links = partner_links(events, partner_columns())
+    before = [f["event_id"] for f in detected.earlier.values() if len(f)]
+    wanted = links["partner_id"][links["partner_id"].isin(pd.concat(before))] if before else []
     state.commit_night(
         result.run_id, night,
         carry=carry_out(detected.tracks, detected.candidates, night, carry, identities,
                         flagged=events),
         events=events, event_rows=_event_rows(events),
-        event_pings=kept_event_pings(events, detected.tracks, [
-            c for c in EVENT_PING_COLUMNS if c in detected.tracks.columns]),
+        event_pings=with_partner_pings(
+            kept_event_pings(events, detected.tracks, columns), links,
+            state.partner_pings(from_night, sorted(set(wanted)))),
         identities=identities[identities["pings"] > 0].drop(columns=["first_row", "last_row"]),
-        partners=partners_out(detected.partners, detected.earlier, night, carry.keep_days),
+        partners=kept,
+        partner_pings=kept_partner_pings(tonights, detected.tracks, columns),
+        partners_from=from_night,
         still=(None if detected.still is None else detected.still[
             detected.still["last_seen"] >= night.end - pd.Timedelta(days=carry.keep_days)]),
         run=run)

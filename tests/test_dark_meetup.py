@@ -169,3 +169,50 @@ def test_a_silence_that_ends_on_the_next_night_pairs_with_the_wait_of_the_night_
     assert list(found["event_id"]) == list(meets["event_id"])
     assert list(found["status"]) == ["new"]
     assert found.iloc[0]["end_time"] < cut  # the wait itself ended on night one
+
+
+def test_a_dark_meetup_paired_with_a_wait_of_the_night_before_is_stored_with_the_waits_pings(
+        tmp_path):
+    """Night one is cut at 16:30, so late that the wait (08:00-14:00) is no longer going on
+    and only the waiting vessel's last 3 h are carried; the silent vessel reappears at 17:00,
+    on night two. The dark meetup of night two is stored with the pings night one kept of the
+    wait: `ais show`, the maps and the exports (which read the state's event pings) show the
+    waiting vessel through its wait, not only from the carried tail on."""
+    from click.testing import CliRunner
+
+    from ais.cli import main
+    from ais.nightly.carry import THIN_BUCKETS
+    from ais.nightly.state import State
+    from tests.conftest import write_parquet
+
+    path = write_parquet(tmp_path / "day.parquet", world(silent_km=30).pings())
+    cut = (T0 + pd.Timedelta(hours=16, minutes=30)).isoformat()
+    state = tmp_path / "state.duckdb"
+
+    def scan(name: str, *extra: str) -> pd.DataFrame:
+        out = tmp_path / name
+        result = CliRunner().invoke(main, ["scan", str(path), "-o", str(out), "--state",
+                                           str(state), *extra])
+        assert result.exit_code == 0, result.output
+        return pd.read_csv(out)
+
+    first = scan("night1.csv", "--until", cut)
+    assert not (first["event_type"] == "dark_meetup").any()  # still silent at 16:30
+    second = scan("night2.csv", "--since", cut)
+    meet = second[second["event_type"] == "dark_meetup"]
+    assert len(meet) == 1 and meet.iloc[0]["end_time"] < cut
+    event_id = meet.iloc[0]["event_id"]
+    start, end = (pd.Timestamp(meet.iloc[0][c]) for c in ("start_time", "end_time"))
+    with State.open(state, read_only=True) as s:
+        pings = s.event_pings([event_id])
+    wait = pings[pings["mmsi"] == LOITERER]
+    during = wait[(wait["timestamp"] >= start) & (wait["timestamp"] <= end)]
+    # night two's own pings of the waiting vessel begin 3 h before its last ping (15:40)
+    assert during["timestamp"].min() <= start + pd.Timedelta(minutes=30)
+    assert len(during[during["timestamp"] < start + pd.Timedelta(hours=3)]) >= 20
+    assert wait["timestamp"].is_unique and len(wait) <= 2 * (THIN_BUCKETS + 1)
+    assert (pings["mmsi"] == SILENT).any()  # the silent vessel's pings are there too
+    # the map draws them
+    result = CliRunner().invoke(main, ["show", event_id, "--state", str(state), "--png",
+                                       str(tmp_path / "m.png")])
+    assert result.exit_code == 0, result.output

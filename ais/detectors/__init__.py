@@ -36,7 +36,9 @@ class Detector(Protocol):
     with ``FOREST = False`` is scored by it), ``annotate(found, tracks, cfg)`` (facts added to
     the candidates from the tracks, e.g. the ports a dark vessel could have reached),
     ``link(events, candidates, cfg)`` and ``link_back(candidates, events)`` (facts shared with
-    the other types' candidates after every detector ran).
+    the other types' candidates after every detector ran), ``partners(candidates, cfg)`` (rows
+    kept from one night to the next for it to pair with) with ``PARTNER_LINK`` (the columns of
+    its rows naming the kept row paired with and that row's vessel: :func:`partner_columns`).
     """
 
     #: the ``event_type`` of its rows, the prefix of their ids (``LOI-...``)
@@ -89,6 +91,14 @@ def uses_forest(event_type: str) -> bool:
 def needs(event_type: str) -> tuple[str, ...]:
     """Types whose candidates this one pairs (it runs after them, with their candidates)."""
     return tuple(REGISTRY[event_type].NEEDS)
+
+
+def partner_columns() -> dict[str, tuple[str, str]]:
+    """event_type -> (column naming the kept row an event pairs with, column naming that row's
+    vessel), for the types that declare ``PARTNER_LINK``: the kept row's pings are stored with
+    the event (:func:`ais.nightly.carry.with_partner_pings`)."""
+    return {t: tuple(d.PARTNER_LINK) for t, d in REGISTRY.items()
+            if hasattr(d, "PARTNER_LINK")}
 
 
 def other_role(event_type: str) -> str:

@@ -50,6 +50,11 @@ NEEDS: tuple[str, ...] = ("loitering", "dark_period", "meetup")
 #: Columns of the waits kept from one night to the next (:func:`partners`).
 PARTNER_COLUMNS = ("event_id", "mmsi", "start_time", "end_time", "lat", "lon", "duration_h",
                    "passes_rule")
+#: Which column of a row names the kept wait it pairs with, and which names the wait's vessel:
+#: a row paired with a wait of an earlier night (or window) is stored with the wait's pings
+#: the state kept with it, so its map shows the wait
+#: (:func:`ais.nightly.carry.with_partner_pings`).
+PARTNER_LINK = ("loitering_id", "other_mmsi")
 KN_KMH = 1.852
 
 

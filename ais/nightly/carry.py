@@ -12,6 +12,9 @@
 - :func:`kept_event_pings`: the pings of tonight's flagged events the state keeps for maps
   and exports, thinned (:func:`thin_pings`), built a few hundred events at a time so a
   dense night never holds every event's whole window at once.
+- :func:`kept_partner_pings`: the same of each row tonight keeps for a paired detector (a
+  wait), and :func:`with_partner_pings`: an event paired on a later night with a kept row
+  (a dark meetup with an earlier wait) stored with the row's pings, so its map shows both.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ais.db import connect, fetch_frame
+from ais.db import connect, fetch_frame, plain_text
 from ais.inputs.ingest import OUTPUT_COLUMNS
 from ais.nightly.state import CarryConfig, Night
 from ais.tracking.tracks import epoch_ns
@@ -375,6 +378,79 @@ def kept_event_pings(events: pd.DataFrame, tracks: pd.DataFrame, columns: list[s
                            columns])
         parts.append(thin_pings(event_pings(chunk, mine)))
     return pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+
+
+def kept_partner_pings(rows: pd.DataFrame | None, tracks: pd.DataFrame, columns: list[str]
+                       ) -> pd.DataFrame:
+    """The pings the state keeps with ``rows`` (rows a paired detector keeps,
+    :func:`partners_out`, found tonight; an earlier night's rows keep the pings that night
+    stored): each row's vessel in the window a flagged event of the same times has
+    (:data:`ais.views.triage.DEFAULT_PAD_H` either side), thinned as :func:`kept_event_pings`
+    thins an event's, at most ``2 * (THIN_BUCKETS + 1)`` a row; ``event_id`` is the row's."""
+    wanted = (pd.DataFrame(columns=["event_id", "mmsi", "start_time", "end_time"])
+              if rows is None else rows[["event_id", "mmsi", "start_time", "end_time"]])
+    return kept_event_pings(wanted.assign(other_mmsi=pd.NA), tracks, columns)
+
+
+def partner_links(events: pd.DataFrame, links: dict[str, tuple[str, str]]) -> pd.DataFrame:
+    """For each event of a type in ``links`` (:func:`ais.detectors.partner_columns`) that names
+    a kept row it pairs with: ``event_id``, the row's id (``partner_id``), the row's vessel
+    (``mmsi``) and the event's map window (``lo``, ``hi``: the event
+    ± :data:`ais.views.triage.DEFAULT_PAD_H`, as :func:`kept_event_pings` takes it)."""
+    from ais.views.triage import DEFAULT_PAD_H, as_events
+
+    pad = pd.Timedelta(hours=DEFAULT_PAD_H)
+    parts = []
+    for event_type, (id_col, vessel_col) in links.items():  # a few types, not rows
+        if events.empty or id_col not in events.columns or vessel_col not in events.columns:
+            continue
+        ev = as_events(events[events["event_type"] == event_type])
+        if ev.empty:
+            continue
+        start = ev["start_time"]
+        parts.append(pd.DataFrame({
+            "event_id": ev["event_id"].to_numpy(), "partner_id": ev[id_col].to_numpy(),
+            "mmsi": ev[vessel_col].to_numpy(), "lo": start - pad,
+            "hi": ev["end_time"].fillna(start) + pad}).dropna(subset=["partner_id", "mmsi"]))
+    if not parts:
+        return pd.DataFrame({"event_id": pd.Series(dtype=str),
+                             "partner_id": pd.Series(dtype=str),
+                             "mmsi": pd.Series(dtype="int64"),
+                             "lo": pd.Series(dtype="datetime64[us, UTC]"),
+                             "hi": pd.Series(dtype="datetime64[us, UTC]")})
+    return pd.concat(parts, ignore_index=True).astype({"mmsi": "int64"})
+
+
+def with_partner_pings(pings: pd.DataFrame, links: pd.DataFrame, stored: pd.DataFrame
+                       ) -> pd.DataFrame:
+    """``pings`` (:func:`kept_event_pings`) and, for each event paired with a kept row
+    (``links``: :func:`partner_links`), the pings the state kept with that row (``stored``,
+    :func:`kept_partner_pings`, ``event_id`` the row's) of the row's vessel within the event's
+    window, as the event's: a dark meetup paired with a wait of an earlier night shows the
+    wait, though tonight's pings hold only the end of it, if anything.
+
+    A ping both hold is kept once; each (event, vessel) that gained pings is thinned again
+    (:func:`thin_pings`), so it keeps at most ``2 * (THIN_BUCKETS + 1)``. Text columns come
+    out as plain text (the state stores them so). Merges, no loop over pings."""
+    if stored.empty or links.empty:
+        return pings
+    got = (stored.rename(columns={"event_id": "partner_id"})
+           .astype({"mmsi": "int64"}).merge(links, on=["partner_id", "mmsi"]))
+    t = pd.to_datetime(got["timestamp"], utc=True)
+    got = got[(t >= got["lo"]) & (t <= got["hi"])]
+    if got.empty:
+        return pings
+    columns = list(pings.columns) if len(pings.columns) else list(stored.columns)
+    got = got[[c for c in columns if c in got.columns]]
+    keys = pd.MultiIndex.from_frame(got[["event_id", "mmsi"]].drop_duplicates())
+    touched = (pd.MultiIndex.from_arrays([pings["event_id"], pings["mmsi"].astype("int64")])
+               .isin(keys) if len(pings) else np.zeros(0, dtype=bool))
+    both = pd.concat([plain_text(pings[touched]), plain_text(got)], ignore_index=True)
+    both["timestamp"] = pd.to_datetime(both["timestamp"], utc=True)
+    both = (both.sort_values(["event_id", "mmsi", "timestamp"], kind="stable")
+            .drop_duplicates(["event_id", "mmsi", "timestamp"]))
+    parts = [plain_text(pings[~touched]), thin_pings(both)]
+    return pd.concat([p for p in parts if len(p)], ignore_index=True)[columns]
 
 
 def thin_pings(pings: pd.DataFrame, every_s: int = 60, buckets: int = THIN_BUCKETS

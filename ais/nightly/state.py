@@ -21,6 +21,10 @@ moment leaves the previous state as it was):
 - ``partners``: per night, the candidates a paired detector keeps as rows for the nights
   after (a wait at sea that ended tonight, for a silent vessel that reappears tomorrow: a dark
   meetup; ``ais.nightly.carry.partners_out``), a few thousand rows a night at most.
+- ``partner_pings``: per night, the pings kept with each ``partners`` row (its vessel around
+  it, thinned as an event's: at most 202 a row; ``event_id`` the row's), so a dark meetup
+  paired on a later night with a wait of an earlier one is stored with the wait's pings
+  (``ais.nightly.carry.with_partner_pings``): its map and exports show the wait.
 - ``still``: per night, each vessel's stationary pings by anchorage cell over the last
   ``keep_days`` (sums: ``ais.geography.anchorages.still``), so anchorages are learned from
   the week's traffic, and a night cut into windows learns what one scan of it would.
@@ -61,7 +65,7 @@ MARKER_TABLE = "ais_state"
 FORMAT = "ais-state"
 #: Every table and sequence a state of ours holds (version 1 had the same, without marker).
 OUR_TABLES = frozenset({MARKER_TABLE, "meta", "runs", "events", "identities", "carry",
-                        "event_pings", "partners", "still"})
+                        "event_pings", "partners", "partner_pings", "still"})
 
 
 class StateBusy(AisError):
@@ -358,6 +362,18 @@ class State:
         return {str(t): part.drop(columns="event_type").reset_index(drop=True)
                 for t, part in rows.groupby("event_type", sort=True)}
 
+    def partner_pings(self, from_night: pd.Timestamp | None, event_ids: list[str]
+                      ) -> pd.DataFrame:
+        """The pings ``from_night`` kept with its ``partners`` rows ``event_ids`` (an empty
+        frame before the first night, or from a state written before they were kept)."""
+        if from_night is None or not event_ids or not self._has("partner_pings"):
+            return pd.DataFrame()
+        return fetch_frame(self.con, f"""
+            SELECT * EXCLUDE (night_start) FROM partner_pings
+            WHERE night_start = '{from_night.isoformat()}'::TIMESTAMPTZ
+              AND list_contains({_sql_list(event_ids)}, event_id)
+            ORDER BY event_id, mmsi, timestamp""", non_null_ints=("mmsi",))
+
     def still(self, from_night: pd.Timestamp | None) -> pd.DataFrame:
         """The stationary pings by vessel and cell up to ``from_night`` (anchorages are
         learned from them and tonight's; :func:`ais.geography.anchorages.still`): an empty
@@ -381,9 +397,15 @@ class State:
                      events: pd.DataFrame, event_rows: list[str], event_pings: pd.DataFrame,
                      identities: pd.DataFrame | None, run: dict,
                      partners: pd.DataFrame | None = None,
-                     still: pd.DataFrame | None = None) -> None:
+                     still: pd.DataFrame | None = None,
+                     partner_pings: pd.DataFrame | None = None,
+                     partners_from: pd.Timestamp | None = None) -> None:
         """Replace tonight's carry, identities; upsert events and their pings; finish the run
-        log row. One transaction: all of it or none of it."""
+        log row. One transaction: all of it or none of it.
+
+        ``partner_pings``: the pings of the ``partners`` rows found tonight; the rows kept
+        from an earlier night keep the pings ``partners_from`` (the night tonight's carry
+        came from) stored with them, copied in the database (never read into the scan)."""
         con = self.con
         con.execute("BEGIN")
         try:
@@ -404,6 +426,8 @@ class State:
                 con.execute(f"DELETE FROM {table} WHERE night_start < "
                             f"(SELECT max(night_start) FROM {table}) - to_days(?)",
                             [int(self.keep_carries_days)])
+            if partners is not None:
+                self._keep_partner_pings(ns, partners, partner_pings, partners_from)
             if len(events):
                 keys = events[["event_id", "event_type", "mmsi", "other_mmsi", "start_time",
                                "end_time", "anomaly_score", "first_night"]].assign(
@@ -439,6 +463,33 @@ class State:
         except BaseException:
             con.execute("ROLLBACK")
             raise
+
+    def _keep_partner_pings(self, ns: pd.Timestamp, partners: pd.DataFrame,
+                            pings: pd.DataFrame | None, partners_from: pd.Timestamp | None
+                            ) -> None:
+        """Tonight's ``partner_pings``: those of the rows found tonight (``pings``) and, for
+        the rows kept from ``partners_from``, the pings stored with them that night; older
+        nights pruned as the ``partners`` rows are."""
+        con = self.con
+        pings = pings if pings is not None else pd.DataFrame()
+        if len(pings):
+            _replace(con, "partner_pings", pings.assign(night_start=ns), "night_start = ?",
+                     [ns])
+        elif self._has("partner_pings"):
+            con.execute("DELETE FROM partner_pings WHERE night_start = ?", [ns])
+        else:  # nothing kept yet, nothing to keep
+            return
+        ids = partners["event_id"] if len(partners) else pd.Series(dtype=str)
+        earlier = ids[~ids.isin(pings["event_id"] if len(pings) else [])].drop_duplicates()
+        if partners_from is not None and len(earlier):
+            con.register("_kept_ids", pd.DataFrame({"event_id": earlier.astype(str)}))
+            con.execute("INSERT INTO partner_pings BY NAME SELECT * REPLACE (? AS night_start) "
+                        "FROM partner_pings WHERE night_start = ? AND event_id IN "
+                        "(SELECT event_id FROM _kept_ids)", [ns, partners_from])
+            con.unregister("_kept_ids")
+        con.execute("DELETE FROM partner_pings WHERE night_start < "
+                    "(SELECT max(night_start) FROM partner_pings) - to_days(?)",
+                    [int(self.keep_carries_days)])
 
     # ------------------------------------------------------------------ reading for analysts
     def events(self, event_ids: list[str] | None = None) -> pd.DataFrame:
