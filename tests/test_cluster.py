@@ -101,6 +101,32 @@ def _halos(tracks, name, cfg, window) -> list[pd.DataFrame]:
 
 
 @pytest.mark.parametrize("sample", ["fixture days", "gfw"])
+def test_meetups_on_partitions_with_their_halo_answer_as_the_whole_frame(sample):
+    """A meeting's two vessels may lie in two partitions: alone, a partition misses it;
+    given its halo (the whole vessels of other partitions whose slots may come within reach
+    of its own), each partition reports the meetings of its own (smaller) MMSIs, and they
+    are the whole scan's."""
+    from ais.inputs.ingest import ingest
+    from ais.pipeline import detect_job
+    from ais.tracking.coverage import data_window
+    from ais.tracking.tracks import build_tracks
+
+    cfg = dataclasses.replace(Config(), everywhere=True)
+    paths = DAYS if sample == "fixture days" else [str(need(GFW))]
+    tracks = build_tracks(ingest(paths, cfg.clean).pings, cfg.tracks)
+    window = data_window(tracks)
+    known = pd.DataFrame()
+    whole = detect_job("meetup", tracks, cfg, window, known)[0]
+    parts = cluster.partition(tracks, 4, cluster.hull_groups(tracks, cfg))
+    around = _halos(tracks, "meetup", cfg, window)
+    assert 0 < sum(map(len, around)) < 3 * len(tracks)
+    alone = cluster.run_parts("meetup", parts, cfg, window, known)
+    assert len(alone) < len(whole) and len(whole) >= 5
+    pd.testing.assert_frame_equal(
+        cluster.run_parts("meetup", parts, cfg, window, known, around), whole)
+
+
+@pytest.mark.parametrize("sample", ["fixture days", "gfw"])
 def test_dark_periods_on_partitions_with_their_halo_answer_as_the_whole_frame(sample):
     """A silence is judged by who else was heard near it: on a partition alone the counts of
     neighbours are wrong; given its halo (the other partitions' pings near its silences, in
@@ -225,7 +251,7 @@ def test_the_jobs_on_the_workers_run_under_the_scans_memory_limit(scheduler, mon
 
     monkeypatch.setattr(ais.pipeline, "detect_job", _duckdb_settings)
     frame = pd.DataFrame({"mmsi": [1]})
-    jobs = ("meetup", "signals")  # one task each: their results are returned as they are
+    jobs = ("signals",)  # one task over the whole tracks: its result is returned as it is
     with distributed.Client(scheduler) as client:
         with memory_limit("300MB"):
             here = connect().execute("SELECT current_setting('memory_limit'), "

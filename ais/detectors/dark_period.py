@@ -647,6 +647,11 @@ def detect(tracks: pd.DataFrame, cfg: Config, window: DataWindow | None = None,
     return conform(out, "dark_period", FEATURES)
 
 
+#: How a partition's halo serves this detector (:mod:`ais.runtime.halo`): its pings are
+#: reception evidence only, never silences of their own (``detect(around=...)``).
+HALO = "evidence"
+
+
 def halo_km(cfg: Config) -> float:
     """How far from a silence's places other vessels' pings may count as reception evidence
     (the neighbour radius), plus the drift of a vessel's reports grouped into one (a small

@@ -675,6 +675,60 @@ def detect(tracks: pd.DataFrame, cfg: Config, window: DataWindow | None = None
     return conform(ev[ordered], "meetup", FEATURES)
 
 
+#: How a partition's halo serves this detector (:mod:`ais.runtime.halo`): the vessels in
+#: it take part in the meetings (each one's whole pings), and a partition reports the
+#: meetings whose ``mmsi`` (the smaller) is its own.
+HALO = "vessels"
+
+
+def halo_boxes(tracks: pd.DataFrame, cfg: Config) -> pd.DataFrame:
+    """Where each vessel's slots may lie, as boxes per time bin, widened by the reach of a
+    meeting: ``mmsi, bin, lat0, lat1, lon0, lon1``. Two vessels can meet only when boxes of
+    theirs overlap in one bin, so a partition of whole vessels together with every vessel
+    whose box overlaps one of its own (:func:`ais.runtime.halo.vessel_rows`) finds, for its
+    own vessels, the meetings of the whole scan.
+
+    A slot lies between two pings of its track at most the longest interpolated silence
+    apart (``max_interpolation_gap_h``, or a sparse reporter's cadence, at most
+    :data:`MAX_CADENCE_GAP_H`): with bins that long, a slot of bin ``i`` lies in the box of
+    the track's pings of bins ``i - 1`` to ``i + 1``. Only tracks that may be slow make slots.
+    The boxes are widened by ``max_distance_m`` and twice ``max_fix_allowance_m`` (degrees
+    of longitude at the box's poleward edge)."""
+    cols = ["mmsi", "bin", "lat0", "lat1", "lon0", "lon1"]
+    if tracks.empty:
+        return pd.DataFrame(columns=cols)
+    mc = cfg.meetup
+    bin_ms = int(max(mc.max_interpolation_gap_h, MAX_CADENCE_GAP_H) * 3_600_000)
+    pad_deg = (mc.max_distance_m + 2 * mc.max_fix_allowance_m) * 1.05 / 1000 / 111.0
+    slow = _dbl(candidate_speed_kn(cfg))
+    use = [c for c in ("mmsi", "track", "timestamp", "lat", "lon", "sog") if c in tracks.columns]
+    con = connect()
+    try:
+        con.register("pings", tracks[use])
+        return con.execute(f"""
+            WITH per_bin AS (
+                SELECT mmsi, track, floor(epoch_ms(timestamp) / {bin_ms})::BIGINT AS b,
+                       min(lat) AS lat0, max(lat) AS lat1, min(lon) AS lon0, max(lon) AS lon1
+                FROM pings {_may_be_slow(tracks, slow)}
+                WHERE lat IS NOT NULL AND lon IS NOT NULL AND timestamp IS NOT NULL
+                GROUP BY ALL
+            ),
+            spread AS (  -- a vessel's box of bin i: its pings of bins i - 1 .. i + 1
+                SELECT mmsi, b + d AS bin, min(lat0) AS lat0, max(lat1) AS lat1,
+                       min(lon0) AS lon0, max(lon1) AS lon1
+                FROM per_bin, range(-1, 2) r(d) GROUP BY mmsi, b + d
+            )
+            SELECT mmsi, bin, lat0 - {pad_deg} AS lat0, lat1 + {pad_deg} AS lat1,
+                   lon0 - {pad_deg} / w AS lon0, lon1 + {pad_deg} / w AS lon1
+            FROM (SELECT *, greatest(cos(radians(least(89.0, greatest(abs(lat0), abs(lat1))
+                                                       + {pad_deg}))), 1e-3) AS w
+                  FROM spread)
+            ORDER BY mmsi, bin
+        """).df()
+    finally:
+        con.close()
+
+
 def reason(ev: pd.Series) -> str:
     """One sentence for a meetup row: what happened, with numbers and units."""
     other = str(ev.get("other_mmsi", ""))

@@ -20,8 +20,11 @@ How the detector stage is cut (:func:`run_jobs`):
   the other partitions' pings near its silences in their hours, the reception evidence
   the detector reads (its ``halo_places`` and ``halo_km``; :mod:`ais.runtime.halo`), so each
   partition's silences are judged as in the whole scan;
-* the meetups (pairs of vessels anywhere) and the spoofing signs each run as one task over
-  the whole tracks, scattered to the cluster once.
+* the meetups (:data:`WITH_HALO` too) run on the same partitions, each given the whole
+  vessels of the other partitions whose slots may come within reach of its own
+  (``meetup.halo_boxes``: boxes per time bin); a partition reports the meetings of its own
+  (smaller) MMSIs;
+* the spoofing signs run as one task over the whole tracks, scattered to the cluster once.
 
 Everything else (ingest, tracks, learned anchorages, the paired types, the links, scoring,
 the state, the CSV) stays on the client, so the client still needs the memory of the whole
@@ -53,7 +56,7 @@ PER_VESSEL = ("loitering", "port_call", "identity_change")
 #: Types whose events each belong to one vessel but read the other vessels' pings nearby
 #: (a module with ``halo_places`` and ``halo_km``, e.g. the dark periods' reception
 #: evidence): run on the same partitions, each given its halo (:mod:`ais.runtime.halo`).
-WITH_HALO = ("dark_period",)
+WITH_HALO = ("dark_period", "meetup")
 #: Types run on partitions (the others run once over the whole tracks).
 PARTITIONED = PER_VESSEL + WITH_HALO
 #: Workers of ``--cluster local`` without a count.
@@ -242,6 +245,8 @@ def halos(tracks: pd.DataFrame, key: np.ndarray, n: int, name: str, cfg: Config,
     from ais.runtime import halo
 
     module: Any = REGISTRY[name]
+    if module.HALO == "vessels":
+        return halo.vessel_rows(tracks, key, n, module.halo_boxes(tracks, cfg))
     return halo.rows(tracks, key, n, module.halo_places(tracks, cfg, window),
                      module.halo_km(cfg))
 

@@ -95,3 +95,71 @@ def rows(tracks: pd.DataFrame, part: np.ndarray, n: int, places: pd.DataFrame,
     row = np.asarray(found["row"], np.int64)
     bounds = np.searchsorted(k, np.arange(n + 1))
     return [row[bounds[i]:bounds[i + 1]] for i in range(n)]
+
+
+#: Grid of :func:`vessel_rows`, in degrees: boxes are matched by the cells they cover, but
+#: a box of more than :data:`BIG_BOX_CELLS` (a vessel whose positions jump) against every
+#: box of its time bin.
+BOX_CELL_DEG = 0.1
+BIG_BOX_CELLS = 256
+
+
+def vessel_rows(tracks: pd.DataFrame, part: np.ndarray, n: int, boxes: pd.DataFrame
+                ) -> list[np.ndarray]:
+    """For each partition ``k`` in ``0..n-1`` (``part``: each row's partition, whole vessels
+    sorted by MMSI, as the tracks are), the sorted row positions of every ping of the
+    vessels of other partitions that have a box of ``boxes`` (``mmsi, bin, lat0, lat1,
+    lon0, lon1``) overlapping a box of one of its own vessels in the same bin.
+
+    Boxes are matched through the cells of a :data:`BOX_CELL_DEG` grid they cover (a hash
+    join on bin and cell), then exactly; the few big ones by bin alone."""
+    empty = [np.empty(0, np.int64) for _ in range(n)]
+    if tracks.empty or boxes.empty:
+        return empty
+    mmsi = tracks["mmsi"].to_numpy(np.int64)
+    first = np.flatnonzero(np.r_[True, mmsi[1:] != mmsi[:-1]])
+    vessels = pd.DataFrame({"mmsi": mmsi[first], "k": part[first].astype(np.int64),
+                            "row0": first, "row1": np.r_[first[1:], len(mmsi)]})
+    c = BOX_CELL_DEG
+    con = connect()
+    try:
+        con.register("boxes", boxes[["mmsi", "bin", "lat0", "lat1", "lon0", "lon1"]])
+        con.register("vessels", vessels[["mmsi", "k"]])
+        overlap = ("a.k <> o.k AND a.lat0 <= o.lat1 AND o.lat0 <= a.lat1 "
+                   "AND a.lon0 <= o.lon1 AND o.lon0 <= a.lon1")
+        found = con.execute(f"""
+            CREATE TEMP TABLE b AS
+            SELECT v.k, x.*, (floor(x.lat1 / {c}) - floor(x.lat0 / {c}) + 1)
+                             * (floor(x.lon1 / {c}) - floor(x.lon0 / {c}) + 1) > {BIG_BOX_CELLS}
+                             AS big
+            FROM boxes x JOIN vessels v USING (mmsi);
+            WITH ys AS (
+                SELECT *, unnest(range(floor(lat0 / {c})::BIGINT,
+                                       floor(lat1 / {c})::BIGINT + 1)) AS cy
+                FROM b WHERE NOT big
+            ),
+            cells AS (
+                SELECT *, unnest(range(floor(lon0 / {c})::BIGINT,
+                                       floor(lon1 / {c})::BIGINT + 1)) AS cx FROM ys
+            )
+            SELECT a.k, o.mmsi FROM cells a JOIN cells o
+              ON a.bin = o.bin AND a.cy = o.cy AND a.cx = o.cx AND {overlap}
+            UNION  -- a box too big for cells (a jump of positions) meets every box of its bin
+            SELECT a.k, o.mmsi FROM b a JOIN b o ON a.bin = o.bin AND (a.big OR o.big)
+             AND {overlap}
+            ORDER BY 1, 2
+        """).df()
+    finally:
+        con.close()
+    at = vessels.set_index("mmsi")
+    out = []
+    for k in range(n):  # a few partitions, each a vectorised gather of whole vessels
+        wanted = at.loc[found.loc[found["k"] == k, "mmsi"].to_numpy(np.int64)]
+        lo, hi = wanted["row0"].to_numpy(np.int64), wanted["row1"].to_numpy(np.int64)
+        if len(lo) == 0:
+            out.append(np.empty(0, np.int64))
+            continue
+        lengths = hi - lo
+        starts = np.repeat(lo - np.r_[0, np.cumsum(lengths)[:-1]], lengths)
+        out.append(starts + np.arange(lengths.sum(), dtype=np.int64))
+    return out
