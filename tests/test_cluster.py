@@ -96,8 +96,7 @@ def test_per_vessel_types_on_partitions_answer_as_the_whole_frame(scheduler):
 def _halos(tracks, name, cfg, window) -> list[pd.DataFrame]:
     """Each partition's halo (as cluster.partition(tracks, 4, hull groups) cuts them)."""
     key = cluster.partition_keys(tracks, 4, cluster.hull_groups(tracks, cfg))
-    return [tracks.take(rows).reset_index(drop=True)
-            for rows in cluster.halos(tracks, key, 4, name, cfg, window)]
+    return list(cluster.halo_frames(tracks, key, 4, name, cfg, window))
 
 
 @pytest.mark.parametrize("sample", ["fixture days", "gfw"])

@@ -262,6 +262,57 @@ def _time_bin_us(durations_h: np.ndarray) -> int:
     return int(max(1.0, np.ceil(hours / _KEY_BUDGET)) * _US_PER_H)
 
 
+def _reports_sql(cfg: Config, source: str, where: str = "") -> str:
+    """SQL grouping the pings of table ``source`` (``mmsi, t_us, lat, lon``) into reports:
+    a vessel's pings in one small cell (:data:`GROUP_CELLS_PER_RADIUS` per neighbour radius)
+    and one :data:`GROUP_MIN`-minute slice are one report of weight ``n``, at their mean
+    time and place."""
+    fd = cfg.dark_period.neighbour_radius_km / GROUP_CELLS_PER_RADIUS / _KM_PER_DEG
+    slice_us = GROUP_MIN * 60_000_000
+    return f"""
+        SELECT mmsi, count(*) AS n, avg(t_us) AS t_us, avg(lat) AS lat, avg(lon) AS lon,
+               t_us // {slice_us} AS slice
+        FROM {source}
+        {where}
+        GROUP BY mmsi, floor(lat / {fd})::BIGINT,
+                 floor(lon * cos(radians(floor(lat / {fd}) * {fd})) / {fd})::BIGINT,
+                 t_us // {slice_us}"""
+
+
+def halo_evidence(frame: pd.DataFrame, cfg: Config) -> pd.DataFrame:
+    """What :func:`detect` reads of a partition's halo (rows of the same tracks): the
+    other vessels' reports, grouped as the neighbour count groups them (``mmsi, n, t_us,
+    lat, lon, slice``); a vessel at anchor heard every 10 s sends one report a slice, not
+    90 pings."""
+    if frame.empty:
+        return _no_reports()
+    con = connect()
+    try:
+        con.register("halo_pings", _ping_frame(frame))
+        # grouped for each radius the neighbours are counted in (the way's is smaller)
+        return pd.concat([con.execute(
+            f"SELECT *, {c.dark_period.neighbour_radius_km:.17e} AS radius_km "
+            f"FROM ({_reports_sql(c, 'halo_pings')}) ORDER BY ALL").df()
+            for c in (cfg, _way_cfg(cfg))], ignore_index=True)
+    finally:
+        con.close()
+
+
+def _way_cfg(cfg: Config) -> Config:
+    """The configuration of the count on a closed silence's way: a smaller radius."""
+    d = cfg.dark_period
+    return dataclasses.replace(cfg, dark_period=dataclasses.replace(
+        d, neighbour_radius_km=d.way_radius_share * d.neighbour_radius_km))
+
+
+def _no_reports() -> pd.DataFrame:
+    """An empty table of reports (:func:`halo_evidence`): no halo."""
+    return pd.DataFrame({"mmsi": pd.Series(dtype="int64"), "n": pd.Series(dtype="int64"),
+                         "t_us": pd.Series(dtype="float64"), "lat": pd.Series(dtype="float64"),
+                         "lon": pd.Series(dtype="float64"), "slice": pd.Series(dtype="int64"),
+                         "radius_km": pd.Series(dtype="float64")})
+
+
 def _neighbours_sql(cfg: Config, bin_us: int, gaps: str = "gaps") -> tuple[str, float]:
     """The CTEs of the neighbour count over the windows of table ``gaps``: ``win`` (the
     windows, the first :data:`EDGE_MARGIN_H` of each end left out), ``gcell`` (the 3x3 coarse
@@ -274,10 +325,11 @@ def _neighbours_sql(cfg: Config, bin_us: int, gaps: str = "gaps") -> tuple[str, 
     # poleward edge, so they are at least ``radius`` wide everywhere in the band
     scale = (f"greatest(cos(radians(least(90.0, greatest(abs(({{y}}) * {cd}), "
              f"abs((({{y}}) + 1) * {cd}))))), 1e-6)")
-    fd = radius / GROUP_CELLS_PER_RADIUS / _KM_PER_DEG
     cy = f"floor(lat / {cd})::BIGINT"
     cx = f"floor(lon * {scale.format(y='cy')} / {cd})::BIGINT"
     slice_us = GROUP_MIN * 60_000_000
+    in_slices = (f"WHERE t_us >= (SELECT min(lo_us) FROM win) // {slice_us} * {slice_us} "
+                 f"AND t_us < ((SELECT max(hi_us) FROM win) // {slice_us} + 1) * {slice_us}")
     return f"""
     WITH win AS (
         SELECT gid, mmsi, lat, lon, end_lat, end_lon, is_open,
@@ -298,18 +350,16 @@ def _neighbours_sql(cfg: Config, bin_us: int, gaps: str = "gaps") -> tuple[str, 
                floor(lon * {scale.format(y='cy + dy')} / {cd})::BIGINT + dx AS cx
         FROM pcell, range(-1, 2) r1(dy), range(-1, 2) r2(dx)
     ),
-    -- a vessel's pings in the same small cell and time slice, as one weighted report
+    -- a vessel's pings in the same small cell and time slice, as one weighted report; whole
+    -- slices, so a group is never cut by where this frame's windows begin or end, and a
+    -- partition's halo (other vessels' reports, grouped alike) is read as the whole scan's
     grp AS (
-        SELECT mmsi, count(*) AS n, avg(t_us) AS t_us, avg(lat) AS lat, avg(lon) AS lon,
-               t_us // {slice_us} AS slice
-        FROM pings
-        -- whole slices: a group is never cut by where this frame's windows begin or end,
-        -- so a partition with its halo groups a vessel's reports as the whole scan does
-        WHERE t_us >= (SELECT min(lo_us) FROM win) // {slice_us} * {slice_us}
-          AND t_us < ((SELECT max(hi_us) FROM win) // {slice_us} + 1) * {slice_us}
-        GROUP BY mmsi, floor(lat / {fd})::BIGINT,
-                 floor(lon * cos(radians(floor(lat / {fd}) * {fd})) / {fd})::BIGINT,
-                 t_us // {slice_us}
+        {_reports_sql(cfg, "pings", in_slices)}
+        UNION ALL
+        SELECT mmsi, n, t_us, lat, lon, slice FROM halo_reports
+        WHERE radius_km = {radius:.17e}
+          AND slice >= (SELECT min(lo_us) FROM win) // {slice_us}
+          AND slice <= (SELECT max(hi_us) FROM win) // {slice_us}
     ),
     pp AS (
         SELECT mmsi, n, t_us, lat, lon, cy, {cx} AS cx, t_us::BIGINT // {bin_us} AS hb, slice
@@ -329,6 +379,9 @@ def _neighbours(con: duckdb.DuckDBPyConnection, cfg: Config, bin_us: int,
     and within the radius count (:func:`ais.tracking.reception.count_reporting` finds them
     without a distance per pair)."""
     ctes, cd = _neighbours_sql(cfg, bin_us, gaps)
+    if not con.execute("SELECT table_name FROM information_schema.tables "
+                       "WHERE table_name = 'halo_reports'").fetchall():
+        con.register("halo_reports", _no_reports())  # no halo
     w = con.execute(ctes + """
         SELECT gid, mmsi, lat, lon, end_lat, end_lon, is_open, lo_us, hi_us FROM win
     """).fetchnumpy()
@@ -496,9 +549,9 @@ def detect(tracks: pd.DataFrame, cfg: Config, window: DataWindow | None = None,
             ports for ``distance_to_port_km``.
         window: the data's time span and spatial extent (:func:`ais.tracking.coverage.data_window`
             of ``tracks`` when not given; a partition of a larger scan passes the whole's).
-        around: other vessels' pings (rows of the same tracks), read only as reception
-            evidence, never for silences of their own: a partition's halo
-            (:func:`halo_places`, :mod:`ais.runtime.halo`).
+        around: other vessels' reports (:func:`halo_evidence` of rows of the same tracks),
+            read only as reception evidence, never for silences of their own: a partition's
+            halo (:func:`halo_places`, :mod:`ais.runtime.halo`).
 
     Returns:
         One row per gap (see :mod:`ais.events`), ordered by mmsi, track and start time,
@@ -518,10 +571,9 @@ def detect(tracks: pd.DataFrame, cfg: Config, window: DataWindow | None = None,
         gaps = con.execute("SELECT * FROM gaps ORDER BY gid").df()
         if gaps.empty:
             return conform(pd.DataFrame(), "dark_period", FEATURES)
-        if around is not None and len(around):  # the halo: evidence, not silences
-            con.unregister("pings")
-            pings = pa.concat_tables([pings, _ping_frame(around)])
-            con.register("pings", pings)
+        # a partition's halo: other vessels' reports, evidence only, never silences
+        if around is not None:
+            con.register("halo_reports", around)
         before = con.execute(_before_sql(cfg, data_start_us)).df()
         ends = con.execute(_ends_sql(cfg)).df()
         bin_us = _time_bin_us((gaps["stop_us"] - gaps["start_us"]).to_numpy(float) / _US_PER_H)
@@ -547,8 +599,7 @@ def detect(tracks: pd.DataFrame, cfg: Config, window: DataWindow | None = None,
             WHERE NOT is_open
               AND hav_km(lat, lon, end_lat, end_lon) > {cfg.dark_period.neighbour_radius_km}
         """)
-        way_cfg = dataclasses.replace(cfg, dark_period=dataclasses.replace(
-            cfg.dark_period, neighbour_radius_km=dp.way_radius_share * d.neighbour_radius_km))
+        way_cfg = _way_cfg(cfg)
         way = _neighbours(con, way_cfg, _time_bin_us(
             (gaps["stop_us"] - gaps["start_us"]).to_numpy(float) / _US_PER_H
             + dp.before_window_h), "gaps_way")

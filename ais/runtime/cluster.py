@@ -237,18 +237,28 @@ def hull_groups(tracks: pd.DataFrame, cfg: Config) -> pd.DataFrame | None:
     return None if tracks.empty else groups(tracks, cfg)
 
 
-def halos(tracks: pd.DataFrame, key: np.ndarray, n: int, name: str, cfg: Config,
-          window: DataWindow) -> list[np.ndarray]:
-    """For each partition (``key``: each row's, :func:`partition_keys`), the row positions of
-    ``tracks`` that type ``name`` reads beyond its own vessels (:mod:`ais.runtime.halo`)."""
+def halo_frames(tracks: pd.DataFrame, key: np.ndarray, n: int, name: str, cfg: Config,
+                window: DataWindow) -> Iterator[pd.DataFrame]:
+    """Each partition's halo for type ``name`` (``key``: each row's partition,
+    :func:`partition_keys`), as it is sent, one partition at a time: the rows of the other
+    vessels that take part (meetups: ``halo_boxes``), or what the detector reads of them (dark
+    periods: the grouped reports, ``halo_evidence``, of the tracks grouped once, within
+    ``halo_km`` of its ``halo_places``). See :mod:`ais.runtime.halo`."""
     from ais.detectors import REGISTRY
     from ais.runtime import halo
 
     module: Any = REGISTRY[name]
     if module.HALO == "vessels":
-        return halo.vessel_rows(tracks, key, n, module.halo_boxes(tracks, cfg))
-    return halo.rows(tracks, key, n, module.halo_places(tracks, cfg, window),
-                     module.halo_km(cfg))
+        for rows in halo.vessel_rows(tracks, key, n, module.halo_boxes(tracks, cfg)):
+            yield tracks.take(rows).reset_index(drop=True)
+        return
+    reports = module.halo_evidence(tracks, cfg)
+    of_vessel = pd.Series(key, index=tracks["mmsi"].to_numpy(np.int64))
+    of_vessel = of_vessel[~of_vessel.index.duplicated()]
+    part = of_vessel.reindex(reports["mmsi"].to_numpy(np.int64)).to_numpy(np.int64)
+    for rows in halo.rows(reports, part, n, module.halo_places(tracks, cfg, window),
+                          module.halo_km(cfg)):
+        yield reports.take(rows).reset_index(drop=True)
 
 
 def run_parts(name: str, parts: Sequence[pd.DataFrame], cfg: Config, window: DataWindow,
@@ -341,26 +351,27 @@ def _run_jobs_once(client: Any, jobs: Sequence[str], tracks: pd.DataFrame, cfg: 
             n = n_partitions(client)
             key = (partition_keys(tracks, n, hull_groups(tracks, cfg)) if len(tracks)
                    else np.zeros(0, np.int64))
-            rows = {name: halos(tracks, key, n, name, cfg, window) for name in around}
+            halo_of = {name: halo_frames(tracks, key, n, name, cfg, window)
+                       for name in around}
             for k in range(n):
                 frame = tracks[key == k].reset_index(drop=True) if len(tracks) else tracks
+                halo = {name: next(frames) for name, frames in halo_of.items()}
                 if len(frame) or (tracks.empty and k == 0):  # as partition(): none empty
                     pieces.append(client.scatter(frame, hash=False, workers=others))
                     started.append(pieces[-1])
                     for name in around:  # each partition's halo, sent once
-                        halo = tracks.take(rows[name][k]).reset_index(drop=True)
-                        around[name].append(client.scatter(halo, hash=False, workers=others))
+                        around[name].append(client.scatter(halo[name], hash=False,
+                                                           workers=others))
                         started.append(around[name][-1])
-                        del halo
-                del frame
+                del frame, halo
         futures: dict[str, list[Any]] = {}
         for name in jobs:  # submitted in the given order: the longest first
             if name in PARTITIONED:
-                halo_of = around.get(name, [None] * len(pieces))
+                halos_sent = around.get(name, [None] * len(pieces))
                 futures[name] = [client.submit(under_memory_limit, limit, detect_job, name,
                                                frame, cfg, window, known, pure=False,
                                                **({} if h is None else {"around": h}))
-                                 for frame, h in zip(pieces, halo_of, strict=True)]
+                                 for frame, h in zip(pieces, halos_sent, strict=True)]
             else:
                 where = ({} if holder is None
                          else {"workers": holder, "allow_other_workers": False})

@@ -1,12 +1,16 @@
 """Halos: the pings of other partitions that a partition's detector reads.
 
 A detector whose events each belong to one vessel but whose evidence comes from the others
-(the dark periods: who else was heard near a silence, and when) declares its reach: the
-places and times it reads (``halo_places``) and how far around them (``halo_km``). A
-partition of whole vessels together with every other vessel's ping in that reach answers,
-for its own vessels, as the whole scan does (``tests/test_cluster.py``).
+declares its reach, and a partition of whole vessels given what lies in that reach answers,
+for its own vessels, as the whole scan does (``tests/test_cluster.py``):
 
-:func:`rows` finds those pings without comparing all pairs: the places are put in a grid of
+* the dark periods (who else was heard near a silence, and when): the places and times
+  they read (``halo_places``), how far around them (``halo_km``), and what they read there
+  (``halo_evidence``: the other vessels' grouped reports): :func:`rows`;
+* the meetups (a meeting's other vessel takes part whole): boxes per time bin where each
+  vessel's slots may lie (``halo_boxes``): :func:`vessel_rows`.
+
+:func:`rows` finds those points without comparing all pairs: the places are put in a grid of
 cells at least ``radius_km`` wide (longitude cells widened by 1/cos of the row's poleward
 edge, as the detectors' own grids), spread to the 3x3 cells around them, their time spans
 merged per partition and cell, and the pings joined to them by hash on the cell and a range
@@ -21,21 +25,21 @@ import pandas as pd
 import pyarrow as pa
 
 from ais.db import EARTH_RADIUS_KM, connect
-from ais.tracking.tracks import epoch_us
 
 _KM_PER_DEG = np.pi * EARTH_RADIUS_KM / 180.0
 
 
-def rows(tracks: pd.DataFrame, part: np.ndarray, n: int, places: pd.DataFrame,
+def rows(points: pd.DataFrame, part: np.ndarray, n: int, places: pd.DataFrame,
          radius_km: float) -> list[np.ndarray]:
-    """For each partition ``k`` in ``0..n-1`` (``part``: each row's partition, whole vessels),
-    the sorted row positions of ``tracks`` in other partitions lying within about
-    ``radius_km`` of a place of ``places`` (``mmsi, lat, lon, lo_us, hi_us``) of one of its
-    vessels, at a time within that place's ``[lo_us, hi_us]``."""
+    """For each partition ``k`` in ``0..n-1`` (``part``: each point's partition, whole
+    vessels), the sorted row positions of ``points`` (``mmsi, t_us, lat, lon``: pings, or
+    reports) in other partitions lying within about ``radius_km`` of a place of ``places``
+    (``mmsi, lat, lon, lo_us, hi_us``) of one of its vessels, at a time within that place's
+    ``[lo_us, hi_us]``."""
     empty = [np.empty(0, np.int64) for _ in range(n)]
-    if tracks.empty or places.empty:
+    if points.empty or places.empty:
         return empty
-    mmsi = tracks["mmsi"].to_numpy(np.int64)
+    mmsi = points["mmsi"].to_numpy(np.int64)
     of_vessel = pd.DataFrame({"mmsi": mmsi, "k": part.astype(np.int64)}).drop_duplicates("mmsi")
     cd = radius_km / _KM_PER_DEG  # cell height in degrees
     scale = ("greatest(cos(radians(least(90.0, greatest(abs(({y}) * {cd}), "
@@ -44,9 +48,9 @@ def rows(tracks: pd.DataFrame, part: np.ndarray, n: int, places: pd.DataFrame,
     con = connect()
     try:
         con.register("pings", pa.table({
-            "row": np.arange(len(tracks), dtype=np.int64), "k": part.astype(np.int64),
-            "t_us": epoch_us(tracks["timestamp"]),
-            "lat": tracks["lat"].to_numpy(float), "lon": tracks["lon"].to_numpy(float)}))
+            "row": np.arange(len(points), dtype=np.int64), "k": part.astype(np.int64),
+            "t_us": points["t_us"].to_numpy(),
+            "lat": points["lat"].to_numpy(float), "lon": points["lon"].to_numpy(float)}))
         con.register("places", places[["mmsi", "lat", "lon", "lo_us", "hi_us"]])
         con.register("vessels", of_vessel)
         found = con.execute(f"""
