@@ -62,9 +62,9 @@ def test_the_gfw_sample_on_a_running_scheduler_gives_the_same_csv(tmp_path, sche
 
 
 def test_per_vessel_types_on_partitions_answer_as_the_whole_frame(scheduler):
-    """Loitering, port calls and identity changes run per partition of whole hull groups
-    (the shuffle by hull key), put back together, equal the one-frame result, row order and
-    index included; and so does the cluster's run. Cut by MMSI alone, the fixture days lose
+    """Every job of the detector stage runs per partition of whole hull groups (the shuffle
+    by hull key; meetups and dark periods with their halo), put back together, equal the
+    one-frame result, row order and index included; and so does the cluster's run. Cut by MMSI alone, the fixture days lose
     identity changes (handovers between the MMSIs of one hull)."""
     from ais.geography import anchorages as anch
     from ais.inputs.ingest import ingest
@@ -86,10 +86,16 @@ def test_per_vessel_types_on_partitions_answer_as_the_whole_frame(scheduler):
         on_cluster = cluster.run_jobs(client, cluster.PARTITIONED, tracks, cfg, window, known)
     for name in cluster.PARTITIONED:
         whole = detect_job(name, tracks, cfg, window, known)[0]
-        assert whole["mmsi"].nunique() > 1, name
         around = _halos(tracks, name, cfg, window) if name in cluster.WITH_HALO else None
-        pd.testing.assert_frame_equal(
-            cluster.run_parts(name, parts, cfg, window, known, around), whole)
+        on_parts = cluster.run_parts(name, parts, cfg, window, known, around)
+        if name == cluster.SIGNALS:  # the spoofing signs per MMSI, and the gear
+            assert whole[0]["mmsi"].nunique() > 1 and len(whole[1]) > 0
+            for got, there, want in zip(on_parts, on_cluster[name][0], whole, strict=True):
+                pd.testing.assert_frame_equal(got, want)
+                pd.testing.assert_frame_equal(there, want)
+            continue
+        assert whole["mmsi"].nunique() > 1, name
+        pd.testing.assert_frame_equal(on_parts, whole)
         pd.testing.assert_frame_equal(on_cluster[name][0], whole)
 
 
@@ -250,7 +256,9 @@ def test_the_jobs_on_the_workers_run_under_the_scans_memory_limit(scheduler, mon
 
     monkeypatch.setattr(ais.pipeline, "detect_job", _duckdb_settings)
     frame = pd.DataFrame({"mmsi": [1]})
-    jobs = ("signals",)  # one task over the whole tracks: its result is returned as it is
+    # a job of no partitioned type: one task over the whole tracks, its result returned as
+    # it is (the stand-in answers any name)
+    jobs = ("a_whole_tracks_job",)
     with distributed.Client(scheduler) as client:
         with memory_limit("300MB"):
             here = connect().execute("SELECT current_setting('memory_limit'), "

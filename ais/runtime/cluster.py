@@ -24,7 +24,10 @@ How the detector stage is cut (:func:`run_jobs`):
   vessels of the other partitions whose slots may come within reach of its own
   (``meetup.halo_boxes``: boxes per time bin); a partition reports the meetings of its own
   (smaller) MMSIs;
-* the spoofing signs run as one task over the whole tracks, scattered to the cluster once.
+* the spoofing signs and the fishing gear (per MMSI) run on the same partitions too
+  (:func:`combine_signals`). No job needs the whole tracks any more: no worker holds a
+  copy of every ping (a job of a type not listed here would still get them, scattered to
+  one worker and held there).
 
 Everything else (ingest, tracks, learned anchorages, the paired types, the links, scoring,
 the state, the CSV) stays on the client, so the client still needs the memory of the whole
@@ -58,7 +61,10 @@ PER_VESSEL = ("loitering", "port_call", "identity_change")
 #: evidence): run on the same partitions, each given its halo (:mod:`ais.runtime.halo`).
 WITH_HALO = ("dark_period", "meetup")
 #: Types run on partitions (the others run once over the whole tracks).
-PARTITIONED = PER_VESSEL + WITH_HALO
+#: Per-MMSI facts found beside the types (the spoofing signs and the fishing gear to set
+#: aside, ``detect_job("signals", ...)``): run on the same partitions too.
+SIGNALS = "signals"
+PARTITIONED = PER_VESSEL + WITH_HALO + (SIGNALS,)
 #: Workers of ``--cluster local`` without a count.
 DEFAULT_LOCAL_WORKERS = 2
 #: The port ``dask scheduler`` listens on by default.
@@ -229,6 +235,20 @@ def combine(parts: Sequence[pd.DataFrame]) -> pd.DataFrame:
     return out.take(order).reset_index(drop=True)
 
 
+def combine_signals(parts: Sequence[tuple[pd.DataFrame, pd.DataFrame]]
+                    ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The per-partition results of ``"signals"`` (the spoofing signs per MMSI, the gear
+    MMSIs with why) as the one-frame result: signs in MMSI order; gear by the order of its
+    reasons (:data:`ais.tracking.gear.REASONS`), then MMSI."""
+    from ais.tracking.gear import REASONS
+
+    signs = combine([p[0] for p in parts])
+    gear = pd.concat([p[1] for p in parts], ignore_index=True)
+    rank = gear["why"].map({why: i for i, why in enumerate(REASONS)}).to_numpy()
+    order = np.lexsort((gear["mmsi"].to_numpy(np.int64), rank))
+    return signs, gear.take(order).reset_index(drop=True)
+
+
 def hull_groups(tracks: pd.DataFrame, cfg: Config) -> pd.DataFrame | None:
     """Each MMSI's hull group (:func:`ais.detectors.identity_change.hull_groups`), the key
     the per-vessel partitions are cut by; None for empty tracks."""
@@ -262,15 +282,15 @@ def halo_frames(tracks: pd.DataFrame, key: np.ndarray, n: int, name: str, cfg: C
 
 
 def run_parts(name: str, parts: Sequence[pd.DataFrame], cfg: Config, window: DataWindow,
-              known: pd.DataFrame, around: Sequence[pd.DataFrame] | None = None
-              ) -> pd.DataFrame:
+              known: pd.DataFrame, around: Sequence[pd.DataFrame] | None = None) -> Any:
     """``name`` over each partition in this process (with its halo when ``around`` is
     given), combined (what the cluster does, for tests)."""
     from ais.pipeline import detect_job
 
     halo_of = list(around) if around is not None else [None] * len(parts)
-    return combine([detect_job(name, p, cfg, window, known, around=h)[0]
-                    for p, h in zip(parts, halo_of, strict=True)])
+    found = [detect_job(name, p, cfg, window, known, around=h)[0]
+             for p, h in zip(parts, halo_of, strict=True)]
+    return combine_signals(found) if name == SIGNALS else combine(found)
 
 
 _T = TypeVar("_T")
@@ -381,7 +401,9 @@ def _run_jobs_once(client: Any, jobs: Sequence[str], tracks: pd.DataFrame, cfg: 
         out: dict[str, tuple[object, float]] = {}
         for name in jobs:
             done = client.gather(futures[name])
-            if name in PARTITIONED:
+            if name == SIGNALS:
+                out[name] = (combine_signals([r for r, _ in done]), sum(s for _, s in done))
+            elif name in PARTITIONED:
                 out[name] = (combine([r for r, _ in done]), sum(s for _, s in done))
             else:
                 out[name] = done[0]
