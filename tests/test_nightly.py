@@ -415,6 +415,78 @@ def test_a_night_without_usable_pings_is_logged_and_changes_nothing(nights, tmp_
     assert list(runs["status"]) == ["ok", "ok"] and runs["night_start"].isna().iloc[0]
 
 
+def null_typed(path) -> list[tuple[str, str]]:
+    """The (table, column) pairs of a state typed DuckDB's NULL (no value fits in them)."""
+    with State.open(path, read_only=True) as st:
+        return [tuple(r) for r in st.con.execute(
+            "SELECT table_name, column_name FROM duckdb_columns() WHERE schema_name = 'main' "
+            "AND trim(data_type, '\"') = 'NULL' AND NOT internal ORDER BY ALL").fetchall()]
+
+
+def renamed_pings_of_night_two(state) -> pd.DataFrame:
+    """The stored pings of RENAMED's identity change, which night two reports."""
+    with State.open(state, read_only=True) as st:
+        event_id = st.events().query("event_type == 'identity_change' and mmsi == @RENAMED")[
+            "event_id"].item()
+        pings = st.event_pings([event_id])
+    return pings[(pings["mmsi"] == RENAMED) & (pings["timestamp"] >= DAY2)]
+
+
+def test_a_first_night_without_call_signs_does_not_stop_the_nights_after(nights,
+                                                                          tmp_path) -> None:
+    """Foreign data often lacks whole columns on some nights: night one has no call sign and
+    no destination column at all, night two has both. Both nights are stored, and night
+    two's events and pings carry its call signs."""
+    day1 = pd.read_parquet(nights["day1"]).drop(columns="callsign")
+    day2 = pd.read_parquet(nights["day2"]).assign(destination="NAMPO")
+    state = tmp_path / "s.duckdb"
+    scan(write_parquet(tmp_path / "day1.parquet", day1), tmp_path / "night1.csv", state)
+    second, _ = scan(write_parquet(tmp_path / "day2.parquet", day2), tmp_path / "night2.csv",
+                     state)
+    assert null_typed(state) == []  # the columns with no value took the types they mean
+    assert list(of(second, "identity_change", RENAMED)["callsign"]) == ["BQRT7"]
+    assert set(renamed_pings_of_night_two(state)["callsign"]) == {"BQRT7"}
+    with State.open(state, read_only=True) as st:
+        assert list(st.runs()["status"]) == ["ok", "ok"]
+        carried = st.con.execute(
+            "SELECT DISTINCT callsign, destination FROM carry WHERE mmsi = ? AND night_start "
+            "= (SELECT max(night_start) FROM carry) AND timestamp >= ?", [RENAMED, DAY2]
+        ).fetchall()
+    assert carried == [("BQRT7", "NAMPO")]
+
+
+def test_a_state_with_columns_typed_null_is_read_and_repaired_by_the_next_night(
+        nights, tmp_path) -> None:
+    """An earlier ais typed NULL the columns that had no value on the night that created
+    their table (no call sign, no destination): such a state is read as it is, and the next
+    scan retypes them and stores its night, call signs included."""
+    import duckdb
+
+    state = tmp_path / "s.duckdb"
+    first, _ = scan(nights["day1"], tmp_path / "night1.csv", state)
+    con = duckdb.connect(str(state))  # as that ais would have written them
+    for table, columns in (("carry", ("callsign", "destination", "callsign_norm")),
+                           ("event_pings", ("callsign",)), ("partner_pings", ("callsign",))):
+        nulls = ", ".join(f"NULL AS {c}" for c in columns)
+        con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT * REPLACE ({nulls}) "
+                    f"FROM {table}")
+    con.close()
+    assert null_typed(state) == [("carry", "callsign"), ("carry", "callsign_norm"),
+                                 ("carry", "destination"), ("event_pings", "callsign"),
+                                 ("partner_pings", "callsign")]
+    for args in (["history", str(RENAMED)],
+                 ["show", first["event_id"].iloc[0], "--png", str(tmp_path / "e.png")]):
+        result = CliRunner().invoke(main, [*args, "--state", str(state)])
+        assert result.exit_code == 0, result.output
+    assert len(null_typed(state)) == 5  # reading changed nothing
+    second, _ = scan(nights["day2"], tmp_path / "night2.csv", state)
+    assert null_typed(state) == []
+    assert list(of(second, "identity_change", RENAMED)["callsign"]) == ["BQRT7"]
+    assert set(renamed_pings_of_night_two(state)["callsign"]) == {"BQRT7"}
+    with State.open(state, read_only=True) as st:
+        assert list(st.runs()["status"]) == ["ok", "ok"]
+
+
 def test_stored_event_pings_are_thinned_but_keep_both_sides_of_a_gap() -> None:
     from ais.nightly.carry import thin_pings
 

@@ -17,7 +17,11 @@ moment leaves the previous state as it was):
   ``ais show``, ``ais export`` and ``ais report``.
 - ``ais_state``: the marker (``format = ais-state``, ``version``): a DuckDB file without it
   is another program's and is refused untouched (a version 1 state, which had no marker, is
-  recognised by its tables and given one).
+  recognised by its tables and given one). A table written from a frame takes its columns'
+  types from the frame, except that a column with no value in it takes the type it means
+  (:data:`NULL_COLUMN_TYPES`), never DuckDB's NULL type, into which no later night's value
+  could be written; a state written before that rule has such columns retyped when it is
+  opened for writing.
 - ``partners``: per night, the candidates a paired detector keeps as rows for the nights
   after (a wait at sea that ended tonight, for a silent vessel that reappears tomorrow: a dark
   meetup; ``ais.nightly.carry.partners_out``), a few thousand rows a night at most.
@@ -66,6 +70,23 @@ FORMAT = "ais-state"
 #: Every table and sequence a state of ours holds (version 1 had the same, without marker).
 OUR_TABLES = frozenset({MARKER_TABLE, "meta", "runs", "events", "identities", "carry",
                         "event_pings", "partners", "partner_pings", "still"})
+#: The SQL type of a column that has no value in the frame that creates its table, which
+#: its type cannot come from (DuckDB would type it NULL, or as the dtype pandas gave its
+#: missing values, and every later night with a value there would fail to be written): the
+#: type the pings frame (``ais.inputs.pingframe``, ``ais.inputs.ingest``) and the events
+#: schema (``ais.events.BASE_COLUMNS``) give it. A column not named here keeps the type its
+#: dtype gives it, or is text where that would be DuckDB's NULL.
+NULL_COLUMN_TYPES: dict[str, str] = {
+    **dict.fromkeys(("mmsi", "other_mmsi", "imo"), "BIGINT"),
+    **dict.fromkeys(("timestamp", "start_time", "end_time", "night_start", "first_night",
+                     "last_night", "first_seen", "last_seen"), "TIMESTAMPTZ"),
+    **dict.fromkeys(("lat", "lon", "sog", "cog", "heading", "length", "width", "draught",
+                     "duration_h", "gap_before_h"), "DOUBLE"),
+    **dict.fromkeys(("track", "segment"), "INTEGER"),
+    **dict.fromkeys(("is_open", "passes_rule"), "BOOLEAN"),
+    **dict.fromkeys(("name", "callsign", "ship_type", "nav_status", "destination", "name_norm",
+                     "callsign_norm", "vessel_class", "event_id", "event_type"), "VARCHAR"),
+}
 
 
 class StateBusy(AisError):
@@ -198,8 +219,7 @@ class State:
         """Read every block of every table once, so a damaged (e.g. truncated) file fails
         here, before this scan writes anything to it."""
         for (table,) in self.con.execute("SELECT table_name FROM duckdb_tables()").fetchall():
-            name = '"' + table.replace('"', '""') + '"'
-            self.con.execute(f"SELECT min(hash(t)) FROM {name} t").fetchall()
+            self.con.execute(f"SELECT min(hash(t)) FROM {_ident(table)} t").fetchall()
 
     def _version(self) -> int | None:
         """Which version of our state this file is (None: an empty database, ours to fill).
@@ -252,6 +272,15 @@ class State:
                                  "('format', ?), ('version', ?)", [FORMAT, SCHEMA_VERSION])
                 self.con.execute("INSERT OR REPLACE INTO meta VALUES ('schema', ?)",
                                  [SCHEMA_VERSION])
+            # any version: a column an earlier ais typed NULL (it had no value on the night
+            # that created its table) takes the type it means, so later values fit in it
+            for table, column in self.con.execute(
+                    "SELECT table_name, column_name FROM duckdb_columns() WHERE "
+                    "database_name = current_database() AND schema_name = 'main' AND "
+                    "list_contains(?, table_name) AND trim(data_type, '\"') = 'NULL' "
+                    "ORDER BY ALL", [sorted(OUR_TABLES)]).fetchall():
+                self.con.execute(f"ALTER TABLE {_ident(table)} ALTER {_ident(column)} "
+                                 f"TYPE {_null_column_type(column)}")
             self.con.execute("COMMIT")
         except BaseException:
             self.con.execute("ROLLBACK")
@@ -551,6 +580,32 @@ def _sql_list(items: list[str]) -> str:
     return "[" + ", ".join("'" + str(i).replace("'", "''") + "'" for i in items) + "]"
 
 
+def _ident(name: str) -> str:
+    """``name`` quoted as an SQL identifier."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _null_column_type(column: str) -> str:
+    """The SQL type a column with no value in it is given (:data:`NULL_COLUMN_TYPES`, else
+    text)."""
+    return NULL_COLUMN_TYPES.get(column, "VARCHAR")
+
+
+def _typed_columns(con: duckdb.DuckDBPyConnection, relation: str, frame: pd.DataFrame) -> str:
+    """The select list of every column of ``relation`` (registered from ``frame`` or its
+    first rows), those with no value in ``frame`` cast to the type they mean: those named in
+    :data:`NULL_COLUMN_TYPES`, and any DuckDB types NULL (an all-null object or categorical
+    column of pandas)."""
+    untyped = [name for name, typ, *_ in con.execute(
+        f"DESCRIBE SELECT * FROM {relation}").fetchall()
+        if typ.strip('"') == "NULL" or (name in NULL_COLUMN_TYPES
+                                        and not frame[name].notna().any())]
+    if not untyped:
+        return "*"
+    return "* REPLACE (" + ", ".join(
+        f"CAST({_ident(c)} AS {_null_column_type(c)}) AS {_ident(c)}" for c in untyped) + ")"
+
+
 def _table_exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
     return bool(con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ?",
                             [table]).fetchall()[0][0])
@@ -564,12 +619,14 @@ WRITE_ROWS = 250_000
 def _replace(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame,
              where: str | None, args: list) -> None:
     """Delete ``where`` rows of ``table`` and insert ``frame`` by column name (creating the
-    table from the frame's columns the first time), :data:`WRITE_ROWS` rows at a time when
-    every column is typed (an object column's SQL type comes from its values: in one go)."""
+    table from the frame's columns the first time, a column with no value in it as the type
+    it means, :func:`_typed_columns`), :data:`WRITE_ROWS` rows at a time when every column is
+    typed (an object column's SQL type comes from its values: in one go)."""
     typed = not any(frame[c].dtype == object for c in frame.columns)
     if not _table_exists(con, table):
         con.register("_frame", plain_text(frame.iloc[:0] if typed else frame))
-        con.execute(f"CREATE TABLE {table} AS SELECT * FROM _frame LIMIT 0")
+        con.execute(f"CREATE TABLE {table} AS SELECT {_typed_columns(con, '_frame', frame)} "
+                    "FROM _frame LIMIT 0")
         con.unregister("_frame")
     if where:
         con.execute(f"DELETE FROM {table} WHERE {where}", args)
