@@ -14,6 +14,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -26,7 +27,7 @@ from ais.config import Config  # noqa: E402
 from ais.nightly.state import State  # noqa: E402
 from ais.runtime import cluster  # noqa: E402
 
-from .conftest import FIXTURES, GFW, need, write_parquet  # noqa: E402
+from .conftest import FIXTURES, GFW, MARINECADASTRE, need, write_parquet  # noqa: E402
 from .test_nightly import DAY1, DAY2, state_tables, two_days  # noqa: E402
 
 DAYS = [str(FIXTURES / "nampo_day.parquet"), str(FIXTURES / "najin_day.parquet")]
@@ -64,7 +65,8 @@ def test_the_gfw_sample_on_a_running_scheduler_gives_the_same_csv(tmp_path, sche
 def test_per_vessel_types_on_partitions_answer_as_the_whole_frame(scheduler):
     """Every job of the detector stage runs per partition of whole hull groups (the shuffle
     by hull key; meetups and dark periods with their halo), put back together, equal the
-    one-frame result, row order and index included; and so does the cluster's run. Cut by MMSI alone, the fixture days lose
+    one-frame result, row order and index included; and so does the cluster's run (its
+    partitions placed by where the vessels are). Cut by MMSI alone, the fixture days lose
     identity changes (handovers between the MMSIs of one hull)."""
     from ais.geography import anchorages as anch
     from ais.inputs.ingest import ingest
@@ -475,3 +477,34 @@ def test_a_worker_killed_on_every_run_of_the_stage_is_one_error_and_nothing_writ
         last = st.runs().iloc[-1]
     assert last["status"] == "failed" and "lost a worker" in last["notes"]
     assert list(tmp_path.glob(".flagged.csv.*")) == []  # no temporary CSV left either
+
+
+def test_partitions_by_place_keep_neighbours_together_and_shrink_the_halos():
+    """On a day of the US coast, partitions of whole hull groups placed by where they are
+    (Z-ordered 1-degree tiles cut into runs of equal pings) leave far fewer neighbours in
+    other partitions than a hash does, and still answer as the whole."""
+    from ais.inputs.ingest import ingest
+    from ais.pipeline import detect_job
+    from ais.tracking.coverage import data_window
+    from ais.tracking.tracks import build_tracks
+
+    cfg = dataclasses.replace(Config(), everywhere=True)
+    tracks = build_tracks(ingest([str(need(MARINECADASTRE))], cfg.clean).pings, cfg.tracks)
+    window = data_window(tracks)
+    groups = cluster.hull_groups(tracks, cfg)
+    by_place = cluster.place_keys(tracks, 4, groups)
+    by_hash = cluster.partition_keys(tracks, 4, groups)
+    share = np.bincount(by_place, minlength=4) / len(tracks)
+    assert share.min() > 0.2  # about a quarter of the pings each
+    assert (pd.DataFrame({"m": tracks["mmsi"], "k": by_place}).groupby("m")["k"].nunique()
+            == 1).all()  # whole vessels
+    for name in ("dark_period", "meetup"):
+        placed = sum(map(len, cluster.halo_frames(tracks, by_place, 4, name, cfg, window)))
+        hashed = sum(map(len, cluster.halo_frames(tracks, by_hash, 4, name, cfg, window)))
+        assert placed < hashed / 3, name
+    parts = [tracks[by_place == k].reset_index(drop=True) for k in range(4)]
+    around = list(cluster.halo_frames(tracks, by_place, 4, "dark_period", cfg, window))
+    known = pd.DataFrame()
+    pd.testing.assert_frame_equal(
+        cluster.run_parts("dark_period", parts, cfg, window, known, around),
+        detect_job("dark_period", tracks, cfg, window, known)[0])

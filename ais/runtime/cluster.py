@@ -210,16 +210,67 @@ def partitions(tracks: pd.DataFrame, n: int, groups: pd.DataFrame | None = None
         yield tracks[key == k].reset_index(drop=True)
 
 
+def _group_of_rows(tracks: pd.DataFrame, groups: pd.DataFrame | None) -> np.ndarray:
+    """Each row's hull group (its MMSI when ``groups`` is None)."""
+    mmsi = tracks["mmsi"].to_numpy(np.int64)
+    if groups is None:
+        return mmsi
+    order = np.argsort(groups["mmsi"].to_numpy(np.int64), kind="stable")
+    sorted_mmsi = groups["mmsi"].to_numpy(np.int64)[order]
+    at = np.searchsorted(sorted_mmsi, mmsi)
+    return groups["group"].to_numpy(np.int64)[order][at]
+
+
 def partition_keys(tracks: pd.DataFrame, n: int, groups: pd.DataFrame | None = None
                    ) -> np.ndarray:
-    """Each row's partition, 0..n-1 (see :func:`partitions`)."""
-    mmsi = tracks["mmsi"].to_numpy(np.int64)
-    if groups is not None:
-        order = np.argsort(groups["mmsi"].to_numpy(np.int64), kind="stable")
-        sorted_mmsi = groups["mmsi"].to_numpy(np.int64)[order]
-        at = np.searchsorted(sorted_mmsi, mmsi)
-        mmsi = groups["group"].to_numpy(np.int64)[order][at]
-    return (pd.util.hash_array(mmsi) % np.uint64(n)).astype(np.int64)
+    """Each row's partition, 0..n-1, by a hash of its vessel's group (see
+    :func:`partitions`)."""
+    return (pd.util.hash_array(_group_of_rows(tracks, groups)) % np.uint64(n)
+            ).astype(np.int64)
+
+
+#: Tiles of :func:`place_keys`, in degrees.
+PLACE_TILE_DEG = 1.0
+
+
+def place_keys(tracks: pd.DataFrame, n: int, groups: pd.DataFrame | None = None
+               ) -> np.ndarray:
+    """Each row's partition, 0..n-1, whole hull groups kept together and placed by where
+    they are: each group goes with the :data:`PLACE_TILE_DEG` tile it sent most pings from,
+    the tiles are put in Z order (neighbouring tiles mostly next to each other) and cut into
+    ``n`` runs of about as many pings. Vessels that meet, or hear each other, mostly share a
+    partition, so the halos (:mod:`ais.runtime.halo`) hold the few near a partition's edge,
+    not a share of every crowd as a hash would give. A tile busier than a partition's share
+    stays whole (the partitions are then unequal)."""
+    if tracks.empty:
+        return np.zeros(0, np.int64)
+    group = _group_of_rows(tracks, groups)
+    cy = np.floor((tracks["lat"].to_numpy(float) + 90.0) / PLACE_TILE_DEG)
+    cx = np.floor((tracks["lon"].to_numpy(float) + 180.0) / PLACE_TILE_DEG)
+    tile = (_spread_bits(np.nan_to_num(cy).astype(np.int64)) << 1) | _spread_bits(
+        np.nan_to_num(cx).astype(np.int64))  # Z order
+    counts = (pd.DataFrame({"group": group, "tile": tile})
+              .groupby(["group", "tile"], sort=False).size().rename("n").reset_index())
+    # each group's busiest tile (a tie: the first in Z order), and its pings
+    counts = counts.sort_values(["group", "n", "tile"], ascending=[True, False, True],
+                                kind="stable")
+    home = counts.drop_duplicates("group").set_index("group")["tile"]
+    pings = counts.groupby("group")["n"].sum()
+    placed = pd.DataFrame({"tile": home, "n": pings.reindex(home.index)}).sort_values(
+        ["tile"], kind="stable")
+    before = placed["n"].cumsum().to_numpy() - placed["n"].to_numpy()
+    part = np.minimum(before * n // max(int(placed["n"].sum()), 1), n - 1)
+    of_group = pd.Series(part.astype(np.int64), index=placed.index)
+    return of_group.reindex(group).to_numpy(np.int64)
+
+
+def _spread_bits(v: np.ndarray) -> np.ndarray:
+    """The low 16 bits of ``v`` spread to the even bit positions (for a Z-order key)."""
+    v = v & 0xFFFF
+    v = (v | (v << 8)) & 0x00FF00FF
+    v = (v | (v << 4)) & 0x0F0F0F0F
+    v = (v | (v << 2)) & 0x33333333
+    return (v | (v << 1)) & 0x55555555
 
 
 def combine(parts: Sequence[pd.DataFrame]) -> pd.DataFrame:
@@ -369,8 +420,7 @@ def _run_jobs_once(client: Any, jobs: Sequence[str], tracks: pd.DataFrame, cfg: 
             workers = sorted(client.scheduler_info(n_workers=-1)["workers"])
             others = [w for w in workers if w not in (holder or ())] or None
             n = n_partitions(client)
-            key = (partition_keys(tracks, n, hull_groups(tracks, cfg)) if len(tracks)
-                   else np.zeros(0, np.int64))
+            key = place_keys(tracks, n, hull_groups(tracks, cfg))
             halo_of = {name: halo_frames(tracks, key, n, name, cfg, window)
                        for name in around}
             for k in range(n):
