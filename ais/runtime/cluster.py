@@ -423,15 +423,19 @@ def _run_jobs_once(client: Any, jobs: Sequence[str], tracks: pd.DataFrame, cfg: 
             key = place_keys(tracks, n, hull_groups(tracks, cfg))
             halo_of = {name: halo_frames(tracks, key, n, name, cfg, window)
                        for name in around}
+            targets = others or workers
             for k in range(n):
                 frame = tracks[key == k].reset_index(drop=True) if len(tracks) else tracks
                 halo = {name: next(frames) for name, frames in halo_of.items()}
                 if len(frame) or (tracks.empty and k == 0):  # as partition(): none empty
-                    pieces.append(client.scatter(frame, hash=False, workers=others))
+                    # a partition and its halos go to one worker, in turn: its jobs run
+                    # there without moving them
+                    to = [targets[len(pieces) % len(targets)]]
+                    pieces.append(client.scatter(frame, hash=False, workers=to))
                     started.append(pieces[-1])
                     for name in around:  # each partition's halo, sent once
                         around[name].append(client.scatter(halo[name], hash=False,
-                                                           workers=others))
+                                                           workers=to))
                         started.append(around[name][-1])
                 del frame, halo
         futures: dict[str, list[Any]] = {}
