@@ -42,16 +42,33 @@ def ais_command() -> list[str]:
 
 
 def run_child(args: list[object], env: dict | None = None) -> tuple[int, float, float, str]:
-    """``ais ARGS`` in a fresh process: (exit code, wall s, peak RSS GB, stderr)."""
+    """``ais ARGS`` in a fresh process: (exit code, wall s, peak RSS GB, stderr).
+
+    The peak is the child's own high-water mark (``VmHWM`` of /proc, read every 20 ms
+    while it runs), not ``ru_maxrss``: Linux carries a parent's peak into a child across
+    fork and exec, so a test process that grew (pytest runs many tests in each worker) would
+    lend its own peak to every child it starts."""
     t0 = time.perf_counter()
     with tempfile.TemporaryFile("w+") as err:
         proc = subprocess.Popen(ais_command() + [str(a) for a in args], stderr=err,
                                 stdout=subprocess.DEVNULL, text=True,
                                 env={**os.environ, **(env or {})})
-        _, status, usage = os.wait4(proc.pid, 0)
+        peak_kib = 0
+        status_file = Path(f"/proc/{proc.pid}/status")
+        while True:
+            done, status, usage = os.wait4(proc.pid, os.WNOHANG)
+            if done:
+                break
+            try:
+                for line in status_file.read_text().splitlines():
+                    if line.startswith("VmHWM:"):
+                        peak_kib = max(peak_kib, int(line.split()[1]))
+            except (OSError, ValueError):  # no /proc (not Linux), or the child just ended
+                pass
+            time.sleep(0.02)
         err.seek(0)
-        return (os.waitstatus_to_exitcode(status), time.perf_counter() - t0,
-                usage.ru_maxrss / 2**20, err.read())
+        peak = peak_kib / 2**20 if peak_kib else usage.ru_maxrss / 2**20
+        return (os.waitstatus_to_exitcode(status), time.perf_counter() - t0, peak, err.read())
 
 
 def pings(mmsi: int = MMSI_A, n: int = 6, start: str = "2026-01-05T00:00Z",
