@@ -241,7 +241,8 @@ def place_keys(tracks: pd.DataFrame, n: int, groups: pd.DataFrame | None = None
     ``n`` runs of about as many pings. Vessels that meet, or hear each other, mostly share a
     partition, so the halos (:mod:`ais.runtime.halo`) hold the few near a partition's edge,
     not a share of every crowd as a hash would give. A tile busier than a partition's share
-    stays whole (the partitions are then unequal)."""
+    is split between partitions by its groups (a group is never split: one giant hull group
+    makes its partition bigger than the others)."""
     if tracks.empty:
         return np.zeros(0, np.int64)
     group = _group_of_rows(tracks, groups)
