@@ -107,56 +107,47 @@ def _halos(tracks, name, cfg, window) -> list[pd.DataFrame]:
     return list(cluster.halo_frames(tracks, key, 4, name, cfg, window))
 
 
+def _on_hashed_partitions(sample: str, name: str):
+    """Type ``name`` on a sample: (the whole frame's result, four hashed partitions' results
+    alone, with their halos)."""
+    from ais.inputs.ingest import ingest
+    from ais.pipeline import detect_job
+    from ais.tracking.coverage import data_window
+    from ais.tracking.tracks import build_tracks
+
+    cfg = dataclasses.replace(Config(), everywhere=True)
+    paths = DAYS if sample == "fixture days" else [str(need(GFW))]
+    tracks = build_tracks(ingest(paths, cfg.clean).pings, cfg.tracks)
+    window = data_window(tracks)
+    known = pd.DataFrame()
+    parts = cluster.partition(tracks, 4, cluster.hull_groups(tracks, cfg))
+    around = _halos(tracks, name, cfg, window)
+    assert 0 < sum(map(len, around)) < 3 * len(tracks)  # a halo, not every other ping
+    return (detect_job(name, tracks, cfg, window, known)[0],
+            cluster.run_parts(name, parts, cfg, window, known),
+            cluster.run_parts(name, parts, cfg, window, known, around))
+
+
 @pytest.mark.parametrize("sample", ["fixture days", "gfw"])
 def test_meetups_on_partitions_with_their_halo_answer_as_the_whole_frame(sample):
     """A meeting's two vessels may lie in two partitions: alone, a partition misses it;
     given its halo (the whole vessels of other partitions whose slots may come within reach
     of its own), each partition reports the meetings of its own (smaller) MMSIs, and they
     are the whole scan's."""
-    from ais.inputs.ingest import ingest
-    from ais.pipeline import detect_job
-    from ais.tracking.coverage import data_window
-    from ais.tracking.tracks import build_tracks
-
-    cfg = dataclasses.replace(Config(), everywhere=True)
-    paths = DAYS if sample == "fixture days" else [str(need(GFW))]
-    tracks = build_tracks(ingest(paths, cfg.clean).pings, cfg.tracks)
-    window = data_window(tracks)
-    known = pd.DataFrame()
-    whole = detect_job("meetup", tracks, cfg, window, known)[0]
-    parts = cluster.partition(tracks, 4, cluster.hull_groups(tracks, cfg))
-    around = _halos(tracks, "meetup", cfg, window)
-    assert 0 < sum(map(len, around)) < 3 * len(tracks)
-    alone = cluster.run_parts("meetup", parts, cfg, window, known)
+    whole, alone, with_halo = _on_hashed_partitions(sample, "meetup")
     assert len(alone) < len(whole) and len(whole) >= 5
-    pd.testing.assert_frame_equal(
-        cluster.run_parts("meetup", parts, cfg, window, known, around), whole)
+    pd.testing.assert_frame_equal(with_halo, whole)
 
 
 @pytest.mark.parametrize("sample", ["fixture days", "gfw"])
 def test_dark_periods_on_partitions_with_their_halo_answer_as_the_whole_frame(sample):
     """A silence is judged by who else was heard near it: on a partition alone the counts of
-    neighbours are wrong; given its halo (the other partitions' pings near its silences, in
+    neighbours are wrong; given its halo (the other vessels' reports near its silences, in
     their hours), every row equals the whole scan's."""
-    from ais.inputs.ingest import ingest
-    from ais.pipeline import detect_job
-    from ais.tracking.coverage import data_window
-    from ais.tracking.tracks import build_tracks
-
-    cfg = dataclasses.replace(Config(), everywhere=True)
-    paths = DAYS if sample == "fixture days" else [str(need(GFW))]
-    tracks = build_tracks(ingest(paths, cfg.clean).pings, cfg.tracks)
-    window = data_window(tracks)
-    known = pd.DataFrame()
-    whole = detect_job("dark_period", tracks, cfg, window, known)[0]
-    parts = cluster.partition(tracks, 4, cluster.hull_groups(tracks, cfg))
-    around = _halos(tracks, "dark_period", cfg, window)
-    assert 0 < sum(map(len, around)) < 3 * len(tracks)  # a halo, not every other ping
-    alone = cluster.run_parts("dark_period", parts, cfg, window, known)
+    whole, alone, with_halo = _on_hashed_partitions(sample, "dark_period")
     assert len(alone) == len(whole) > 20
     assert (alone["neighbours_reporting"] != whole["neighbours_reporting"]).sum() > 10
-    pd.testing.assert_frame_equal(
-        cluster.run_parts("dark_period", parts, cfg, window, known, around), whole)
+    pd.testing.assert_frame_equal(with_halo, whole)
 
 
 def test_a_lost_worker_costs_one_more_run_then_a_clear_error(monkeypatch):
