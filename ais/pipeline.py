@@ -263,7 +263,7 @@ def detect_job(name: str, tracks: pd.DataFrame, cfg: Config, window: DataWindow,
     detector given the whole scan's ``window``, the places, then :func:`_checked`), or
     "signals" (the spoofing signs and the fishing gear to set aside, ais.tracking.gear).
     ``around``: a partition's halo, for a type that reads other vessels' pings
-    (:data:`ais.runtime.cluster.WITH_HALO`).
+    (:data:`ais.runtime.partitions.WITH_HALO`).
 
     A module-level function of its arguments only, so a Dask worker can run it
     (:mod:`ais.runtime.cluster`)."""

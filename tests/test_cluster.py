@@ -25,7 +25,7 @@ from click.testing import CliRunner  # noqa: E402
 from ais.cli import main  # noqa: E402
 from ais.config import Config  # noqa: E402
 from ais.nightly.state import State  # noqa: E402
-from ais.runtime import cluster  # noqa: E402
+from ais.runtime import cluster, partitions  # noqa: E402
 
 from .conftest import FIXTURES, GFW, MARINECADASTRE, need, write_parquet  # noqa: E402
 from .test_nightly import DAY1, DAY2, state_tables, two_days  # noqa: E402
@@ -78,19 +78,19 @@ def test_per_vessel_types_on_partitions_answer_as_the_whole_frame(scheduler):
     tracks = build_tracks(ingest(DAYS, cfg.clean).pings, cfg.tracks)
     known = anch.combine(anch.load(DEFAULT_MODELS), anch.learn(tracks, cfg))
     window = data_window(tracks)
-    by_mmsi = cluster.partition(tracks, 4)
-    assert len(cluster.run_parts("identity_change", by_mmsi, cfg, window, known)) < len(
+    by_mmsi = partitions.partition(tracks, 4)
+    assert len(partitions.run_parts("identity_change", by_mmsi, cfg, window, known)) < len(
         detect_job("identity_change", tracks, cfg, window, known)[0])
-    parts = cluster.partition(tracks, 4, cluster.hull_groups(tracks, cfg))
+    parts = partitions.partition(tracks, 4, partitions.hull_groups(tracks, cfg))
     assert len(parts) == 4 and sum(map(len, parts)) == len(tracks)
     assert all(p["mmsi"].nunique() > 1 for p in parts)
     with distributed.Client(scheduler) as client:
-        on_cluster = cluster.run_jobs(client, cluster.PARTITIONED, tracks, cfg, window, known)
-    for name in cluster.PARTITIONED:
+        on_cluster = cluster.run_jobs(client, partitions.PARTITIONED, tracks, cfg, window, known)
+    for name in partitions.PARTITIONED:
         whole = detect_job(name, tracks, cfg, window, known)[0]
-        around = _halos(tracks, name, cfg, window) if name in cluster.WITH_HALO else None
-        on_parts = cluster.run_parts(name, parts, cfg, window, known, around)
-        if name == cluster.SIGNALS:  # the spoofing signs per MMSI, and the gear
+        around = _halos(tracks, name, cfg, window) if name in partitions.WITH_HALO else None
+        on_parts = partitions.run_parts(name, parts, cfg, window, known, around)
+        if name == partitions.SIGNALS:  # the spoofing signs per MMSI, and the gear
             assert whole[0]["mmsi"].nunique() > 1 and len(whole[1]) > 0
             for got, there, want in zip(on_parts, on_cluster[name][0], whole, strict=True):
                 pd.testing.assert_frame_equal(got, want)
@@ -102,9 +102,9 @@ def test_per_vessel_types_on_partitions_answer_as_the_whole_frame(scheduler):
 
 
 def _halos(tracks, name, cfg, window) -> list[pd.DataFrame]:
-    """Each partition's halo (as cluster.partition(tracks, 4, hull groups) cuts them)."""
-    key = cluster.partition_keys(tracks, 4, cluster.hull_groups(tracks, cfg))
-    return list(cluster.halo_frames(tracks, key, 4, name, cfg, window))
+    """Each partition's halo (as partitions.partition(tracks, 4, hull groups) cuts them)."""
+    key = partitions.partition_keys(tracks, 4, partitions.hull_groups(tracks, cfg))
+    return list(partitions.halo_frames(tracks, key, 4, name, cfg, window))
 
 
 def _on_hashed_partitions(sample: str, name: str):
@@ -120,12 +120,12 @@ def _on_hashed_partitions(sample: str, name: str):
     tracks = build_tracks(ingest(paths, cfg.clean).pings, cfg.tracks)
     window = data_window(tracks)
     known = pd.DataFrame()
-    parts = cluster.partition(tracks, 4, cluster.hull_groups(tracks, cfg))
+    parts = partitions.partition(tracks, 4, partitions.hull_groups(tracks, cfg))
     around = _halos(tracks, name, cfg, window)
     assert 0 < sum(map(len, around)) < 3 * len(tracks)  # a halo, not every other ping
     return (detect_job(name, tracks, cfg, window, known)[0],
-            cluster.run_parts(name, parts, cfg, window, known),
-            cluster.run_parts(name, parts, cfg, window, known, around))
+            partitions.run_parts(name, parts, cfg, window, known),
+            partitions.run_parts(name, parts, cfg, window, known, around))
 
 
 @pytest.mark.parametrize("sample", ["fixture days", "gfw"])
@@ -482,20 +482,20 @@ def test_partitions_by_place_keep_neighbours_together_and_shrink_the_halos():
     cfg = dataclasses.replace(Config(), everywhere=True)
     tracks = build_tracks(ingest([str(need(MARINECADASTRE))], cfg.clean).pings, cfg.tracks)
     window = data_window(tracks)
-    groups = cluster.hull_groups(tracks, cfg)
-    by_place = cluster.place_keys(tracks, 4, groups)
-    by_hash = cluster.partition_keys(tracks, 4, groups)
+    groups = partitions.hull_groups(tracks, cfg)
+    by_place = partitions.place_keys(tracks, 4, groups)
+    by_hash = partitions.partition_keys(tracks, 4, groups)
     share = np.bincount(by_place, minlength=4) / len(tracks)
     assert share.min() > 0.2  # about a quarter of the pings each
     assert (pd.DataFrame({"m": tracks["mmsi"], "k": by_place}).groupby("m")["k"].nunique()
             == 1).all()  # whole vessels
     for name in ("dark_period", "meetup"):
-        placed = sum(map(len, cluster.halo_frames(tracks, by_place, 4, name, cfg, window)))
-        hashed = sum(map(len, cluster.halo_frames(tracks, by_hash, 4, name, cfg, window)))
+        placed = sum(map(len, partitions.halo_frames(tracks, by_place, 4, name, cfg, window)))
+        hashed = sum(map(len, partitions.halo_frames(tracks, by_hash, 4, name, cfg, window)))
         assert placed < hashed / 3, name
     parts = [tracks[by_place == k].reset_index(drop=True) for k in range(4)]
-    around = list(cluster.halo_frames(tracks, by_place, 4, "dark_period", cfg, window))
+    around = list(partitions.halo_frames(tracks, by_place, 4, "dark_period", cfg, window))
     known = pd.DataFrame()
     pd.testing.assert_frame_equal(
-        cluster.run_parts("dark_period", parts, cfg, window, known, around),
+        partitions.run_parts("dark_period", parts, cfg, window, known, around),
         detect_job("dark_period", tracks, cfg, window, known)[0])

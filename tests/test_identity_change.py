@@ -137,7 +137,7 @@ def test_partitions_of_whole_hull_groups_answer_as_the_whole_tracks():
     one hull to a new MMSI falls between two partitions and is lost; cut by hull group (the
     MMSIs whose track ends share an IMO or a name with a call sign), every partition's rows,
     put back in MMSI order, are the whole's."""
-    from ais.runtime import cluster
+    from ais.runtime import partitions
 
     handed = ship(mmsi=445012345, name="CHON MA SAN", callsign="HMYZ", imo="9113111")
     sail_hours(handed, 3)
@@ -158,17 +158,17 @@ def test_partitions_of_whole_hull_groups_answer_as_the_whole_tracks():
     assert len(whole[whole["mmsi_changed"] == 1]) == 1 and len(whole) >= 2
 
     n = next(k for k in range(2, 9)
-             if len({p["mmsi"].iloc[0] for p in cluster.partition(
+             if len({p["mmsi"].iloc[0] for p in partitions.partition(
                  tracks[tracks["mmsi"].isin([445012345, 667009876])], k)}) == 2)
-    by_mmsi = cluster.combine([identity_change.detect(p, CFG)
-                               for p in cluster.partition(tracks, n)])
+    by_mmsi = partitions.combine([identity_change.detect(p, CFG)
+                               for p in partitions.partition(tracks, n)])
     assert (by_mmsi["mmsi_changed"] == 1).sum() == 0  # the handover is lost between two
 
     groups = identity_change.hull_groups(tracks, CFG)
     assert groups.set_index("mmsi").loc[[445012345, 667009876], "group"].tolist() == [
         445012345, 445012345]
     assert groups["group"].nunique() == len(groups) - 1  # the others each their own
-    parts = cluster.partition(tracks, n, groups)
+    parts = partitions.partition(tracks, n, groups)
     assert len(parts) > 1
-    by_hull = cluster.combine([identity_change.detect(p, CFG) for p in parts])
+    by_hull = partitions.combine([identity_change.detect(p, CFG) for p in parts])
     pd.testing.assert_frame_equal(by_hull, whole)

@@ -6,28 +6,9 @@ connects to a running scheduler (``dask scheduler``; ``dask worker tcp://HOST:PO
 machine, with ``ais`` installed). Dask is imported only here, and only when ``--cluster`` is
 given: a scan without it never imports Dask.
 
-How the detector stage is cut (:func:`run_jobs`):
-
-* the per-vessel types (:data:`PER_VESSEL`: loitering, port calls and identity changes;
-  each event belongs to one MMSI, or to the MMSIs of one hull, and given the whole scan's
-  data window a partition of whole vessels answers as the whole, ``tests/test_protocol.py``)
-  run on partitions of whole hull groups: the shuffle by hull key. Each MMSI's group
-  (:func:`hull_groups`: MMSIs whose track ends share an IMO, or a name with a call sign) is
-  hashed into twice as many partitions as workers, each vessel's rows contiguous in the
-  tracks' order; the partial results are put back in the order of the one-frame result
-  (:func:`combine`);
-* the dark periods (:data:`WITH_HALO`) run on the same partitions, each given its halo:
-  the other partitions' pings near its silences in their hours, the reception evidence
-  the detector reads (its ``halo_places`` and ``halo_km``; :mod:`ais.runtime.halo`), so each
-  partition's silences are judged as in the whole scan;
-* the meetups (:data:`WITH_HALO` too) run on the same partitions, each given the whole
-  vessels of the other partitions whose slots may come within reach of its own
-  (``meetup.halo_boxes``: boxes per time bin); a partition reports the meetings of its own
-  (smaller) MMSIs;
-* the spoofing signs and the fishing gear (per MMSI) run on the same partitions too
-  (:func:`combine_signals`). No job needs the whole tracks any more: no worker holds a
-  copy of every ping (a job of a type not listed here would still get them, scattered to
-  one worker and held there).
+How the detector stage is cut: :mod:`ais.runtime.partitions` (every job on partitions of
+whole hull groups placed by where they are, with the halos some types read). A partition and
+its halos are sent to one worker, the workers in turn (:func:`run_jobs`).
 
 Everything else (ingest, tracks, learned anchorages, the paired types, the links, scoring,
 the state, the CSV) stays on the client, so the client still needs the memory of the whole
@@ -46,25 +27,22 @@ import socket
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TypeVar
 
-import numpy as np
 import pandas as pd
 
 from ais.config import Config
 from ais.errors import ClusterError
+from ais.runtime.partitions import (
+    PARTITIONED,
+    SIGNALS,
+    WITH_HALO,
+    combine,
+    combine_signals,
+    halo_frames,
+    hull_groups,
+    place_keys,
+)
 from ais.tracking.coverage import DataWindow
 
-#: Types found from the tracks whose events each belong to one vessel, or to the MMSIs of
-#: one hull (identity changes): run on partitions of whole hull groups.
-PER_VESSEL = ("loitering", "port_call", "identity_change")
-#: Types whose events each belong to one vessel but read the other vessels' pings nearby
-#: (a module with ``halo_places`` and ``halo_km``, e.g. the dark periods' reception
-#: evidence): run on the same partitions, each given its halo (:mod:`ais.runtime.halo`).
-WITH_HALO = ("dark_period", "meetup")
-#: Types run on partitions (the others run once over the whole tracks).
-#: Per-MMSI facts found beside the types (the spoofing signs and the fishing gear to set
-#: aside, ``detect_job("signals", ...)``): run on the same partitions too.
-SIGNALS = "signals"
-PARTITIONED = PER_VESSEL + WITH_HALO + (SIGNALS,)
 #: Workers of ``--cluster local`` without a count.
 DEFAULT_LOCAL_WORKERS = 2
 #: The port ``dask scheduler`` listens on by default.
@@ -183,166 +161,6 @@ def _reachable(address: str) -> None:
 def n_partitions(client: Any) -> int:
     """Twice as many partitions as the cluster has workers (at least 2)."""
     return max(2, 2 * len(client.scheduler_info(n_workers=-1)["workers"]))
-
-
-def partition(tracks: pd.DataFrame, n: int, groups: pd.DataFrame | None = None
-              ) -> list[pd.DataFrame]:
-    """The tracks cut into at most ``n`` frames of whole vessels by a hash of the MMSI (or of
-    its hull group, see :func:`partitions`), each vessel's rows in the tracks' order (empty
-    frames left out; the empty tracks stay one frame)."""
-    parts = list(partitions(tracks, n, groups))
-    return [p for p in parts if len(p)] or [tracks]
-
-
-def partitions(tracks: pd.DataFrame, n: int, groups: pd.DataFrame | None = None
-               ) -> Iterator[pd.DataFrame]:
-    """:func:`partition`'s frames one at a time (empty ones too; the empty tracks: one frame),
-    so a caller that sends each away holds one partition's copy at a time, not all.
-
-    ``groups`` (``mmsi`` -> ``group``, every MMSI of the tracks,
-    :func:`ais.detectors.identity_change.hull_groups`) hashes each vessel's group instead of
-    its MMSI: the shuffle by hull key, which keeps the MMSIs of one hull in one partition."""
-    if tracks.empty:
-        yield tracks
-        return
-    key = partition_keys(tracks, n, groups)
-    for k in range(n):
-        yield tracks[key == k].reset_index(drop=True)
-
-
-def _group_of_rows(tracks: pd.DataFrame, groups: pd.DataFrame | None) -> np.ndarray:
-    """Each row's hull group (its MMSI when ``groups`` is None)."""
-    mmsi = tracks["mmsi"].to_numpy(np.int64)
-    if groups is None:
-        return mmsi
-    order = np.argsort(groups["mmsi"].to_numpy(np.int64), kind="stable")
-    sorted_mmsi = groups["mmsi"].to_numpy(np.int64)[order]
-    at = np.searchsorted(sorted_mmsi, mmsi)
-    return groups["group"].to_numpy(np.int64)[order][at]
-
-
-def partition_keys(tracks: pd.DataFrame, n: int, groups: pd.DataFrame | None = None
-                   ) -> np.ndarray:
-    """Each row's partition, 0..n-1, by a hash of its vessel's group (see
-    :func:`partitions`)."""
-    return (pd.util.hash_array(_group_of_rows(tracks, groups)) % np.uint64(n)
-            ).astype(np.int64)
-
-
-#: Tiles of :func:`place_keys`, in degrees.
-PLACE_TILE_DEG = 1.0
-
-
-def place_keys(tracks: pd.DataFrame, n: int, groups: pd.DataFrame | None = None
-               ) -> np.ndarray:
-    """Each row's partition, 0..n-1, whole hull groups kept together and placed by where
-    they are: each group goes with the :data:`PLACE_TILE_DEG` tile it sent most pings from,
-    the tiles are put in Z order (neighbouring tiles mostly next to each other) and cut into
-    ``n`` runs of about as many pings. Vessels that meet, or hear each other, mostly share a
-    partition, so the halos (:mod:`ais.runtime.halo`) hold the few near a partition's edge,
-    not a share of every crowd as a hash would give. A tile busier than a partition's share
-    is split between partitions by its groups (a group is never split: one giant hull group
-    makes its partition bigger than the others)."""
-    if tracks.empty:
-        return np.zeros(0, np.int64)
-    group = _group_of_rows(tracks, groups)
-    cy = np.floor((tracks["lat"].to_numpy(float) + 90.0) / PLACE_TILE_DEG)
-    cx = np.floor((tracks["lon"].to_numpy(float) + 180.0) / PLACE_TILE_DEG)
-    tile = (_spread_bits(np.nan_to_num(cy).astype(np.int64)) << 1) | _spread_bits(
-        np.nan_to_num(cx).astype(np.int64))  # Z order
-    counts = (pd.DataFrame({"group": group, "tile": tile})
-              .groupby(["group", "tile"], sort=False).size().rename("n").reset_index())
-    # each group's busiest tile (a tie: the first in Z order), and its pings
-    counts = counts.sort_values(["group", "n", "tile"], ascending=[True, False, True],
-                                kind="stable")
-    home = counts.drop_duplicates("group").set_index("group")["tile"]
-    pings = counts.groupby("group")["n"].sum()
-    placed = pd.DataFrame({"tile": home, "n": pings.reindex(home.index)}).sort_values(
-        ["tile"], kind="stable")
-    before = placed["n"].cumsum().to_numpy() - placed["n"].to_numpy()
-    part = np.minimum(before * n // max(int(placed["n"].sum()), 1), n - 1)
-    of_group = pd.Series(part.astype(np.int64), index=placed.index)
-    return of_group.reindex(group).to_numpy(np.int64)
-
-
-def _spread_bits(v: np.ndarray) -> np.ndarray:
-    """The low 16 bits of ``v`` spread to the even bit positions (for a Z-order key)."""
-    v = v & 0xFFFF
-    v = (v | (v << 8)) & 0x00FF00FF
-    v = (v | (v << 4)) & 0x0F0F0F0F
-    v = (v | (v << 2)) & 0x33333333
-    return (v | (v << 1)) & 0x55555555
-
-
-def combine(parts: Sequence[pd.DataFrame]) -> pd.DataFrame:
-    """The per-partition results of a per-vessel type as the one-frame result: rows in the
-    MMSI order every such detector gives (loitering: mmsi, track, start_time; port calls:
-    mmsi, start; identity changes: mmsi, track, start, end, previous MMSI), each vessel's
-    rows in its partition's order, a fresh 0..n-1 index."""
-    full = [p for p in parts if len(p)]
-    if not full:
-        return parts[0]
-    out = pd.concat(full, ignore_index=True)
-    order = np.argsort(out["mmsi"].to_numpy(np.int64), kind="stable")
-    return out.take(order).reset_index(drop=True)
-
-
-def combine_signals(parts: Sequence[tuple[pd.DataFrame, pd.DataFrame]]
-                    ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The per-partition results of ``"signals"`` (the spoofing signs per MMSI, the gear
-    MMSIs with why) as the one-frame result: signs in MMSI order; gear by the order of its
-    reasons (:data:`ais.tracking.gear.REASONS`), then MMSI."""
-    from ais.tracking.gear import REASONS
-
-    signs = combine([p[0] for p in parts])
-    gear = pd.concat([p[1] for p in parts], ignore_index=True)
-    rank = gear["why"].map({why: i for i, why in enumerate(REASONS)}).to_numpy()
-    order = np.lexsort((gear["mmsi"].to_numpy(np.int64), rank))
-    return signs, gear.take(order).reset_index(drop=True)
-
-
-def hull_groups(tracks: pd.DataFrame, cfg: Config) -> pd.DataFrame | None:
-    """Each MMSI's hull group (:func:`ais.detectors.identity_change.hull_groups`), the key
-    the per-vessel partitions are cut by; None for empty tracks."""
-    from ais.detectors.identity_change import hull_groups as groups
-
-    return None if tracks.empty else groups(tracks, cfg)
-
-
-def halo_frames(tracks: pd.DataFrame, key: np.ndarray, n: int, name: str, cfg: Config,
-                window: DataWindow) -> Iterator[pd.DataFrame]:
-    """Each partition's halo for type ``name`` (``key``: each row's partition,
-    :func:`partition_keys`), as it is sent, one partition at a time: the rows of the other
-    vessels that take part (meetups: ``halo_boxes``), or what the detector reads of them (dark
-    periods: the grouped reports, ``halo_evidence``, of the tracks grouped once, within
-    ``halo_km`` of its ``halo_places``). See :mod:`ais.runtime.halo`."""
-    from ais.detectors import REGISTRY
-    from ais.runtime import halo
-
-    module: Any = REGISTRY[name]
-    if module.HALO == "vessels":
-        for rows in halo.vessel_rows(tracks, key, n, module.halo_boxes(tracks, cfg)):
-            yield tracks.take(rows).reset_index(drop=True)
-        return
-    reports = module.halo_evidence(tracks, cfg)
-    of_vessel = pd.Series(key, index=tracks["mmsi"].to_numpy(np.int64))
-    of_vessel = of_vessel[~of_vessel.index.duplicated()]
-    part = of_vessel.reindex(reports["mmsi"].to_numpy(np.int64)).to_numpy(np.int64)
-    for rows in halo.rows(reports, part, n, module.halo_places(tracks, cfg, window),
-                          module.halo_km(cfg)):
-        yield reports.take(rows).reset_index(drop=True)
-
-
-def run_parts(name: str, parts: Sequence[pd.DataFrame], cfg: Config, window: DataWindow,
-              known: pd.DataFrame, around: Sequence[pd.DataFrame] | None = None) -> Any:
-    """``name`` over each partition in this process (with its halo when ``around`` is
-    given), combined (what the cluster does, for tests)."""
-    from ais.pipeline import detect_job
-
-    halo_of = list(around) if around is not None else [None] * len(parts)
-    found = [detect_job(name, p, cfg, window, known, around=h)[0]
-             for p, h in zip(parts, halo_of, strict=True)]
-    return combine_signals(found) if name == SIGNALS else combine(found)
 
 
 _T = TypeVar("_T")
