@@ -99,6 +99,9 @@ def test_per_vessel_types_on_partitions_answer_as_the_whole_frame(scheduler):
         assert whole["mmsi"].nunique() > 1, name
         pd.testing.assert_frame_equal(on_parts, whole)
         pd.testing.assert_frame_equal(on_cluster[name][0], whole)
+        if name in partitions.WITH_HALO:  # without its halo, a partition answers otherwise
+            alone = partitions.run_parts(name, parts, cfg, window, known)
+            assert len(alone) != len(whole) or not alone.equals(whole), name
 
 
 def _halos(tracks, name, cfg, window) -> list[pd.DataFrame]:
@@ -128,6 +131,7 @@ def _on_hashed_partitions(sample: str, name: str):
             partitions.run_parts(name, parts, cfg, window, known, around))
 
 
+@pytest.mark.slow  # the fixture days: test_per_vessel_types_on_partitions_...
 @pytest.mark.parametrize("sample", ["fixture days", "gfw"])
 def test_meetups_on_partitions_with_their_halo_answer_as_the_whole_frame(sample):
     """A meeting's two vessels may lie in two partitions: alone, a partition misses it;
@@ -139,6 +143,7 @@ def test_meetups_on_partitions_with_their_halo_answer_as_the_whole_frame(sample)
     pd.testing.assert_frame_equal(with_halo, whole)
 
 
+@pytest.mark.slow  # the fixture days: test_per_vessel_types_on_partitions_...
 @pytest.mark.parametrize("sample", ["fixture days", "gfw"])
 def test_dark_periods_on_partitions_with_their_halo_answer_as_the_whole_frame(sample):
     """A silence is judged by who else was heard near it: on a partition alone the counts of
@@ -470,6 +475,7 @@ def test_a_worker_killed_on_every_run_of_the_stage_is_one_error_and_nothing_writ
     assert list(tmp_path.glob(".flagged.csv.*")) == []  # no temporary CSV left either
 
 
+@pytest.mark.slow  # the suite stays under 5 min on 2 cores; `pytest -m slow` runs it
 def test_partitions_by_place_keep_neighbours_together_and_shrink_the_halos():
     """On a day of the US coast, partitions of whole hull groups placed by where they are
     (Z-ordered 1-degree tiles cut into runs of equal pings) leave far fewer neighbours in
