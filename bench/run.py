@@ -205,10 +205,10 @@ def run_child(cmd: list[str], tree: bool = False, split: dict | None = None
     with tempfile.TemporaryFile("w+") as err:
         proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err, text=True)
         sampler = TreeRss(proc.pid) if tree else None
-        _, status, usage = os.wait4(proc.pid, 0)
+        status, own_gb = _wait_for_peak(proc.pid)
         tree_gb = sampler.stop() if sampler is not None else 0.0
         if sampler is not None and split is not None:
-            split.update(client=max(sampler.own_peak / 2**30, usage.ru_maxrss / 2**20),
+            split.update(client=max(sampler.own_peak / 2**30, own_gb),
                          worker=sampler.largest_child / 2**30)
         wall = time.perf_counter() - t0
         proc.returncode = os.waitstatus_to_exitcode(status)
@@ -216,8 +216,29 @@ def run_child(cmd: list[str], tree: bool = False, split: dict | None = None
         stderr = err.read()
     if proc.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd)} failed ({proc.returncode}):\n{stderr}")
-    return wall, max(tree_gb, usage.ru_maxrss / 2**20) if tree else usage.ru_maxrss / 2**20, \
-        stderr
+    return wall, max(tree_gb, own_gb) if tree else own_gb, stderr
+
+
+def _wait_for_peak(pid: int) -> tuple[int, float]:
+    """Wait for ``pid``: (its wait status, its own peak RSS in GB). The peak is the child's
+    high-water mark (``VmHWM`` of /proc, read every 20 ms), not ``ru_maxrss``, which Linux
+    carries from the parent across fork and exec: this script, grown by generating an input,
+    would lend its own peak to the scan it starts. Without /proc, ``ru_maxrss``."""
+    peak_kib = 0
+    status_file = f"/proc/{pid}/status"
+    while True:
+        done, status, usage = os.wait4(pid, os.WNOHANG)
+        if done:
+            break
+        try:
+            with open(status_file) as f:
+                for line in f:
+                    if line.startswith("VmHWM:"):
+                        peak_kib = max(peak_kib, int(line.split()[1]))
+        except (OSError, ValueError):
+            pass
+        time.sleep(0.02)
+    return status, (peak_kib or usage.ru_maxrss) / 2**20
 
 
 def stage_times(stderr: str) -> dict[str, float]:
