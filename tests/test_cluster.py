@@ -32,6 +32,10 @@ from .test_nightly import DAY1, DAY2, state_tables, two_days  # noqa: E402
 
 DAYS = [str(FIXTURES / "nampo_day.parquet"), str(FIXTURES / "najin_day.parquet")]
 
+# one test process runs the whole module (pytest-xdist's loadgroup), so its LocalCluster and
+# its module fixtures are made once, not once in each test process
+pytestmark = pytest.mark.xdist_group("cluster")
+
 
 @pytest.fixture(scope="module")
 def scheduler():
@@ -62,11 +66,11 @@ def test_the_gfw_sample_on_a_running_scheduler_gives_the_same_csv(tmp_path, sche
     assert _scan(tmp_path, "tcp", paths, "--everywhere", "--cluster", scheduler) == alone
 
 
-def test_per_vessel_types_on_partitions_answer_as_the_whole_frame(scheduler):
+def test_per_vessel_types_on_partitions_answer_as_the_whole_frame():
     """Every job of the detector stage runs per partition of whole hull groups (the shuffle
     by hull key; meetups and dark periods with their halo), put back together, equal the
-    one-frame result, row order and index included; and so does the cluster's run (its
-    partitions placed by where the vessels are). Cut by MMSI alone, the fixture days lose
+    one-frame result, row order and index included (the cluster's run, on partitions placed
+    by where the vessels are: the CSV tests above). Cut by MMSI alone, the fixture days lose
     identity changes (handovers between the MMSIs of one hull)."""
     from ais.geography import anchorages as anch
     from ais.inputs.ingest import ingest
@@ -84,21 +88,17 @@ def test_per_vessel_types_on_partitions_answer_as_the_whole_frame(scheduler):
     parts = partitions.partition(tracks, 4, partitions.hull_groups(tracks, cfg))
     assert len(parts) == 4 and sum(map(len, parts)) == len(tracks)
     assert all(p["mmsi"].nunique() > 1 for p in parts)
-    with distributed.Client(scheduler) as client:
-        on_cluster = cluster.run_jobs(client, partitions.PARTITIONED, tracks, cfg, window, known)
     for name in partitions.PARTITIONED:
         whole = detect_job(name, tracks, cfg, window, known)[0]
         around = _halos(tracks, name, cfg, window) if name in partitions.WITH_HALO else None
         on_parts = partitions.run_parts(name, parts, cfg, window, known, around)
         if name == partitions.SIGNALS:  # the spoofing signs per MMSI, and the gear
             assert whole[0]["mmsi"].nunique() > 1 and len(whole[1]) > 0
-            for got, there, want in zip(on_parts, on_cluster[name][0], whole, strict=True):
+            for got, want in zip(on_parts, whole, strict=True):
                 pd.testing.assert_frame_equal(got, want)
-                pd.testing.assert_frame_equal(there, want)
             continue
         assert whole["mmsi"].nunique() > 1, name
         pd.testing.assert_frame_equal(on_parts, whole)
-        pd.testing.assert_frame_equal(on_cluster[name][0], whole)
         if name in partitions.WITH_HALO:  # without its halo, a partition answers otherwise
             alone = partitions.run_parts(name, parts, cfg, window, known)
             assert len(alone) != len(whole) or not alone.equals(whole), name
