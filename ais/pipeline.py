@@ -271,22 +271,24 @@ def detect_job(name: str, tracks: pd.DataFrame, cfg: Config, window: DataWindow,
     if name == "signals":
         return ((land.vessel_signals(tracks, cfg), fishing_gear.find(tracks)),
                 time.perf_counter() - t0)
-    if around is not None and getattr(REGISTRY[name], "HALO", "") == "vessels":
-        # the halo's vessels take part (a meeting's other vessel): the events of the
-        # partition's own vessels are kept
+    module = REGISTRY[name]
+    halo: dict[str, pd.DataFrame] = {}
+    own = None
+    if around is not None and getattr(module, "HALO", "") == "vessels":
+        # the halo's vessels take part (a meeting's other vessel); the events of the
+        # partition's own vessels are kept. The tracks are sorted by MMSI and the two hold
+        # different vessels: a stable sort by MMSI puts every row in the whole's order.
         own = tracks["mmsi"].unique()
         both = pd.concat([tracks, around], ignore_index=True)
-        # the tracks are sorted by MMSI and the two hold different vessels: a stable sort
-        # by MMSI puts every row back in the whole tracks' order
         order = np.argsort(both["mmsi"].to_numpy(np.int64), kind="stable")
         tracks = both.take(order).reset_index(drop=True)
         del both
-        found = annotate_places(REGISTRY[name].detect(tracks, cfg, window=window), cfg)
-        found = found[found["mmsi"].astype("int64").isin(own).to_numpy()]
-        return (_checked(name, found.reset_index(drop=True), tracks, cfg, known),
-                time.perf_counter() - t0)
-    halo = {} if around is None else {"around": around}
-    found = annotate_places(REGISTRY[name].detect(tracks, cfg, window=window, **halo), cfg)
+    elif around is not None:  # evidence only (the dark periods' reception)
+        halo = {"around": around}
+    found = annotate_places(module.detect(tracks, cfg, window=window, **halo), cfg)
+    if own is not None:
+        found = found[found["mmsi"].astype("int64").isin(own).to_numpy()].reset_index(
+            drop=True)
     return _checked(name, found, tracks, cfg, known), time.perf_counter() - t0
 
 

@@ -313,11 +313,13 @@ def _no_reports() -> pd.DataFrame:
                          "radius_km": pd.Series(dtype="float64")})
 
 
-def _neighbours_sql(cfg: Config, bin_us: int, gaps: str = "gaps") -> tuple[str, float]:
+def _neighbours_sql(cfg: Config, bin_us: int, gaps: str = "gaps", halo: bool = False
+                    ) -> tuple[str, float]:
     """The CTEs of the neighbour count over the windows of table ``gaps``: ``win`` (the
     windows, the first :data:`EDGE_MARGIN_H` of each end left out), ``gcell`` (the 3x3 coarse
     cells around each window's places), ``pp`` (the grouped reports with their coarse cells
-    and time bins); and the coarse cells' height in degrees."""
+    and time bins, with those of table ``halo_reports`` when ``halo``); and the coarse cells'
+    height in degrees."""
     dp = cfg.dark_period  # the coverage and cadence rules
     radius = cfg.dark_period.neighbour_radius_km
     cd = 1.05 * radius / _KM_PER_DEG  # cell height in degrees (5 % slack for great circles)
@@ -330,6 +332,12 @@ def _neighbours_sql(cfg: Config, bin_us: int, gaps: str = "gaps") -> tuple[str, 
     slice_us = GROUP_MIN * 60_000_000
     in_slices = (f"WHERE t_us >= (SELECT min(lo_us) FROM win) // {slice_us} * {slice_us} "
                  f"AND t_us < ((SELECT max(hi_us) FROM win) // {slice_us} + 1) * {slice_us}")
+    halo_reports = "" if not halo else f"""
+        UNION ALL
+        SELECT mmsi, n, t_us, lat, lon, slice FROM halo_reports
+        WHERE radius_km = {radius:.17e}
+          AND slice >= (SELECT min(lo_us) FROM win) // {slice_us}
+          AND slice <= (SELECT max(hi_us) FROM win) // {slice_us}"""
     return f"""
     WITH win AS (
         SELECT gid, mmsi, lat, lon, end_lat, end_lon, is_open,
@@ -354,12 +362,7 @@ def _neighbours_sql(cfg: Config, bin_us: int, gaps: str = "gaps") -> tuple[str, 
     -- slices, so a group is never cut by where this frame's windows begin or end, and a
     -- partition's halo (other vessels' reports, grouped alike) is read as the whole scan's
     grp AS (
-        {_reports_sql(cfg, "pings", in_slices)}
-        UNION ALL
-        SELECT mmsi, n, t_us, lat, lon, slice FROM halo_reports
-        WHERE radius_km = {radius:.17e}
-          AND slice >= (SELECT min(lo_us) FROM win) // {slice_us}
-          AND slice <= (SELECT max(hi_us) FROM win) // {slice_us}
+        {_reports_sql(cfg, "pings", in_slices)}{halo_reports}
     ),
     pp AS (
         SELECT mmsi, n, t_us, lat, lon, cy, {cx} AS cx, t_us::BIGINT // {bin_us} AS hb, slice
@@ -369,7 +372,7 @@ def _neighbours_sql(cfg: Config, bin_us: int, gaps: str = "gaps") -> tuple[str, 
 
 
 def _neighbours(con: duckdb.DuckDBPyConnection, cfg: Config, bin_us: int,
-                gaps: str = "gaps") -> pd.DataFrame:
+                gaps: str = "gaps", halo: bool = False) -> pd.DataFrame:
     """Other vessels reporting within the radius of either end while the vessel was silent
     (the windows of table ``gaps``): ``gid, neighbours_reporting, n_neighbour_pings`` of the
     gaps with any.
@@ -377,11 +380,9 @@ def _neighbours(con: duckdb.DuckDBPyConnection, cfg: Config, bin_us: int,
     The reports (grouped) that may qualify are those in the 3x3 coarse cells around each end
     and in the coarse time bins of the window; of those, the ones strictly inside the window
     and within the radius count (:func:`ais.tracking.reception.count_reporting` finds them
-    without a distance per pair)."""
-    ctes, cd = _neighbours_sql(cfg, bin_us, gaps)
-    if not con.execute("SELECT table_name FROM information_schema.tables "
-                       "WHERE table_name = 'halo_reports'").fetchall():
-        con.register("halo_reports", _no_reports())  # no halo
+    without a distance per pair). ``halo``: a partition's halo is registered as table
+    ``halo_reports`` (:func:`halo_evidence`), other vessels' reports counted as well."""
+    ctes, cd = _neighbours_sql(cfg, bin_us, gaps, halo)
     w = con.execute(ctes + """
         SELECT gid, mmsi, lat, lon, end_lat, end_lon, is_open, lo_us, hi_us FROM win
     """).fetchnumpy()
@@ -572,12 +573,13 @@ def detect(tracks: pd.DataFrame, cfg: Config, window: DataWindow | None = None,
         if gaps.empty:
             return conform(pd.DataFrame(), "dark_period", FEATURES)
         # a partition's halo: other vessels' reports, evidence only, never silences
-        if around is not None:
+        halo = around is not None
+        if halo:
             con.register("halo_reports", around)
         before = con.execute(_before_sql(cfg, data_start_us)).df()
         ends = con.execute(_ends_sql(cfg)).df()
         bin_us = _time_bin_us((gaps["stop_us"] - gaps["start_us"]).to_numpy(float) / _US_PER_H)
-        neigh = _neighbours(con, cfg, bin_us)
+        neigh = _neighbours(con, cfg, bin_us, halo=halo)
         # the same count over the hour before the silence, around where it began
         con.execute(f"""
             CREATE TEMP TABLE gaps_before AS
@@ -586,7 +588,7 @@ def detect(tracks: pd.DataFrame, cfg: Config, window: DataWindow | None = None,
                    start_us AS stop_us
             FROM gaps
         """)
-        usual = _neighbours(con, cfg, _US_PER_H, "gaps_before")
+        usual = _neighbours(con, cfg, _US_PER_H, "gaps_before", halo)
         d = cfg.dark_period
         # and around the middle of the way between a closed gap's ends, from the window
         # before it to its end: was anyone ever heard where the vessel must have passed?
@@ -602,7 +604,7 @@ def detect(tracks: pd.DataFrame, cfg: Config, window: DataWindow | None = None,
         way_cfg = _way_cfg(cfg)
         way = _neighbours(con, way_cfg, _time_bin_us(
             (gaps["stop_us"] - gaps["start_us"]).to_numpy(float) / _US_PER_H
-            + dp.before_window_h), "gaps_way")
+            + dp.before_window_h), "gaps_way", halo)
     finally:
         con.close()
     # the join leaves out the first dp.edge_margin_h (at most a quarter) of the window

@@ -229,7 +229,7 @@ def hull_groups(tracks: pd.DataFrame, cfg: Config) -> pd.DataFrame:
         keys.append(pd.DataFrame({"mmsi": ends["mmsi"], "key": "n" + name.astype("string")
                                   + "\x1f" + call.astype("string")})[both])
     links = pd.concat(keys, ignore_index=True).drop_duplicates()
-    group = mmsis.copy()
+    group = mmsis
     if len(links):
         vessel = np.searchsorted(mmsis, links["mmsi"].to_numpy(np.int64))
         key_codes, _ = pd.factorize(links["key"])
@@ -238,9 +238,8 @@ def hull_groups(tracks: pd.DataFrame, cfg: Config) -> pd.DataFrame:
                            shape=(n, n))
         _, label = connected_components(graph, directed=False)
         label = label[:len(mmsis)]
-        # the smallest MMSI of each component names it (mmsis is sorted: the first seen)
-        first = pd.Series(mmsis).groupby(label).transform("min").to_numpy(np.int64)
-        group = first
+        # the smallest MMSI of each component names it
+        group = pd.Series(mmsis).groupby(label).transform("min").to_numpy(np.int64)
     return pd.DataFrame({"mmsi": mmsis, "group": group})
 
 

@@ -112,7 +112,7 @@ from ais.db import connect
 from ais.detectors.words import num, where
 from ais.errors import InputError
 from ais.events import conform
-from ais.geography.geo import nearest_place
+from ais.geography.geo import KM_PER_DEG, nearest_place
 from ais.geography.ports import nearest_port
 from ais.inputs.identity import DPRK_MID, flag_of
 from ais.tracking.coverage import CADENCE_GAPS, MAX_CADENCE_GAP_H, DataWindow
@@ -699,7 +699,7 @@ def halo_boxes(tracks: pd.DataFrame, cfg: Config) -> pd.DataFrame:
         return pd.DataFrame(columns=cols)
     mc = cfg.meetup
     bin_ms = int(max(mc.max_interpolation_gap_h, MAX_CADENCE_GAP_H) * 3_600_000)
-    pad_deg = (mc.max_distance_m + 2 * mc.max_fix_allowance_m) * 1.05 / 1000 / 111.0
+    pad_deg = (mc.max_distance_m + 2 * mc.max_fix_allowance_m) * 1.05 / 1000 / KM_PER_DEG
     slow = _dbl(candidate_speed_kn(cfg))
     use = [c for c in ("mmsi", "track", "timestamp", "lat", "lon", "sog") if c in tracks.columns]
     con = connect()

@@ -24,9 +24,8 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from ais.db import EARTH_RADIUS_KM, connect
-
-_KM_PER_DEG = np.pi * EARTH_RADIUS_KM / 180.0
+from ais.db import connect
+from ais.geography.geo import KM_PER_DEG
 
 
 def rows(points: pd.DataFrame, part: np.ndarray, n: int, places: pd.DataFrame,
@@ -41,7 +40,7 @@ def rows(points: pd.DataFrame, part: np.ndarray, n: int, places: pd.DataFrame,
         return empty
     mmsi = points["mmsi"].to_numpy(np.int64)
     of_vessel = pd.DataFrame({"mmsi": mmsi, "k": part.astype(np.int64)}).drop_duplicates("mmsi")
-    cd = radius_km / _KM_PER_DEG  # cell height in degrees
+    cd = radius_km / KM_PER_DEG  # cell height in degrees
     scale = ("greatest(cos(radians(least(90.0, greatest(abs(({y}) * {cd}), "
              "abs((({y}) + 1) * {cd}))))), 1e-6)")
     cy = f"floor(lat / {cd})::BIGINT"
