@@ -32,6 +32,7 @@ from ais.judging import scoring, waits
 from ais.judging.explain import reasons, unusual_features
 from ais.judging.surprises import (
     WARNING,
+    area_warning,
     baseline_kind,
     synthetic_baseline_note,
     watch_area_warning,
@@ -45,6 +46,7 @@ from ais.nightly.carry import (
     kept_event_pings,
     kept_partner_pings,
     night_of,
+    night_span,
     partner_links,
     partners_out,
     reconcile,
@@ -169,7 +171,8 @@ def detect_pings(pings: pd.DataFrame, report: CleaningReport, cfg: Config,
                  anchorages: pd.DataFrame | None = None, client: Any = None,
                  earlier: dict[str, pd.DataFrame] | None = None,
                  still_before: pd.DataFrame | None = None,
-                 since: pd.Timestamp | None = None) -> Detected:
+                 since: pd.Timestamp | None = None, tracks: pd.DataFrame | None = None,
+                 shares: Any = None) -> Detected:
     """Tracks and candidates from already-cleaned pings.
 
     The detectors and the spoofing signs are independent pure functions of the tracks; they
@@ -191,11 +194,16 @@ def detect_pings(pings: pd.DataFrame, report: CleaningReport, cfg: Config,
     ``still_before``: the stationary pings of earlier nights (the state's, by vessel and
     cell); with it, anchorages are learned from those and tonight's own pings (at or after
     ``since``), as one scan of all those nights would learn them, not from tonight alone.
+
+    ``tracks`` and ``shares``: the tracks already built on the cluster's workers from the
+    shares they read (:func:`ais.runtime.cluster.read_on_workers`; ``pings`` is then
+    unused), and those shares, which the detector stage's partitions are cut from.
     """
     earlier = earlier or {}
     timings = timings or Timings()
     with timings.stage("tracks"):
-        tracks = build_tracks(pings, cfg.tracks)
+        if tracks is None:
+            tracks = build_tracks(pings, cfg.tracks)
         still = None
         if still_before is None:
             learned = anch.learn(tracks, cfg)
@@ -217,7 +225,7 @@ def detect_pings(pings: pd.DataFrame, report: CleaningReport, cfg: Config,
         from ais.runtime.cluster import run_jobs
 
         for name, (result, seconds) in run_jobs(client, jobs, tracks, cfg, window,
-                                                 known, notes).items():
+                                                 known, notes, shares).items():
             results[name] = result
             timings.record(name, seconds)
     else:
@@ -577,18 +585,33 @@ def run_scan(paths: Sequence[str | Path], output: str | Path, cfg: Config,
         rows = count_rows(paths)
         prefetch = (_prefetch(models_dir, cfg) if rows is not None
                     and rows <= PREFETCH_DURING_INGEST_ROWS else None)
+        shares = None
         with timings.stage("ingest"):
-            ingested = ingest(paths, cfg.clean, skip_bad_files=skip_bad_files, window=window)
+            if client is not None:  # each worker reads its share, if it sees the files
+                from ais.runtime.cluster import read_on_workers
+
+                shares = read_on_workers(client, paths, cfg, skip_bad_files, window, notes)
+            ingested = (None if shares is not None else
+                        ingest(paths, cfg.clean, skip_bad_files=skip_bad_files,
+                               window=window))
         stored = anch.load(models_dir if models_dir is not None else DEFAULT_MODELS)
         prefetch = prefetch or _prefetch(models_dir, cfg)
-        night = night_of(ingested.pings, cfg.clean.since, cfg.clean.until)
-        # hold tonight's pings in one place only: once the carry is put before them, the
-        # frame ingest returned is garbage (else it would sit beside the combined one)
-        report, pings, from_night, n_carried = ingested.report, ingested.pings, None, 0
+        if ingested is not None:
+            night = night_of(ingested.pings, cfg.clean.since, cfg.clean.until)
+            # hold tonight's pings in one place only: once the carry is put before them,
+            # the frame ingest returned is garbage (else it would sit beside the combined)
+            report, pings = ingested.report, ingested.pings
+            outside = watch_area_warning(pings, cfg)  # tonight's, not the carried ones
+        else:
+            assert shares is not None
+            night = night_span(shares.first, shares.last, cfg.clean.since, cfg.clean.until)
+            report, pings = shares.report, None
+            outside = area_warning([f.area for f in shares.facts], cfg)
+        from_night, n_carried = None, 0
         earlier: dict[str, pd.DataFrame] = {}
         still_before = None
+        carried = None
         del ingested
-        outside = watch_area_warning(pings, cfg)  # tonight's pings, not the carried ones
         if state is not None and night is not None:
             seen, from_night = state.previous_nights(night)
             notes.extend(seen)
@@ -598,16 +621,30 @@ def run_scan(paths: Sequence[str | Path], output: str | Path, cfg: Config,
                 notes.append(f"state: carried {n_carried:,} pings of "
                              f"{carried['mmsi'].nunique():,} vessels from the night starting "
                              f"{from_night:%Y-%m-%d %H:%M} UTC")
-            pings = combine(carried, pings)
-            del carried
+            if pings is not None:
+                pings = combine(carried, pings)
+                carried = None
             earlier = state.partners(from_night)
             still_before = state.still(from_night)
         if outside:
             notes.append(outside)
-        detected = detect_pings(pings, report, cfg, timings, anchorages=stored, client=client,
-                                earlier=earlier, still_before=still_before,
-                                since=night.start if night is not None else None)
-        del pings  # the tracks hold what is needed
+        tracks = None
+        if shares is not None:  # built on the workers, each share's with its carry
+            with timings.stage("tracks"):
+                from ais.runtime.cluster import build_share_tracks
+
+                tracks = build_share_tracks(client, shares, carried, cfg)
+        del carried
+        try:
+            detected = detect_pings(pings, report, cfg, timings, anchorages=stored,
+                                    client=client, earlier=earlier,
+                                    still_before=still_before,
+                                    since=night.start if night is not None else None,
+                                    tracks=tracks, shares=shares)
+        finally:
+            if shares is not None:
+                shares.release(client)
+        del pings, tracks  # the detected tracks hold what is needed
         notes.extend(detected.notes)
         with timings.stage("scoring"):
             prefetch.join()

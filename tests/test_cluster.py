@@ -52,10 +52,45 @@ def _scan(tmp_path, name: str, paths: list[str], *extra: str) -> bytes:
     return out.read_bytes()
 
 
-def test_the_fixture_days_on_a_local_cluster_give_the_same_csv(tmp_path):
+@pytest.fixture
+def reads_on_workers(monkeypatch) -> list[object]:
+    """What each ais.runtime.cluster.read_on_workers call answered (None: read here)."""
+    answers: list[object] = []
+    real = cluster.read_on_workers
+
+    def counted(*args, **kwargs):
+        answers.append(real(*args, **kwargs))
+        return answers[-1]
+
+    monkeypatch.setattr(cluster, "read_on_workers", counted)
+    return answers
+
+
+def test_the_fixture_days_on_a_local_cluster_give_the_same_csv(tmp_path, reads_on_workers):
     alone = _scan(tmp_path, "alone", DAYS)
     assert alone.count(b"\n") > 10
     assert _scan(tmp_path, "local", DAYS, "--cluster", "local:2") == alone
+    # the workers read the files, each its share, and built its tracks
+    [shares] = reads_on_workers
+    assert isinstance(shares, cluster.Shares) and shares.n == 2
+    assert shares.report.rows_in == sum(f.report.rows_in for f in shares.facts) > 80_000
+    assert all(f.report.rows_in > 10_000 for f in shares.facts)
+
+
+def test_workers_that_do_not_see_the_input_as_the_scan_does_leave_the_reading_to_it(
+        tmp_path, scheduler, monkeypatch, reads_on_workers):
+    """A relative path the workers (another working folder, as on other machines) do not
+    find: the scan reads the file itself, says so in a note, and gives the same CSV."""
+    shutil.copy(DAYS[0], tmp_path / "day.parquet")
+    monkeypatch.chdir(tmp_path)
+    alone = _scan(tmp_path, "alone", ["day.parquet"])
+    result = CliRunner().invoke(main, ["scan", "day.parquet", "-o", "tcp.csv", "--no-state",
+                                       "--cluster", scheduler])
+    assert result.exit_code == 0, result.output
+    assert reads_on_workers == [None]
+    assert "the Dask workers do not see the input files as this machine does" in result.output
+    assert "absolute paths on a shared file system" in result.output
+    assert (tmp_path / "tcp.csv").read_bytes() == alone
 
 
 @pytest.mark.slow  # the suite stays under 5 min on 2 cores; `pytest -m slow` runs it

@@ -227,3 +227,16 @@ def test_sort_order_is_a_stable_sort_by_mmsi_then_time(rows, vessels, span):
     mmsi = rng.integers(200_000_000, 200_000_000 + vessels, rows)
     t = rng.integers(0, span, rows)
     assert np.array_equal(sort_order(mmsi, t), np.lexsort((t, mmsi)))
+
+
+def test_a_missing_ship_type_reads_unknown_whole_when_every_class_present_is_shorter(tmp_path):
+    """Only cargo (70) and tanker (80) types, and one vessel without a type: its class is
+    "unknown", not "unknow" (the fill was once cut to the longest class present, and the
+    CSV's vessel_type and the state's carry said "unknow")."""
+    rows = base_rows(3)
+    rows["mmsi"] = [GOOD, GOOD + 1, GOOD + 2]
+    rows["ship_type"] = [70, 80, None]
+    path = write_parquet(tmp_path / "short.parquet", pd.DataFrame(rows))
+    pings = ingest([path]).pings
+    assert pings.set_index("mmsi")["vessel_class"].astype(str).to_dict() == {
+        GOOD: "cargo", GOOD + 1: "tanker", GOOD + 2: "unknown"}

@@ -618,6 +618,12 @@ def rows_by_day(paths: Iterable[str | Path], cfg: CleanConfig | None = None
                      index=[pd.Timestamp(d).tz_convert("UTC") for d in days["day"]])
 
 
+def share_sql(k: int, n: int) -> str:
+    """The condition of ``ingest(share=(k, n))`` on the BIGINT column ``mmsi``: the MMSI is
+    ``k`` modulo ``n`` (no usable MMSI: share 0)."""
+    return f"coalesce(((mmsi % {n}) + {n}) % {n}, 0) = {k}"
+
+
 def _reason_sql(cfg: CleanConfig) -> str:
     """Null the sentinels and give each row its first drop reason (NULL: keep)."""
     earliest, latest = cfg.earliest.replace("'", ""), cfg.latest.replace("'", "")
@@ -662,6 +668,7 @@ def ingest(
     con: duckdb.DuckDBPyConnection | None = None,
     skip_bad_files: bool = False,
     window: tuple[str, str] | None = None,
+    share: tuple[int, int] | None = None,
 ) -> Ingested:
     """Read, map, coerce, clean and sort AIS pings from Parquet files.
 
@@ -674,6 +681,9 @@ def ingest(
         window: (since, until): read only the rows in this UTC window; rows outside it are
             not part of this read at all (not counted), so a long input can be scanned one
             window at a time (DuckDB skips row groups outside it).
+        share: (k, n): read only the rows of the vessels whose MMSI is k modulo n (rows
+            without a usable MMSI: share 0), as a worker of ``ais scan --cluster`` reads
+            its share (:mod:`ais.runtime.shares`); the shares' reports add up to the whole.
 
     Returns:
         The cleaned pings sorted by (mmsi, timestamp) and the cleaning report.
@@ -725,6 +735,8 @@ def ingest(
                 since, until = (w.replace("'", "") for w in window)
                 union = (f"SELECT * FROM ({union}) WHERE timestamp >= TIMESTAMPTZ '{since}' "
                          f"AND timestamp < TIMESTAMPTZ '{until}'")
+            if share is not None:
+                union = f"SELECT * FROM ({union}) WHERE {share_sql(*share)}"
             con.execute("CREATE OR REPLACE TEMP VIEW raw AS\n" + union)
             return _clean(con, report, cfg)
         except (InputError, duckdb.Error) as exc:

@@ -139,7 +139,9 @@ def _categorical(ids: np.ndarray, order: np.ndarray, values: pa.ChunkedArray,
     if fill is not None:
         spot = int(np.searchsorted(categories, fill))
         if spot == len(categories) or categories[spot] != fill:
-            categories = np.insert(categories, spot, fill)
+            # as objects: a fixed-width array of shorter values would cut the fill
+            # ("unknown" among "cargo" and "tanker" was stored as "unknow")
+            categories = np.insert(categories.astype(object), spot, fill)
             code_of_id[code_of_id >= spot] += 1
         code_of_id[code_of_id < 0] = spot
     # codes in the narrowest type pandas would choose, mapped per id before the per-ping take

@@ -46,14 +46,32 @@ def _deg(value: float, positive: str, negative: str) -> str:
 def watch_area_warning(pings: pd.DataFrame, cfg: Config) -> str | None:
     """The warning for a scan whose pings all lie outside the watch areas (None when some
     ping is inside one, when events are reported everywhere, or when there are no pings)."""
-    if cfg.everywhere or pings.empty or pings_in_watch_areas(pings, cfg):
-        return None
-    names = ", ".join(a.name for a in cfg.areas) or "none configured"
+    return area_warning([area_facts(pings, cfg)], cfg)
+
+
+def area_facts(pings: pd.DataFrame, cfg: Config) -> tuple:
+    """What :func:`area_warning` needs of some pings (a worker's share of a scan): their
+    count, whether one lies in a watch area, and their extent (south, north, west, east)."""
+    if cfg.everywhere or pings.empty:
+        return (len(pings), False, np.nan, np.nan, np.nan, np.nan)
     lat = pings["lat"].to_numpy(dtype=float)
     lon = pings["lon"].to_numpy(dtype=float)
-    box = (f"{_deg(np.nanmin(lat), 'N', 'S')} to {_deg(np.nanmax(lat), 'N', 'S')}, "
-           f"{_deg(np.nanmin(lon), 'E', 'W')} to {_deg(np.nanmax(lon), 'E', 'W')}")
-    return (f"{WARNING}none of the {len(pings):,} pings lies in a watch area ({names}); the "
+    return (len(pings), pings_in_watch_areas(pings, cfg), float(np.nanmin(lat)),
+            float(np.nanmax(lat)), float(np.nanmin(lon)), float(np.nanmax(lon)))
+
+
+def area_warning(facts: list[tuple], cfg: Config) -> str | None:
+    """:func:`watch_area_warning` from the :func:`area_facts` of the parts of a scan."""
+    n = sum(f[0] for f in facts)
+    if cfg.everywhere or n == 0 or any(f[1] for f in facts):
+        return None
+    names = ", ".join(a.name for a in cfg.areas) or "none configured"
+    full = [f for f in facts if f[0]]
+    south, north = min(f[2] for f in full), max(f[3] for f in full)
+    west, east = min(f[4] for f in full), max(f[5] for f in full)
+    box = (f"{_deg(south, 'N', 'S')} to {_deg(north, 'N', 'S')}, "
+           f"{_deg(west, 'E', 'W')} to {_deg(east, 'E', 'W')}")
+    return (f"{WARNING}none of the {n:,} pings lies in a watch area ({names}); the "
             f"input covers {box}. No event can be flagged: check that the feed is the "
             "right region, set the areas with --config, or pass --everywhere to report "
             "events anywhere")

@@ -36,8 +36,15 @@ EVENT_PING_COLUMNS = (
 def night_of(pings: pd.DataFrame, since: str | None, until: str | None) -> Night | None:
     """``--since``/``--until`` when given, else the first and last ping; None if no ping."""
     times = pings["timestamp"] if len(pings) else pd.Series(dtype="datetime64[us, UTC]")
-    start = pd.Timestamp(since, tz="UTC") if since else (times.min() if len(times) else None)
-    end = pd.Timestamp(until, tz="UTC") if until else (times.max() if len(times) else None)
+    return night_span(times.min() if len(times) else None,
+                      times.max() if len(times) else None, since, until)
+
+
+def night_span(first: pd.Timestamp | None, last: pd.Timestamp | None, since: str | None,
+               until: str | None) -> Night | None:
+    """:func:`night_of` from the first and last ping (None: no ping)."""
+    start = pd.Timestamp(since, tz="UTC") if since else first
+    end = pd.Timestamp(until, tz="UTC") if until else last
     if start is None or end is None or pd.isna(start) or pd.isna(end):
         return None
     return Night(pd.Timestamp(start), pd.Timestamp(end))

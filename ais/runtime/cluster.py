@@ -23,14 +23,22 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import operator
+import os
 import socket
+import warnings
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, TypeVar
 
+import numpy as np
 import pandas as pd
 
 from ais.config import Config
-from ais.errors import ClusterError
+from ais.errors import ClusterError, InputError
+from ais.inputs.ingest import CleaningReport
+from ais.runtime import shares as sh
 from ais.runtime.partitions import (
     PARTITIONED,
     SIGNALS,
@@ -183,10 +191,12 @@ RETRIES_AFTER_LOST_WORKER = 1
 
 
 def run_jobs(client: Any, jobs: Sequence[str], tracks: pd.DataFrame, cfg: Config,
-             window: DataWindow, known: pd.DataFrame, notes: list[str] | None = None
-             ) -> dict[str, tuple[object, float]]:
+             window: DataWindow, known: pd.DataFrame, notes: list[str] | None = None,
+             shares: Shares | None = None) -> dict[str, tuple[object, float]]:
     """Each job's result and its seconds of work on the workers (a per-vessel type: the sum
     over its partitions), gathered in the order of ``jobs`` (see the module docstring).
+    With ``shares`` (the workers read the input, :func:`read_on_workers`) the partitions
+    are cut from the shares' tracks on the workers; else sent from ``tracks``.
 
     A worker lost on the way (killed, out of memory, its machine gone) costs one more run of
     the stage, said in a note appended to ``notes``; lost again, a :class:`ClusterError`,
@@ -199,7 +209,7 @@ def run_jobs(client: Any, jobs: Sequence[str], tracks: pd.DataFrame, cfg: Config
     lost: list[str] = []
     for attempt in range(RETRIES_AFTER_LOST_WORKER + 1):
         try:
-            out = _run_jobs_once(client, jobs, tracks, cfg, window, known)
+            out = _run_jobs_once(client, jobs, tracks, cfg, window, known, shares)
         except (CancelledError, KilledWorker, CommClosedError) as exc:
             lost.append(type(exc).__name__)
             if attempt == RETRIES_AFTER_LOST_WORKER:
@@ -217,7 +227,10 @@ def run_jobs(client: Any, jobs: Sequence[str], tracks: pd.DataFrame, cfg: Config
 
 
 def _run_jobs_once(client: Any, jobs: Sequence[str], tracks: pd.DataFrame, cfg: Config,
-                   window: DataWindow, known: pd.DataFrame) -> dict[str, tuple[object, float]]:
+                   window: DataWindow, known: pd.DataFrame, shares: Shares | None
+                   ) -> dict[str, tuple[object, float]]:
+    import distributed
+
     from ais.db import scoped_memory_limit
     from ais.pipeline import detect_job
 
@@ -243,20 +256,34 @@ def _run_jobs_once(client: Any, jobs: Sequence[str], tracks: pd.DataFrame, cfg: 
             halo_of = {name: halo_frames(tracks, key, n, name, cfg, window)
                        for name in around}
             targets = others or workers
+            placed = None
+            if shares is not None and shares.tracks and len(tracks):
+                of_vessel = pd.Series(key, index=tracks["mmsi"].to_numpy(np.int64))
+                placed = _share_partitions(
+                    client, shares, of_vessel[~of_vessel.index.duplicated()], n, started)
             for k in range(n):
-                frame = tracks[key == k].reset_index(drop=True) if len(tracks) else tracks
                 halo = {name: next(frames) for name, frames in halo_of.items()}
-                if len(frame) or (tracks.empty and k == 0):  # as partition(): none empty
+                if placed is not None:  # cut on the workers from their shares
+                    if k not in placed:
+                        continue
+                    # its halos go where it was made (a worker lost since: anywhere)
+                    distributed.wait(placed[k])
+                    to = sorted(client.who_has([placed[k]]).get(placed[k].key, ())) or None
+                    pieces.append(placed[k])
+                else:
+                    frame = tracks[key == k].reset_index(drop=True) if len(tracks) else tracks
+                    if not (len(frame) or (tracks.empty and k == 0)):  # as partition()
+                        continue
                     # a partition and its halos go to one worker, in turn: its jobs run
                     # there without moving them
                     to = [targets[len(pieces) % len(targets)]]
                     pieces.append(client.scatter(frame, hash=False, workers=to))
                     started.append(pieces[-1])
-                    for name in around:  # each partition's halo, sent once
-                        around[name].append(client.scatter(halo[name], hash=False,
-                                                           workers=to))
-                        started.append(around[name][-1])
-                del frame, halo
+                    del frame
+                for name in around:  # each partition's halo, sent once, to its worker
+                    around[name].append(client.scatter(halo[name], hash=False, workers=to))
+                    started.append(around[name][-1])
+                del halo
         futures: dict[str, list[Any]] = {}
         for name in jobs:  # submitted in the given order: the longest first
             if name in PARTITIONED:
@@ -284,3 +311,150 @@ def _run_jobs_once(client: Any, jobs: Sequence[str], tracks: pd.DataFrame, cfg: 
     finally:  # a failure or a stop leaves nothing running or held on the cluster
         with contextlib.suppress(Exception):
             client.cancel(started)
+
+
+# ------------------------------------------------------------ workers read their own share
+
+@dataclass
+class Shares:
+    """The input as the workers read it: one share per worker (:mod:`ais.runtime.shares`),
+    held there as futures; the client has each share's facts and the one read's report."""
+
+    n: int
+    reads: list[Any]
+    facts: list[sh.ShareFacts]
+    report: CleaningReport
+    #: each share's tracks, on its worker (after :func:`build_share_tracks`)
+    tracks: list[Any] = field(default_factory=list)
+    #: the text columns' categories of all the shares' tracks
+    categories: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def first(self) -> Any:
+        times = [f.first for f in self.facts if f.first is not None]
+        return min(times) if times else None
+
+    @property
+    def last(self) -> Any:
+        times = [f.last for f in self.facts if f.last is not None]
+        return max(times) if times else None
+
+    def release(self, client: Any) -> None:
+        """Let the workers drop the shares (their pings and tracks)."""
+        with contextlib.suppress(Exception):
+            client.cancel(self.reads + self.tracks)
+        self.reads, self.tracks = [], []
+
+
+def _inputs_seen(paths: list[str], skip_bad_files: bool) -> tuple[str, list[str] | str]:
+    """What a worker sees of the input paths: its working folder and the files they name
+    (or why it sees none), run on every worker by :func:`read_on_workers`."""
+    from ais.inputs.ingest import resolve_inputs
+
+    try:
+        files = resolve_inputs(paths, [] if skip_bad_files else None)
+    except InputError as exc:
+        return os.getcwd(), str(exc)
+    return os.getcwd(), [str(f) for f in files]
+
+
+#: The note of a scan whose workers cannot read the input where the scan reads it.
+NOT_SEEN = ("note: the Dask workers do not see the input files as this machine does ({why}); "
+            "the scan read them here and sent the workers their partitions. Give paths "
+            "every worker reads the same way (absolute paths on a shared file system) to "
+            "have each worker read its own share")
+
+
+def read_on_workers(client: Any, paths: Sequence[str | Path], cfg: Config,
+                    skip_bad_files: bool, window: tuple[str, str] | None,
+                    notes: list[str]) -> Shares | None:
+    """Each worker reads and cleans its share of the input (:func:`ais.runtime.shares.
+    read_share`, under the scan's memory limit), and keeps it; the client gets the shares'
+    facts. None, with a note, when some worker does not see the input files as the client
+    does (another machine without the same paths): the scan then reads them itself. Errors
+    of the input (a missing or bad file) are those of the one-process read."""
+    from ais.db import scoped_memory_limit
+    from ais.inputs.ingest import resolve_inputs
+
+    texts = [str(p) for p in paths]
+    try:
+        mine = [str(f) for f in resolve_inputs(texts, [] if skip_bad_files else None)]
+    except InputError:
+        return None  # the read here says what is wrong, in its own words
+    relative = any(not Path(p).is_absolute() for p in texts)
+    seen = client.run(_inputs_seen, texts, skip_bad_files)
+    for worker, (cwd, files) in sorted(seen.items()):
+        why = None
+        if files != mine:
+            why = (f"worker {worker}: {files}" if isinstance(files, str)
+                   else f"worker {worker} finds {len(files)} file(s), this machine "
+                        f"{len(mine)}")
+        elif relative and cwd != os.getcwd():
+            why = f"relative paths, and worker {worker} works in {cwd}"
+        if why:
+            notes.append(NOT_SEEN.format(why=why))
+            return None
+    workers = sorted(seen)
+    n = len(workers)
+    limit = scoped_memory_limit()
+    # not held to a worker: a task restricted to a worker address waits for ever once that
+    # worker is gone (distributed 2026.8 leaves it "no-worker" even with
+    # allow_other_workers), where an unrestricted one is computed again elsewhere
+    reads = [client.submit(under_memory_limit, limit, sh.read_share, texts, cfg, k, n,
+                           skip_bad_files, window, pure=False)
+             for k in range(n)]
+    try:
+        facts = client.gather([client.submit(sh.facts, r, cfg, pure=False) for r in reads])
+    except BaseException:
+        with contextlib.suppress(Exception):
+            client.cancel(reads)
+        raise
+    reports = [f.report for f in facts]
+    if not sh.same_files(reports):
+        client.cancel(reads)
+        notes.append(NOT_SEEN.format(why="the workers' reads left out different files"))
+        return None
+    return Shares(n, reads, facts, sh.combine_reports(reports))
+
+
+def build_share_tracks(client: Any, shares: Shares, carried: pd.DataFrame | None,
+                       cfg: Config) -> pd.DataFrame:
+    """Each share's tracks built on its worker (the pings the state carried for its vessels
+    sent along) and kept there (``shares.tracks``); the whole tracks, put together on the
+    client (:func:`ais.runtime.shares.whole`), returned: the same frame as one process's."""
+    from ais.db import scoped_memory_limit
+
+    limit = scoped_memory_limit()
+    pieces: list[pd.DataFrame | None] = [None] * shares.n
+    if carried is not None and len(carried):
+        share = sh.share_of(carried["mmsi"].to_numpy(), shares.n)
+        pieces = [carried[share == k].reset_index(drop=True) for k in range(shares.n)]
+    with warnings.catch_warnings():  # the carried pings go in the task, so a lost worker's
+        warnings.simplefilter("ignore")  # tracks can be built again: "large graph" is meant
+        shares.tracks = [client.submit(under_memory_limit, limit, sh.share_tracks, read,
+                                       piece, cfg, pure=False)
+                         for read, piece in zip(shares.reads, pieces, strict=True)]
+    del pieces
+    frames = client.gather(shares.tracks)
+    shares.categories = sh.categories_of(frames)
+    return sh.whole(frames, shares.categories, use_up=True)
+
+
+def _share_partitions(client: Any, shares: Shares, key: pd.Series, n: int,
+                      started: list[Any]) -> dict[int, Any]:
+    """The partitions of the detector stage cut from the shares' tracks on the workers
+    (:func:`ais.runtime.shares.split`, then each partition's pieces put together,
+    :func:`ais.runtime.shares.whole`): the shuffle by hull key, from worker to worker.
+    ``key``: each MMSI's partition. Partition k -> its future; empty partitions are left
+    out. Dask places them (no worker restriction: see :func:`read_on_workers`)."""
+    cuts = [client.submit(sh.split, t, key, n, pure=False) for t in shares.tracks]
+    started.extend(cuts)
+    held = set(key.unique().tolist())
+    out: dict[int, Any] = {}
+    for k in range(n):
+        if k not in held:
+            continue
+        pieces = [client.submit(operator.getitem, c, k, pure=False) for c in cuts]
+        out[k] = client.submit(sh.whole, pieces, shares.categories, pure=False)
+        started.extend([*pieces, out[k]])
+    return out

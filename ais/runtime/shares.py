@@ -1,0 +1,157 @@
+"""Workers read their own share of the input, and build its tracks, for ``ais scan --cluster``.
+
+A share is the vessels whose MMSI is ``k`` modulo ``n`` (rows without a usable MMSI go to
+share 0, where ingest counts them as dropped). Each worker reads every input file but keeps
+only its share's rows (:func:`read_share`: the same :func:`ais.inputs.ingest.ingest`, with a
+filter on the MMSI), so ingest's per-vessel work (the drop reasons, duplicates, the sort, the
+text dictionaries) and the tracks (:func:`share_tracks`, each vessel's whole track) are done
+where the rows are, and the client never holds the pings as read.
+
+Everything here is pure pandas and numpy (no Dask: :mod:`ais.runtime.cluster` sends it), so
+the tests cut and put back the same shares in one process:
+
+* the shares' cleaning reports add up to the report of one read (:func:`combine_reports`);
+* the shares' tracks put together (:func:`whole`: every text column on the union of the
+  shares' categories, which is the one read's, rows in MMSI order) are the one-process
+  tracks, row for row;
+* the partitions of the detector stage (:mod:`ais.runtime.partitions`) are cut from the
+  shares' tracks on the workers (:func:`split`, then :func:`whole` of each partition's
+  pieces): the shuffle goes from worker to worker.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ais.config import Config
+from ais.inputs.ingest import CleaningReport, Ingested, ingest
+
+
+def share_of(mmsi: np.ndarray, n: int) -> np.ndarray:
+    """Each MMSI's share, 0..n-1, as :func:`ais.inputs.ingest.share_sql` picks them."""
+    return np.mod(np.asarray(mmsi, np.int64), n)
+
+
+@dataclass
+class ShareFacts:
+    """What the client learns of a share before its tracks are built: the cleaning report,
+    the first and last ping (the night, when no --since/--until), and what the watch-area
+    warning needs (:func:`ais.judging.surprises.area_facts`)."""
+
+    report: CleaningReport
+    first: pd.Timestamp | None
+    last: pd.Timestamp | None
+    area: tuple
+
+
+def read_share(paths: Sequence[str | Path], cfg: Config, k: int, n: int,
+               skip_bad_files: bool, window: tuple[str, str] | None) -> Ingested:
+    """Share ``k`` of ``n`` of the input, read and cleaned as :func:`ingest` cleans it all
+    (run on a worker)."""
+    return ingest(paths, cfg.clean, skip_bad_files=skip_bad_files, window=window,
+                  share=(k, n))
+
+
+def facts(ingested: Ingested, cfg: Config) -> ShareFacts:
+    """A share's :class:`ShareFacts` (run on the worker that holds it)."""
+    from ais.judging.surprises import area_facts
+
+    times = ingested.pings["timestamp"]
+    first = pd.Timestamp(times.min()) if len(times) else None
+    last = pd.Timestamp(times.max()) if len(times) else None
+    return ShareFacts(ingested.report, first, last, area_facts(ingested.pings, cfg))
+
+
+def share_tracks(ingested: Ingested, carried: pd.DataFrame | None, cfg: Config
+                 ) -> pd.DataFrame:
+    """A share's tracks: its pings after the pings the state carried for its vessels
+    (:func:`ais.nightly.carry.combine`), cut into tracks (run on a worker)."""
+    from ais.nightly.carry import combine
+    from ais.tracking.tracks import build_tracks
+
+    pings = ingested.pings
+    if carried is not None and len(carried):
+        pings = combine(carried, pings)
+    return build_tracks(pings, cfg.tracks)
+
+
+def combine_reports(reports: Sequence[CleaningReport]) -> CleaningReport:
+    """The one read's report from its shares': rows added up; the files, their column
+    mapping, the bad, repaired and decoded files are every share's (each read them all:
+    :func:`same_files` checks they agree)."""
+    first = reports[0]
+    out = CleaningReport(files=list(first.files), column_mapping=dict(first.column_mapping),
+                         bad_files=list(first.bad_files),
+                         repaired_text=list(first.repaired_text), decoded=list(first.decoded))
+    out.rows_in = sum(r.rows_in for r in reports)
+    out.rows_out = sum(r.rows_out for r in reports)
+    out.dropped = {reason: sum(r.dropped.get(reason, 0) for r in reports)
+                   for reason in first.dropped}
+    return out
+
+
+def same_files(reports: Sequence[CleaningReport]) -> bool:
+    """True when every share read the same files (no file was unreadable on one worker
+    only); else the shares are not one read."""
+    first = reports[0]
+    return all(r.files == first.files and r.bad_files == first.bad_files
+               and r.repaired_text == first.repaired_text for r in reports[1:])
+
+
+def categories_of(frames: Sequence[pd.DataFrame]) -> dict[str, pd.Index]:
+    """Each text (categorical) column's categories over ``frames``: the sorted union, as one
+    read of all their rows would make them (ingest's categories are a read's sorted
+    distinct values)."""
+    out: dict[str, pd.Index] = {}
+    for frame in frames:
+        for name in frame.columns:
+            dtype = frame[name].dtype
+            if isinstance(dtype, pd.CategoricalDtype):
+                out[name] = (dtype.categories if name not in out
+                             else out[name].union(dtype.categories))
+    return {name: cats.sort_values() for name, cats in out.items()}
+
+
+def whole(frames: list[pd.DataFrame], categories: dict[str, pd.Index],
+          use_up: bool = False) -> pd.DataFrame:
+    """Frames of disjoint vessels, each sorted by MMSI, as one frame: rows in MMSI order
+    (each vessel's rows in its frame's order), every text column on ``categories``
+    (:func:`categories_of` of all the shares). Built one column at a time; with ``use_up``
+    each column is dropped from ``frames`` once taken, so the client holds the tracks about
+    once, not twice (never on a worker, where the frames are results Dask may read again).
+    """
+    full = [f for f in frames if len(f)] or list(frames[:1])
+    if use_up:
+        frames.clear()
+    mmsi = np.concatenate([f["mmsi"].to_numpy(np.int64) for f in full])
+    order = np.argsort(mmsi, kind="stable")
+    del mmsi
+    columns: dict[str, object] = {}
+    for name in list(full[0].columns):
+        if name in categories:
+            parts = [f[name].cat.set_categories(categories[name]) for f in full]
+            codes = np.concatenate([p.cat.codes.to_numpy() for p in parts])
+            columns[name] = pd.Categorical.from_codes(np.take(codes, order),
+                                                      dtype=parts[0].dtype, validate=False)
+            del parts, codes
+        else:
+            joined = pd.concat([f[name] for f in full], ignore_index=True)
+            columns[name] = joined.take(order).reset_index(drop=True)
+            del joined
+        if use_up:
+            for f in full:
+                del f[name]
+    return pd.DataFrame(columns, copy=False)
+
+
+def split(tracks: pd.DataFrame, part_of: pd.Series, n: int) -> list[pd.DataFrame]:
+    """A share's tracks cut into the ``n`` partitions of the detector stage (``part_of``:
+    each MMSI's partition, :func:`ais.runtime.partitions.place_keys`), each piece in the
+    share's order (run on the worker that holds the share)."""
+    key = part_of.reindex(tracks["mmsi"].to_numpy(np.int64)).to_numpy()
+    return [tracks[key == k].reset_index(drop=True) for k in range(n)]

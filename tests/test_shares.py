@@ -1,0 +1,62 @@
+"""Workers read their own share of the input (ais scan --cluster): the shares, read and put
+back together in one process, are the one read, row for row (ais/runtime/shares.py)."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from ais.config import Config
+from ais.inputs.ingest import ingest
+from ais.nightly.carry import combine
+from ais.runtime import shares as sh
+from ais.tracking.tracks import build_tracks
+
+from .conftest import FIXTURES
+
+NAMPO, NAJIN = FIXTURES / "nampo_day.parquet", FIXTURES / "najin_day.parquet"
+
+
+def test_three_shares_of_a_read_add_up_to_the_one_read_and_its_tracks():
+    cfg = Config()
+    one = ingest([NAMPO], cfg.clean)
+    reads = [sh.read_share([NAMPO], cfg, k, 3, False, None) for k in range(3)]
+    assert sh.same_files([r.report for r in reads])
+    assert sh.combine_reports([r.report for r in reads]) == one.report
+    assert all(len(r.pings) > 5_000 for r in reads)  # each share holds some of the vessels
+    for k, r in enumerate(reads):
+        assert set(sh.share_of(r.pings["mmsi"].to_numpy(), 3)) == {k}
+    frames = [sh.share_tracks(r, None, cfg) for r in reads]
+    categories = sh.categories_of(frames)
+    pd.testing.assert_frame_equal(sh.whole(frames, categories, use_up=True),
+                                  build_tracks(one.pings, cfg.tracks))
+    assert frames == []  # used up: the client holds the tracks once
+
+
+def test_each_shares_carry_goes_before_its_pings_as_the_whole_carry_does():
+    """The pings a state carried, split by share and put before each share's: the tracks of
+    the carry put before the whole night (text columns on the union of both's values)."""
+    cfg = Config()
+    carried = ingest([NAJIN], cfg.clean).pings
+    carried = carried[carried["timestamp"] < carried["timestamp"].min() + pd.Timedelta("3h")]
+    tonight = ingest([NAMPO], cfg.clean).pings
+    expected = build_tracks(combine(carried, tonight), cfg.tracks)
+    share = sh.share_of(carried["mmsi"].to_numpy(), 2)
+    frames = [sh.share_tracks(sh.read_share([NAMPO], cfg, k, 2, False, None),
+                              carried[share == k].reset_index(drop=True), cfg)
+              for k in range(2)]
+    pd.testing.assert_frame_equal(sh.whole(frames, sh.categories_of(frames)), expected)
+
+
+def test_a_share_cut_into_partitions_and_put_back_is_the_partition_of_the_whole():
+    cfg = Config()
+    tracks = [sh.share_tracks(sh.read_share([NAMPO], cfg, k, 2, False, None), None, cfg)
+              for k in range(2)]
+    categories = sh.categories_of(tracks)
+    everything = sh.whole(list(tracks), categories)
+    mmsi = everything["mmsi"].drop_duplicates()
+    part_of = pd.Series((mmsi.to_numpy() // 7) % 3, index=mmsi.to_numpy())
+    pieces = [sh.split(t, part_of, 3) for t in tracks]
+    key = part_of.reindex(everything["mmsi"].to_numpy()).to_numpy()
+    for k in range(3):
+        pd.testing.assert_frame_equal(sh.whole([p[k] for p in pieces], categories),
+                                      everything[key == k].reset_index(drop=True))
