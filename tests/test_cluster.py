@@ -81,7 +81,7 @@ def test_workers_that_do_not_see_the_input_as_the_scan_does_leave_the_reading_to
         tmp_path, scheduler, monkeypatch, reads_on_workers):
     """A relative path the workers (another working folder, as on other machines) do not
     find: the scan reads the file itself, says so in a note, and gives the same CSV."""
-    shutil.copy(DAYS[0], tmp_path / "day.parquet")
+    shutil.copy(FIXTURES / "quickstart.parquet", tmp_path / "day.parquet")
     monkeypatch.chdir(tmp_path)
     alone = _scan(tmp_path, "alone", ["day.parquet"])
     result = CliRunner().invoke(main, ["scan", "day.parquet", "-o", "tcp.csv", "--no-state",
