@@ -435,7 +435,11 @@ def build_share_tracks(client: Any, shares: Shares, carried: pd.DataFrame | None
                                        piece, cfg, pure=False)
                          for read, piece in zip(shares.reads, pieces, strict=True)]
     del pieces
-    frames = client.gather(shares.tracks)
+    frames = client.gather([client.submit(sh.columns_of, t, pure=False)
+                            for t in shares.tracks])
+    # the pings as read are let go (not cancelled: that would cancel the tracks too); a
+    # share's tracks lost with its worker are built again from a read Dask makes again
+    shares.reads = []
     shares.categories = sh.categories_of(frames)
     return sh.whole(frames, shares.categories, use_up=True)
 
@@ -447,14 +451,27 @@ def _share_partitions(client: Any, shares: Shares, key: pd.Series, n: int,
     :func:`ais.runtime.shares.whole`): the shuffle by hull key, from worker to worker.
     ``key``: each MMSI's partition. Partition k -> its future; empty partitions are left
     out. Dask places them (no worker restriction: see :func:`read_on_workers`)."""
+    import distributed
+
     cuts = [client.submit(sh.split, t, key, n, pure=False) for t in shares.tracks]
-    started.extend(cuts)
     held = set(key.unique().tolist())
     out: dict[int, Any] = {}
+    pieces: list[Any] = []
     for k in range(n):
         if k not in held:
             continue
-        pieces = [client.submit(operator.getitem, c, k, pure=False) for c in cuts]
-        out[k] = client.submit(sh.whole, pieces, shares.categories, pure=False)
-        started.extend([*pieces, out[k]])
+        pieces.append([client.submit(operator.getitem, c, k, pure=False) for c in cuts])
+        out[k] = client.submit(sh.whole, pieces[-1], shares.categories, pure=False)
+        started.append(out[k])
+    try:
+        distributed.wait(list(out.values()))
+    except BaseException:
+        client.cancel(cuts)
+        raise
+    # once the partitions are made the shares' tracks and their pieces are let go: each
+    # worker then holds its partitions and halos, not its share besides (a rerun after a
+    # lost worker sends the partitions from the client's tracks). Let go, not cancelled,
+    # which would cancel the partitions made from them
+    shares.tracks = []
+    del cuts, pieces
     return out

@@ -103,13 +103,19 @@ def same_files(reports: Sequence[CleaningReport]) -> bool:
                and r.repaired_text == first.repaired_text for r in reports[1:])
 
 
-def categories_of(frames: Sequence[pd.DataFrame]) -> dict[str, pd.Index]:
+def columns_of(frame: pd.DataFrame) -> dict[str, pd.Series]:
+    """A frame as its columns, each sent (pickled) and freed on its own (:func:`whole`)."""
+    return {name: frame[name] for name in frame.columns}
+
+
+def categories_of(frames: Sequence[pd.DataFrame] | Sequence[dict[str, pd.Series]]
+                  ) -> dict[str, pd.Index]:
     """Each text (categorical) column's categories over ``frames``: the sorted union, as one
     read of all their rows would make them (ingest's categories are a read's sorted
     distinct values)."""
     out: dict[str, pd.Index] = {}
     for frame in frames:
-        for name in frame.columns:
+        for name in frame.keys():
             dtype = frame[name].dtype
             if isinstance(dtype, pd.CategoricalDtype):
                 out[name] = (dtype.categories if name not in out
@@ -117,22 +123,23 @@ def categories_of(frames: Sequence[pd.DataFrame]) -> dict[str, pd.Index]:
     return {name: cats.sort_values() for name, cats in out.items()}
 
 
-def whole(frames: list[pd.DataFrame], categories: dict[str, pd.Index],
-          use_up: bool = False) -> pd.DataFrame:
+def whole(frames: list[pd.DataFrame] | list[dict[str, pd.Series]],
+          categories: dict[str, pd.Index], use_up: bool = False) -> pd.DataFrame:
     """Frames of disjoint vessels, each sorted by MMSI, as one frame: rows in MMSI order
     (each vessel's rows in its frame's order), every text column on ``categories``
     (:func:`categories_of` of all the shares). Built one column at a time; with ``use_up``
-    each column is dropped from ``frames`` once taken, so the client holds the tracks about
-    once, not twice (never on a worker, where the frames are results Dask may read again).
+    and frames given as :func:`columns_of`, each column is dropped once taken, so the client
+    holds the tracks about once, not twice (a DataFrame's columns share blocks and are not
+    freed one by one; never on a worker, where the frames are results Dask may read again).
     """
-    full = [f for f in frames if len(f)] or list(frames[:1])
+    full = [f for f in frames if len(f["mmsi"])] or list(frames[:1])
     if use_up:
         frames.clear()
     mmsi = np.concatenate([f["mmsi"].to_numpy(np.int64) for f in full])
     order = np.argsort(mmsi, kind="stable")
     del mmsi
     columns: dict[str, object] = {}
-    for name in list(full[0].columns):
+    for name in list(full[0].keys()):
         if name in categories:
             parts = [f[name].cat.set_categories(categories[name]) for f in full]
             codes = np.concatenate([p.cat.codes.to_numpy() for p in parts])
