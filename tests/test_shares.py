@@ -28,9 +28,18 @@ def test_three_shares_of_a_read_add_up_to_the_one_read_and_its_tracks():
         assert set(sh.share_of(r.pings["mmsi"].to_numpy(), 3)) == {k}
     frames = [sh.share_tracks(r, None, cfg) for r in reads]
     categories = sh.categories_of(frames)
-    pd.testing.assert_frame_equal(sh.whole(frames, categories, use_up=True),
-                                  build_tracks(one.pings, cfg.tracks))
-    assert frames == []  # used up: the client holds the tracks once
+    expected = build_tracks(one.pings, cfg.tracks)
+    pd.testing.assert_frame_equal(sh.whole(frames, categories), expected)
+    # as the client puts them together: one column of every share at a time
+    fetched: list[str] = []
+
+    def fetch(name):
+        fetched.append(name)
+        return [f[name] for f in frames]
+
+    pd.testing.assert_frame_equal(sh.assemble(fetch, list(expected.columns), categories),
+                                  expected)
+    assert fetched == ["mmsi", *expected.columns]
 
 
 def test_each_shares_carry_goes_before_its_pings_as_the_whole_carry_does():

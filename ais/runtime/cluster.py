@@ -435,13 +435,25 @@ def build_share_tracks(client: Any, shares: Shares, carried: pd.DataFrame | None
                                        piece, cfg, pure=False)
                          for read, piece in zip(shares.reads, pieces, strict=True)]
     del pieces
-    frames = client.gather([client.submit(sh.columns_of, t, pure=False)
-                            for t in shares.tracks])
     # the pings as read are let go (not cancelled: that would cancel the tracks too); a
     # share's tracks lost with its worker are built again from a read Dask makes again
     shares.reads = []
-    shares.categories = sh.categories_of(frames)
-    return sh.whole(frames, shares.categories, use_up=True)
+    sizes = client.gather([client.submit(len, t, pure=False) for t in shares.tracks])
+    full = [t for t, size in zip(shares.tracks, sizes, strict=True) if size] \
+        or shares.tracks[:1]
+    shares.categories = sh.union_categories(client.gather(
+        [client.submit(_categories_of_one, t, pure=False) for t in shares.tracks]))
+    names = client.submit(lambda t: list(t.columns), full[0], pure=False).result()
+
+    def fetch(name: str) -> list[pd.Series]:  # one column of every share, on its own
+        return client.gather([client.submit(operator.getitem, t, name, pure=False)
+                              for t in full])
+
+    return sh.assemble(fetch, names, shares.categories)
+
+
+def _categories_of_one(tracks: pd.DataFrame) -> dict[str, Any]:
+    return sh.categories_of([tracks])
 
 
 def _share_partitions(client: Any, shares: Shares, key: pd.Series, n: int,

@@ -21,7 +21,7 @@ the tests cut and put back the same shares in one process:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -103,57 +103,55 @@ def same_files(reports: Sequence[CleaningReport]) -> bool:
                and r.repaired_text == first.repaired_text for r in reports[1:])
 
 
-def columns_of(frame: pd.DataFrame) -> dict[str, pd.Series]:
-    """A frame as its columns, each sent (pickled) and freed on its own (:func:`whole`)."""
-    return {name: frame[name] for name in frame.columns}
-
-
-def categories_of(frames: Sequence[pd.DataFrame] | Sequence[dict[str, pd.Series]]
-                  ) -> dict[str, pd.Index]:
+def categories_of(frames: Sequence[pd.DataFrame]) -> dict[str, pd.Index]:
     """Each text (categorical) column's categories over ``frames``: the sorted union, as one
     read of all their rows would make them (ingest's categories are a read's sorted
     distinct values)."""
-    out: dict[str, pd.Index] = {}
-    for frame in frames:
-        for name in frame.keys():
-            dtype = frame[name].dtype
-            if isinstance(dtype, pd.CategoricalDtype):
-                out[name] = (dtype.categories if name not in out
-                             else out[name].union(dtype.categories))
-    return {name: cats.sort_values() for name, cats in out.items()}
+    return union_categories([{name: frame[name].dtype.categories for name in frame.columns
+                              if isinstance(frame[name].dtype, pd.CategoricalDtype)}
+                             for frame in frames])
 
 
-def whole(frames: list[pd.DataFrame] | list[dict[str, pd.Series]],
-          categories: dict[str, pd.Index], use_up: bool = False) -> pd.DataFrame:
+def whole(frames: Sequence[pd.DataFrame], categories: dict[str, pd.Index]) -> pd.DataFrame:
     """Frames of disjoint vessels, each sorted by MMSI, as one frame: rows in MMSI order
     (each vessel's rows in its frame's order), every text column on ``categories``
-    (:func:`categories_of` of all the shares). Built one column at a time; with ``use_up``
-    and frames given as :func:`columns_of`, each column is dropped once taken, so the client
-    holds the tracks about once, not twice (a DataFrame's columns share blocks and are not
-    freed one by one; never on a worker, where the frames are results Dask may read again).
-    """
-    full = [f for f in frames if len(f["mmsi"])] or list(frames[:1])
-    if use_up:
-        frames.clear()
-    mmsi = np.concatenate([f["mmsi"].to_numpy(np.int64) for f in full])
+    (:func:`categories_of` of all the shares)."""
+    full = [f for f in frames if len(f)] or list(frames[:1])
+    return assemble(lambda name: [f[name] for f in full], list(full[0].columns), categories)
+
+
+def assemble(fetch: Callable[[str], list[pd.Series]], names: Sequence[str],
+             categories: dict[str, pd.Index]) -> pd.DataFrame:
+    """:func:`whole`, one column at a time: ``fetch(name)`` gives that column of each frame
+    (the client fetches it from the workers), so only the column being put together is
+    held twice, not the whole tracks."""
+    mmsi = np.concatenate([c.to_numpy(np.int64) for c in fetch("mmsi")])
     order = np.argsort(mmsi, kind="stable")
     del mmsi
     columns: dict[str, object] = {}
-    for name in list(full[0].keys()):
+    for name in names:
+        parts = fetch(name)
         if name in categories:
-            parts = [f[name].cat.set_categories(categories[name]) for f in full]
+            parts = [p.cat.set_categories(categories[name]) for p in parts]
             codes = np.concatenate([p.cat.codes.to_numpy() for p in parts])
             columns[name] = pd.Categorical.from_codes(np.take(codes, order),
                                                       dtype=parts[0].dtype, validate=False)
-            del parts, codes
+            del codes
         else:
-            joined = pd.concat([f[name] for f in full], ignore_index=True)
+            joined = pd.concat(parts, ignore_index=True)
+            del parts
             columns[name] = joined.take(order).reset_index(drop=True)
             del joined
-        if use_up:
-            for f in full:
-                del f[name]
     return pd.DataFrame(columns, copy=False)
+
+
+def union_categories(each: Sequence[dict[str, pd.Index]]) -> dict[str, pd.Index]:
+    """The shares' :func:`categories_of` as the whole's: each column's sorted union."""
+    out: dict[str, pd.Index] = {}
+    for cats in each:
+        for name, index in cats.items():
+            out[name] = index if name not in out else out[name].union(index)
+    return {name: index.sort_values() for name, index in out.items()}
 
 
 def split(tracks: pd.DataFrame, part_of: pd.Series, n: int) -> list[pd.DataFrame]:
