@@ -10,10 +10,16 @@ How the detector stage is cut: :mod:`ais.runtime.partitions` (every job on parti
 whole hull groups placed by where they are, with the halos some types read). A partition and
 its halos are sent to one worker, the workers in turn (:func:`run_jobs`).
 
-Everything else (ingest, tracks, learned anchorages, the paired types, the links, scoring,
-the state, the CSV) stays on the client, so the client still needs the memory of the whole
-scan. DuckDB's memory limit (``--memory-limit``, :func:`ais.db.memory_limit`) holds on the
-workers too: each job runs under the client's limit (:func:`under_memory_limit`), spilling
+Each worker reads its own share of the input and builds its tracks
+(:func:`read_on_workers`, :func:`build_share_tracks`, :mod:`ais.runtime.shares`); the
+partitions are cut from the shares on the workers. The client gathers one copy of the
+tracks (a column at a time) for what stays here: learned anchorages, the halos, the paired
+types, the links, scoring, the state and the CSV; so the client still needs the memory of
+the whole scan. When the workers do not see the input files as the client does, the client
+reads them and sends the partitions, as before.
+
+DuckDB's memory limit (``--memory-limit``, :func:`ais.db.memory_limit`) holds on the
+workers too (the reads as well): each job runs under the client's limit (:func:`under_memory_limit`), spilling
 to a temporary folder of the worker's own, removed after the job (the client's spill folder
 may not exist on the worker's machine). As on the client, the limit is per DuckDB
 connection: a worker of several threads may open one per thread.
