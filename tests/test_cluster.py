@@ -66,10 +66,13 @@ def reads_on_workers(monkeypatch) -> list[object]:
     return answers
 
 
-def test_the_fixture_days_on_a_local_cluster_give_the_same_csv(tmp_path, reads_on_workers):
+def test_the_fixture_days_on_a_cluster_give_the_same_csv(tmp_path, scheduler,
+                                                          reads_on_workers):
+    """(On the module's running cluster; ``--cluster local:2`` itself: the by-day test
+    under ``pytest -m slow``, and the cluster's start in ais.runtime.cluster.connect.)"""
     alone = _scan(tmp_path, "alone", DAYS)
     assert alone.count(b"\n") > 10
-    assert _scan(tmp_path, "local", DAYS, "--cluster", "local:2") == alone
+    assert _scan(tmp_path, "local", DAYS, "--cluster", scheduler) == alone
     # the workers read the files, each its share, and built its tracks
     [shares] = reads_on_workers
     assert isinstance(shares, cluster.Shares) and shares.n == 2
