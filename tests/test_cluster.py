@@ -104,6 +104,7 @@ def test_the_gfw_sample_on_a_running_scheduler_gives_the_same_csv(tmp_path, sche
     assert _scan(tmp_path, "tcp", paths, "--everywhere", "--cluster", scheduler) == alone
 
 
+@pytest.mark.slow  # suite time (the CSV tests and the one-kill test stay in it)
 def test_per_vessel_types_on_partitions_answer_as_the_whole_frame():
     """Every job of the detector stage runs per partition of whole hull groups (the shuffle
     by hull key; meetups and dark periods with their halo), put back together, equal the
@@ -483,6 +484,7 @@ def test_a_worker_killed_mid_stage_costs_a_rerun_and_gives_the_same_night(
         pd.testing.assert_frame_equal(frame, expected[table], obj=table)
 
 
+@pytest.mark.slow  # suite time (the CSV tests and the one-kill test stay in it)
 def test_a_worker_killed_on_every_run_of_the_stage_is_one_error_and_nothing_written(
         nights, after_night1, scheduler, tmp_path, monkeypatch):
     """Every worker that starts the dark periods is SIGKILLed: the stage runs twice, then one
