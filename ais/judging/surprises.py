@@ -9,6 +9,7 @@ functions say so in words; the scan puts them in its summary and its log.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -49,26 +50,36 @@ def watch_area_warning(pings: pd.DataFrame, cfg: Config) -> str | None:
     return area_warning([area_facts(pings, cfg)], cfg)
 
 
-def area_facts(pings: pd.DataFrame, cfg: Config) -> tuple:
-    """What :func:`area_warning` needs of some pings (a worker's share of a scan): their
-    count, whether one lies in a watch area, and their extent (south, north, west, east)."""
+class AreaFacts(NamedTuple):
+    """What :func:`area_warning` needs of some pings (a worker's share of a scan)."""
+
+    pings: int
+    inside: bool  # one lies in a watch area
+    south: float
+    north: float
+    west: float
+    east: float
+
+
+def area_facts(pings: pd.DataFrame, cfg: Config) -> AreaFacts:
+    """The :class:`AreaFacts` of ``pings``."""
     if cfg.everywhere or pings.empty:
-        return (len(pings), False, np.nan, np.nan, np.nan, np.nan)
+        return AreaFacts(len(pings), False, np.nan, np.nan, np.nan, np.nan)
     lat = pings["lat"].to_numpy(dtype=float)
     lon = pings["lon"].to_numpy(dtype=float)
-    return (len(pings), pings_in_watch_areas(pings, cfg), float(np.nanmin(lat)),
-            float(np.nanmax(lat)), float(np.nanmin(lon)), float(np.nanmax(lon)))
+    return AreaFacts(len(pings), pings_in_watch_areas(pings, cfg), float(np.nanmin(lat)),
+                     float(np.nanmax(lat)), float(np.nanmin(lon)), float(np.nanmax(lon)))
 
 
-def area_warning(facts: list[tuple], cfg: Config) -> str | None:
+def area_warning(facts: list[AreaFacts], cfg: Config) -> str | None:
     """:func:`watch_area_warning` from the :func:`area_facts` of the parts of a scan."""
-    n = sum(f[0] for f in facts)
-    if cfg.everywhere or n == 0 or any(f[1] for f in facts):
+    n = sum(f.pings for f in facts)
+    if cfg.everywhere or n == 0 or any(f.inside for f in facts):
         return None
     names = ", ".join(a.name for a in cfg.areas) or "none configured"
-    full = [f for f in facts if f[0]]
-    south, north = min(f[2] for f in full), max(f[3] for f in full)
-    west, east = min(f[4] for f in full), max(f[5] for f in full)
+    full = [f for f in facts if f.pings]
+    south, north = min(f.south for f in full), max(f.north for f in full)
+    west, east = min(f.west for f in full), max(f.east for f in full)
     box = (f"{_deg(south, 'N', 'S')} to {_deg(north, 'N', 'S')}, "
            f"{_deg(west, 'E', 'W')} to {_deg(east, 'E', 'W')}")
     return (f"{WARNING}none of the {n:,} pings lies in a watch area ({names}); the "

@@ -19,10 +19,11 @@ the whole scan. When the workers do not see the input files as the client does, 
 reads them and sends the partitions, as before.
 
 DuckDB's memory limit (``--memory-limit``, :func:`ais.db.memory_limit`) holds on the
-workers too (the reads as well): each job runs under the client's limit (:func:`under_memory_limit`), spilling
-to a temporary folder of the worker's own, removed after the job (the client's spill folder
-may not exist on the worker's machine). As on the client, the limit is per DuckDB
-connection: a worker of several threads may open one per thread.
+workers too (the reads as well): each job runs under the client's limit
+(:func:`under_memory_limit`), spilling to a temporary folder of the worker's own, removed
+after the job (the client's spill folder may not exist on the worker's machine). As on the
+client, the limit is per DuckDB connection: a worker of several threads may open one per
+thread.
 """
 
 from __future__ import annotations
@@ -38,7 +39,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-import numpy as np
 import pandas as pd
 
 from ais.config import Config
@@ -54,6 +54,7 @@ from ais.runtime.partitions import (
     halo_frames,
     hull_groups,
     place_keys,
+    vessel_keys,
 )
 from ais.tracking.coverage import DataWindow
 
@@ -235,8 +236,6 @@ def run_jobs(client: Any, jobs: Sequence[str], tracks: pd.DataFrame, cfg: Config
 def _run_jobs_once(client: Any, jobs: Sequence[str], tracks: pd.DataFrame, cfg: Config,
                    window: DataWindow, known: pd.DataFrame, shares: Shares | None
                    ) -> dict[str, tuple[object, float]]:
-    import distributed
-
     from ais.db import scoped_memory_limit
     from ais.pipeline import detect_job
 
@@ -264,16 +263,14 @@ def _run_jobs_once(client: Any, jobs: Sequence[str], tracks: pd.DataFrame, cfg: 
             targets = others or workers
             placed = None
             if shares is not None and shares.tracks and len(tracks):
-                of_vessel = pd.Series(key, index=tracks["mmsi"].to_numpy(np.int64))
-                placed = _share_partitions(
-                    client, shares, of_vessel[~of_vessel.index.duplicated()], n, started)
+                placed = _share_partitions(client, shares, vessel_keys(tracks, key), n,
+                                           started)
             for k in range(n):
                 halo = {name: next(frames) for name, frames in halo_of.items()}
                 if placed is not None:  # cut on the workers from their shares
                     if k not in placed:
                         continue
                     # its halos go where it was made (a worker lost since: anywhere)
-                    distributed.wait(placed[k])
                     to = sorted(client.who_has([placed[k]]).get(placed[k].key, ())) or None
                     pieces.append(placed[k])
                 else:
@@ -400,8 +397,7 @@ def read_on_workers(client: Any, paths: Sequence[str | Path], cfg: Config,
         if why:
             notes.append(NOT_SEEN.format(why=why))
             return None
-    workers = sorted(seen)
-    n = len(workers)
+    n = len(seen)
     limit = scoped_memory_limit()
     # not held to a worker: a task restricted to a worker address waits for ever once that
     # worker is gone (distributed 2026.8 leaves it "no-worker" even with
@@ -436,7 +432,8 @@ def build_share_tracks(client: Any, shares: Shares, carried: pd.DataFrame | None
         share = sh.share_of(carried["mmsi"].to_numpy(), shares.n)
         pieces = [carried[share == k].reset_index(drop=True) for k in range(shares.n)]
     with warnings.catch_warnings():  # the carried pings go in the task, so a lost worker's
-        warnings.simplefilter("ignore")  # tracks can be built again: "large graph" is meant
+        # tracks can be built again: the graph is large on purpose
+        warnings.filterwarnings("ignore", message="Sending large graph")
         shares.tracks = [client.submit(under_memory_limit, limit, sh.share_tracks, read,
                                        piece, cfg, pure=False)
                          for read, piece in zip(shares.reads, pieces, strict=True)]
@@ -444,22 +441,17 @@ def build_share_tracks(client: Any, shares: Shares, carried: pd.DataFrame | None
     # the pings as read are let go (not cancelled: that would cancel the tracks too); a
     # share's tracks lost with its worker are built again from a read Dask makes again
     shares.reads = []
-    sizes = client.gather([client.submit(len, t, pure=False) for t in shares.tracks])
-    full = [t for t, size in zip(shares.tracks, sizes, strict=True) if size] \
+    outlines = client.gather([client.submit(sh.outline, t, pure=False)
+                              for t in shares.tracks])
+    shares.categories = sh.union_categories([o.categories for o in outlines])
+    full = [t for t, o in zip(shares.tracks, outlines, strict=True) if o.rows] \
         or shares.tracks[:1]
-    shares.categories = sh.union_categories(client.gather(
-        [client.submit(_categories_of_one, t, pure=False) for t in shares.tracks]))
-    names = client.submit(lambda t: list(t.columns), full[0], pure=False).result()
 
     def fetch(name: str) -> list[pd.Series]:  # one column of every share, on its own
         return client.gather([client.submit(operator.getitem, t, name, pure=False)
                               for t in full])
 
-    return sh.assemble(fetch, names, shares.categories)
-
-
-def _categories_of_one(tracks: pd.DataFrame) -> dict[str, Any]:
-    return sh.categories_of([tracks])
+    return sh.assemble(fetch, outlines[0].columns, shares.categories)
 
 
 def _share_partitions(client: Any, shares: Shares, key: pd.Series, n: int,
@@ -472,24 +464,15 @@ def _share_partitions(client: Any, shares: Shares, key: pd.Series, n: int,
     import distributed
 
     cuts = [client.submit(sh.split, t, key, n, pure=False) for t in shares.tracks]
-    held = set(key.unique().tolist())
     out: dict[int, Any] = {}
-    pieces: list[Any] = []
-    for k in range(n):
-        if k not in held:
-            continue
-        pieces.append([client.submit(operator.getitem, c, k, pure=False) for c in cuts])
-        out[k] = client.submit(sh.whole, pieces[-1], shares.categories, pure=False)
+    for k in sorted(set(key.unique().tolist())):
+        pieces = [client.submit(operator.getitem, c, k, pure=False) for c in cuts]
+        out[k] = client.submit(sh.whole, pieces, shares.categories, pure=False)
         started.append(out[k])
-    try:
-        distributed.wait(list(out.values()))
-    except BaseException:
-        client.cancel(cuts)
-        raise
+    distributed.wait(list(out.values()))
     # once the partitions are made the shares' tracks and their pieces are let go: each
     # worker then holds its partitions and halos, not its share besides (a rerun after a
     # lost worker sends the partitions from the client's tracks). Let go, not cancelled,
     # which would cancel the partitions made from them
     shares.tracks = []
-    del cuts, pieces
     return out

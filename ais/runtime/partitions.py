@@ -132,6 +132,13 @@ def place_keys(tracks: pd.DataFrame, n: int, groups: pd.DataFrame | None = None
     return of_group.reindex(group).to_numpy(np.int64)
 
 
+def vessel_keys(tracks: pd.DataFrame, key: np.ndarray) -> pd.Series:
+    """Each MMSI's partition (index: MMSI), from ``key``, each row's partition (a vessel's
+    rows all have its one)."""
+    of_vessel = pd.Series(key, index=tracks["mmsi"].to_numpy(np.int64))
+    return of_vessel[~of_vessel.index.duplicated()]
+
+
 def _spread_bits(v: np.ndarray) -> np.ndarray:
     """The low 16 bits of ``v`` spread to the even bit positions (for a Z-order key)."""
     v = v & 0xFFFF
@@ -192,9 +199,8 @@ def halo_frames(tracks: pd.DataFrame, key: np.ndarray, n: int, name: str, cfg: C
             yield tracks.take(rows).reset_index(drop=True)
         return
     reports = module.halo_evidence(tracks, cfg)
-    of_vessel = pd.Series(key, index=tracks["mmsi"].to_numpy(np.int64))
-    of_vessel = of_vessel[~of_vessel.index.duplicated()]
-    part = of_vessel.reindex(reports["mmsi"].to_numpy(np.int64)).to_numpy(np.int64)
+    part = vessel_keys(tracks, key).reindex(reports["mmsi"].to_numpy(np.int64)
+                                            ).to_numpy(np.int64)
     for rows in halo.rows(reports, part, n, module.halo_places(tracks, cfg, window),
                           module.halo_km(cfg)):
         yield reports.take(rows).reset_index(drop=True)

@@ -24,12 +24,14 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
 
 from ais.config import Config
 from ais.inputs.ingest import CleaningReport, Ingested, ingest
+from ais.judging.surprises import AreaFacts, area_facts
 
 
 def share_of(mmsi: np.ndarray, n: int) -> np.ndarray:
@@ -46,7 +48,7 @@ class ShareFacts:
     report: CleaningReport
     first: pd.Timestamp | None
     last: pd.Timestamp | None
-    area: tuple
+    area: AreaFacts
 
 
 def read_share(paths: Sequence[str | Path], cfg: Config, k: int, n: int,
@@ -59,8 +61,6 @@ def read_share(paths: Sequence[str | Path], cfg: Config, k: int, n: int,
 
 def facts(ingested: Ingested, cfg: Config) -> ShareFacts:
     """A share's :class:`ShareFacts` (run on the worker that holds it)."""
-    from ais.judging.surprises import area_facts
-
     times = ingested.pings["timestamp"]
     first = pd.Timestamp(times.min()) if len(times) else None
     last = pd.Timestamp(times.max()) if len(times) else None
@@ -101,6 +101,20 @@ def same_files(reports: Sequence[CleaningReport]) -> bool:
     first = reports[0]
     return all(r.files == first.files and r.bad_files == first.bad_files
                and r.repaired_text == first.repaired_text for r in reports[1:])
+
+
+class Outline(NamedTuple):
+    """What the client needs of a share's tracks before it fetches them: rows, columns and
+    the text columns' categories."""
+
+    rows: int
+    columns: list[str]
+    categories: dict[str, pd.Index]
+
+
+def outline(tracks: pd.DataFrame) -> Outline:
+    """A share's :class:`Outline` (run on the worker that holds it)."""
+    return Outline(len(tracks), list(tracks.columns), categories_of([tracks]))
 
 
 def categories_of(frames: Sequence[pd.DataFrame]) -> dict[str, pd.Index]:
