@@ -40,12 +40,12 @@ from ais.judging.surprises import (
 from ais.nightly import routes
 from ais.nightly.carry import (
     EVENT_PING_COLUMNS,
-    carry_out,
     combine,
-    identities_of,
+    event_vessels,
     kept_event_pings,
     kept_partner_pings,
     night_of,
+    night_out,
     night_span,
     partner_links,
     partners_out,
@@ -55,8 +55,10 @@ from ais.nightly.carry import (
 )
 from ais.nightly.state import CarryConfig, Night, State
 from ais.runtime import stopping
+from ais.runtime.held import Here, all_mmsis, count_tracks
+from ais.runtime.shares import by_vessel
 from ais.tracking import gear as fishing_gear
-from ais.tracking.coverage import DataWindow, data_window
+from ais.tracking.coverage import DataWindow, window_facts, window_of
 from ais.tracking.tracks import build_tracks
 from ais.views.output import format_events, write_csv
 
@@ -137,7 +139,7 @@ class Detected:
     """Tracks and candidates of every type (annotated with area and port distance)."""
 
     report: CleaningReport
-    tracks: pd.DataFrame
+    tracks: pd.DataFrame | None
     candidates: dict[str, pd.DataFrame]
     #: per MMSI spoofing signs (see ais.geography.land.vessel_signals)
     signals: pd.DataFrame | None = None
@@ -154,6 +156,9 @@ class Detected:
     #: the stationary pings the learned anchorages came from, earlier nights' and tonight's
     #: (:func:`ais.geography.anchorages.still`; None without a state)
     still: pd.DataFrame | None = None
+    #: the tracks where they are held (:mod:`ais.runtime.held`): ``tracks`` itself in one
+    #: process; on a cluster's workers (``tracks`` is then None), asked there
+    held: Any = None
 
 
 def detect(paths: Sequence[str | Path], cfg: Config, timings: Timings | None = None,
@@ -171,8 +176,7 @@ def detect_pings(pings: pd.DataFrame, report: CleaningReport, cfg: Config,
                  anchorages: pd.DataFrame | None = None, client: Any = None,
                  earlier: dict[str, pd.DataFrame] | None = None,
                  still_before: pd.DataFrame | None = None,
-                 since: pd.Timestamp | None = None, tracks: pd.DataFrame | None = None,
-                 shares: Any = None) -> Detected:
+                 since: pd.Timestamp | None = None, held: Any = None) -> Detected:
     """Tracks and candidates from already-cleaned pings.
 
     The detectors and the spoofing signs are independent pure functions of the tracks; they
@@ -195,24 +199,26 @@ def detect_pings(pings: pd.DataFrame, report: CleaningReport, cfg: Config,
     cell); with it, anchorages are learned from those and tonight's own pings (at or after
     ``since``), as one scan of all those nights would learn them, not from tonight alone.
 
-    ``tracks`` and ``shares``: the tracks already built on the cluster's workers from the
-    shares they read (:func:`ais.runtime.cluster.read_on_workers`; ``pings`` is then
-    unused), and those shares, which the detector stage's partitions are cut from.
+    ``held``: the tracks already built where they are held (:mod:`ais.runtime.held`; on a
+    cluster's workers, from the shares they read: :func:`ais.runtime.cluster.
+    build_share_tracks`); ``pings`` is then unused. Every question after the tracks (the
+    anchorages, the window, the partitions and halos, the paired types' vessels) is asked
+    where they are, so the client holds answers, not the pings.
     """
     earlier = earlier or {}
     timings = timings or Timings()
     with timings.stage("tracks"):
-        if tracks is None:
-            tracks = build_tracks(pings, cfg.tracks)
+        if held is None:
+            held = Here(build_tracks(pings, cfg.tracks))
         still = None
         if still_before is None:
-            learned = anch.learn(tracks, cfg)
+            learned = anch.learn_from_still(by_vessel(held.map(anch.still, cfg)), cfg)
         else:
-            still = anch.add_still(still_before, anch.still(tracks, cfg, since))
+            still = anch.add_still(still_before, by_vessel(held.map(anch.still, cfg, since)))
             learned = anch.learn_from_still(still, cfg)
         known = anch.combine(anchorages, learned)
         # the data's span and extent, given to every detector (never inferred by one)
-        window = data_window(tracks)
+        window = window_of(held.map(window_facts))
 
     from_tracks = tuple(t for t in REGISTRY if not needs(t))
     paired = tuple(t for t in REGISTRY if needs(t))
@@ -224,8 +230,8 @@ def detect_pings(pings: pd.DataFrame, report: CleaningReport, cfg: Config,
     if client is not None:  # on a Dask cluster (ais.runtime.cluster), in the same order
         from ais.runtime.cluster import run_jobs
 
-        for name, (result, seconds) in run_jobs(client, jobs, tracks, cfg, window,
-                                                 known, notes, shares).items():
+        for name, (result, seconds) in run_jobs(client, jobs, held, cfg, window,
+                                                 known, notes).items():
             results[name] = result
             timings.record(name, seconds)
     else:
@@ -234,6 +240,7 @@ def detect_pings(pings: pd.DataFrame, report: CleaningReport, cfg: Config,
         # threads
         pool = concurrent.futures.ThreadPoolExecutor(max(1, workers),
                                                      thread_name_prefix="ais-detect")
+        tracks = held.frame
         try:
             futures = {name: pool.submit(contextvars.copy_context().run, detect_job, name,
                                          tracks, cfg, window, known)
@@ -249,8 +256,12 @@ def detect_pings(pings: pd.DataFrame, report: CleaningReport, cfg: Config,
     for name in paired:  # pairs of other types' candidates (events, not pings)
         t0 = time.perf_counter()
         given = {t: with_earlier(candidates.get(t), earlier.get(t)) for t in needs(name)}
-        found = annotate_places(REGISTRY[name].detect(tracks, cfg, given), cfg)
-        candidates[name] = _checked(name, found, tracks, cfg, known)
+        # the given candidates' vessels (a paired type's facts are per vessel), the columns
+        # the type and the waits read
+        mine = held.of_vessels(_vessels_of_all(given), _paired_columns(name, held.columns))
+        found = annotate_places(REGISTRY[name].detect(mine, cfg, given), cfg)
+        candidates[name] = _checked(name, found, mine, cfg, known)
+        del mine
         if hasattr(REGISTRY[name], "link_back"):
             candidates = REGISTRY[name].link_back(candidates, candidates[name])  # type: ignore[attr-defined]
         if hasattr(REGISTRY[name], "partners"):
@@ -260,8 +271,8 @@ def detect_pings(pings: pd.DataFrame, report: CleaningReport, cfg: Config,
         if hasattr(module, "link"):
             candidates[name] = module.link(candidates[name], candidates, cfg)
     candidates = {t: candidates[t] for t in REGISTRY}
-    return Detected(report, tracks, candidates, signals, known, gear, notes, partners, earlier,
-                    still)
+    return Detected(report, held.frame if isinstance(held, Here) else None, candidates,
+                    signals, known, gear, notes, partners, earlier, still, held)
 
 
 def detect_job(name: str, tracks: pd.DataFrame, cfg: Config, window: DataWindow,
@@ -300,6 +311,24 @@ def detect_job(name: str, tracks: pd.DataFrame, cfg: Config, window: DataWindow,
     return _checked(name, found, tracks, cfg, known), time.perf_counter() - t0
 
 
+def _vessels_of_all(given: dict[str, pd.DataFrame | None]) -> np.ndarray:
+    """The MMSIs taking part in any of the ``given`` candidates."""
+    found = [event_vessels(g) for g in given.values() if g is not None and len(g)]
+    return np.unique(np.concatenate(found)) if found else np.empty(0, np.int64)
+
+
+def _paired_columns(name: str, columns: Sequence[str]) -> list[str] | None:
+    """The tracks' columns a paired type reads with the checks after it (its module's and
+    :mod:`ais.judging.waits`'s ``TRACK_COLUMNS``); None (all) when its module does not say,
+    or has an ``annotate`` hook of its own."""
+    module = REGISTRY[name]
+    own = getattr(module, "TRACK_COLUMNS", None)
+    if own is None or hasattr(module, "annotate"):
+        return None
+    wanted = {"mmsi", *own, *waits.TRACK_COLUMNS}
+    return [c for c in columns if c in wanted]
+
+
 def _checked(name: str, found: pd.DataFrame, tracks: pd.DataFrame, cfg: Config,
              known: pd.DataFrame) -> pd.DataFrame:
     """A detector's candidates after the checks every type meets: at sea when its module
@@ -314,12 +343,26 @@ def _checked(name: str, found: pd.DataFrame, tracks: pd.DataFrame, cfg: Config,
     return found
 
 
-def _vessels(tracks: pd.DataFrame, mmsis: pd.Series) -> pd.DataFrame:
+def _vessels(held: Any, mmsis: pd.Series) -> pd.DataFrame:
     """Display identity of the vessels ``mmsis``: the most broadcast raw name, call sign, IMO
-    and type."""
+    and type (asked where the tracks are held: one row per vessel)."""
+    wanted = pd.to_numeric(mmsis).dropna().astype("int64")
+    parts = held.map(_identity_modes, wanted.unique())
+    vessels = parts[0] if len(parts) == 1 else pd.concat(
+        [p.astype({c: object for c in p.columns if c != "mmsi"}) for p in parts],
+        ignore_index=True)
+    flags = flag_of(vessels["mmsi"])
+    vessels["flag"] = flag_label(vessels["mmsi"]).to_numpy()  # or what is irregular
+    vessels["flag_iso2"] = flags["flag_iso2"].to_numpy()
+    return vessels
+
+
+def _identity_modes(tracks: pd.DataFrame, mmsis: np.ndarray) -> pd.DataFrame:
+    """The most broadcast raw name, call sign, IMO and type of the vessels ``mmsis`` that
+    ``tracks`` holds (a tie: the smallest value, the same on every run)."""
     con = connect()
     con.register("t", tracks[["mmsi", "name", "callsign", "imo", "ship_type", "vessel_class"]])
-    con.register("wanted", pd.DataFrame({"mmsi": pd.to_numeric(mmsis).dropna().astype("int64")}))
+    con.register("wanted", pd.DataFrame({"mmsi": np.asarray(mmsis, np.int64)}))
     vessels = con.execute("""
         -- mode(x ORDER BY x): a tie goes to the smallest value, the same on every run
         SELECT mmsi, mode(name ORDER BY name) AS vessel_name,
@@ -329,9 +372,6 @@ def _vessels(tracks: pd.DataFrame, mmsis: pd.Series) -> pd.DataFrame:
         FROM t SEMI JOIN wanted USING (mmsi) GROUP BY mmsi
     """).df()
     con.close()
-    flags = flag_of(vessels["mmsi"])
-    vessels["flag"] = flag_label(vessels["mmsi"]).to_numpy()  # or what is irregular
-    vessels["flag_iso2"] = flags["flag_iso2"].to_numpy()
     return vessels
 
 
@@ -394,7 +434,7 @@ def score_events(detected: Detected, models: scoring.Models, cfg: Config) -> pd.
         model = models.types[event_type] if uses_forest(event_type) else None
         ev = cand.copy()
         if model is None:  # no forest for this type: its module's documented rule score
-            who = _vessels(detected.tracks, ev["mmsi"]).set_index("mmsi")
+            who = _vessels(detected.held, ev["mmsi"]).set_index("mmsi")
             ev["flag_iso2"] = who["flag_iso2"].reindex(ev["mmsi"]).to_numpy()
             ev["vessel_type"] = who["vessel_type"].reindex(ev["mmsi"]).to_numpy()
             ev["anomaly_score"] = REGISTRY[event_type].rule_score(ev)  # type: ignore[attr-defined]
@@ -422,7 +462,7 @@ def score_events(detected: Detected, models: scoring.Models, cfg: Config) -> pd.
     odd = irregularity(events["mmsi"]).to_numpy()
     events["reason"] = (events["reason"] + " " + np.where(
         odd != "", "Irregular MMSI: " + odd.astype(str) + ".", "")).str.strip()
-    ident = _vessels(detected.tracks, pd.concat([events["mmsi"], events["other_mmsi"]])
+    ident = _vessels(detected.held, pd.concat([events["mmsi"], events["other_mmsi"]])
                      ).set_index("mmsi")
     for prefix, key in (("", "mmsi"), ("other_", "other_mmsi")):
         joined = ident.reindex(events[key].astype("Int64").astype("float").astype("Int64"))
@@ -484,9 +524,9 @@ def load_models(models_dir: str | Path | None, detected: Detected, cfg: Config
                         "data itself, so scores say how unusual an event is within this scan")
 
 
-def _irregular_note(tracks: pd.DataFrame, show: int = 5) -> list[str]:
+def _irregular_note(held: Any, show: int = 5) -> list[str]:
     """The scan summary's line on kept MMSIs of an irregular form (a signal, not an error)."""
-    mmsis = pd.Series(tracks["mmsi"].unique())
+    mmsis = pd.Series(all_mmsis(held))
     odd = irregularity(mmsis)
     hit = odd[odd != ""]
     if hit.empty:
@@ -574,6 +614,7 @@ def run_scan(paths: Sequence[str | Path], output: str | Path, cfg: Config,
     if state is not None:
         run_id, stale = state.begin_run([str(p) for p in paths], str(output))
         notes.extend(stale)
+    shares, held = None, None  # on a cluster: what the workers hold, let go at the end
     try:
         window = None
         if pushdown:  # ais.nightly.byday sets both ends of each window
@@ -585,7 +626,6 @@ def run_scan(paths: Sequence[str | Path], output: str | Path, cfg: Config,
         rows = count_rows(paths)
         prefetch = (_prefetch(models_dir, cfg) if rows is not None
                     and rows <= PREFETCH_DURING_INGEST_ROWS else None)
-        shares = None
         with timings.stage("ingest"):
             if client is not None:  # each worker reads its share, if it sees the files
                 from ais.runtime.cluster import read_on_workers
@@ -628,23 +668,16 @@ def run_scan(paths: Sequence[str | Path], output: str | Path, cfg: Config,
             still_before = state.still(from_night)
         if outside:
             notes.append(outside)
-        tracks = None
-        if shares is not None:  # built on the workers, each share's with its carry
+        if shares is not None:  # built and held on the workers, each share's with its carry
             with timings.stage("tracks"):
                 from ais.runtime.cluster import build_share_tracks
 
-                tracks = build_share_tracks(client, shares, carried, cfg)
+                held = build_share_tracks(client, shares, carried, cfg)
         del carried
-        try:
-            detected = detect_pings(pings, report, cfg, timings, anchorages=stored,
-                                    client=client, earlier=earlier,
-                                    still_before=still_before,
-                                    since=night.start if night is not None else None,
-                                    tracks=tracks, shares=shares)
-        finally:
-            if shares is not None:
-                shares.release(client)
-        del pings, tracks  # the detected tracks hold what is needed
+        detected = detect_pings(pings, report, cfg, timings, anchorages=stored,
+                                client=client, earlier=earlier, still_before=still_before,
+                                since=night.start if night is not None else None, held=held)
+        del pings  # the detected tracks hold what is needed
         notes.extend(detected.notes)
         with timings.stage("scoring"):
             prefetch.join()
@@ -656,7 +689,7 @@ def run_scan(paths: Sequence[str | Path], output: str | Path, cfg: Config,
             notes.append(synthetic)
         notes.extend(land.signal_notes(detected.signals))
         notes.extend(fishing_gear.note(detected.gear))
-        notes.extend(_irregular_note(detected.tracks))
+        notes.extend(_irregular_note(detected.held))
         if state is not None and night is not None:
             with timings.stage("state"):
                 reported = state.reported(night.start - pd.Timedelta(days=carry.keep_days))
@@ -664,7 +697,7 @@ def run_scan(paths: Sequence[str | Path], output: str | Path, cfg: Config,
                 events = routes.annotate(events, state.port_calls())
         with timings.stage("output"):
             out = write_csv(events, output)
-        n_tracks = int(detected.tracks[["mmsi", "track"]].drop_duplicates().shape[0])
+        n_tracks = count_tracks(detected.held)
         result = ScanResult(report, events, out, n_tracks,
                             {k: len(v) for k, v in detected.candidates.items()}, timings,
                             notes, run_id, night)
@@ -678,6 +711,11 @@ def run_scan(paths: Sequence[str | Path], output: str | Path, cfg: Config,
             state.fail_run(run_id, int(getattr(why, "exit_code", ExitCode.ERROR)),
                            f"{type(why).__name__}: {why}")
         raise
+    finally:
+        if held is not None:
+            held.release()
+        if shares is not None:
+            shares.release(client)
 
 
 def _commit(state: State, result: ScanResult, detected: Detected,
@@ -700,8 +738,14 @@ def _commit(state: State, result: ScanResult, detected: Detected,
                            event_rows=_event_rows(events), event_pings=pd.DataFrame(),
                            identities=None, run=run)
         return
-    identities = identities_of(detected.tracks, night.start)
-    columns = [c for c in EVENT_PING_COLUMNS if c in detected.tracks.columns]
+    held = detected.held
+    # each part's identities and carry where the tracks are (the carry reads the identities'
+    # rows in its own part), put together in MMSI order
+    outs = held.map(night_out, detected.candidates, night, carry, events)
+    identities = by_vessel([i for i, _ in outs])
+    carried = by_vessel([c for _, c in outs], held.categories)
+    del outs
+    columns = [c for c in EVENT_PING_COLUMNS if c in held.columns]
     kept = partners_out(detected.partners, detected.earlier, night, carry.keep_days)
     found = [f["event_id"] for f in detected.partners.values() if len(f)]
     tonights = kept[kept["event_id"].isin(pd.concat(found))] if found and len(kept) else None
@@ -712,15 +756,14 @@ def _commit(state: State, result: ScanResult, detected: Detected,
     wanted = links["partner_id"][links["partner_id"].isin(pd.concat(before))] if before else []
     state.commit_night(
         result.run_id, night,
-        carry=carry_out(detected.tracks, detected.candidates, night, carry, identities,
-                        flagged=events),
+        carry=carried,
         events=events, event_rows=_event_rows(events),
         event_pings=with_partner_pings(
-            kept_event_pings(events, detected.tracks, columns), links,
+            kept_event_pings(events, held, columns), links,
             state.partner_pings(from_night, sorted(set(wanted)))),
-        identities=identities[identities["pings"] > 0].drop(columns=["first_row", "last_row"]),
+        identities=identities[identities["pings"] > 0],
         partners=kept,
-        partner_pings=kept_partner_pings(tonights, detected.tracks, columns),
+        partner_pings=kept_partner_pings(tonights, held, columns),
         partners_from=from_night,
         still=(None if detected.still is None else detected.still[
             detected.still["last_seen"] >= night.end - pd.Timedelta(days=carry.keep_days)]),
@@ -731,6 +774,7 @@ def run_train(paths: Sequence[str | Path], models_dir: str | Path, cfg: Config,
               *, skip_bad_files: bool = False) -> tuple[scoring.Models, Detected, Path]:
     """Fit the forests on the candidates of a baseline window and save them."""
     detected = detect(paths, cfg, skip_bad_files=skip_bad_files)
+    assert detected.tracks is not None  # one process: the tracks are here
     times = detected.tracks["timestamp"]
     meta = {
         "trained_on": detected.report.files,

@@ -290,6 +290,7 @@ def test_the_jobs_on_the_workers_run_under_the_scans_memory_limit(scheduler, mon
 
     import ais.pipeline
     from ais.db import connect, memory_limit
+    from ais.runtime.held import Here
 
     monkeypatch.setattr(ais.pipeline, "detect_job", _duckdb_settings)
     frame = pd.DataFrame({"mmsi": [1]})
@@ -300,8 +301,8 @@ def test_the_jobs_on_the_workers_run_under_the_scans_memory_limit(scheduler, mon
         with memory_limit("300MB"):
             here = connect().execute("SELECT current_setting('memory_limit'), "
                                      "current_setting('temp_directory')").fetchone()
-            limited = cluster.run_jobs(client, jobs, frame, None, None, None)
-        default = cluster.run_jobs(client, jobs, frame, None, None, None)
+            limited = cluster.run_jobs(client, jobs, Here(frame), None, None, None)
+        default = cluster.run_jobs(client, jobs, Here(frame), None, None, None)
     for name in jobs:
         seen = limited[name][0]
         assert seen["pid"] != os.getpid()  # on a worker

@@ -58,6 +58,10 @@ PARTNER_LINK = ("loitering_id", "other_mmsi")
 KN_KMH = 1.852
 
 
+#: The tracks' columns :func:`detect` reads (per vessel: the partners' top speeds).
+TRACK_COLUMNS = ("mmsi", "sog", "gap_before_h", "step_km")
+
+
 def top_speed_kn(tracks: pd.DataFrame, mmsis: np.ndarray, cfg: Config) -> pd.Series:
     """Each vessel's plausible top speed (see the module docstring), indexed by MMSI."""
     c = cfg.dark_meetup

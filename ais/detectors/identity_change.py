@@ -214,9 +214,13 @@ def hull_groups(tracks: pd.DataFrame, cfg: Config) -> pd.DataFrame:
     any partition of whole groups answers as on the whole tracks: the shuffle by hull key
     of ``ais scan --cluster`` (:mod:`ais.runtime.cluster`). Work: one aggregate over the
     pings, then a graph of a few rows per track."""
-    from scipy.sparse import coo_matrix
-    from scipy.sparse.csgraph import connected_components
+    return groups_of(*hull_links(tracks, cfg))
 
+
+def hull_links(tracks: pd.DataFrame, cfg: Config) -> tuple[np.ndarray, pd.DataFrame]:
+    """What :func:`hull_groups` reads of a frame: its MMSIs (ascending) and the hull keys of
+    its track ends (``mmsi, key``). Per vessel: the links of parts of the tracks, put
+    together, give :func:`groups_of` the groups of the whole."""
     mmsis = np.unique(tracks["mmsi"].to_numpy(np.int64))
     ends = _joinable_ends(tracks, cfg)
     keys = []
@@ -228,7 +232,14 @@ def hull_groups(tracks: pd.DataFrame, cfg: Config) -> pd.DataFrame:
         both = name.notna() & call.notna()
         keys.append(pd.DataFrame({"mmsi": ends["mmsi"], "key": "n" + name.astype("string")
                                   + "\x1f" + call.astype("string")})[both])
-    links = pd.concat(keys, ignore_index=True).drop_duplicates()
+    return mmsis, pd.concat(keys, ignore_index=True).drop_duplicates()
+
+
+def groups_of(mmsis: np.ndarray, links: pd.DataFrame) -> pd.DataFrame:
+    """``mmsi`` -> ``group`` from :func:`hull_links` (``mmsis`` ascending and distinct)."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
     group = mmsis
     if len(links):
         vessel = np.searchsorted(mmsis, links["mmsi"].to_numpy(np.int64))

@@ -685,7 +685,7 @@ def halo_boxes(tracks: pd.DataFrame, cfg: Config) -> pd.DataFrame:
     """Where each vessel's slots may lie, as boxes per time bin, widened by the reach of a
     meeting: ``mmsi, bin, lat0, lat1, lon0, lon1``. Two vessels can meet only when boxes of
     theirs overlap in one bin, so a partition of whole vessels together with every vessel
-    whose box overlaps one of its own (:func:`ais.runtime.halo.vessel_rows`) finds, for its
+    whose box overlaps one of its own (:func:`ais.runtime.halo.vessels`) finds, for its
     own vessels, the meetings of the whole scan.
 
     A slot lies between two pings of its track at most the longest interpolated silence

@@ -56,6 +56,10 @@ _ROLE_WORDS = {"restricted": "restricted in her ability to manoeuvre (dredging, 
 DARK_STATUS_WINDOW_H = 1.0
 
 
+#: The tracks' columns :func:`apply` reads (a caller holding the tracks elsewhere fetches
+#: these of the events' vessels only).
+TRACK_COLUMNS = ("mmsi", "timestamp", "vessel_class", "nav_status", "name")
+
 def _take(frame: pd.DataFrame, col: str, rows: np.ndarray) -> np.ndarray:
     """Values of ``frame[col]`` at positions ``rows`` as objects (taken before converting,
     so a million-row categorical or Arrow column is not turned into objects whole)."""

@@ -19,6 +19,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
@@ -159,7 +161,7 @@ def carry_out(tracks: pd.DataFrame, candidates: dict[str, pd.DataFrame], night: 
         np.minimum.at(first, at[found], t[found])
         since_event = ts >= np.repeat(first, counts)
         if flagged is not None:
-            whole = np.isin(unique, _vessels_of(flagged))
+            whole = np.isin(unique, event_vessels(flagged))
             every = max(int(cfg.unflagged_every_s), 1) * 1_000_000_000
             bucket = ts // every
             vessel_start = np.zeros(len(ts), dtype=bool)
@@ -198,7 +200,7 @@ def _near_starts(rank: np.ndarray, ts: np.ndarray, vessels: np.ndarray, starts: 
     return np.cumsum(depth[:-1]) > 0
 
 
-def _vessels_of(events: pd.DataFrame) -> np.ndarray:
+def event_vessels(events: pd.DataFrame) -> np.ndarray:
     """The MMSIs taking part in ``events`` (``mmsi`` and ``other_mmsi``)."""
     if events.empty:
         return np.empty(0, dtype=np.int64)
@@ -357,18 +359,34 @@ _IDENTITY = ("name", "callsign", "imo")
 EVENTS_PER_CHUNK = 500
 
 
-def kept_event_pings(events: pd.DataFrame, tracks: pd.DataFrame, columns: list[str],
+def night_out(tracks: pd.DataFrame, candidates: dict[str, pd.DataFrame], night: Night,
+              cfg: CarryConfig, flagged: pd.DataFrame | None
+              ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """What the state keeps of a frame of whole vessels for tomorrow: the identities seen
+    tonight (:func:`identities_of` since the night's start, without the row positions) and
+    the pings to carry (:func:`carry_out`). Per vessel: run where each part of the tracks is
+    held, the parts' answers in MMSI order are the whole's."""
+    ids = identities_of(tracks, night.start)
+    carried = carry_out(tracks, candidates, night, cfg, ids, flagged=flagged)
+    return ids.drop(columns=["first_row", "last_row"]), carried
+
+
+def kept_event_pings(events: pd.DataFrame, tracks: Any, columns: list[str],
                      per_chunk: int = EVENTS_PER_CHUNK) -> pd.DataFrame:
     """:func:`thin_pings` of :func:`ais.views.triage.event_pings` (``columns`` of ``tracks``),
     ``per_chunk`` events at a time: the same rows as in one go (thinning is per event), but
     the whole windows of only ``per_chunk`` events are held at once, and only the vessels'
     rows in those windows are copied out of ``tracks`` (not a copy of every column of every
-    ping)."""
-    from ais.views.triage import DEFAULT_PAD_H, _rows_around, as_events, event_pings
+    ping). ``tracks``: a frame, or tracks held elsewhere (:mod:`ais.runtime.held`: only the
+    rows of each chunk's vessels in its windows are fetched)."""
+    from ais.views.triage import DEFAULT_PAD_H, as_events, event_pings
 
     ev = as_events(events) if len(events) else events
-    if ev.empty or tracks.empty:
-        return thin_pings(event_pings(ev, tracks[columns]))
+    none = pd.DataFrame({"ev_mmsi": pd.Series(dtype="int64"),
+                         "lo": pd.Series(dtype="datetime64[us, UTC]"),
+                         "hi": pd.Series(dtype="datetime64[us, UTC]")})
+    if ev.empty:
+        return thin_pings(event_pings(ev, _around(tracks, none, columns)))
     pad = pd.Timedelta(hours=DEFAULT_PAD_H)
     parts = []
     for at in range(0, len(ev), max(int(per_chunk), 1)):
@@ -379,15 +397,21 @@ def kept_event_pings(events: pd.DataFrame, tracks: pd.DataFrame, columns: list[s
                           "hi": chunk["end_time"].fillna(start) + pad})
             for col in ("mmsi", "other_mmsi")]).dropna(subset=["ev_mmsi"])
         wanted = wanted.astype({"ev_mmsi": "int64"})
-        rows = _rows_around(tracks, wanted)
-        mine = (tracks.iloc[rows][columns] if rows is not None else
-                tracks.loc[np.isin(tracks["mmsi"].to_numpy(), wanted["ev_mmsi"].to_numpy()),
-                           columns])
-        parts.append(thin_pings(event_pings(chunk, mine)))
+        parts.append(thin_pings(event_pings(chunk, _around(tracks, wanted, columns))))
     return pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
 
 
-def kept_partner_pings(rows: pd.DataFrame | None, tracks: pd.DataFrame, columns: list[str]
+def _around(tracks: Any, wanted: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """The rows (``columns``) of each ``wanted`` vessel (``ev_mmsi, lo, hi``) in its span,
+    from a frame or from tracks held elsewhere."""
+    if isinstance(tracks, pd.DataFrame):
+        from ais.runtime.shares import rows_around
+
+        return rows_around(tracks, wanted, columns)
+    return tracks.around(wanted, columns)
+
+
+def kept_partner_pings(rows: pd.DataFrame | None, tracks: Any, columns: list[str]
                        ) -> pd.DataFrame:
     """The pings the state keeps with ``rows`` (rows a paired detector keeps,
     :func:`partners_out`, found tonight; an earlier night's rows keep the pings that night

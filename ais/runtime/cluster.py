@@ -35,10 +35,11 @@ import os
 import socket
 import warnings
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
+import numpy as np
 import pandas as pd
 
 from ais.config import Config
@@ -51,10 +52,9 @@ from ais.runtime.partitions import (
     WITH_HALO,
     combine,
     combine_signals,
-    halo_frames,
-    hull_groups,
-    place_keys,
-    vessel_keys,
+    halos,
+    held_groups,
+    vessel_places,
 )
 from ais.tracking.coverage import DataWindow
 
@@ -197,13 +197,13 @@ def under_memory_limit(limit: str | None, job: Callable[..., _T], *args: Any,
 RETRIES_AFTER_LOST_WORKER = 1
 
 
-def run_jobs(client: Any, jobs: Sequence[str], tracks: pd.DataFrame, cfg: Config,
-             window: DataWindow, known: pd.DataFrame, notes: list[str] | None = None,
-             shares: Shares | None = None) -> dict[str, tuple[object, float]]:
+def run_jobs(client: Any, jobs: Sequence[str], held: Any, cfg: Config, window: DataWindow,
+             known: pd.DataFrame, notes: list[str] | None = None
+             ) -> dict[str, tuple[object, float]]:
     """Each job's result and its seconds of work on the workers (a per-vessel type: the sum
     over its partitions), gathered in the order of ``jobs`` (see the module docstring).
-    With ``shares`` (the workers read the input, :func:`read_on_workers`) the partitions
-    are cut from the shares' tracks on the workers; else sent from ``tracks``.
+    ``held``: the tracks, here (:class:`ais.runtime.held.Here`: the partitions are sent from
+    them) or on the workers (:class:`OnWorkers`: the partitions are cut there, once).
 
     A worker lost on the way (killed, out of memory, its machine gone) costs one more run of
     the stage, said in a note appended to ``notes``; lost again, a :class:`ClusterError`,
@@ -216,7 +216,7 @@ def run_jobs(client: Any, jobs: Sequence[str], tracks: pd.DataFrame, cfg: Config
     lost: list[str] = []
     for attempt in range(RETRIES_AFTER_LOST_WORKER + 1):
         try:
-            out = _run_jobs_once(client, jobs, tracks, cfg, window, known, shares)
+            out = _run_jobs_once(client, jobs, held, cfg, window, known)
         except (CancelledError, KilledWorker, CommClosedError) as exc:
             lost.append(type(exc).__name__)
             if attempt == RETRIES_AFTER_LOST_WORKER:
@@ -233,60 +233,47 @@ def run_jobs(client: Any, jobs: Sequence[str], tracks: pd.DataFrame, cfg: Config
     raise AssertionError("unreachable")
 
 
-def _run_jobs_once(client: Any, jobs: Sequence[str], tracks: pd.DataFrame, cfg: Config,
-                   window: DataWindow, known: pd.DataFrame, shares: Shares | None
+def _run_jobs_once(client: Any, jobs: Sequence[str], held: Any, cfg: Config,
+                   window: DataWindow, known: pd.DataFrame
                    ) -> dict[str, tuple[object, float]]:
+    import distributed
+
     from ais.db import scoped_memory_limit
     from ais.pipeline import detect_job
 
     limit = scoped_memory_limit()  # the scan's --memory-limit, for each job on its worker
     started: list[Any] = []
     try:
-        # The whole tracks go to one worker, and the jobs over them are held to it: a job
-        # run elsewhere would copy the whole tracks there (on one machine, a copy of every
-        # ping per worker). The partitions of the per-vessel types go to the other workers,
-        # sent one at a time (the client holds one partition's copy at a time).
+        # a job of a type not run on partitions gets the whole tracks on one worker, and is
+        # held to it (none today: every type declares how it is partitioned)
         whole, holder = None, None
         if any(name not in PARTITIONED for name in jobs):
-            whole = client.scatter(tracks, broadcast=False, hash=False)
+            whole = (client.scatter(held.frame, broadcast=False, hash=False)
+                     if not isinstance(held, OnWorkers)
+                     else client.submit(sh.whole, held.futures, held.categories, pure=False))
             started.append(whole)
+            distributed.wait([whole])
             holder = sorted(client.who_has([whole]).get(whole.key, ())) or None
         pieces: list[Any] = []
         around: dict[str, list[Any]] = {name: [] for name in jobs if name in WITH_HALO}
         if any(name in PARTITIONED for name in jobs):
-            workers = sorted(client.scheduler_info(n_workers=-1)["workers"])
-            others = [w for w in workers if w not in (holder or ())] or None
-            n = n_partitions(client)
-            key = place_keys(tracks, n, hull_groups(tracks, cfg))
-            halo_of = {name: halo_frames(tracks, key, n, name, cfg, window)
-                       for name in around}
-            targets = others or workers
-            placed = None
-            if shares is not None and shares.tracks and len(tracks):
-                placed = _share_partitions(client, shares, vessel_keys(tracks, key), n,
-                                           started)
-            for k in range(n):
-                halo = {name: next(frames) for name, frames in halo_of.items()}
-                if placed is not None:  # cut on the workers from their shares
-                    if k not in placed:
-                        continue
-                    # its halos go where it was made (a worker lost since: anywhere)
-                    to = sorted(client.who_has([placed[k]]).get(placed[k].key, ())) or None
-                    pieces.append(placed[k])
-                else:
-                    frame = tracks[key == k].reset_index(drop=True) if len(tracks) else tracks
-                    if not (len(frame) or (tracks.empty and k == 0)):  # as partition()
-                        continue
-                    # a partition and its halos go to one worker, in turn: its jobs run
-                    # there without moving them
-                    to = [targets[len(pieces) % len(targets)]]
-                    pieces.append(client.scatter(frame, hash=False, workers=to))
-                    started.append(pieces[-1])
-                    del frame
-                for name in around:  # each partition's halo, sent once, to its worker
-                    around[name].append(client.scatter(halo[name], hash=False, workers=to))
+            parts, of_vessel, n = _partitions(client, held, cfg, holder, started)
+            halo_of = {name: halos(held, of_vessel, n, name, cfg, window) for name in around}
+            for k, piece in sorted(parts.items()):
+                pieces.append(piece)
+                # its halos go where it is (a worker lost since: anywhere)
+                to = sorted(client.who_has([piece]).get(piece.key, ())) or None
+                for name in around:  # each partition's halo, sent or made once, there
+                    halo = halo_of[name][k]
+                    if isinstance(halo, pd.DataFrame):
+                        around[name].append(client.scatter(halo, hash=False, workers=to))
+                    elif isinstance(held, OnWorkers):  # vessels: made where the tracks are
+                        around[name].append(held.vessels_future(client, halo))
+                    else:
+                        around[name].append(client.scatter(
+                            sh.rows_of(held.frame, halo, None), hash=False, workers=to))
                     started.append(around[name][-1])
-                del halo
+            del halo_of
         futures: dict[str, list[Any]] = {}
         for name in jobs:  # submitted in the given order: the longest first
             if name in PARTITIONED:
@@ -311,9 +298,41 @@ def _run_jobs_once(client: Any, jobs: Sequence[str], tracks: pd.DataFrame, cfg: 
             else:
                 out[name] = done[0]
         return out
-    finally:  # a failure or a stop leaves nothing running or held on the cluster
+    finally:  # a failure or a stop leaves nothing running or held on the cluster (but the
+        # tracks: the partitions cut on the workers stay, as the held tracks, for after)
         with contextlib.suppress(Exception):
             client.cancel(started)
+
+
+def _partitions(client: Any, held: Any, cfg: Config, holder: list[str] | None,
+                started: list[Any]) -> tuple[dict[int, Any], pd.Series, int]:
+    """The detector stage's partitions (k -> future; empty ones left out), each MMSI's
+    partition, and their count. On the workers (:class:`OnWorkers`) they are cut there, once
+    (:meth:`OnWorkers.cut`; a rerun after a lost worker finds them made: Dask makes a lost
+    one again); else sent from the frame here, a partition at a time, the workers in turn
+    (other than ``holder``'s)."""
+    if isinstance(held, OnWorkers):
+        if held.of_vessel is None:
+            n = n_partitions(client)
+            held.cut(client, vessel_places(held, n, held_groups(held, cfg)), n)
+        assert held.of_vessel is not None
+        return dict(zip(held.keys, held.futures, strict=True)), held.of_vessel, held.n_parts
+    n = n_partitions(client)
+    tracks = held.frame
+    of_vessel = vessel_places(held, n, held_groups(held, cfg))
+    key = of_vessel.reindex(tracks["mmsi"].to_numpy(np.int64)).to_numpy(np.int64)
+    workers = sorted(client.scheduler_info(n_workers=-1)["workers"])
+    targets = [w for w in workers if w not in (holder or ())] or workers
+    out: dict[int, Any] = {}
+    for k in range(n):
+        frame = tracks[key == k].reset_index(drop=True) if len(tracks) else tracks
+        if not (len(frame) or (tracks.empty and k == 0)):  # as partition()
+            continue
+        # a partition and its halos go to one worker, in turn: its jobs run there
+        out[k] = client.scatter(frame, hash=False, workers=[targets[len(out) % len(targets)]])
+        started.append(out[k])
+        del frame
+    return out, of_vessel, n
 
 
 # ------------------------------------------------------------ workers read their own share
@@ -327,10 +346,6 @@ class Shares:
     reads: list[Any]
     facts: list[sh.ShareFacts]
     report: CleaningReport
-    #: each share's tracks, on its worker (after :func:`build_share_tracks`)
-    tracks: list[Any] = field(default_factory=list)
-    #: the text columns' categories of all the shares' tracks
-    categories: dict[str, Any] = field(default_factory=dict)
 
     @property
     def first(self) -> Any:
@@ -343,10 +358,11 @@ class Shares:
         return max(times) if times else None
 
     def release(self, client: Any) -> None:
-        """Let the workers drop the shares (their pings and tracks)."""
+        """Let the workers drop the shares' pings as read (their tracks are held by
+        :class:`OnWorkers`)."""
         with contextlib.suppress(Exception):
-            client.cancel(self.reads + self.tracks)
-        self.reads, self.tracks = [], []
+            client.cancel(self.reads)
+        self.reads = []
 
 
 def _inputs_seen(paths: list[str], skip_bad_files: bool) -> tuple[str, list[str] | str]:
@@ -420,10 +436,10 @@ def read_on_workers(client: Any, paths: Sequence[str | Path], cfg: Config,
 
 
 def build_share_tracks(client: Any, shares: Shares, carried: pd.DataFrame | None,
-                       cfg: Config) -> pd.DataFrame:
+                       cfg: Config) -> OnWorkers:
     """Each share's tracks built on its worker (the pings the state carried for its vessels
-    sent along) and kept there (``shares.tracks``); the whole tracks, put together on the
-    client (:func:`ais.runtime.shares.whole`), returned: the same frame as one process's."""
+    sent along) and kept there: the tracks held on the workers (:class:`OnWorkers`), the
+    same rows, put together, as one process's tracks."""
     from ais.db import scoped_memory_limit
 
     limit = scoped_memory_limit()
@@ -434,45 +450,75 @@ def build_share_tracks(client: Any, shares: Shares, carried: pd.DataFrame | None
     with warnings.catch_warnings():  # the carried pings go in the task, so a lost worker's
         # tracks can be built again: the graph is large on purpose
         warnings.filterwarnings("ignore", message="Sending large graph")
-        shares.tracks = [client.submit(under_memory_limit, limit, sh.share_tracks, read,
-                                       piece, cfg, pure=False)
-                         for read, piece in zip(shares.reads, pieces, strict=True)]
+        tracks = [client.submit(under_memory_limit, limit, sh.share_tracks, read, piece, cfg,
+                                pure=False)
+                  for read, piece in zip(shares.reads, pieces, strict=True)]
     del pieces
     # the pings as read are let go (not cancelled: that would cancel the tracks too); a
     # share's tracks lost with its worker are built again from a read Dask makes again
     shares.reads = []
-    outlines = client.gather([client.submit(sh.outline, t, pure=False)
-                              for t in shares.tracks])
-    shares.categories = sh.union_categories([o.categories for o in outlines])
-    full = [t for t, o in zip(shares.tracks, outlines, strict=True) if o.rows] \
-        or shares.tracks[:1]
-
-    def fetch(name: str) -> list[pd.Series]:  # one column of every share, on its own
-        return client.gather([client.submit(operator.getitem, t, name, pure=False)
-                              for t in full])
-
-    return sh.assemble(fetch, outlines[0].columns, shares.categories)
+    outlines = client.gather([client.submit(sh.outline, t, pure=False) for t in tracks])
+    return OnWorkers(client, tracks, outlines[0].columns,
+                     sh.union_categories([o.categories for o in outlines]))
 
 
-def _share_partitions(client: Any, shares: Shares, key: pd.Series, n: int,
-                      started: list[Any]) -> dict[int, Any]:
-    """The partitions of the detector stage cut from the shares' tracks on the workers
-    (:func:`ais.runtime.shares.split`, then each partition's pieces put together,
-    :func:`ais.runtime.shares.whole`): the shuffle by hull key, from worker to worker.
-    ``key``: each MMSI's partition. Partition k -> its future; empty partitions are left
-    out. Dask places them (no worker restriction: see :func:`read_on_workers`)."""
-    import distributed
+class OnWorkers:
+    """The tracks held on the workers of a Dask cluster (:mod:`ais.runtime.held`): frames of
+    disjoint vessels, each in MMSI order, first the shares the workers read, then (once the
+    detector stage has cut them, :meth:`cut`) its partitions. Questions go to them as tasks
+    and come back as answers; the client never holds the pings."""
 
-    cuts = [client.submit(sh.split, t, key, n, pure=False) for t in shares.tracks]
-    out: dict[int, Any] = {}
-    for k in sorted(set(key.unique().tolist())):
-        pieces = [client.submit(operator.getitem, c, k, pure=False) for c in cuts]
-        out[k] = client.submit(sh.whole, pieces, shares.categories, pure=False)
-        started.append(out[k])
-    distributed.wait(list(out.values()))
-    # once the partitions are made the shares' tracks and their pieces are let go: each
-    # worker then holds its partitions and halos, not its share besides (a rerun after a
-    # lost worker sends the partitions from the client's tracks). Let go, not cancelled,
-    # which would cancel the partitions made from them
-    shares.tracks = []
-    return out
+    def __init__(self, client: Any, futures: list[Any], columns: list[str],
+                 categories: dict[str, pd.Index]) -> None:
+        self.client, self.futures = client, futures
+        self.columns, self.categories = columns, categories
+        #: after :meth:`cut`: each MMSI's partition, the partitions' keys and count
+        self.of_vessel: pd.Series | None = None
+        self.keys: list[int] = []
+        self.n_parts = 0
+
+    def map(self, fn: Callable[..., Any], *args: Any) -> list[Any]:
+        """``fn(frame, *args)`` of each frame, on its worker."""
+        return self.client.gather([self.client.submit(fn, f, *args, pure=False)
+                                   for f in self.futures])
+
+    def of_vessels(self, mmsis: Any, columns: Sequence[str] | None = None) -> pd.DataFrame:
+        """Every row (``columns``, all when None) of the vessels ``mmsis``, fetched."""
+        wanted = np.unique(pd.to_numeric(pd.Series(np.asarray(mmsis, dtype=object)),
+                                         errors="coerce").dropna().astype(np.int64))
+        if columns is not None and "mmsi" not in columns:
+            columns = ["mmsi", *columns]
+        return sh.by_vessel(self.map(sh.rows_of, wanted, columns), self.categories)
+
+    def around(self, wanted: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
+        """The rows (``columns``) of each wanted vessel in its span, fetched."""
+        return sh.by_vessel(self.map(sh.rows_around, wanted, list(columns)), self.categories)
+
+    def vessels_future(self, client: Any, mmsis: np.ndarray) -> Any:
+        """A future of every row of the vessels ``mmsis``, put together on a worker."""
+        pieces = [client.submit(sh.rows_of, f, mmsis, None, pure=False) for f in self.futures]
+        return client.submit(sh.whole, pieces, self.categories, pure=False)
+
+    def cut(self, client: Any, of_vessel: pd.Series, n: int) -> None:
+        """Cut the held frames into the ``n`` partitions of the detector stage (``of_vessel``:
+        each MMSI's partition; :func:`ais.runtime.shares.split`, then each partition's
+        pieces put together, :func:`ais.runtime.shares.whole`): the shuffle by hull key, from
+        worker to worker. The partitions are then the held frames (empty ones left out) and
+        the shares are let go, not cancelled (which would cancel the partitions made from
+        them); Dask places them (no worker restriction: see :func:`read_on_workers`)."""
+        import distributed
+
+        cuts = [client.submit(sh.split, t, of_vessel, n, pure=False) for t in self.futures]
+        keys = sorted(set(of_vessel.unique().tolist())) or [0]
+        parts = []
+        for k in keys:
+            pieces = [client.submit(operator.getitem, c, k, pure=False) for c in cuts]
+            parts.append(client.submit(sh.whole, pieces, self.categories, pure=False))
+        distributed.wait(parts)
+        self.futures, self.keys, self.of_vessel, self.n_parts = parts, keys, of_vessel, n
+
+    def release(self) -> None:
+        """Let the workers drop the tracks."""
+        with contextlib.suppress(Exception):
+            self.client.cancel(self.futures)
+        self.futures = []

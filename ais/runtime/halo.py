@@ -8,7 +8,7 @@ for its own vessels, as the whole scan does (``tests/test_cluster.py``):
   they read (``halo_places``), how far around them (``halo_km``), and what they read there
   (``halo_evidence``: the other vessels' grouped reports): :func:`rows`;
 * the meetups (a meeting's other vessel takes part whole): boxes per time bin where each
-  vessel's slots may lie (``halo_boxes``): :func:`vessel_rows`.
+  vessel's slots may lie (``halo_boxes``): :func:`vessels`.
 
 :func:`rows` finds those points without comparing all pairs: the places are put in a grid of
 cells at least ``radius_km`` wide (longitude cells widened by 1/cos of the row's poleward
@@ -100,34 +100,29 @@ def rows(points: pd.DataFrame, part: np.ndarray, n: int, places: pd.DataFrame,
     return [row[bounds[i]:bounds[i + 1]] for i in range(n)]
 
 
-#: Grid of :func:`vessel_rows`, in degrees: boxes are matched by the cells they cover, but
+#: Grid of :func:`vessels`, in degrees: boxes are matched by the cells they cover, but
 #: a box of more than :data:`BIG_BOX_CELLS` (a vessel whose positions jump) against every
 #: box of its time bin.
 BOX_CELL_DEG = 0.1
 BIG_BOX_CELLS = 256
 
 
-def vessel_rows(tracks: pd.DataFrame, part: np.ndarray, n: int, boxes: pd.DataFrame
-                ) -> list[np.ndarray]:
-    """For each partition ``k`` in ``0..n-1`` (``part``: each row's partition, whole vessels
-    sorted by MMSI, as the tracks are), the sorted row positions of every ping of the
-    vessels of other partitions that have a box of ``boxes`` (``mmsi, bin, lat0, lat1,
-    lon0, lon1``) overlapping a box of one of its own vessels in the same bin.
+def vessels(of_vessel: pd.DataFrame, n: int, boxes: pd.DataFrame) -> list[np.ndarray]:
+    """For each partition ``k`` in ``0..n-1`` (``of_vessel``: ``mmsi, k``, each vessel's
+    partition), the MMSIs (ascending) of the vessels of other partitions that have a box of
+    ``boxes`` (``mmsi, bin, lat0, lat1, lon0, lon1``) overlapping a box of one of its own
+    vessels in the same bin.
 
     Boxes are matched through the cells of a :data:`BOX_CELL_DEG` grid they cover (a hash
     join on bin and cell), then exactly; the few big ones by bin alone."""
     empty = [np.empty(0, np.int64) for _ in range(n)]
-    if tracks.empty or boxes.empty:
+    if of_vessel.empty or boxes.empty:
         return empty
-    mmsi = tracks["mmsi"].to_numpy(np.int64)
-    first = np.flatnonzero(np.r_[True, mmsi[1:] != mmsi[:-1]])
-    vessels = pd.DataFrame({"mmsi": mmsi[first], "k": part[first].astype(np.int64),
-                            "row0": first, "row1": np.r_[first[1:], len(mmsi)]})
     c = BOX_CELL_DEG
     con = connect()
     try:
         con.register("boxes", boxes[["mmsi", "bin", "lat0", "lat1", "lon0", "lon1"]])
-        con.register("vessels", vessels[["mmsi", "k"]])
+        con.register("vessels", of_vessel[["mmsi", "k"]])
         overlap = ("a.k <> o.k AND a.lat0 <= o.lat1 AND o.lat0 <= a.lat1 "
                    "AND a.lon0 <= o.lon1 AND o.lon0 <= a.lon1")
         found = con.execute(f"""
@@ -151,18 +146,10 @@ def vessel_rows(tracks: pd.DataFrame, part: np.ndarray, n: int, boxes: pd.DataFr
             SELECT a.k, o.mmsi FROM b a JOIN b o ON a.bin = o.bin AND (a.big OR o.big)
              AND {overlap}
             ORDER BY 1, 2
-        """).df()
+        """).fetchnumpy()
     finally:
         con.close()
-    at = vessels.set_index("mmsi")
-    out = []
-    for k in range(n):  # a few partitions, each a vectorised gather of whole vessels
-        wanted = at.loc[found.loc[found["k"] == k, "mmsi"].to_numpy(np.int64)]
-        lo, hi = wanted["row0"].to_numpy(np.int64), wanted["row1"].to_numpy(np.int64)
-        if len(lo) == 0:
-            out.append(np.empty(0, np.int64))
-            continue
-        lengths = hi - lo
-        starts = np.repeat(lo - np.r_[0, np.cumsum(lengths)[:-1]], lengths)
-        out.append(starts + np.arange(lengths.sum(), dtype=np.int64))
-    return out
+    k = np.asarray(found["k"], np.int64)
+    mmsi = np.asarray(found["mmsi"], np.int64)
+    bounds = np.searchsorted(k, np.arange(n + 1))
+    return [mmsi[bounds[i]:bounds[i + 1]] for i in range(n)]

@@ -103,33 +103,58 @@ PLACE_TILE_DEG = 1.0
 def place_keys(tracks: pd.DataFrame, n: int, groups: pd.DataFrame | None = None
                ) -> np.ndarray:
     """Each row's partition, 0..n-1, whole hull groups kept together and placed by where
-    they are: each group goes with the :data:`PLACE_TILE_DEG` tile it sent most pings from,
+    they are (:func:`placement` of the frame's :func:`tile_counts`)."""
+    if tracks.empty:
+        return np.zeros(0, np.int64)
+    of_group = placement([tile_counts(tracks, groups)], n)
+    return of_group.reindex(_group_of_rows(tracks, groups)).to_numpy(np.int64)
+
+
+def tile_counts(tracks: pd.DataFrame, groups: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Pings per hull group and :data:`PLACE_TILE_DEG` tile (``group, tile, n``; tiles as
+    Z-order keys): what :func:`placement` reads of a frame. Counts of parts of the tracks
+    add up to the whole's."""
+    group = _group_of_rows(tracks, groups)
+    cy = np.floor((tracks["lat"].to_numpy(float) + 90.0) / PLACE_TILE_DEG)
+    cx = np.floor((tracks["lon"].to_numpy(float) + 180.0) / PLACE_TILE_DEG)
+    tile = (_spread_bits(np.nan_to_num(cy).astype(np.int64)) << 1) | _spread_bits(
+        np.nan_to_num(cx).astype(np.int64))  # Z order
+    return (pd.DataFrame({"group": group, "tile": tile})
+            .groupby(["group", "tile"], sort=False).size().rename("n").reset_index())
+
+
+def placement(counts: Sequence[pd.DataFrame], n: int) -> pd.Series:
+    """Each hull group's partition, 0..n-1 (index: group), from the :func:`tile_counts` of
+    the tracks or of their parts: each group goes with the tile it sent most pings from,
     the tiles are put in Z order (neighbouring tiles mostly next to each other) and cut into
     ``n`` runs of about as many pings. Vessels that meet, or hear each other, mostly share a
     partition, so the halos (:mod:`ais.runtime.halo`) hold the few near a partition's edge,
     not a share of every crowd as a hash would give. A tile busier than a partition's share
     is split between partitions by its groups (a group is never split: one giant hull group
     makes its partition bigger than the others)."""
-    if tracks.empty:
-        return np.zeros(0, np.int64)
-    group = _group_of_rows(tracks, groups)
-    cy = np.floor((tracks["lat"].to_numpy(float) + 90.0) / PLACE_TILE_DEG)
-    cx = np.floor((tracks["lon"].to_numpy(float) + 180.0) / PLACE_TILE_DEG)
-    tile = (_spread_bits(np.nan_to_num(cy).astype(np.int64)) << 1) | _spread_bits(
-        np.nan_to_num(cx).astype(np.int64))  # Z order
-    counts = (pd.DataFrame({"group": group, "tile": tile})
-              .groupby(["group", "tile"], sort=False).size().rename("n").reset_index())
+    both = pd.concat(counts, ignore_index=True)
+    both = both.groupby(["group", "tile"], sort=False)["n"].sum().reset_index()
     # each group's busiest tile (a tie: the first in Z order), and its pings
-    counts = counts.sort_values(["group", "n", "tile"], ascending=[True, False, True],
-                                kind="stable")
-    home = counts.drop_duplicates("group").set_index("group")["tile"]
-    pings = counts.groupby("group")["n"].sum()
+    both = both.sort_values(["group", "n", "tile"], ascending=[True, False, True],
+                            kind="stable")
+    home = both.drop_duplicates("group").set_index("group")["tile"]
+    pings = both.groupby("group")["n"].sum()
     placed = pd.DataFrame({"tile": home, "n": pings.reindex(home.index)}).sort_values(
         ["tile"], kind="stable")
     before = placed["n"].cumsum().to_numpy() - placed["n"].to_numpy()
     part = np.minimum(before * n // max(int(placed["n"].sum()), 1), n - 1)
-    of_group = pd.Series(part.astype(np.int64), index=placed.index)
-    return of_group.reindex(group).to_numpy(np.int64)
+    return pd.Series(part.astype(np.int64), index=placed.index)
+
+
+def vessel_places(held: Any, n: int, groups: pd.DataFrame | None) -> pd.Series:
+    """Each MMSI's partition (index: MMSI, ascending) for the tracks ``held`` where they are
+    (:mod:`ais.runtime.held`): :func:`placement` of their :func:`tile_counts`, each vessel
+    with its hull group (``groups``, :func:`held_groups`; None: no tracks)."""
+    if groups is None or groups.empty:
+        return pd.Series(np.zeros(0, np.int64), index=pd.Index([], dtype=np.int64))
+    of_group = placement(held.map(tile_counts, groups), n)
+    return pd.Series(of_group.reindex(groups["group"].to_numpy(np.int64)).to_numpy(np.int64),
+                     index=groups["mmsi"].to_numpy(np.int64))
 
 
 def vessel_keys(tracks: pd.DataFrame, key: np.ndarray) -> pd.Series:
@@ -183,27 +208,71 @@ def hull_groups(tracks: pd.DataFrame, cfg: Config) -> pd.DataFrame | None:
     return None if tracks.empty else groups(tracks, cfg)
 
 
+def held_groups(held: Any, cfg: Config) -> pd.DataFrame | None:
+    """:func:`hull_groups` of the tracks ``held`` where they are (:mod:`ais.runtime.held`):
+    each part's MMSIs and hull keys, joined into groups here."""
+    from ais.detectors.identity_change import groups_of, hull_links
+
+    parts = held.map(hull_links, cfg)
+    mmsis = np.unique(np.concatenate([m for m, _ in parts]))
+    if not len(mmsis):
+        return None
+    links = pd.concat([k for _, k in parts], ignore_index=True)
+    return groups_of(mmsis, links.drop_duplicates() if len(parts) > 1 else links)
+
+
 def halo_frames(tracks: pd.DataFrame, key: np.ndarray, n: int, name: str, cfg: Config,
                 window: DataWindow) -> Iterator[pd.DataFrame]:
-    """Each partition's halo for type ``name`` (``key``: each row's partition,
-    :func:`partition_keys`), as it is sent, one partition at a time: the rows of the other
-    vessels that take part (meetups: ``halo_boxes``), or what the detector reads of them (dark
-    periods: the grouped reports, ``halo_evidence``, of the tracks grouped once, within
-    ``halo_km`` of its ``halo_places``). See :mod:`ais.runtime.halo`."""
+    """Each partition's halo for type ``name`` as a frame (``key``: each row's partition,
+    :func:`partition_keys`), one partition at a time (see :func:`halos`)."""
+    from ais.detectors import REGISTRY
+    from ais.runtime.held import Here
+    from ais.runtime.shares import rows_of
+
+    found = halos(Here(tracks), vessel_keys(tracks, key), n, name, cfg, window)
+    by_vessels = getattr(REGISTRY[name], "HALO", "") == "vessels"
+    for halo in found:
+        yield rows_of(tracks, halo, None) if by_vessels else halo
+
+
+def halos(held: Any, of_vessel: pd.Series, n: int, name: str, cfg: Config,
+          window: DataWindow) -> list[Any]:
+    """Each partition's halo for type ``name`` (``of_vessel``: each MMSI's partition,
+    :func:`vessel_keys` or :func:`vessel_places`), from the tracks ``held`` where they are:
+
+    * meetups (``HALO = "vessels"``): the MMSIs (ascending) of the other partitions' vessels
+      that take part, from their ``halo_boxes`` (:func:`ais.runtime.halo.vessels`); the
+      caller takes their rows where the tracks are;
+    * dark periods (``"evidence"``): what the detector reads of the others, as frames: the
+      grouped reports (``halo_evidence``) within ``halo_km`` of the partition's
+      ``halo_places`` (:func:`ais.runtime.halo.rows`).
+
+    See :mod:`ais.runtime.halo`."""
     from ais.detectors import REGISTRY
     from ais.runtime import halo
+    from ais.runtime.shares import by_vessel
 
     module: Any = REGISTRY[name]
+    vessels = pd.DataFrame({"mmsi": of_vessel.index.to_numpy(np.int64),
+                            "k": of_vessel.to_numpy(np.int64)})
     if module.HALO == "vessels":
-        for rows in halo.vessel_rows(tracks, key, n, module.halo_boxes(tracks, cfg)):
-            yield tracks.take(rows).reset_index(drop=True)
-        return
-    reports = module.halo_evidence(tracks, cfg)
-    part = vessel_keys(tracks, key).reindex(reports["mmsi"].to_numpy(np.int64)
-                                            ).to_numpy(np.int64)
-    for rows in halo.rows(reports, part, n, module.halo_places(tracks, cfg, window),
-                          module.halo_km(cfg)):
-        yield reports.take(rows).reset_index(drop=True)
+        boxes = held.map(module.halo_boxes, cfg)
+        return halo.vessels(vessels, n, boxes[0] if len(boxes) == 1
+                            else pd.concat(boxes, ignore_index=True))
+    parts = held.map(module.halo_evidence, cfg)
+    if len(parts) == 1:
+        reports = parts[0]
+    else:  # each radius's block of reports in MMSI order, as one frame's
+        full = [p for p in parts if len(p)] or parts[:1]
+        radii = pd.unique(full[0]["radius_km"]) if "radius_km" in full[0].columns else []
+        reports = pd.concat([by_vessel([p[p["radius_km"] == r] for p in full]) for r in radii],
+                            ignore_index=True) if len(radii) else full[0]
+    places = held.map(module.halo_places, cfg, window)
+    part = of_vessel.reindex(reports["mmsi"].to_numpy(np.int64)).to_numpy(np.int64)
+    return [reports.take(rows).reset_index(drop=True)
+            for rows in halo.rows(reports, part, n, places[0] if len(places) == 1
+                                  else pd.concat(places, ignore_index=True),
+                                  module.halo_km(cfg))]
 
 
 def run_parts(name: str, parts: Sequence[pd.DataFrame], cfg: Config, window: DataWindow,

@@ -174,3 +174,41 @@ def split(tracks: pd.DataFrame, part_of: pd.Series, n: int) -> list[pd.DataFrame
     share's order (run on the worker that holds the share)."""
     key = part_of.reindex(tracks["mmsi"].to_numpy(np.int64)).to_numpy()
     return [tracks[key == k].reset_index(drop=True) for k in range(n)]
+
+
+def by_vessel(parts: Sequence[pd.DataFrame],
+              categories: dict[str, pd.Index] | None = None) -> pd.DataFrame:
+    """Per-vessel results of frames of disjoint vessels (each in MMSI order, as a share's or
+    a partition's are) as the result of the whole: rows in MMSI order, each vessel's rows in
+    its frame's order, text columns on ``categories`` (default: the union of the parts').
+    One part is returned as it is (the one-process path)."""
+    if len(parts) == 1:
+        return parts[0]
+    cats = categories_of(parts) if categories is None else categories
+    return whole(parts, {name: index for name, index in cats.items()
+                         if name in parts[0].columns})
+
+
+def rows_of(tracks: pd.DataFrame, mmsis: np.ndarray, columns: Sequence[str] | None
+            ) -> pd.DataFrame:
+    """Every row of the vessels ``mmsis`` (sorted, distinct) that ``tracks`` (in MMSI order)
+    holds, ``columns`` of them (all when None), in the frame's order (run on a worker)."""
+    from ais.tracking.tracks import vessel_rows
+
+    rows = vessel_rows(tracks["mmsi"].to_numpy(np.int64), np.asarray(mmsis, np.int64))
+    frame = tracks if columns is None else tracks[list(columns)]
+    return frame.iloc[rows].reset_index(drop=True)
+
+
+def rows_around(tracks: pd.DataFrame, wanted: pd.DataFrame, columns: Sequence[str]
+                ) -> pd.DataFrame:
+    """The rows ``columns`` of each ``wanted`` vessel (``ev_mmsi, lo, hi``) from its earliest
+    ``lo`` to its latest ``hi`` that ``tracks`` holds (:func:`ais.views.triage._rows_around`;
+    run on a worker)."""
+    from ais.views.triage import _rows_around
+
+    rows = _rows_around(tracks, wanted)  # a vessel not held here: no rows
+    if rows is None:
+        return tracks.loc[np.isin(tracks["mmsi"].to_numpy(), wanted["ev_mmsi"].to_numpy()),
+                          list(columns)].reset_index(drop=True)
+    return tracks.iloc[rows][list(columns)].reset_index(drop=True)

@@ -25,6 +25,7 @@ few hundred kilometres that matter here); longitudes wrap at +-180 degrees.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -227,15 +228,30 @@ def _hull_ccw(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def data_window(tracks: pd.DataFrame) -> DataWindow:
     """The :class:`DataWindow` of a frame of pings (``timestamp``, ``lat``, ``lon``)."""
+    return window_of([window_facts(tracks)])
+
+
+def window_facts(tracks: pd.DataFrame) -> tuple[int | None, int | None, np.ndarray]:
+    """What :func:`data_window` reads of a frame: its first and last time (microseconds;
+    None when empty) and the distinct hull cells its positions lie in. The facts of parts of
+    a frame give, through :func:`window_of`, the window of the whole."""
     lat = tracks["lat"].to_numpy(float)
     lon = tracks["lon"].to_numpy(float)
     ok = np.isfinite(lat) & np.isfinite(lon)
     t = epoch_us(tracks["timestamp"]) if len(tracks) else np.zeros(0, np.int64)
-    start = int(t.min()) if len(t) else 0
-    end = int(t.max()) if len(t) else 0
     if not ok.all():
         lat, lon = lat[ok], lon[ok]
-    cells = pd.unique(_cell_key(lat, lon, HULL_CELL_DEG))
+    return (int(t.min()) if len(t) else None, int(t.max()) if len(t) else None,
+            pd.unique(_cell_key(lat, lon, HULL_CELL_DEG)))
+
+
+def window_of(facts: Sequence[tuple[int | None, int | None, np.ndarray]]) -> DataWindow:
+    """The :class:`DataWindow` of frames from their :func:`window_facts`."""
+    starts = [f[0] for f in facts if f[0] is not None]
+    ends = [f[1] for f in facts if f[1] is not None]
+    start = min(starts) if starts else 0
+    end = max(ends) if ends else 0
+    cells = facts[0][2] if len(facts) == 1 else np.unique(np.concatenate([f[2] for f in facts]))
     if len(cells) == 0:
         return DataWindow(start, end)
     cy, cx = _split_key(cells)
