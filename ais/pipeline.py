@@ -256,10 +256,17 @@ def detect_pings(pings: pd.DataFrame, report: CleaningReport, cfg: Config,
     for name in paired:  # pairs of other types' candidates (events, not pings)
         t0 = time.perf_counter()
         given = {t: with_earlier(candidates.get(t), earlier.get(t)) for t in needs(name)}
-        # the given candidates' vessels (a paired type's facts are per vessel), the columns
-        # the type and the waits read
-        mine = held.of_vessels(_vessels_of_all(given), _paired_columns(name, held.columns))
-        found = annotate_places(REGISTRY[name].detect(mine, cfg, given), cfg)
+        # a paired type reads per-vessel facts of a few vessels' tracks: those its module
+        # names (else every vessel of the given candidates), then those of the rows that
+        # pass for the waits; only their rows, and the columns read, are fetched
+        columns = _paired_columns(name, held.columns)
+        module: Any = REGISTRY[name]
+        mine = held.of_vessels(module.track_vessels(cfg, given)
+                               if hasattr(module, "track_vessels") else
+                               _vessels_of_all(given), columns)
+        found = annotate_places(module.detect(mine, cfg, given), cfg)
+        mine = held.of_vessels(event_vessels(found[found["passes_rule"].astype(bool)]),
+                               columns)
         candidates[name] = _checked(name, found, mine, cfg, known)
         del mine
         if hasattr(REGISTRY[name], "link_back"):

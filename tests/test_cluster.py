@@ -66,18 +66,47 @@ def reads_on_workers(monkeypatch) -> list[object]:
     return answers
 
 
+@pytest.fixture
+def fetched(monkeypatch) -> list[tuple[str, int]]:
+    """Each answer the client got back from the tracks held on the workers
+    (``OnWorkers.map``: the question asked, the rows of its largest frame)."""
+    got: list[tuple[str, int]] = []
+    real = cluster.OnWorkers.map
+
+    def counted(self, fn, *args):
+        answers = real(self, fn, *args)
+        for answer in answers:
+            items = answer if isinstance(answer, tuple) else (answer,)
+            got.append((fn.__name__, max(len(i) if isinstance(i, pd.DataFrame) else 0
+                                         for i in items)))
+        return answers
+
+    monkeypatch.setattr(cluster.OnWorkers, "map", counted)
+    return got
+
+
 def test_the_fixture_days_on_a_cluster_give_the_same_csv(tmp_path, scheduler,
-                                                          reads_on_workers):
+                                                          reads_on_workers, fetched):
     """(On the module's running cluster; ``--cluster local:2`` itself: the by-day test
-    under ``pytest -m slow``, and the cluster's start in ais.runtime.cluster.connect.)"""
+    under ``pytest -m slow``, and the cluster's start in ais.runtime.cluster.connect.)
+    The client holds answers, never the tracks: what it fetches back from the workers is
+    per vessel, per cell or per flagged event, never a copy of the pings."""
     alone = _scan(tmp_path, "alone", DAYS)
     assert alone.count(b"\n") > 10
     assert _scan(tmp_path, "local", DAYS, "--cluster", scheduler) == alone
     # the workers read the files, each its share, and built its tracks
     [shares] = reads_on_workers
     assert isinstance(shares, cluster.Shares) and shares.n == 2
+    pings = shares.report.rows_out
     assert shares.report.rows_in == sum(f.report.rows_in for f in shares.facts) > 80_000
     assert all(f.report.rows_in > 10_000 for f in shares.facts)
+    asked = {name for name, _ in fetched}
+    assert {"still", "window_facts", "hull_links", "halo_places", "halo_boxes", "rows_of"} <= asked
+    assert not asked & {"whole", "halo_evidence", "evidence_halos"}
+    # 2026-12-06: 6,267 rows in all for 87,719 pings, the largest answer 941 rows (the
+    # paired types' vessels); the whole tracks put together on the client would be 87,719
+    assert sum(rows for _, rows in fetched) < pings / 8, sorted(fetched, key=lambda f: -f[1])
+
 
 
 def test_workers_that_do_not_see_the_input_as_the_scan_does_leave_the_reading_to_it(
@@ -459,9 +488,12 @@ def _killing(job: str, marks: Path, every_time: bool = False):
 def test_a_worker_killed_mid_stage_costs_a_rerun_and_gives_the_same_night(
         nights, after_night1, scheduler, tmp_path, monkeypatch):
     """Night 2 with a worker SIGKILLed as it starts the dark periods (the loitering
-    partitions running beside it): the tracks scattered to it are lost, the stage runs again
-    and the night ends with the CSV and the state of night 2 scanned without --cluster; the
-    log says a worker was lost."""
+    partitions running beside it): what it held (its share's tracks, its partitions and
+    their halos, all tasks of the workers' own) is made again by Dask on the other worker,
+    and the night ends with the CSV and the state of night 2 scanned without --cluster,
+    without running the stage again. (Partitions sent from the client, when the workers do
+    not see the input, are lost with their worker: then the stage runs again,
+    test_a_lost_worker_costs_one_more_run_then_a_clear_error.)"""
     import ais.pipeline
 
     for name in ("alone", "killed"):
@@ -475,8 +507,8 @@ def test_a_worker_killed_mid_stage_costs_a_rerun_and_gives_the_same_night(
                     "--cluster", scheduler)
     assert result.exit_code == 0, result.output
     assert [p.name for p in marks.iterdir()] == ["first"]  # one worker was killed
-    # each worker held some of the scattered partitions, so the kill lost some: a rerun
-    assert "note text='the Dask cluster lost a worker" in (tmp_path / "ais-scan.log").read_text()
+    # nothing was scattered from the client, so nothing was lost for good: no rerun
+    assert "lost a worker" not in (tmp_path / "ais-scan.log").read_text()
     alone = (tmp_path / "alone.csv").read_bytes()
     assert alone.count(b"\n") > 3 and b"dark_period" in alone
     assert (tmp_path / "killed.csv").read_bytes() == alone

@@ -122,6 +122,37 @@ def partners(candidates: dict[str, pd.DataFrame], cfg: Config) -> dict[str, pd.D
     return {"loitering": _waits(candidates, cfg)[list(PARTNER_COLUMNS)].reset_index(drop=True)}
 
 
+def _pairs(cfg: Config, candidates: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """The (wait, closed dark period) pairs of other vessels whose times fit: a wait (side
+    A) covered by the silence (side B), within ``cover_slack_h``; empty when none."""
+    c = cfg.dark_meetup
+    dark = candidates.get("dark_period")
+    a = _waits(candidates, cfg)
+    if dark is None or a.empty or dark.empty:
+        return pd.DataFrame()
+    b = dark[dark["passes_rule"].astype(bool) & ~dark["is_open"].astype(bool)
+             & dark["end_time"].notna()]
+    if a.empty or b.empty or "end_lat" not in b.columns:
+        return pd.DataFrame()
+    a = a[["event_id", "mmsi", "start_time", "end_time", "lat", "lon", "duration_h"]].rename(
+        columns=lambda k: f"a_{k}")
+    b = b[["event_id", "mmsi", "track", "start_time", "end_time", "lat", "lon", "end_lat",
+           "end_lon"]].rename(columns=lambda k: f"b_{k}")
+    slack = pd.Timedelta(hours=c.cover_slack_h)
+    pairs = a.merge(b, how="cross")
+    return pairs[(pairs["a_mmsi"] != pairs["b_mmsi"])
+                 & (pairs["b_start_time"] <= pairs["a_start_time"] + slack)
+                 & (pairs["b_end_time"] >= pairs["a_end_time"] - slack)]
+
+
+def track_vessels(cfg: Config, candidates: dict[str, pd.DataFrame]) -> np.ndarray:
+    """The vessels whose tracks :func:`detect` reads (the silent side of each pair whose
+    times fit): a caller holding the tracks elsewhere fetches only theirs."""
+    pairs = _pairs(cfg, candidates)
+    return (np.unique(pairs["b_mmsi"].to_numpy(np.int64)) if len(pairs)
+            else np.empty(0, np.int64))
+
+
 def detect(tracks: pd.DataFrame, cfg: Config, candidates: dict[str, pd.DataFrame]
            ) -> pd.DataFrame:
     """Dark-meetup rows from annotated loitering and dark-period candidates.
@@ -129,23 +160,8 @@ def detect(tracks: pd.DataFrame, cfg: Config, candidates: dict[str, pd.DataFrame
     Each row's ``known_at`` is when the silent vessel reappeared: the night that sees it is
     the one that reports the row, though the wait may have ended on an earlier night."""
     c = cfg.dark_meetup
-    dark = candidates.get("dark_period")
-    a = _waits(candidates, cfg)
-    if dark is None or a.empty or dark.empty:
-        return conform(pd.DataFrame(), "dark_meetup", FEATURES)
-    b = dark[dark["passes_rule"].astype(bool) & ~dark["is_open"].astype(bool)
-             & dark["end_time"].notna()]
-    if a.empty or b.empty or "end_lat" not in b.columns:
-        return conform(pd.DataFrame(), "dark_meetup", FEATURES)
-    a = a[["event_id", "mmsi", "start_time", "end_time", "lat", "lon", "duration_h"]].rename(
-        columns=lambda k: f"a_{k}")
-    b = b[["event_id", "mmsi", "track", "start_time", "end_time", "lat", "lon", "end_lat",
-           "end_lon"]].rename(columns=lambda k: f"b_{k}")
     slack = pd.Timedelta(hours=c.cover_slack_h)
-    pairs = a.merge(b, how="cross")
-    pairs = pairs[(pairs["a_mmsi"] != pairs["b_mmsi"])
-                  & (pairs["b_start_time"] <= pairs["a_start_time"] + slack)
-                  & (pairs["b_end_time"] >= pairs["a_end_time"] - slack)]
+    pairs = _pairs(cfg, candidates)
     if pairs.empty:
         return conform(pd.DataFrame(), "dark_meetup", FEATURES)
     speed = top_speed_kn(tracks, pairs["b_mmsi"].to_numpy(), cfg)

@@ -11,12 +11,17 @@ whole hull groups placed by where they are, with the halos some types read). A p
 its halos are sent to one worker, the workers in turn (:func:`run_jobs`).
 
 Each worker reads its own share of the input and builds its tracks
-(:func:`read_on_workers`, :func:`build_share_tracks`, :mod:`ais.runtime.shares`); the
-partitions are cut from the shares on the workers. The client gathers one copy of the
-tracks (a column at a time) for what stays here: learned anchorages, the halos, the paired
-types, the links, scoring, the state and the CSV; so the client still needs the memory of
-the whole scan. When the workers do not see the input files as the client does, the client
-reads them and sends the partitions, as before.
+(:func:`read_on_workers`, :func:`build_share_tracks`, :mod:`ais.runtime.shares`), and the
+tracks stay there (:class:`OnWorkers`): the partitions are cut from the shares on the
+workers (:meth:`OnWorkers.cut`), and then are the tracks the scan holds, until it ends.
+Everything the client does after the tracks asks them where they are
+(:mod:`ais.runtime.held`): per-vessel answers (the learned anchorages' still pings, the
+data window's cells, the hull keys, the pings per tile, the halos' grouped reports and
+boxes, display identities, the carry), the paired types' vessels (a few columns), the
+flagged events' pings. The client never holds a copy of every ping; the meetups' halos
+(whole vessels) are put together on the workers too. When the workers do not see the input
+files as the client does, the client reads them, holds the tracks (:class:`ais.runtime.
+held.Here`) and sends the partitions, as before.
 
 DuckDB's memory limit (``--memory-limit``, :func:`ais.db.memory_limit`) holds on the
 workers too (the reads as well): each job runs under the client's limit
@@ -43,6 +48,7 @@ import numpy as np
 import pandas as pd
 
 from ais.config import Config
+from ais.detectors import REGISTRY
 from ais.errors import ClusterError, InputError
 from ais.inputs.ingest import CleaningReport
 from ais.runtime import shares as sh
@@ -52,8 +58,11 @@ from ais.runtime.partitions import (
     WITH_HALO,
     combine,
     combine_signals,
+    evidence_halos,
+    halo_places,
     halos,
     held_groups,
+    join_evidence,
     vessel_places,
 )
 from ais.tracking.coverage import DataWindow
@@ -258,21 +267,18 @@ def _run_jobs_once(client: Any, jobs: Sequence[str], held: Any, cfg: Config,
         around: dict[str, list[Any]] = {name: [] for name in jobs if name in WITH_HALO}
         if any(name in PARTITIONED for name in jobs):
             parts, of_vessel, n = _partitions(client, held, cfg, holder, started)
-            halo_of = {name: halos(held, of_vessel, n, name, cfg, window) for name in around}
+            halo_of = {name: _halos(client, held, of_vessel, n, name, cfg, window, started)
+                       for name in around}
             for k, piece in sorted(parts.items()):
                 pieces.append(piece)
                 # its halos go where it is (a worker lost since: anywhere)
                 to = sorted(client.who_has([piece]).get(piece.key, ())) or None
-                for name in around:  # each partition's halo, sent or made once, there
+                for name in around:  # each partition's halo, sent once, to its worker
                     halo = halo_of[name][k]
                     if isinstance(halo, pd.DataFrame):
-                        around[name].append(client.scatter(halo, hash=False, workers=to))
-                    elif isinstance(held, OnWorkers):  # vessels: made where the tracks are
-                        around[name].append(held.vessels_future(client, halo))
-                    else:
-                        around[name].append(client.scatter(
-                            sh.rows_of(held.frame, halo, None), hash=False, workers=to))
-                    started.append(around[name][-1])
+                        halo = client.scatter(halo, hash=False, workers=to)
+                        started.append(halo)
+                    around[name].append(halo)
             del halo_of
         futures: dict[str, list[Any]] = {}
         for name in jobs:  # submitted in the given order: the longest first
@@ -302,6 +308,32 @@ def _run_jobs_once(client: Any, jobs: Sequence[str], held: Any, cfg: Config,
         # tracks: the partitions cut on the workers stay, as the held tracks, for after)
         with contextlib.suppress(Exception):
             client.cancel(started)
+
+
+def _halos(client: Any, held: Any, of_vessel: pd.Series, n: int, name: str, cfg: Config,
+           window: DataWindow, started: list[Any]) -> list[Any]:
+    """Each partition's halo of type ``name`` (see :func:`ais.runtime.partitions.halos`):
+    a frame to send from here (tracks held here), or a future of one made on the workers
+    from the parts they hold (:class:`OnWorkers`: the meetups' whole vessels, the dark
+    periods' grouped reports near the partition's places, each part's pieces put together
+    on a worker; only the places, the boxes and which vessels go where pass the client)."""
+    if not isinstance(held, OnWorkers):
+        found = halos(held, of_vessel, n, name, cfg, window)
+        if getattr(REGISTRY[name], "HALO", "") != "vessels":
+            return found
+        return [sh.rows_of(held.frame, mmsis, None) for mmsis in found]
+    if getattr(REGISTRY[name], "HALO", "") == "vessels":
+        out = [held.vessels_future(client, mmsis)
+               for mmsis in halos(held, of_vessel, n, name, cfg, window)]
+    else:
+        places = halo_places(held, of_vessel, name, cfg, window)
+        per_part = [client.submit(evidence_halos, f, of_vessel, n, name, cfg, places,
+                                  pure=False) for f in held.futures]
+        out = [client.submit(join_evidence, [client.submit(operator.getitem, p, k, pure=False)
+                                             for p in per_part], pure=False)
+               for k in range(n)]
+    started.extend(out)
+    return out
 
 
 def _partitions(client: Any, held: Any, cfg: Config, holder: list[str] | None,

@@ -34,12 +34,17 @@ def rows(points: pd.DataFrame, part: np.ndarray, n: int, places: pd.DataFrame,
     vessels), the sorted row positions of ``points`` (``mmsi, t_us, lat, lon``: pings, or
     reports) in other partitions lying within about ``radius_km`` of a place of ``places``
     (``mmsi, lat, lon, lo_us, hi_us``) of one of its vessels, at a time within that place's
-    ``[lo_us, hi_us]``."""
+    ``[lo_us, hi_us]``. ``places`` may say each place's partition (``k``): then the points
+    may be any part of the whole's (the rows of a part's points are those of the whole's in
+    that part), else the places' vessels are looked up among the points'."""
     empty = [np.empty(0, np.int64) for _ in range(n)]
     if points.empty or places.empty:
         return empty
-    mmsi = points["mmsi"].to_numpy(np.int64)
-    of_vessel = pd.DataFrame({"mmsi": mmsi, "k": part.astype(np.int64)}).drop_duplicates("mmsi")
+    if "k" in places.columns:
+        of_vessel = places[["mmsi", "k"]].drop_duplicates("mmsi")
+    else:
+        of_vessel = pd.DataFrame({"mmsi": points["mmsi"].to_numpy(np.int64),
+                                  "k": part.astype(np.int64)}).drop_duplicates("mmsi")
     cd = radius_km / KM_PER_DEG  # cell height in degrees
     scale = ("greatest(cos(radians(least(90.0, greatest(abs(({y}) * {cd}), "
              "abs((({y}) + 1) * {cd}))))), 1e-6)")

@@ -250,7 +250,6 @@ def halos(held: Any, of_vessel: pd.Series, n: int, name: str, cfg: Config,
     See :mod:`ais.runtime.halo`."""
     from ais.detectors import REGISTRY
     from ais.runtime import halo
-    from ais.runtime.shares import by_vessel
 
     module: Any = REGISTRY[name]
     vessels = pd.DataFrame({"mmsi": of_vessel.index.to_numpy(np.int64),
@@ -259,20 +258,55 @@ def halos(held: Any, of_vessel: pd.Series, n: int, name: str, cfg: Config,
         boxes = held.map(module.halo_boxes, cfg)
         return halo.vessels(vessels, n, boxes[0] if len(boxes) == 1
                             else pd.concat(boxes, ignore_index=True))
-    parts = held.map(module.halo_evidence, cfg)
-    if len(parts) == 1:
-        reports = parts[0]
-    else:  # each radius's block of reports in MMSI order, as one frame's
-        full = [p for p in parts if len(p)] or parts[:1]
-        radii = pd.unique(full[0]["radius_km"]) if "radius_km" in full[0].columns else []
-        reports = pd.concat([by_vessel([p[p["radius_km"] == r] for p in full]) for r in radii],
-                            ignore_index=True) if len(radii) else full[0]
-    places = held.map(module.halo_places, cfg, window)
+    places = halo_places(held, of_vessel, name, cfg, window)
+    per_part = held.map(evidence_halos, of_vessel, n, name, cfg, places)
+    return [join_evidence([halos_of_part[k] for halos_of_part in per_part]) for k in range(n)]
+
+
+def halo_places(held: Any, of_vessel: pd.Series, name: str, cfg: Config,
+                window: DataWindow) -> pd.DataFrame:
+    """The places and times type ``name`` reads around the silences of the tracks ``held``
+    (its ``halo_places``, each with its vessel's partition ``k`` from ``of_vessel``)."""
+    from ais.detectors import REGISTRY
+
+    module: Any = REGISTRY[name]
+    parts = held.map(module.halo_places, cfg, window)
+    places = parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
+    return places.assign(k=of_vessel.reindex(places["mmsi"].to_numpy(np.int64)
+                                             ).to_numpy(np.int64) if len(places) else 0)
+
+
+def evidence_halos(tracks: pd.DataFrame, of_vessel: pd.Series, n: int, name: str,
+                   cfg: Config, places: pd.DataFrame) -> list[pd.DataFrame]:
+    """What a part of the tracks (whole vessels, in MMSI order) gives each partition's halo
+    of type ``name``: its grouped reports (``halo_evidence``) of vessels of other partitions
+    within ``halo_km`` of that partition's ``places`` (:func:`halo_places`), in their times
+    (:func:`ais.runtime.halo.rows`). Run where the part is held; :func:`join_evidence` puts
+    the parts' pieces of one partition together as the whole's."""
+    from ais.detectors import REGISTRY
+    from ais.runtime import halo
+
+    module: Any = REGISTRY[name]
+    reports = module.halo_evidence(tracks, cfg)
     part = of_vessel.reindex(reports["mmsi"].to_numpy(np.int64)).to_numpy(np.int64)
     return [reports.take(rows).reset_index(drop=True)
-            for rows in halo.rows(reports, part, n, places[0] if len(places) == 1
-                                  else pd.concat(places, ignore_index=True),
-                                  module.halo_km(cfg))]
+            for rows in halo.rows(reports, part, n, places, module.halo_km(cfg))]
+
+
+def join_evidence(pieces: Sequence[pd.DataFrame]) -> pd.DataFrame:
+    """Pieces of one partition's evidence halo from parts of disjoint vessels
+    (:func:`evidence_halos`) as the whole's: each radius's block of reports (as
+    ``halo_evidence`` gives them, each block in MMSI order) put together in MMSI order."""
+    from ais.runtime.shares import by_vessel
+
+    if len(pieces) == 1:
+        return pieces[0]
+    full = [p for p in pieces if len(p)]
+    if not full:
+        return pieces[0]
+    radii = pd.unique(pd.concat([p["radius_km"] for p in full]))
+    return pd.concat([by_vessel([p[p["radius_km"] == r] for p in full]) for r in radii],
+                     ignore_index=True)
 
 
 def run_parts(name: str, parts: Sequence[pd.DataFrame], cfg: Config, window: DataWindow,

@@ -16,7 +16,10 @@ the tests cut and put back the same shares in one process:
   tracks, row for row;
 * the partitions of the detector stage (:mod:`ais.runtime.partitions`) are cut from the
   shares' tracks on the workers (:func:`split`, then :func:`whole` of each partition's
-  pieces): the shuffle goes from worker to worker.
+  pieces): the shuffle goes from worker to worker;
+* per-vessel answers of shares or partitions put together (:func:`by_vessel`) are the
+  whole's; :func:`rows_of` and :func:`rows_around` take a few vessels' rows where they are
+  (:mod:`ais.runtime.held`).
 """
 
 from __future__ import annotations
