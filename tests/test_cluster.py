@@ -85,8 +85,24 @@ def fetched(monkeypatch) -> list[tuple[str, int]]:
     return got
 
 
+@pytest.fixture
+def read_once(monkeypatch) -> list[bool]:
+    """For each read on the workers: whether each file was read once (runs of files, the
+    rows shuffled by share: ais.runtime.cluster._read_once) rather than by every worker."""
+    seen: list[bool] = []
+    real = cluster._read_once
+
+    def counted(*args, **kwargs):
+        out = real(*args, **kwargs)
+        seen.append(out is not None)
+        return out
+
+    monkeypatch.setattr(cluster, "_read_once", counted)
+    return seen
+
+
 def test_the_fixture_days_on_a_cluster_give_the_same_csv(tmp_path, scheduler,
-                                                          reads_on_workers, fetched):
+                                                          reads_on_workers, fetched, read_once):
     """(On the module's running cluster; ``--cluster local:2`` itself: the by-day test
     under ``pytest -m slow``, and the cluster's start in ais.runtime.cluster.connect.)
     The client holds answers, never the tracks: what it fetches back from the workers is
@@ -94,7 +110,9 @@ def test_the_fixture_days_on_a_cluster_give_the_same_csv(tmp_path, scheduler,
     alone = _scan(tmp_path, "alone", DAYS)
     assert alone.count(b"\n") > 10
     assert _scan(tmp_path, "local", DAYS, "--cluster", scheduler) == alone
-    # the workers read the files, each its share, and built its tracks
+    # the workers read the files, each its share (Parquet: a worker's read skips what it
+    # does not keep), and built its share's tracks
+    assert read_once == [False]
     [shares] = reads_on_workers
     assert isinstance(shares, cluster.Shares) and shares.n == 2
     pings = shares.report.rows_out
@@ -107,6 +125,50 @@ def test_the_fixture_days_on_a_cluster_give_the_same_csv(tmp_path, scheduler,
     # paired types' vessels); the whole tracks put together on the client would be 87,719
     assert sum(rows for _, rows in fetched) < pings / 8, sorted(fetched, key=lambda f: -f[1])
 
+
+
+@pytest.mark.slow  # suite time (17 s): tests/test_shares.py checks the same read in one process
+def test_text_files_are_read_once_across_the_workers_and_give_the_same_csv(
+        tmp_path, scheduler, read_once):
+    """CSV and NMEA inputs, which a worker would otherwise parse or decode in full: each
+    file is read by one worker, its rows sent on by share; the same CSV as one process."""
+    from .formats import write_marinecadastre_csv, write_nmea
+
+    day = pd.read_parquet(FIXTURES / "quickstart.parquet")
+    vessels = np.sort(day["mmsi"].unique())
+    paths = [str(write_marinecadastre_csv(day[day["mmsi"].isin(vessels[:len(vessels) // 2])],
+                                          tmp_path / "AIS_a.csv")),
+             str(write_nmea(day[day["mmsi"].isin(vessels[len(vessels) // 2:])],
+                            tmp_path / "receiver-b.nmea.gz"))]
+    alone = _scan(tmp_path, "alone", paths)
+    assert alone.count(b"\n") > 2
+    assert _scan(tmp_path, "local", paths, "--cluster", scheduler) == alone
+    assert read_once == [True]
+
+
+@pytest.mark.slow  # suite time: two scans of three files
+def test_a_bad_file_among_the_files_is_reported_as_one_read_reports_it(
+        tmp_path, scheduler, read_once):
+    """--skip-bad-files with a broken file between two good ones: the run that meets it
+    gives the read up to every worker reading every file, so the CSV and the summary (the
+    bad file named, the counts) are those of the scan without --cluster."""
+    from .formats import write_marinecadastre_csv
+
+    broken = tmp_path / "broken.parquet"
+    broken.write_bytes(b"PAR1 not really parquet")
+    day = pd.read_parquet(FIXTURES / "quickstart.parquet")
+    paths = [DAYS[0], str(broken), str(write_marinecadastre_csv(day, tmp_path / "AIS_q.csv"))]
+    outputs = {}
+    for name, extra in (("alone", ()), ("local", ("--cluster", scheduler))):
+        result = CliRunner().invoke(main, ["scan", *paths, "-o", str(tmp_path / f"{name}.csv"),
+                                           "--no-state", "--skip-bad-files", *extra])
+        assert result.exit_code != 1, result.output
+        outputs[name] = ([line for line in result.output.splitlines()
+                          if "broken.parquet" in line or line.startswith("read ")],
+                         (tmp_path / f"{name}.csv").read_bytes())
+    assert read_once == [False]
+    assert outputs["local"] == outputs["alone"]
+    assert any("broken.parquet" in line for line in outputs["alone"][0])
 
 
 def test_workers_that_do_not_see_the_input_as_the_scan_does_leave_the_reading_to_it(

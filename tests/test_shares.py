@@ -70,3 +70,26 @@ def test_a_share_cut_into_partitions_and_put_back_is_the_partition_of_the_whole(
     for k in range(3):
         pd.testing.assert_frame_equal(sh.whole([p[k] for p in pieces], categories),
                                       everything[key == k].reset_index(drop=True))
+
+
+def test_files_read_once_by_runs_and_cleaned_by_share_are_each_shares_read():
+    """Each file read once (runs of files, each run's rows cut by share), then each share
+    cleaned from its rows of every run: the same pings and report as the share read from
+    every file (ingest(share=...)), whichever run a file fell in."""
+    cfg = Config()
+    files = [str(NAMPO), str(QUICKSTART), str(NAJIN)]
+    runs = sh.file_runs(files, [1, 1, 1], 2)
+    assert runs == [[str(NAMPO), str(QUICKSTART)], [str(NAJIN)]]  # in order, none empty
+    parts = [sh.read_part(run, cfg, 2, False, None) for run in runs]
+    for k in range(2):
+        got = sh.clean_share([sh.table_of(p, k) for p in parts],
+                             [sh.report_of(p) for p in parts], cfg)
+        want = sh.read_share(files, cfg, k, 2, False, None)
+        pd.testing.assert_frame_equal(got.pings, want.pings)
+        assert got.report == want.report
+        assert got.report.rows_out > 20_000
+
+
+def test_file_runs_balance_bytes_and_never_leave_a_run_empty():
+    assert sh.file_runs(["a", "b", "c", "d"], [100, 1, 1, 100], 2) == [["a", "b"], ["c", "d"]]
+    assert sh.file_runs(["a", "b"], [5, 5], 4) == [["a"], ["b"]]

@@ -10,9 +10,10 @@ from __future__ import annotations
 import functools
 import glob
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 import duckdb
 import numpy as np
@@ -621,7 +622,12 @@ def rows_by_day(paths: Iterable[str | Path], cfg: CleanConfig | None = None
 def share_sql(k: int, n: int) -> str:
     """The condition of ``ingest(share=(k, n))`` on the BIGINT column ``mmsi``: the MMSI is
     ``k`` modulo ``n`` (no usable MMSI: share 0)."""
-    return f"coalesce(((mmsi % {n}) + {n}) % {n}, 0) = {k}"
+    return f"{_share_of_sql(n)} = {k}"
+
+
+def _share_of_sql(n: int) -> str:
+    """Each row's share, 0..n-1, of ``n`` (see :func:`share_sql`)."""
+    return f"coalesce(((mmsi % {n}) + {n}) % {n}, 0)"
 
 
 def _reason_sql(cfg: CleanConfig) -> str:
@@ -694,7 +700,75 @@ def ingest(
             file is bad.
     """
     cfg = cfg or CleanConfig()
-    con = con or connect()
+    clean_cfg = cfg
+    return _read(paths, con or connect(), skip_bad_files, window, share,
+                 lambda con, report: _clean(con, report, clean_cfg))
+
+
+def read_raw(paths: Iterable[str | Path], n: int, *, skip_bad_files: bool = False,
+             window: tuple[str, str] | None = None) -> RawRead:
+    """The input read as :func:`ingest` reads it, up to its canonical columns, not cleaned:
+    one Arrow table per share ``k`` of ``n`` (:func:`share_sql`), for :func:`clean_raw` of
+    the tables of a share from every part of the input (``ais scan --cluster`` reads each
+    file once: :mod:`ais.runtime.shares`). Errors: as :func:`ingest`'s."""
+    def split(con: duckdb.DuckDBPyConnection, report: CleaningReport) -> RawRead:
+        # one pass over the files, then cut by share
+        table = con.sql(f"SELECT * EXCLUDE (source_file), {_share_of_sql(n)} AS {_SHARE} "
+                        "FROM raw").to_arrow_table()
+        con.execute("DROP VIEW IF EXISTS raw")
+        share = table.column(_SHARE).to_numpy()
+        table = table.drop_columns([_SHARE])
+        return RawRead([table.filter(pa.array(share == k)) for k in range(n)], report)
+
+    return _read(paths, connect(), skip_bad_files, window, None, split)
+
+
+#: The column of each row's share in :func:`read_raw`.
+_SHARE = "__ais_share"
+
+
+@dataclass
+class RawRead:
+    """What :func:`read_raw` read: each share's rows, and the report of the files read
+    (no rows counted yet: :func:`clean_raw` counts them)."""
+
+    tables: list[pa.Table]
+    report: CleaningReport
+
+
+def clean_raw(tables: Sequence[pa.Table], reports: Sequence[CleaningReport],
+              cfg: CleanConfig | None = None) -> Ingested:
+    """One share's rows from every part of the input (:func:`read_raw`, parts of disjoint
+    files, ``reports`` theirs in the order of the files) cleaned and sorted as :func:`ingest`
+    cleans them: the same pings and counts as ``ingest(all the files, share=(k, n))`` (the
+    cleaning does not depend on the order of the rows: ties are broken by content,
+    :func:`ais.inputs.pingframe.duplicates`)."""
+    report = CleaningReport()
+    for part in reports:
+        report.files.extend(part.files)
+        report.column_mapping.update(part.column_mapping)
+        report.bad_files.extend(part.bad_files)
+        report.repaired_text.extend(part.repaired_text)
+        report.decoded.extend(part.decoded)
+    full = [t for t in tables if t.num_rows] or list(tables[:1])
+    con = connect()
+    try:
+        con.register("raw_parts", pa.concat_tables(full, promote_options="permissive"))
+        con.execute("CREATE OR REPLACE TEMP VIEW raw AS SELECT * FROM raw_parts")
+        return _clean(con, report, cfg or CleanConfig())
+    finally:
+        con.close()
+
+
+_T = TypeVar("_T")
+
+
+def _read(paths: Iterable[str | Path], con: duckdb.DuckDBPyConnection, skip_bad_files: bool,
+          window: tuple[str, str] | None, share: tuple[int, int] | None,
+          finish: Callable[[duckdb.DuckDBPyConnection, CleaningReport], _T]) -> _T:
+    """The read of :func:`ingest`: files found and checked, the view ``raw`` of their
+    canonical columns made, then ``finish(con, report)``; a file that fails there is left
+    out (``skip_bad_files``) or repaired, and ``finish`` runs again."""
     report = CleaningReport()
     files = resolve_inputs(paths, report.bad_files if skip_bad_files else None)
     sources: dict[Path, _Source] = {}
@@ -738,7 +812,7 @@ def ingest(
             if share is not None:
                 union = f"SELECT * FROM ({union}) WHERE {share_sql(*share)}"
             con.execute("CREATE OR REPLACE TEMP VIEW raw AS\n" + union)
-            return _clean(con, report, cfg)
+            return finish(con, report)
         except (InputError, duckdb.Error) as exc:
             if isinstance(exc, InputError) and not isinstance(exc.__cause__, duckdb.Error):
                 raise

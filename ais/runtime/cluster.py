@@ -453,9 +453,11 @@ def read_on_workers(client: Any, paths: Sequence[str | Path], cfg: Config,
     # not held to a worker: a task restricted to a worker address waits for ever once that
     # worker is gone (distributed 2026.8 leaves it "no-worker" even with
     # allow_other_workers), where an unrestricted one is computed again elsewhere
-    reads = [client.submit(under_memory_limit, limit, sh.read_share, texts, cfg, k, n,
-                           skip_bad_files, window, pure=False)
-             for k in range(n)]
+    reads = _read_once(client, mine, cfg, n, skip_bad_files, window, limit)
+    if reads is None:  # every worker reads every file, and keeps its share
+        reads = [client.submit(under_memory_limit, limit, sh.read_share, texts, cfg, k, n,
+                               skip_bad_files, window, pure=False)
+                 for k in range(n)]
     try:
         facts = client.gather([client.submit(sh.facts, r, cfg, pure=False) for r in reads])
     except BaseException:
@@ -468,6 +470,41 @@ def read_on_workers(client: Any, paths: Sequence[str | Path], cfg: Config,
         notes.append(NOT_SEEN.format(why="the workers' reads left out different files"))
         return None
     return Shares(n, reads, facts, sh.combine_reports(reports))
+
+
+def _read_once(client: Any, files: list[str], cfg: Config, n: int, skip_bad_files: bool,
+               window: tuple[str, str] | None, limit: str | None) -> list[Any] | None:
+    """Each file read once, when the input holds text files (CSV, NMEA logs), which every
+    worker would otherwise parse or decode in full: the files cut into runs of about as
+    many bytes, one worker reading each run and cutting its rows by share
+    (:func:`ais.runtime.shares.read_part`), each share then cleaned from its rows of every
+    run (:func:`ais.runtime.shares.clean_share`; the shuffle by MMSI, worker to worker).
+    The shares' futures, or None: Parquet files only (each worker's read of its share
+    skips what it does not keep, and costs less than the shuffle of raw rows: 10 day files
+    of 10 M pings, ingest 6.9 s against 16.0 s read once), one file (its rows are not
+    split), or a run that met a bad or repaired file (then every worker reads every file,
+    so that the report and the errors are those of one read, in its order)."""
+    from concurrent.futures import CancelledError
+
+    from ais.inputs.readers import PARQUET, format_of
+
+    if len(files) < 2 or n < 2 or all(format_of(Path(f)) == PARQUET for f in files):
+        return None
+    runs = sh.file_runs(files, [Path(f).stat().st_size for f in files], n)
+    parts = [client.submit(under_memory_limit, limit, sh.read_part, run, cfg, n,
+                           skip_bad_files, window, pure=False) for run in runs]
+    try:
+        reports = client.gather([client.submit(sh.report_of, p, pure=False) for p in parts])
+    except (InputError, CancelledError):
+        client.cancel(parts)
+        return None
+    if any(r.bad_files or r.repaired_text for r in reports):
+        client.cancel(parts)
+        return None
+    return [client.submit(under_memory_limit, limit, sh.clean_share,
+                          [client.submit(sh.table_of, p, k, pure=False) for p in parts],
+                          reports, cfg, pure=False)
+            for k in range(n)]
 
 
 def build_share_tracks(client: Any, shares: Shares, carried: pd.DataFrame | None,

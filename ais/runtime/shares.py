@@ -31,9 +31,10 @@ from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from ais.config import Config
-from ais.inputs.ingest import CleaningReport, Ingested, ingest
+from ais.inputs.ingest import CleaningReport, Ingested, RawRead, clean_raw, ingest, read_raw
 from ais.judging.surprises import AreaFacts, area_facts
 
 
@@ -60,6 +61,42 @@ def read_share(paths: Sequence[str | Path], cfg: Config, k: int, n: int,
     (run on a worker)."""
     return ingest(paths, cfg.clean, skip_bad_files=skip_bad_files, window=window,
                   share=(k, n))
+
+
+def file_runs(files: Sequence[str], sizes: Sequence[int], n: int) -> list[list[str]]:
+    """``files`` cut into at most ``n`` runs of neighbouring files of about as many bytes
+    (each run read by one worker, :func:`read_part`), in their order; no empty run."""
+    total = max(int(sum(sizes)), 1)
+    runs: list[list[str]] = [[] for _ in range(n)]
+    before = 0
+    for name, size in zip(files, sizes, strict=True):
+        runs[min(before * n // total, n - 1)].append(name)
+        before += int(size)
+    return [r for r in runs if r]
+
+
+def read_part(files: Sequence[str], cfg: Config, n: int, skip_bad_files: bool,
+              window: tuple[str, str] | None) -> RawRead:
+    """Some of the input files read once, each share's rows apart, not cleaned (run on a
+    worker; :func:`ais.inputs.ingest.read_raw`)."""
+    return read_raw(files, n, skip_bad_files=skip_bad_files, window=window)
+
+
+def report_of(part: RawRead) -> CleaningReport:
+    """The report of the files a part read."""
+    return part.report
+
+
+def table_of(part: RawRead, k: int) -> pa.Table:
+    """Share ``k``'s rows of a part."""
+    return part.tables[k]
+
+
+def clean_share(tables: Sequence[pa.Table], reports: Sequence[CleaningReport], cfg: Config
+                ) -> Ingested:
+    """A share cleaned from its rows in every part (run on a worker;
+    :func:`ais.inputs.ingest.clean_raw`): the same as :func:`read_share` of every file."""
+    return clean_raw(tables, reports, cfg.clean)
 
 
 def facts(ingested: Ingested, cfg: Config) -> ShareFacts:
