@@ -77,9 +77,9 @@ def test_files_read_once_by_runs_and_cleaned_by_share_are_each_shares_read():
     cleaned from its rows of every run: the same pings and report as the share read from
     every file (ingest(share=...)), whichever run a file fell in."""
     cfg = Config()
-    files = [str(NAMPO), str(QUICKSTART), str(NAJIN)]
-    runs = sh.file_runs(files, [1, 1, 1], 2)
-    assert runs == [[str(NAMPO), str(QUICKSTART)], [str(NAJIN)]]  # in order, none empty
+    files = [str(QUICKSTART), str(NAMPO)]
+    runs = sh.file_runs(files, [1, 1], 2)
+    assert runs == [[str(QUICKSTART)], [str(NAMPO)]]
     parts = [sh.read_part(run, cfg, 2, False, None) for run in runs]
     for k in range(2):
         got = sh.clean_share([sh.table_of(p, k) for p in parts],
@@ -87,7 +87,7 @@ def test_files_read_once_by_runs_and_cleaned_by_share_are_each_shares_read():
         want = sh.read_share(files, cfg, k, 2, False, None)
         pd.testing.assert_frame_equal(got.pings, want.pings)
         assert got.report == want.report
-        assert got.report.rows_out > 20_000
+        assert got.report.rows_out > 10_000
 
 
 def test_file_runs_balance_bytes_and_never_leave_a_run_empty():
