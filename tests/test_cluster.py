@@ -446,6 +446,8 @@ def _same_as(out: Path, alone: tuple[bytes, dict[str, pd.DataFrame]]) -> None:
         pd.testing.assert_frame_equal(frame, alone[1][table], obj=table)
 
 
+@pytest.mark.slow  # suite time (13 s); in the fast suite, the killed-worker test scans night 2
+# of a --state sequence on the cluster and compares its CSV and state with one process's
 def test_an_input_over_the_memory_limit_goes_by_day_on_the_cluster(
         nights, by_day_alone, scheduler, tmp_path, monkeypatch, stages_on_cluster):
     """The two nights in one file, over --memory-limit (as tests/test_nightly.py makes it,
