@@ -720,7 +720,11 @@ def read_raw(paths: Iterable[str | Path], n: int, *, skip_bad_files: bool = Fals
         table = table.drop_columns([_SHARE])
         return RawRead([table.filter(pa.array(share == k)) for k in range(n)], report)
 
-    return _read(paths, connect(), skip_bad_files, window, None, split)
+    con = connect()
+    try:
+        return _read(paths, con, skip_bad_files, window, None, split)
+    finally:
+        con.close()
 
 
 #: The column of each row's share in :func:`read_raw`.

@@ -48,7 +48,6 @@ import numpy as np
 import pandas as pd
 
 from ais.config import Config
-from ais.detectors import REGISTRY
 from ais.errors import ClusterError, InputError
 from ais.inputs.ingest import CleaningReport
 from ais.runtime import shares as sh
@@ -56,9 +55,11 @@ from ais.runtime.partitions import (
     PARTITIONED,
     SIGNALS,
     WITH_HALO,
+    by_whole_vessels,
     combine,
     combine_signals,
     evidence_halos,
+    halo_frames_here,
     halo_places,
     halos,
     held_groups,
@@ -321,11 +322,8 @@ def _halos(client: Any, held: Any, of_vessel: pd.Series, n: int, name: str, cfg:
     periods' grouped reports near the partition's places, each part's pieces put together
     on a worker; only the places, the boxes and which vessels go where pass the client)."""
     if not isinstance(held, OnWorkers):
-        found = halos(held, of_vessel, n, name, cfg, window)
-        if getattr(REGISTRY[name], "HALO", "") != "vessels":
-            return found
-        return [sh.rows_of(held.frame, mmsis, None) for mmsis in found]
-    if getattr(REGISTRY[name], "HALO", "") == "vessels":
+        return halo_frames_here(held, of_vessel, n, name, cfg, window)
+    if by_whole_vessels(name):
         out = [held.vessels_future(client, mmsis)
                for mmsis in halos(held, of_vessel, n, name, cfg, window)]
     else:
@@ -556,8 +554,7 @@ class OnWorkers:
 
     def of_vessels(self, mmsis: Any, columns: Sequence[str] | None = None) -> pd.DataFrame:
         """Every row (``columns``, all when None) of the vessels ``mmsis``, fetched."""
-        wanted = np.unique(pd.to_numeric(pd.Series(np.asarray(mmsis, dtype=object)),
-                                         errors="coerce").dropna().astype(np.int64))
+        wanted = np.unique(np.asarray(mmsis, np.int64))
         if columns is not None and "mmsi" not in columns:
             columns = ["mmsi", *columns]
         return sh.by_vessel(self.map(sh.rows_of, wanted, columns), self.categories)

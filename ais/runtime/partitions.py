@@ -225,14 +225,29 @@ def halo_frames(tracks: pd.DataFrame, key: np.ndarray, n: int, name: str, cfg: C
                 window: DataWindow) -> Iterator[pd.DataFrame]:
     """Each partition's halo for type ``name`` as a frame (``key``: each row's partition,
     :func:`partition_keys`), one partition at a time (see :func:`halos`)."""
-    from ais.detectors import REGISTRY
     from ais.runtime.held import Here
+
+    yield from halo_frames_here(Here(tracks), vessel_keys(tracks, key), n, name, cfg, window)
+
+
+def halo_frames_here(held: Any, of_vessel: pd.Series, n: int, name: str, cfg: Config,
+                     window: DataWindow) -> list[pd.DataFrame]:
+    """:func:`halos` as frames, from tracks held in this process (``held.frame``): a
+    meetup halo's vessels taken whole from the frame."""
     from ais.runtime.shares import rows_of
 
-    found = halos(Here(tracks), vessel_keys(tracks, key), n, name, cfg, window)
-    by_vessels = getattr(REGISTRY[name], "HALO", "") == "vessels"
-    for halo in found:
-        yield rows_of(tracks, halo, None) if by_vessels else halo
+    found = halos(held, of_vessel, n, name, cfg, window)
+    if not by_whole_vessels(name):
+        return found
+    return [rows_of(held.frame, mmsis, None) for mmsis in found]
+
+
+def by_whole_vessels(name: str) -> bool:
+    """Whether type ``name``'s halo is whole vessels (``HALO = "vessels"``: the meetups)
+    rather than evidence (the dark periods' grouped reports)."""
+    from ais.detectors import REGISTRY
+
+    return getattr(REGISTRY[name], "HALO", "") == "vessels"
 
 
 def halos(held: Any, of_vessel: pd.Series, n: int, name: str, cfg: Config,
@@ -254,7 +269,7 @@ def halos(held: Any, of_vessel: pd.Series, n: int, name: str, cfg: Config,
     module: Any = REGISTRY[name]
     vessels = pd.DataFrame({"mmsi": of_vessel.index.to_numpy(np.int64),
                             "k": of_vessel.to_numpy(np.int64)})
-    if module.HALO == "vessels":
+    if by_whole_vessels(name):
         boxes = held.map(module.halo_boxes, cfg)
         return halo.vessels(vessels, n, boxes[0] if len(boxes) == 1
                             else pd.concat(boxes, ignore_index=True))

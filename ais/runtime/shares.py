@@ -176,9 +176,8 @@ def whole(frames: Sequence[pd.DataFrame], categories: dict[str, pd.Index]) -> pd
 
 def assemble(fetch: Callable[[str], list[pd.Series]], names: Sequence[str],
              categories: dict[str, pd.Index]) -> pd.DataFrame:
-    """:func:`whole`, one column at a time: ``fetch(name)`` gives that column of each frame
-    (the client fetches it from the workers), so only the column being put together is
-    held twice, not the whole tracks."""
+    """:func:`whole`, one column at a time: ``fetch(name)`` gives that column of each frame,
+    so only the column being put together is held twice, not the whole frames."""
     mmsi = np.concatenate([c.to_numpy(np.int64) for c in fetch("mmsi")])
     order = np.argsort(mmsi, kind="stable")
     del mmsi
